@@ -1,0 +1,133 @@
+"""Typed, immutable parameter objects (physics.md §2).
+
+These are what the rest of the engine consumes; ``asldro.params.load`` builds them from an
+ASLDRO 2.x parameter file after validation. Units: s, mm, degrees.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Union
+
+
+@dataclass(frozen=True)
+class Modulation:
+    """``y = scale * x + offset`` applied to a ground-truth quantity (physics.md §2.2)."""
+
+    scale: float | None = None
+    offset: float | None = None
+
+
+@dataclass(frozen=True)
+class GroundTruthSource:
+    """Where the ground truth comes from: a built-in name, or a NIfTI + JSON pair."""
+
+    name: str | None = None
+    nifti: Path | None = None
+    json: Path | None = None
+
+
+@dataclass(frozen=True)
+class GlobalConfig:
+    """``global_configuration`` of the parameter file (physics.md §2.2)."""
+
+    ground_truth: GroundTruthSource
+    image_override: Mapping[str, float]
+    parameter_override: Mapping[str, float]
+    ground_truth_modulate: Mapping[str, Modulation]
+
+
+@dataclass(frozen=True)
+class Motion:
+    """Rigid motion of one volume: rotations in degrees about the world origin, translations in mm.
+
+    Applied as ``M = T(transl) * Rx(rot_x) * Ry(rot_y) * Rz(rot_z)`` (physics.md §6).
+    """
+
+    rot_x: float = 0.0
+    rot_y: float = 0.0
+    rot_z: float = 0.0
+    transl_x: float = 0.0
+    transl_y: float = 0.0
+    transl_z: float = 0.0
+
+    @property
+    def is_identity(self) -> bool:
+        """True when every rotation and translation is zero."""
+        return not any(
+            (self.rot_x, self.rot_y, self.rot_z, self.transl_x, self.transl_y, self.transl_z)
+        )
+
+
+@dataclass(frozen=True)
+class AslSeries:
+    """An ``asl`` series (physics.md §2.3). Per-volume tuples have one entry per context token."""
+
+    description: str
+    asl_context: tuple[str, ...]
+    label_type: str  # "casl" | "pcasl" | "pasl"
+    label_duration: float
+    signal_time: float
+    label_efficiency: float
+    acq_matrix: tuple[int, int, int]
+    acq_contrast: str  # "ge" | "se" | "ir"
+    excitation_flip_angle: float
+    inversion_flip_angle: float
+    inversion_time: float
+    desired_snr: float
+    random_seed: int
+    echo_time: tuple[float, ...]
+    repetition_time: tuple[float, ...]
+    motion: tuple[Motion, ...]
+    lambda_blood_brain: float | None = None
+    t1_arterial_blood: float | None = None
+    m0: float | None = None
+    series_type: str = "asl"
+
+
+@dataclass(frozen=True)
+class StructuralSeries:
+    """A ``structural`` series (physics.md §2.4)."""
+
+    description: str
+    acq_matrix: tuple[int, int, int]
+    acq_contrast: str  # "ge" | "se" | "ir"
+    echo_time: float
+    repetition_time: float
+    excitation_flip_angle: float
+    inversion_flip_angle: float
+    inversion_time: float
+    desired_snr: float
+    random_seed: int
+    output_image_type: str  # "magnitude" | "complex"
+    modality: str  # "T1w" | "T2w" | "FLAIR" | "anat"
+    motion: Motion
+    series_type: str = "structural"
+
+
+@dataclass(frozen=True)
+class GroundTruthSeries:
+    """A ``ground_truth`` series (physics.md §2.4)."""
+
+    description: str
+    acq_matrix: tuple[int, int, int]
+    motion: Motion
+    series_type: str = "ground_truth"
+
+
+Series = Union[AslSeries, StructuralSeries, GroundTruthSeries]
+
+
+@dataclass(frozen=True)
+class DroParams:
+    """A validated parameter file.
+
+    ``resolved`` is the same content as a JSON-able ASLDRO 2.x document with every default
+    filled in (ground-truth paths made absolute); writing it out and loading it again gives
+    an equal ``DroParams``.
+    """
+
+    global_config: GlobalConfig
+    series: tuple[Series, ...]
+    resolved: Mapping[str, Any]

@@ -1,0 +1,1 @@
+"""BIDS-App front door (DESIGN.md, BIDS-App command line)."""
