@@ -1,1 +1,31 @@
-"""asldro.physics."""
+"""Pure numpy physics of the DRO: one model per module (physics.md §4, §5, §7).
+
+* :mod:`asldro.physics.gkm` -- General Kinetic Model, ΔM for CASL, pCASL and PASL (§4, D1).
+* :mod:`asldro.physics.signal` -- MRI signal models: spin, gradient echo, inversion recovery (§5).
+* :mod:`asldro.physics.noise` -- complex Gaussian noise, σ from a desired SNR, magnitude (§7.1, D5).
+
+Every function is element-wise and broadcasts: inputs may be Python floats, 1-D per-tissue lookup
+tables or 3-D maps; computation is in float64. This package imports nothing from the project.
+
+``a ⊘ b`` (:func:`safe_divide`) is physics.md's safe division: ``a / b`` where ``b != 0``, else 0.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+
+def safe_divide(numerator: ArrayLike, denominator: ArrayLike) -> np.ndarray:
+    """Safe division ``a ⊘ b``: ``a / b`` where ``b != 0``, else 0 (physics.md, Notation).
+
+    Computed in float64 without RuntimeWarnings; the result has the broadcast shape.
+    """
+    a = np.asarray(numerator, dtype=np.float64)
+    b = np.asarray(denominator, dtype=np.float64)
+    out = np.zeros(np.broadcast_shapes(a.shape, b.shape), dtype=np.float64)
+    np.divide(a, b, out=out, where=b != 0)
+    return out
+
+
+__all__ = ["safe_divide"]
