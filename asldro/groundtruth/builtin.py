@@ -1,0 +1,139 @@
+"""Bundled ground truths built from the ICBM 2009a templates that nilearn ships (physics.md §3.2).
+
+The label map is derived deterministically, in memory, from three uint8 (0..255) templates in
+``<nilearn>/datasets/data/``: ``mni_icbm152_{gm,wm,t1}_tal_nlin_sym_09a_converted.nii.gz``
+(197 x 233 x 189 voxels, 1 mm, affine diag(1, 1, 1) translated by (-98, -134, -72): the grid of
+ASLDRO's bundled ground truth). The files are located without importing nilearn.
+
+Labelling rule (0 background, 1 grey matter, 2 white matter, 3 CSF):
+
+1. *Intracranial* = voxels where the T1 template is non-zero (nilearn's T1 template is already
+   brain-masked; the mask has no holes).
+2. Inside it, the CSF probability is ``1 - p_GM - p_WM``. A voxel is **CSF** when that
+   probability is at least ``CSF_MIN_PROBABILITY`` (0.65); otherwise it is **GM** when
+   ``p_GM >= p_WM`` and **WM** when ``p_WM > p_GM``.
+3. Everything outside the intracranial mask is background.
+
+The 0.65 threshold makes the CSF count match ASLDRO's (95 411 vs 95 623 voxels); GM and WM are
+then within 3 % and 11 % of ASLDRO's counts (1 155 535 vs 1 186 556; 635 593 vs 572 775).
+Tissue values per label and the scalar parameters are data, in ``tissues.json``.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from asldro.groundtruth.errors import GroundTruthError
+from asldro.groundtruth.types import GroundTruth
+
+TISSUES_FILE = Path(__file__).with_name("tissues.json")
+TEMPLATE_PATTERN = "mni_icbm152_{}_tal_nlin_sym_09a_converted.nii.gz"
+CSF_MIN_PROBABILITY = 0.65
+TEMPLATE_MAX = 255  # the templates store probabilities as uint8 0..255
+
+try:  # the parameter package owns the list of names once it exists
+    from asldro.params import BUILTIN_GROUND_TRUTHS  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover - depends on the parameter package's progress
+    BUILTIN_GROUND_TRUTHS = ("hrgt_icbm_2009a_nls_3t", "hrgt_icbm_2009a_nls_1.5t")
+
+
+@functools.lru_cache(maxsize=1)
+def tissue_tables() -> dict[str, Any]:
+    """The parsed ``tissues.json`` (units, segmentation, values per ground truth and tissue)."""
+    with TISSUES_FILE.open(encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def template_dir() -> Path:
+    """Folder holding nilearn's ICBM 2009a templates, found without importing nilearn."""
+    spec = importlib.util.find_spec("nilearn")
+    if spec is None or not spec.submodule_search_locations:
+        raise GroundTruthError("nilearn is not installed: the built-in ground truths need it")
+    return Path(list(spec.submodule_search_locations)[0]) / "datasets" / "data"
+
+
+def _load_template(kind: str) -> tuple[np.ndarray, np.ndarray]:
+    import nibabel as nib
+
+    path = template_dir() / TEMPLATE_PATTERN.format(kind)
+    if not path.is_file():
+        raise GroundTruthError(f"{path}: ICBM 2009a template not found (nilearn installation)")
+    img = nib.load(path)
+    return np.asarray(img.dataobj), img.affine
+
+
+@functools.lru_cache(maxsize=1)
+def icbm_label_map() -> tuple[np.ndarray, np.ndarray]:
+    """The uint16 label map and its affine, derived as described in the module docstring.
+
+    Returns read-only arrays (cached in-process; nothing is written to disk).
+    """
+    gm, affine = _load_template("gm")
+    wm, _ = _load_template("wm")
+    t1, _ = _load_template("t1")
+    labels = tissue_tables()["segmentation"]
+    tissue_sum = gm.astype(np.int16) + wm.astype(np.int16)
+    max_tissue = int(np.floor((1.0 - CSF_MIN_PROBABILITY) * TEMPLATE_MAX))
+    seg = np.zeros(gm.shape, dtype=np.uint16)
+    seg[gm >= wm] = labels["grey_matter"]
+    seg[wm > gm] = labels["white_matter"]
+    seg[tissue_sum <= max_tissue] = labels["csf"]
+    seg[t1 == 0] = 0
+    seg.setflags(write=False)
+    affine = np.array(affine, dtype=np.float64)
+    affine.setflags(write=False)
+    return seg, affine
+
+
+def _readonly(values: list[float]) -> np.ndarray:
+    arr = np.array(values, dtype=np.float64)
+    arr.setflags(write=False)
+    return arr
+
+
+@functools.lru_cache(maxsize=None)
+def builtin_ground_truth(name: str) -> GroundTruth:
+    """The bundled ground truth ``name`` (physics.md §3.2), with lookup tables per quantity.
+
+    Parameters
+    ----------
+    name : str
+        One of ``BUILTIN_GROUND_TRUTHS``.
+
+    Returns
+    -------
+    GroundTruth
+        Cached and immutable (read-only arrays).
+    """
+    tables = tissue_tables()
+    if name not in tables["ground_truths"]:
+        raise GroundTruthError(
+            f"unknown built-in ground truth {name!r}; available: "
+            + ", ".join(tables["ground_truths"])
+        )
+    entry = tables["ground_truths"][name]
+    segmentation = {"background": 0, **tables["segmentation"]}
+    n_labels = max(segmentation.values()) + 1
+    maps = {}
+    for quantity, per_tissue in entry["values"].items():
+        values = [0.0] * n_labels
+        for tissue, value in per_tissue.items():
+            values[segmentation[tissue]] = float(value)
+        maps[quantity] = _readonly(values)
+    seg, affine = icbm_label_map()
+    return GroundTruth(
+        affine=affine,
+        shape=seg.shape,
+        seg=seg,
+        segmentation=dict(tables["segmentation"]),
+        maps=maps,
+        units=dict(tables["units"]),
+        parameters=dict(entry["parameters"]),
+        quantity_order=tuple(tables["quantity_order"]),
+    )

@@ -1,0 +1,255 @@
+"""Reader and writer of the ASLDRO ground-truth format (physics.md §3.1).
+
+A NIfTI of shape ``(X, Y, Z, 1, Q)`` (volume ``q`` on the 5th axis is quantity ``q``) plus a JSON
+with exactly the keys ``quantities``, ``units``, ``segmentation`` and ``parameters``.
+
+Unlike ASLDRO, any voxel size and orientation is kept: the affine is read from the file and
+written back unchanged (ASLDRO silently assumed 1 mm RAS).
+
+Compaction on read: ``seg_label`` is rounded to uint16 and every quantity that is constant
+within each label becomes a lookup table; other quantities stay dense (float32 kept, anything
+else as float64). A file without ``seg_label`` gets an all-zero ``seg`` and every quantity is
+kept dense (a single label could not tell tissues apart, and dense is what the file says).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from asldro.groundtruth.errors import GroundTruthError
+from asldro.groundtruth.types import REQUIRED_PARAMETERS, REQUIRED_QUANTITIES, GroundTruth
+
+JSON_KEYS = ("quantities", "units", "segmentation", "parameters")
+SEG_QUANTITY = "seg_label"
+UINT16_MAX = int(np.iinfo(np.uint16).max)
+MAX_LABELS_FOR_SCAN = 256  # above this, first occurrences come from np.unique (one sort)
+
+
+def json_path_for(nifti_path: str | Path) -> Path:
+    """The JSON beside a NIfTI: ``x.nii`` or ``x.nii.gz`` -> ``x.json`` (physics.md §2.1)."""
+    path = Path(nifti_path)
+    name = path.name
+    for suffix in (".nii.gz", ".nii"):
+        if name.endswith(suffix):
+            return path.with_name(name[: -len(suffix)] + ".json")
+    return path.with_suffix(".json")
+
+
+def _readonly(arr: np.ndarray) -> np.ndarray:
+    arr.setflags(write=False)
+    return arr
+
+
+def _read_json(json_path: Path) -> dict[str, Any]:
+    try:
+        with json_path.open(encoding="utf-8") as handle:
+            doc = json.load(handle)
+    except OSError as exc:
+        raise GroundTruthError(f"{json_path}: cannot read ({exc.strerror or exc})") from exc
+    except json.JSONDecodeError as exc:
+        raise GroundTruthError(
+            f"{json_path}: not valid JSON ({exc.msg}, line {exc.lineno})"
+        ) from exc
+    if not isinstance(doc, dict):
+        raise GroundTruthError(f"{json_path}: expected a JSON object with keys {JSON_KEYS}")
+    return doc
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _validate_json(doc: dict[str, Any], where: Path) -> None:
+    """Check the four keys of physics.md §3.1 and their content."""
+    missing = [key for key in JSON_KEYS if key not in doc]
+    if missing:
+        raise GroundTruthError(f"{where}: missing key(s) {', '.join(missing)}")
+    extra = [key for key in doc if key not in JSON_KEYS]
+    if extra:
+        raise GroundTruthError(
+            f"{where}: unexpected key(s) {', '.join(extra)}; only {', '.join(JSON_KEYS)} are allowed"
+        )
+    quantities, units = doc["quantities"], doc["units"]
+    if not isinstance(quantities, list) or not all(isinstance(q, str) for q in quantities):
+        raise GroundTruthError(f"{where}: quantities must be a list of strings")
+    if len(set(quantities)) != len(quantities):
+        raise GroundTruthError(f"{where}: quantities contains duplicates")
+    absent = [q for q in REQUIRED_QUANTITIES if q not in quantities]
+    if absent:
+        raise GroundTruthError(f"{where}: quantities lacks required {', '.join(absent)}")
+    if not isinstance(units, list) or not all(isinstance(u, str) for u in units):
+        raise GroundTruthError(f"{where}: units must be a list of strings (one per quantity)")
+    if len(units) != len(quantities):
+        raise GroundTruthError(
+            f"{where}: {len(units)} units for {len(quantities)} quantities (one per quantity)"
+        )
+    segmentation = doc["segmentation"]
+    if not isinstance(segmentation, dict) or not all(
+        isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= UINT16_MAX
+        for v in segmentation.values()
+    ):
+        raise GroundTruthError(f"{where}: segmentation must map tissue names to labels 0..65535")
+    parameters = doc["parameters"]
+    if not isinstance(parameters, dict):
+        raise GroundTruthError(f"{where}: parameters must be a JSON object")
+    absent = [p for p in REQUIRED_PARAMETERS if p not in parameters]
+    if absent:
+        raise GroundTruthError(f"{where}: parameters lacks required {', '.join(absent)}")
+    for name in REQUIRED_PARAMETERS:
+        if not _is_number(parameters[name]) or not math.isfinite(parameters[name]):
+            raise GroundTruthError(
+                f"{where}: parameters.{name} must be a number, got {parameters[name]!r}"
+            )
+
+
+def _load_volumes(nifti_path: Path, n_quantities: int) -> tuple[np.ndarray, np.ndarray]:
+    import nibabel as nib
+
+    try:
+        img = nib.load(nifti_path)
+    except FileNotFoundError as exc:
+        raise GroundTruthError(f"{nifti_path}: file not found") from exc
+    except Exception as exc:  # nibabel raises several types for unreadable files
+        raise GroundTruthError(f"{nifti_path}: not a readable NIfTI ({exc})") from exc
+    shape = img.shape
+    if len(shape) != 5 or shape[3] != 1:
+        raise GroundTruthError(f"{nifti_path}: expected a 5-D image (X, Y, Z, 1, Q), got {shape}")
+    if shape[4] != n_quantities:
+        raise GroundTruthError(
+            f"{nifti_path}: {shape[4]} volumes on the 5th axis, JSON lists {n_quantities} quantities"
+        )
+    data = np.asanyarray(img.dataobj)
+    if not np.issubdtype(data.dtype, np.floating):
+        data = data.astype(np.float64)
+    elif data.dtype not in (np.float32, np.float64):
+        data = data.astype(np.float64)
+    return data[:, :, :, 0, :], np.array(img.affine, dtype=np.float64)
+
+
+def _first_occurrences(flat_seg: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Flat index of the first voxel carrying each label in ``labels`` (all present)."""
+    if labels.size <= MAX_LABELS_FOR_SCAN:
+        return np.array([int(np.argmax(flat_seg == label)) for label in labels], dtype=np.intp)
+    _, first = np.unique(flat_seg, return_index=True)
+    return first
+
+
+def compact(values: np.ndarray, seg: np.ndarray) -> np.ndarray:
+    """A lookup table of length ``seg.max() + 1`` when ``values`` is constant within every label
+    of ``seg``, else ``values`` itself (absent labels get 0 in the table)."""
+    flat_seg = seg.ravel()
+    counts = np.bincount(flat_seg)
+    labels = np.flatnonzero(counts)
+    first = _first_occurrences(flat_seg, labels)
+    table = np.zeros(counts.size, dtype=np.float64)
+    table[labels] = values.ravel()[first]
+    if np.array_equal(table[seg], values, equal_nan=True):
+        return table
+    return values
+
+
+def _to_seg(values: np.ndarray, where: Path) -> np.ndarray:
+    rounded = np.rint(values)
+    if not np.all(np.isfinite(rounded)) or rounded.min() < 0 or rounded.max() > UINT16_MAX:
+        raise GroundTruthError(f"{where}: seg_label must round to integers in 0..{UINT16_MAX}")
+    return rounded.astype(np.uint16)
+
+
+def read_ground_truth(nifti_path: str | Path, json_path: str | Path | None = None) -> GroundTruth:
+    """Read an ASLDRO-format ground truth (physics.md §3.1, §3.3 step 1).
+
+    Parameters
+    ----------
+    nifti_path : path
+        The 5-D ``(X, Y, Z, 1, Q)`` NIfTI.
+    json_path : path, optional
+        Its JSON; by default the file with the same stem beside the NIfTI.
+
+    Returns
+    -------
+    GroundTruth
+        Lookup tables where a quantity is constant within every label, dense maps otherwise.
+
+    Raises
+    ------
+    GroundTruthError
+        One line naming the file and the problem.
+    """
+    nifti_path = Path(nifti_path)
+    json_path = json_path_for(nifti_path) if json_path is None else Path(json_path)
+    doc = _read_json(json_path)
+    _validate_json(doc, json_path)
+    quantities: list[str] = doc["quantities"]
+    volumes, affine = _load_volumes(nifti_path, len(quantities))
+    shape = volumes.shape[:3]
+    if SEG_QUANTITY in quantities:
+        seg = _to_seg(volumes[..., quantities.index(SEG_QUANTITY)], nifti_path)
+        dense_only = False
+    else:
+        seg = np.zeros(shape, dtype=np.uint16)
+        dense_only = True
+    maps: dict[str, np.ndarray] = {}
+    for index, name in enumerate(quantities):
+        if name == SEG_QUANTITY:
+            continue
+        values = np.ascontiguousarray(volumes[..., index])
+        maps[name] = _readonly(values if dense_only else compact(values, seg))
+    return GroundTruth(
+        affine=_readonly(affine),
+        shape=shape,
+        seg=_readonly(seg),
+        segmentation=doc["segmentation"],
+        maps=maps,
+        units=dict(zip(quantities, doc["units"])),
+        parameters=doc["parameters"],
+        quantity_order=tuple(quantities),
+    )
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def ground_truth_json(gt: GroundTruth) -> dict[str, Any]:
+    """The JSON document of physics.md §3.1 for ``gt`` (exactly the four keys)."""
+    quantities = list(gt.quantities)
+    return {
+        "quantities": quantities,
+        "units": [gt.units.get(name, "") for name in quantities],
+        "segmentation": {name: int(label) for name, label in gt.segmentation.items()},
+        "parameters": {name: _json_value(value) for name, value in gt.parameters.items()},
+    }
+
+
+def write_ground_truth(
+    gt: GroundTruth, nifti_path: str | Path, json_path: str | Path | None = None
+) -> tuple[Path, Path]:
+    """Write ``gt`` as a 5-D float64 NIfTI-1 ``(X, Y, Z, 1, Q)`` plus its JSON (physics.md §3.1).
+
+    The affine is written unchanged as sform and qform (code 1). ``.nii.gz`` files are
+    gzip-compressed deterministically (nibabel writes mtime 0). Returns the two paths written.
+    """
+    import nibabel as nib
+
+    nifti_path = Path(nifti_path)
+    json_path = json_path_for(nifti_path) if json_path is None else Path(json_path)
+    doc = ground_truth_json(gt)
+    data = np.empty((*gt.shape, 1, len(doc["quantities"])), dtype=np.float64)
+    for index, name in enumerate(doc["quantities"]):
+        data[:, :, :, 0, index] = gt.dense(name)
+    img = nib.Nifti1Image(data, gt.affine)
+    img.header.set_xyzt_units("mm", "sec")
+    img.set_sform(gt.affine, code=1)
+    img.set_qform(gt.affine, code=1)
+    nib.save(img, nifti_path)
+    with json_path.open("w", encoding="utf-8") as handle:
+        json.dump(doc, handle, indent=2)
+        handle.write("\n")
+    return nifti_path, json_path
