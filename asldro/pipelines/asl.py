@@ -1,0 +1,144 @@
+"""The ``asl`` series (physics.md §1 table, §4, §5, §6, §7).
+
+ΔM is computed once on the ground-truth grid; each ``asl_context`` token then gets its own
+pipeline: signal on the ground-truth grid -> motion + resampling -> complex noise -> magnitude;
+the volumes are stacked to 4-D.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+import numpy as np
+
+from asldro.image import Image, apply_pipeline
+from asldro.params.types import AslSeries
+from asldro.physics import gkm, signal
+from asldro.physics.noise import draw_complex_noise
+from asldro.pipelines import seeds
+from asldro.pipelines.context import SimulationContext
+from asldro.pipelines.filters import AddComplexNoise, CastTo, Magnitude
+from asldro.pipelines.types import SeriesResult
+
+QUANTITIES = ("perfusion_rate", "transit_time", "t1", "t2", "t2_star", "m0")
+
+
+def post_label_delay(series: AslSeries) -> float:
+    """PLD written to BIDS: t - tau for (p)CASL, t (= TI) for PASL (physics.md D21)."""
+    if series.label_type == "pasl":
+        return float(series.signal_time)
+    return float(series.signal_time - series.label_duration)
+
+
+def simulate_asl(
+    context: SimulationContext,
+    series: AslSeries,
+    index: int,
+    *,
+    participant_label: str,
+    seed: int | None = None,
+) -> SeriesResult:
+    """Simulate one asl series; ``index`` is its 1-based position in the parameter file."""
+    gt = context.ground_truth
+    replace = {} if series.m0 is None else {"m0": series.m0}
+    maps = context.maps(QUANTITIES, replace)
+    lam = gt.parameters["lambda_blood_brain"]
+    t1b = gt.parameters["t1_arterial_blood"]
+    if series.lambda_blood_brain is not None:
+        lam = series.lambda_blood_brain
+    if series.t1_arterial_blood is not None:
+        t1b = series.t1_arterial_blood
+    kinetics = {
+        "label_duration": series.label_duration,
+        "signal_time": series.signal_time,
+        "label_efficiency": series.label_efficiency,
+        "lambda_blood_brain": float(lam),
+        "t1_arterial_blood": float(t1b),
+    }
+    delta_m = gkm.delta_m(
+        series.label_type,
+        maps["perfusion_rate"],
+        maps["transit_time"],
+        maps["t1"],
+        maps["m0"],
+        **kinetics,
+    )
+    tables = delta_m.ndim == 1
+    sigma, reference = context.noise_sigma(maps["m0"], series.desired_snr)
+    base_seed = series.random_seed if seed is None else seed
+    flip = 90.0 if series.acq_contrast == "se" else series.excitation_flip_angle
+
+    volumes, histories, seed_records = [], [], []
+    for volume, token in enumerate(series.asl_context):
+        data = signal.mri_signal(
+            series.acq_contrast,
+            maps["m0"],
+            maps["t1"],
+            maps["t2"],
+            maps["t2_star"],
+            repetition_time=series.repetition_time[volume],
+            echo_time=series.echo_time[volume],
+            flip_angle=flip,
+            inversion_flip_angle=series.inversion_flip_angle,
+            inversion_time=series.inversion_time,
+            m_enc=-delta_m if token == "label" else 0.0,
+        )
+        acquire = context.acquire(series.acq_matrix, series.motion[volume], tables=tables)
+        noise, record = None, None
+        if sigma > 0:
+            sequence = seeds.seed_sequence(base_seed, participant_label, index, volume)
+            rng = np.random.Generator(np.random.PCG64(sequence))
+            noise = draw_complex_noise(acquire.resampler.target.shape, sigma, rng)
+            record = seeds.describe(sequence)
+        pipeline = (acquire, AddComplexNoise(sigma, noise, record), Magnitude(), CastTo("float32"))
+        image = apply_pipeline(
+            Image(
+                data=np.asarray(data),
+                affine=gt.affine,
+                history=({"filter": "mri_signal", "token": token, "contrast": series.acq_contrast},),
+            ),
+            pipeline,
+        )
+        volumes.append(image.data)
+        histories.append(image.history)
+        seed_records.append(record)
+
+    meta = {
+        "series_type": "asl",
+        "asl_context": tuple(series.asl_context),
+        "label_type": series.label_type,
+        "label_duration": series.label_duration,
+        "signal_time": series.signal_time,
+        "post_label_delay": post_label_delay(series),
+        "label_efficiency": series.label_efficiency,
+        "acq_contrast": series.acq_contrast,
+        "echo_time": tuple(series.echo_time),
+        "repetition_time": tuple(series.repetition_time),
+        "excitation_flip_angle": flip,
+        "inversion_flip_angle": series.inversion_flip_angle if series.acq_contrast == "ir" else None,
+        "inversion_time": series.inversion_time if series.acq_contrast == "ir" else None,
+        "magnetic_field_strength": gt.parameters["magnetic_field_strength"],
+        "lambda_blood_brain": float(lam),
+        "t1_arterial_blood": float(t1b),
+        "m0_uniform_value": context.uniform_value(maps["m0"]),
+        "voxel_size": image.meta["voxel_size"],
+        "acq_matrix": tuple(series.acq_matrix),
+        "desired_snr": series.desired_snr,
+        "noise_sigma": sigma if sigma > 0 else None,
+        "noise_reference": reference,
+        "random_seed": base_seed,
+        "seeds": tuple(seed_records),
+        "motion": tuple(asdict(m) for m in series.motion),
+        "mr_acq_type": "3D",
+        "image_type": "magnitude",
+    }
+    stacked = Image(
+        data=np.stack(volumes, axis=-1),
+        affine=image.affine,
+        meta=meta,
+        history=(
+            {"filter": "delta_m", "label_type": series.label_type, **kinetics},
+            {"filter": "stack_volumes", "volumes": [[dict(e) for e in h] for h in histories]},
+        ),
+    )
+    return SeriesResult(index, "asl", series.description, series, {"asl": stacked})

@@ -1,0 +1,125 @@
+"""Shared state of one participant's simulation: the ground truth and cached acquisition work.
+
+Fractions of each tissue label in each acquisition voxel depend only on (acquisition matrix,
+motion); they are computed once and shared by every volume and series that needs them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from asldro.acquisition import Resampler, acquisition_grid
+from asldro.groundtruth.types import GroundTruth
+from asldro.params.types import Motion
+from asldro.acquisition.motion import motion_matrix
+from asldro.pipelines.filters import Acquire
+from asldro.physics import noise as noise_model
+
+
+@dataclass
+class SimulationContext:
+    """The ground truth plus caches for resamplers and label fractions."""
+
+    ground_truth: GroundTruth
+    _resamplers: dict = field(default_factory=dict)
+    _fractions: dict = field(default_factory=dict)
+    _label_counts: np.ndarray | None = None
+
+    @property
+    def label_counts(self) -> np.ndarray:
+        """Voxel count per label of the ground-truth ``seg`` (index = label)."""
+        if self._label_counts is None:
+            self._label_counts = np.bincount(self.ground_truth.seg.ravel())
+        return self._label_counts
+
+    @property
+    def n_labels(self) -> int:
+        """Length of the lookup tables used here: ``max(seg) + 1``."""
+        return len(self.label_counts)
+
+    def maps(
+        self, names: Sequence[str], replace: Mapping[str, float] | None = None
+    ) -> dict[str, np.ndarray]:
+        """The named quantities, all as lookup tables when possible, else all dense.
+
+        ``replace`` gives uniform values that replace whole quantities (a series-level ``m0``,
+        physics.md D8); a uniform value is a table with one value for every label.
+        """
+        gt = self.ground_truth
+        replace = dict(replace or {})
+        tables = all(name in replace or gt.is_table(name) for name in names)
+        out: dict[str, np.ndarray] = {}
+        for name in names:
+            if name in replace:
+                table = np.full(self.n_labels, float(replace[name]))
+                out[name] = table if tables else table[gt.seg]
+            elif tables:
+                out[name] = np.asarray(gt.maps[name][: self.n_labels], dtype=np.float64)
+            else:
+                out[name] = np.asarray(gt.dense(name), dtype=np.float64)
+        return out
+
+    def is_uniform(self, values: np.ndarray) -> bool:
+        """True when a table (over the labels present) or a dense map holds one value."""
+        if values.ndim == 1:
+            present = values[self.label_counts > 0]
+            return bool(np.all(present == present[0]))
+        return bool(np.all(values == values.flat[0]))
+
+    def uniform_value(self, values: np.ndarray) -> float | None:
+        """The single value of a uniform map, else None."""
+        if not self.is_uniform(values):
+            return None
+        return float(values[self.label_counts > 0][0] if values.ndim == 1 else values.flat[0])
+
+    def noise_reference(self, values: np.ndarray) -> float:
+        """Mean |values| inside the tissue mask on the ground-truth grid (physics.md D5).
+
+        The mask is ``seg > 0`` when the ground truth has a segmentation, else ``m0 > 0``.
+        """
+        gt = self.ground_truth
+        if self.n_labels > 1:
+            if values.ndim == 1:
+                weights = self.label_counts.astype(np.float64)
+                mask = np.arange(self.n_labels) > 0
+                return float(np.sum(np.abs(values[mask]) * weights[mask]) / np.sum(weights[mask]))
+            mask = gt.seg > 0
+        else:
+            m0 = gt.dense("m0")
+            mask = m0 > 0
+            if values.ndim == 1:
+                values = values[gt.seg]
+        if not np.any(mask):
+            return 0.0
+        return float(np.mean(np.abs(values[mask])))
+
+    def noise_sigma(self, values: np.ndarray, snr: float) -> tuple[float, float]:
+        """(sigma, reference): sigma = reference / snr, 0 for snr 0 (physics.md D5)."""
+        reference = self.noise_reference(values)
+        return noise_model.noise_sigma(np.asarray([reference]), snr), reference
+
+    def resampler(self, acq_matrix: Sequence[int], motion: Motion) -> Resampler:
+        """The (cached) resampler from the ground-truth grid to ``acq_matrix`` under ``motion``."""
+        key = (tuple(acq_matrix), motion)
+        if key not in self._resamplers:
+            gt = self.ground_truth
+            grid = acquisition_grid(gt.affine, gt.shape, tuple(acq_matrix))
+            matrix = None if motion.is_identity else motion_matrix(motion)
+            self._resamplers[key] = Resampler(gt.affine, gt.shape, grid, matrix)
+        return self._resamplers[key]
+
+    def acquire(self, acq_matrix: Sequence[int], motion: Motion, *, tables: bool) -> Acquire:
+        """An :class:`Acquire` filter; label fractions are computed once when ``tables``."""
+        resampler = self.resampler(acq_matrix, motion)
+        fractions = None
+        if tables and not resampler.is_identity:
+            key = (tuple(acq_matrix), motion)
+            if key not in self._fractions:
+                self._fractions[key] = resampler.label_fractions(
+                    self.ground_truth.seg, list(range(self.n_labels))
+                )
+            fractions = self._fractions[key]
+        return Acquire(resampler, self.ground_truth.seg, motion, fractions)

@@ -1,0 +1,44 @@
+"""Deterministic random streams (physics.md §7.3, DESIGN.md "Determinism").
+
+Every noise draw comes from its own ``numpy.random.Generator`` whose ``SeedSequence`` is
+derived from (seed, participant label, series index, volume index): output never depends on
+which other participants run, their order, or parallelism, and never on the global RNG.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+def label_key(participant_label: str) -> int:
+    """The participant label as an integer for a SeedSequence spawn key (UTF-8 bytes, big-endian).
+
+    Python's salted ``hash()`` is never used, so the key is the same in every process.
+    """
+    return int.from_bytes(participant_label.encode("utf-8"), "big")
+
+
+def seed_sequence(
+    seed: int, participant_label: str, series_index: int, volume_index: int
+) -> np.random.SeedSequence:
+    """The SeedSequence for one volume of one series of one participant."""
+    return np.random.SeedSequence(
+        entropy=int(seed),
+        spawn_key=(label_key(participant_label), int(series_index), int(volume_index)),
+    )
+
+
+def stream(
+    seed: int, participant_label: str, series_index: int, volume_index: int
+) -> np.random.Generator:
+    """A PCG64 Generator for one volume (see :func:`seed_sequence`)."""
+    return np.random.Generator(
+        np.random.PCG64(seed_sequence(seed, participant_label, series_index, volume_index))
+    )
+
+
+def describe(sequence: np.random.SeedSequence) -> dict[str, Any]:
+    """JSON-able record of a SeedSequence, enough to recreate it."""
+    return {"entropy": int(sequence.entropy), "spawn_key": [int(k) for k in sequence.spawn_key]}

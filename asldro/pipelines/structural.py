@@ -1,0 +1,96 @@
+"""The ``structural`` series (physics.md §1 table, §5, §6, §7).
+
+Signal (Menc = 0) on the ground-truth grid -> motion + resampling -> complex noise ->
+magnitude (or the complex image when ``output_image_type`` is ``complex``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+import numpy as np
+
+from asldro.image import Image, apply_pipeline
+from asldro.params.types import StructuralSeries
+from asldro.physics import signal
+from asldro.physics.noise import draw_complex_noise
+from asldro.pipelines import seeds
+from asldro.pipelines.context import SimulationContext
+from asldro.pipelines.filters import AddComplexNoise, CastTo, Magnitude
+from asldro.pipelines.types import SeriesResult
+
+QUANTITIES = ("t1", "t2", "t2_star", "m0")
+
+
+def simulate_structural(
+    context: SimulationContext,
+    series: StructuralSeries,
+    index: int,
+    *,
+    participant_label: str,
+    seed: int | None = None,
+) -> SeriesResult:
+    """Simulate one structural series; ``index`` is its 1-based position in the parameter file."""
+    gt = context.ground_truth
+    maps = context.maps(QUANTITIES)
+    flip = 90.0 if series.acq_contrast == "se" else series.excitation_flip_angle
+    data = signal.mri_signal(
+        series.acq_contrast,
+        maps["m0"],
+        maps["t1"],
+        maps["t2"],
+        maps["t2_star"],
+        repetition_time=series.repetition_time,
+        echo_time=series.echo_time,
+        flip_angle=flip,
+        inversion_flip_angle=series.inversion_flip_angle,
+        inversion_time=series.inversion_time,
+    )
+    data = np.asarray(data)
+    sigma, reference = context.noise_sigma(data, series.desired_snr)
+    acquire = context.acquire(series.acq_matrix, series.motion, tables=data.ndim == 1)
+    base_seed = series.random_seed if seed is None else seed
+    noise, record = None, None
+    if sigma > 0:
+        sequence = seeds.seed_sequence(base_seed, participant_label, index, 0)
+        rng = np.random.Generator(np.random.PCG64(sequence))
+        noise = draw_complex_noise(acquire.resampler.target.shape, sigma, rng)
+        record = seeds.describe(sequence)
+    complex_output = series.output_image_type == "complex"
+    if complex_output:
+        finish = (CastTo("complex64") if noise is not None else CastTo("float32"),)
+    else:
+        finish = (Magnitude(), CastTo("float32"))
+    pipeline = (acquire, AddComplexNoise(sigma, noise, record), *finish)
+    image = apply_pipeline(
+        Image(
+            data=data,
+            affine=gt.affine,
+            history=({"filter": "mri_signal", "contrast": series.acq_contrast},),
+        ),
+        pipeline,
+    )
+    is_ir = series.acq_contrast == "ir"
+    meta = {
+        "series_type": "structural",
+        "acq_contrast": series.acq_contrast,
+        "echo_time": series.echo_time,
+        "repetition_time": series.repetition_time,
+        "excitation_flip_angle": flip,
+        "inversion_flip_angle": series.inversion_flip_angle if is_ir else None,
+        "inversion_time": series.inversion_time if is_ir else None,
+        "modality": series.modality,
+        "output_image_type": series.output_image_type,
+        "magnetic_field_strength": gt.parameters["magnetic_field_strength"],
+        "acq_matrix": tuple(series.acq_matrix),
+        "desired_snr": series.desired_snr,
+        "noise_sigma": sigma if sigma > 0 else None,
+        "noise_reference": reference,
+        "random_seed": base_seed,
+        "seeds": (record,),
+        "motion": asdict(series.motion),
+        "mr_acq_type": "3D",
+        "image_type": series.output_image_type,
+    }
+    image = Image(image.data, image.affine, {**image.meta, **meta}, image.history)
+    return SeriesResult(index, "structural", series.description, series, {"structural": image})
