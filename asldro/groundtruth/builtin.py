@@ -112,10 +112,9 @@ def builtin_ground_truth(name: str) -> GroundTruth:
         Cached and immutable (read-only arrays).
     """
     tables = tissue_tables()
-    if name not in tables["ground_truths"]:
+    if name not in BUILTIN_GROUND_TRUTHS or name not in tables["ground_truths"]:
         raise GroundTruthError(
-            f"unknown built-in ground truth {name!r}; available: "
-            + ", ".join(tables["ground_truths"])
+            f"unknown built-in ground truth {name!r}; available: {', '.join(BUILTIN_GROUND_TRUTHS)}"
         )
     entry = tables["ground_truths"][name]
     segmentation = {"background": 0, **tables["segmentation"]}

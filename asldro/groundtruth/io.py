@@ -72,7 +72,7 @@ def _validate_json(doc: dict[str, Any], where: Path) -> None:
     extra = [key for key in doc if key not in JSON_KEYS]
     if extra:
         raise GroundTruthError(
-            f"{where}: unexpected key(s) {', '.join(extra)}; only {', '.join(JSON_KEYS)} are allowed"
+            f"{where}: unexpected key(s) {', '.join(extra)}; allowed: {', '.join(JSON_KEYS)}"
         )
     quantities, units = doc["quantities"], doc["units"]
     if not isinstance(quantities, list) or not all(isinstance(q, str) for q in quantities):
@@ -121,12 +121,10 @@ def _load_volumes(nifti_path: Path, n_quantities: int) -> tuple[np.ndarray, np.n
         raise GroundTruthError(f"{nifti_path}: expected a 5-D image (X, Y, Z, 1, Q), got {shape}")
     if shape[4] != n_quantities:
         raise GroundTruthError(
-            f"{nifti_path}: {shape[4]} volumes on the 5th axis, JSON lists {n_quantities} quantities"
+            f"{nifti_path}: {shape[4]} volumes on axis 5 but {n_quantities} quantities in the JSON"
         )
     data = np.asanyarray(img.dataobj)
-    if not np.issubdtype(data.dtype, np.floating):
-        data = data.astype(np.float64)
-    elif data.dtype not in (np.float32, np.float64):
+    if data.dtype not in (np.float32, np.float64):
         data = data.astype(np.float64)
     return data[:, :, :, 0, :], np.array(img.affine, dtype=np.float64)
 
