@@ -1,1 +1,39 @@
-"""asldro.params."""
+"""Parameter files: ASLDRO 2.x format, validated into typed objects (physics.md §2, §10.2).
+
+Public API: :func:`load_params`, :func:`default_params`, :class:`ParamError`,
+:data:`BUILTIN_GROUND_TRUTHS`, :func:`m0_pairing`. Rules live in ``schema.json`` and defaults in
+``defaults.json`` (package data): a new ``series_parameters`` key is one entry in each.
+"""
+
+from asldro.params.builtin import BUILTIN_GROUND_TRUTHS
+from asldro.params.errors import ParamError
+from asldro.params.load import default_params, load_params
+from asldro.params.pairing import m0_pairing
+from asldro.params.types import (
+    AslSeries,
+    DroParams,
+    GlobalConfig,
+    GroundTruthSeries,
+    GroundTruthSource,
+    Modulation,
+    Motion,
+    Series,
+    StructuralSeries,
+)
+
+__all__ = [
+    "BUILTIN_GROUND_TRUTHS",
+    "ParamError",
+    "load_params",
+    "default_params",
+    "m0_pairing",
+    "AslSeries",
+    "DroParams",
+    "GlobalConfig",
+    "GroundTruthSeries",
+    "GroundTruthSource",
+    "Modulation",
+    "Motion",
+    "Series",
+    "StructuralSeries",
+]
