@@ -16,5 +16,5 @@ def test_zero_where_denominator_is_zero_and_quotient_elsewhere():
 def test_broadcasts_scalars_and_maps():
     result = safe_divide(1.0, np.array([[0.0, 2.0], [4.0, 0.0]]))
     np.testing.assert_array_equal(result, [[0.0, 0.5], [0.25, 0.0]])
-    assert safe_divide(3, 2).shape == ()
+    assert safe_divide(3, 2).ndim == 0
     assert float(safe_divide(3, 2)) == 1.5
