@@ -40,6 +40,22 @@ def _read(path: Path) -> Any:
         ) from None
 
 
+def _asl_contexts(series: list[Any]) -> list[tuple[str, ...] | None] | None:
+    """Tokens of every asl series (None for other types); None if any type or context is unknown."""
+    contexts: list[tuple[str, ...] | None] = []
+    for entry in series:
+        if entry is INVALID:
+            return None
+        if entry["series_type"] != "asl":
+            contexts.append(None)
+            continue
+        parameters = entry["series_parameters"]
+        if parameters is INVALID or parameters["asl_context"] is INVALID:
+            return None
+        contexts.append(tuple(parameters["asl_context"].split(" ")))
+    return contexts
+
+
 def resolve_document(document: Any, folder: Path) -> dict[str, Any]:
     """The resolved document (ASLDRO layout, defaults filled, enums normalised, per-volume
     arrays expanded, ground-truth paths absolute); raises ParamError listing every problem."""
@@ -61,15 +77,8 @@ def resolve_document(document: Any, folder: Path) -> dict[str, Any]:
         errors.append(f"image_series: expected a list, got {show(series)}")
     else:
         resolved["image_series"] = [resolve_series(s, i, errors) for i, s in enumerate(series)]
-        if not errors:
-            contexts = [
-                (
-                    tuple(s["series_parameters"]["asl_context"].split(" "))
-                    if s["series_type"] == "asl"
-                    else None
-                )
-                for s in resolved["image_series"]
-            ]
+        contexts = _asl_contexts(resolved["image_series"])
+        if contexts is not None:
             errors.extend(pair_contexts(contexts)[1])
     if errors:
         raise ParamError(errors)

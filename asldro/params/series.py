@@ -97,35 +97,43 @@ def _per_volume(
     return INVALID if any(item is INVALID for item in items) else items
 
 
+def _timing_problem(echo: float, repetition: float, ti: float, contrast: str) -> str | None:
+    """Why ``repetition`` is too short for ``echo`` (and ``ti`` for ir), or None."""
+    if contrast == "ir" and repetition < echo + ti:
+        return (
+            f"{show(repetition)} must be >= echo_time + inversion_time "
+            f"({show(echo)} + {show(ti)} = {fmt(echo + ti)}) for acq_contrast 'ir'"
+        )
+    if repetition < echo:
+        return f"{show(repetition)} must be >= echo_time ({show(echo)})"
+    return None
+
+
 def _check_timing(out: dict[str, Any], series_type: str, path: str, errors: list[str]) -> None:
-    """TR >= TE per volume; for ir TR >= TE + TI; for (p)casl signal_time >= label_duration."""
+    """TR >= TE per volume; for ir TR >= TE + TI (physics.md §2.3); for (p)casl
+    signal_time >= label_duration, i.e. PLD >= 0 (D17). One message per rule."""
     te, tr = out.get("echo_time"), out.get("repetition_time")
     ti, contrast = out.get("inversion_time"), out.get("acq_contrast")
-    per_volume = series_type == "asl"
     if INVALID not in (te, tr, ti, contrast) and te is not None:
-        te_list, tr_list = (te, tr) if per_volume else ([te], [tr])
-        for i, (echo, repetition) in enumerate(zip(te_list, tr_list)):
-            where = (
-                join(join(path, "repetition_time"), i)
-                if per_volume
-                else join(path, "repetition_time")
-            )
-            suffix = f"[{i}]" if per_volume else ""
-            if contrast == "ir" and repetition < echo + ti:
-                errors.append(
-                    f"{where}: {fmt(repetition)} must be >= echo_time{suffix} + inversion_time "
-                    f"({fmt(echo)} + {fmt(ti)} = {fmt(echo + ti)}) for acq_contrast 'ir'"
-                )
-            elif repetition < echo:
-                errors.append(
-                    f"{where}: {fmt(repetition)} must be >= echo_time{suffix} ({fmt(echo)})"
-                )
+        if series_type == "asl":
+            failing = [
+                (i, problem)
+                for i, (echo, repetition) in enumerate(zip(te, tr))
+                if (problem := _timing_problem(echo, repetition, ti, contrast))
+            ]
+            if failing:
+                first, problem = failing[0]
+                more = ", ".join(str(i) for i, _ in failing[1:])
+                extra = f" (also volumes {more})" if more else ""
+                errors.append(f"{join(path, 'repetition_time')}[{first}]: {problem}{extra}")
+        elif problem := _timing_problem(te, tr, ti, contrast):
+            errors.append(f"{join(path, 'repetition_time')}: {problem}")
     tau, t, label_type = out.get("label_duration"), out.get("signal_time"), out.get("label_type")
     if series_type == "asl" and INVALID not in (tau, t, label_type) and label_type != "pasl":
         if t < tau:
             errors.append(
-                f"{join(path, 'signal_time')}: {fmt(t)} must be >= label_duration ({fmt(tau)}) "
-                f"for {label_type}: post-labelling delay signal_time - label_duration "
+                f"{join(path, 'signal_time')}: {show(t)} must be >= label_duration ({show(tau)}) "
+                f"for {label_type}: the post-labelling delay signal_time - label_duration "
                 f"= {fmt(t - tau)} must be >= 0"
             )
 
