@@ -1,0 +1,57 @@
+# asldro BIDS-App image.
+#
+#   docker build -t asldro/asldro:0.1.0 .
+#   docker run --rm --read-only --network none -u "$(id -u):$(id -g)" \
+#     -v "$PWD/out":/out asldro/asldro:0.1.0 /out participant --participant-label 01
+#
+# Runs as any UID with a read-only root file system and no network; it writes only into the
+# mounted output folder.
+FROM debian:bookworm-slim
+
+# The `version` file is the single source of the version. This default must equal it: the build
+# fails below if it does not (and tests/e2e/test_container_static.py checks it statically).
+ARG VERSION=0.1.0
+
+LABEL org.opencontainers.image.title="asldro" \
+      org.opencontainers.image.description="Digital reference objects for Arterial Spin Labelling MRI, written as validated BIDS datasets (BIDS-App)" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.licenses="MIT"
+
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+      python3 python3-venv ca-certificates \
+ && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin
+
+ENV VIRTUAL_ENV=/opt/venv \
+    PATH=/opt/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    ASLDRO_CONTAINER=asldro:${VERSION}
+
+# The build context is allow-listed by .dockerignore (sources, pyproject.toml, version, run.py).
+COPY . /src
+
+# Install the project with its validators into a venv; make /run.py an executable entry point
+# that uses the venv's Python whatever run.py's own first line says.
+RUN test "$(cat /src/version)" = "${VERSION}" \
+      || { echo "Dockerfile ARG VERSION=${VERSION} differs from the version file ($(cat /src/version))" >&2; exit 1; } \
+ && python3 -m venv /opt/venv \
+ && pip install --no-cache-dir "/src[validate]" \
+ && { echo '#!/opt/venv/bin/python3'; sed '1{/^#!/d;}' /src/run.py; } > /run.py \
+ && chmod 0755 /run.py \
+ && rm -rf /src \
+ && find /opt/venv -name '*.js.map' -delete \
+ && python3 -c "import asldro, bids_app" \
+ && command -v asldro bids-validator-deno
+
+# Prepare bids-validator-deno's runtime at build time: the deno binary and the validator bundle
+# ship in the wheels; running it once here proves it starts offline.
+RUN mkdir -p /tmp/warm && echo '{"Name": "warm-up", "BIDSVersion": "1.10.0"}' > /tmp/warm/dataset_description.json \
+ && { DENO_DIR=/tmp/deno bids-validator-deno /tmp/warm > /dev/null; rc=$?; } \
+ && rm -rf /tmp/warm /tmp/deno \
+ && { [ "$rc" = 0 ] || [ "$rc" = 16 ]; }
+
+USER 1000:1000
+ENTRYPOINT ["/run.py"]
