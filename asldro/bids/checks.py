@@ -1,0 +1,739 @@
+"""Own consistency checks: what the schema validator misses (bids-asl.md §12.3).
+
+Each check takes a dataset root and returns a list of :class:`Finding`. File paths in findings
+are relative to the dataset root they were found in (POSIX form, ``""`` = the dataset itself).
+The checks read only NIfTI headers, never voxel data.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import struct
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+ERROR = "error"
+WARNING = "warning"
+
+#: aslcontext values allowed by BIDS 1.10 (bids-asl.md §6), case-sensitive.
+ASLCONTEXT_VALUES = frozenset({"control", "label", "m0scan", "deltam", "cbf", "noRF", "n/a"})
+#: M0Type enum (bids-asl.md §5).
+M0_TYPES = frozenset({"Separate", "Included", "Estimate", "Absent"})
+#: Fields that may be a scalar or one value per volume (bids-asl.md §6).
+PER_VOLUME_FIELDS = (
+    "PostLabelingDelay",
+    "LabelingDuration",
+    "FlipAngle",
+    "EchoTime",
+    "RepetitionTimePreparation",
+)
+#: Bolus cut-off techniques with a scalar delay, and the one that takes [first, last] (§3).
+SCALAR_DELAY_TECHNIQUES = frozenset({"QUIPSS", "QUIPSSII"})
+PAIR_DELAY_TECHNIQUES = frozenset({"Q2TIPS"})
+#: Volume types that carry a perfusion weighting (their PLD is meaningful).
+PERFUSION_VOLUMES = frozenset({"control", "label", "deltam", "cbf"})
+IMAGE_EXTENSIONS = (".nii.gz", ".nii")
+#: Smallest acceptable .nii.gz, in bytes (bids-asl.md §7: legacy NIFTI_TOO_SMALL).
+MIN_NIFTI_GZ_BYTES = 348
+NIFTI1_HEADER_BYTES = 348
+NIFTI2_HEADER_BYTES = 540
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One validation finding.
+
+    ``code`` is UPPER_SNAKE, ``severity`` is ``"error"`` or ``"warning"``, ``file`` is relative
+    to the dataset named by ``dataset`` (``"raw"`` or ``"derivatives/<name>"``), ``layer`` is the
+    layer that found it (``"own"``, ``"pybids"``, ``"bids-validator"``).
+    """
+
+    code: str
+    severity: str
+    file: str
+    message: str
+    layer: str = "own"
+    dataset: str = "raw"
+
+    def to_dict(self) -> dict[str, str]:
+        """The finding as a JSON-able dict."""
+        return asdict(self)
+
+
+def _finding(code: str, file: str, message: str, severity: str = ERROR) -> Finding:
+    return Finding(code=code, severity=severity, file=file, message=message)
+
+
+def relative(path: Path, root: Path) -> str:
+    """``path`` relative to ``root`` in POSIX form (``path`` itself if outside ``root``)."""
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+# ---------------------------------------------------------------------------------------------
+# file-name helpers
+
+
+def split_name(name: str) -> tuple[dict[str, str], str, str]:
+    """Split a BIDS file name into (entities, suffix, extension).
+
+    ``sub-01_acq-pcasl_asl.nii.gz`` -> ``({"sub": "01", "acq": "pcasl"}, "asl", ".nii.gz")``.
+    """
+    stem, dot, rest = name.partition(".")
+    extension = dot + rest
+    parts = stem.split("_")
+    entities: dict[str, str] = {}
+    for part in parts[:-1]:
+        key, _, value = part.partition("-")
+        entities[key] = value
+    return entities, parts[-1], extension
+
+
+def image_stem(path: Path) -> str | None:
+    """The name of an image without its NIfTI extension, or None if not a NIfTI file."""
+    for extension in IMAGE_EXTENSIONS:
+        if path.name.endswith(extension):
+            return path.name[: -len(extension)]
+    return None
+
+
+def subject_dirs(root: Path) -> list[Path]:
+    """The ``sub-*`` folders of a dataset, sorted."""
+    return sorted(p for p in root.glob("sub-*") if p.is_dir())
+
+
+def _visible_files(folder: Path) -> Iterator[Path]:
+    """Files under ``folder``, skipping hidden files and folders."""
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and not any(
+            part.startswith(".") for part in path.relative_to(folder).parts
+        ):
+            yield path
+
+
+def data_files(root: Path) -> list[Path]:
+    """All visible files under the ``sub-*`` folders of a dataset."""
+    return [path for sub in subject_dirs(root) for path in _visible_files(sub)]
+
+
+def nifti_files(root: Path) -> list[Path]:
+    """All NIfTI images under the ``sub-*`` folders of a dataset."""
+    return [path for path in data_files(root) if image_stem(path) is not None]
+
+
+# ---------------------------------------------------------------------------------------------
+# reading
+
+
+def read_json_object(path: Path) -> dict[str, Any] | None:
+    """A JSON object file as a dict, or None if it is unreadable or not an object."""
+    try:
+        content = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return content if isinstance(content, dict) else None
+
+
+def sidecar_metadata(image: Path, root: Path) -> tuple[dict[str, Any], list[Path]]:
+    """Metadata of an image by the BIDS inheritance principle, and the sidecars used.
+
+    Sidecars are JSON files with the image's suffix whose entities are a subset of the image's,
+    in the image's folder or any parent up to ``root``; deeper and more specific files win.
+    """
+    entities, suffix, _ = split_name(image.name)
+    folders = [image.parent]
+    while folders[-1] != root and root in folders[-1].parents:
+        folders.append(folders[-1].parent)
+    candidates: list[tuple[int, int, Path]] = []
+    for depth, folder in enumerate(reversed(folders)):
+        for path in folder.glob(f"*_{suffix}.json"):
+            found, found_suffix, extension = split_name(path.name)
+            if found_suffix == suffix and extension == ".json":
+                if all(entities.get(key) == value for key, value in found.items()):
+                    candidates.append((depth, len(found), path))
+        top_level = folder / f"{suffix}.json"
+        if top_level.is_file():
+            candidates.append((depth, 0, top_level))
+    merged: dict[str, Any] = {}
+    used: list[Path] = []
+    for _, _, path in sorted(candidates):
+        content = read_json_object(path)
+        if content is not None:
+            merged.update(content)
+            used.append(path)
+    return merged, used
+
+
+@dataclass(frozen=True)
+class NiftiInfo:
+    """What the checks need from a NIfTI header."""
+
+    header_bytes: int | None
+    volumes: int | None
+
+
+def nifti_info(path: Path) -> NiftiInfo:
+    """Header size (348 = NIfTI-1, 540 = NIfTI-2) and number of volumes (dim[4], 1 if 3-D).
+
+    Reads only the first bytes of the (possibly gzipped) file; unreadable fields are None.
+    """
+    opener = gzip.open if path.name.endswith(".gz") else open
+    try:
+        with opener(path, "rb") as stream:
+            head = stream.read(NIFTI2_HEADER_BYTES)
+    except (OSError, EOFError):
+        return NiftiInfo(None, None)
+    if len(head) < 4:
+        return NiftiInfo(None, None)
+    for endian in "<>":
+        size = struct.unpack(f"{endian}i", head[:4])[0]
+        if size == NIFTI1_HEADER_BYTES and len(head) >= 56:
+            dims = struct.unpack(f"{endian}8h", head[40:56])
+            return NiftiInfo(size, _volumes(dims))
+        if size == NIFTI2_HEADER_BYTES and len(head) >= 80:
+            dims = struct.unpack(f"{endian}8q", head[16:80])
+            return NiftiInfo(size, _volumes(dims))
+    return NiftiInfo(None, None)
+
+
+def _volumes(dims: tuple[int, ...]) -> int:
+    return int(dims[4]) if dims[0] >= 4 else 1
+
+
+def read_aslcontext(path: Path) -> tuple[list[str], list[str]] | None:
+    """(header columns, one volume_type per row) of an aslcontext TSV, or None if unreadable.
+
+    Trailing empty lines are ignored; an empty line in the middle is kept as an empty value.
+    """
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, ValueError):
+        return None
+    while lines and not lines[-1].strip():
+        lines.pop()
+    if not lines:
+        return [], []
+    return lines[0].split("\t"), [line.split("\t")[0] for line in lines[1:]]
+
+
+# ---------------------------------------------------------------------------------------------
+# (8) NIfTI format
+
+
+def check_nifti_format(root: Path) -> list[Finding]:
+    """(8) Every image is NIfTI-1 and every ``.nii.gz`` has >= 348 bytes (bids-asl.md §7)."""
+    findings = []
+    for path in nifti_files(root):
+        rel = relative(path, root)
+        if path.name.endswith(".gz") and path.stat().st_size < MIN_NIFTI_GZ_BYTES:
+            findings.append(
+                _finding(
+                    "NIFTI_TOO_SMALL",
+                    rel,
+                    f"{path.stat().st_size} bytes; the legacy validator rejects .nii.gz files "
+                    f"under {MIN_NIFTI_GZ_BYTES} bytes",
+                )
+            )
+        info = nifti_info(path)
+        if info.header_bytes is None:
+            findings.append(_finding("NIFTI_UNREADABLE", rel, "not a readable NIfTI file"))
+        elif info.header_bytes != NIFTI1_HEADER_BYTES:
+            findings.append(_finding("NIFTI_NOT_NIFTI1", rel, "NIfTI-2 image; write NIfTI-1 (§7)"))
+    return findings
+
+
+# ---------------------------------------------------------------------------------------------
+# (2) IntendedFor targets
+
+
+def intended_for_targets(value: Any) -> list[Any]:
+    """IntendedFor as a list (it may be a string or an array)."""
+    return list(value) if isinstance(value, list) else [value]
+
+
+def resolve_intended_for(target: str, sidecar: Path, root: Path) -> Path | None:
+    """The file an IntendedFor entry points at, or None if the form is not resolvable here.
+
+    ``bids::<path>`` is relative to the dataset root; a plain path is subject-relative
+    (bids-asl.md §4).
+    """
+    if target.startswith("bids::"):
+        return root / target[len("bids::") :]
+    if target.startswith("bids:"):
+        return None
+    subject = next(
+        (parent for parent in sidecar.parents if parent.parent == root), None
+    )  # the sub-<label> folder
+    return subject / target if subject is not None else None
+
+
+def check_intended_for(root: Path) -> list[Finding]:
+    """(2) Every IntendedFor target of every sidecar under ``sub-*`` exists (§4)."""
+    findings = []
+    for path in data_files(root):
+        if path.suffix != ".json":
+            continue
+        content = read_json_object(path)
+        if content is None or "IntendedFor" not in content:
+            continue
+        rel = relative(path, root)
+        for target in intended_for_targets(content["IntendedFor"]):
+            if not isinstance(target, str) or not target:
+                findings.append(
+                    _finding(
+                        "INTENDEDFOR_INVALID", rel, f"IntendedFor entry {target!r} is not a path"
+                    )
+                )
+                continue
+            resolved = resolve_intended_for(target, path, root)
+            if resolved is None:
+                findings.append(
+                    _finding(
+                        "INTENDEDFOR_UNRESOLVABLE",
+                        rel,
+                        f"IntendedFor {target!r} names another dataset; not checked",
+                        WARNING,
+                    )
+                )
+            elif not resolved.is_file():
+                findings.append(
+                    _finding(
+                        "INTENDEDFOR_TARGET_MISSING", rel, f"IntendedFor {target!r}: no such file"
+                    )
+                )
+            elif not target.startswith("bids:"):
+                findings.append(
+                    _finding(
+                        "INTENDEDFOR_SUBJECT_RELATIVE",
+                        rel,
+                        f"IntendedFor {target!r} is subject-relative (deprecated); use bids::",
+                        WARNING,
+                    )
+                )
+    return findings
+
+
+# ---------------------------------------------------------------------------------------------
+# ASL runs: (1) M0Type, (3) Units, (4) arrays and aslcontext, (5) counts, (6) PASL
+
+
+@dataclass(frozen=True)
+class AslRun:
+    """The files of one ASL run (bids-asl.md §2): asl image, aslcontext, separate m0scan."""
+
+    image: Path
+    context: Path
+    m0scan: Path | None
+
+
+def find_asl_runs(root: Path) -> list[AslRun]:
+    """Every ``*_asl.nii[.gz]`` under ``sub-*`` with its aslcontext and matching m0scan."""
+    runs = []
+    for path in nifti_files(root):
+        stem = image_stem(path)
+        if stem is None or not stem.endswith("_asl"):
+            continue
+        base = stem[: -len("_asl")]
+        context_base = "_".join(
+            part for part in base.split("_") if not part.startswith(("echo-", "part-"))
+        )
+        m0scan = next(
+            (
+                path.parent / f"{base}_m0scan{ext}"
+                for ext in IMAGE_EXTENSIONS
+                if (path.parent / f"{base}_m0scan{ext}").is_file()
+            ),
+            None,
+        )
+        runs.append(AslRun(path, path.parent / f"{context_base}_aslcontext.tsv", m0scan))
+    return runs
+
+
+def check_m0type(
+    rel: str, meta: dict[str, Any], rows: list[str] | None, run: AslRun
+) -> list[Finding]:
+    """(1) M0Type consistent with the m0scan file and aslcontext rows (bids-asl.md §5)."""
+    m0_type = meta.get("M0Type")
+    if m0_type is None:
+        return [_finding("M0TYPE_MISSING", rel, "M0Type is required")]
+    if m0_type not in M0_TYPES:
+        return [_finding("M0TYPE_INVALID", rel, f"M0Type {m0_type!r} not in {sorted(M0_TYPES)}")]
+    findings = []
+    has_rows = rows is not None and "m0scan" in rows
+    has_file = run.m0scan is not None
+    if m0_type == "Separate" and not has_file:
+        findings.append(
+            _finding("M0TYPE_SEPARATE_WITHOUT_M0SCAN", rel, "M0Type Separate but no m0scan file")
+        )
+    if m0_type == "Included" and rows is not None and not has_rows:
+        findings.append(
+            _finding(
+                "M0TYPE_INCLUDED_WITHOUT_M0SCAN_ROWS",
+                rel,
+                "M0Type Included but no m0scan row in aslcontext",
+            )
+        )
+    if has_file and m0_type != "Separate":
+        findings.append(
+            _finding(
+                "M0SCAN_FILE_WITH_M0TYPE_NOT_SEPARATE",
+                rel,
+                f"an m0scan file exists but M0Type is {m0_type}",
+            )
+        )
+    if has_rows and m0_type != "Included":
+        findings.append(
+            _finding(
+                "M0SCAN_ROWS_WITH_M0TYPE_NOT_INCLUDED",
+                rel,
+                f"aslcontext has m0scan rows but M0Type is {m0_type}",
+            )
+        )
+    if m0_type == "Estimate" and not _positive(meta.get("M0Estimate")):
+        findings.append(
+            _finding("M0ESTIMATE_MISSING", rel, "M0Type Estimate needs a positive M0Estimate")
+        )
+    if m0_type == "Absent":
+        if "M0Estimate" in meta:
+            findings.append(
+                _finding("M0TYPE_ABSENT_WITH_M0ESTIMATE", rel, "M0Type Absent with M0Estimate")
+            )
+        if meta.get("BackgroundSuppression") is True:
+            findings.append(
+                _finding(
+                    "M0TYPE_ABSENT_WITH_BACKGROUND_SUPPRESSION",
+                    rel,
+                    "M0Type Absent with BackgroundSuppression true (ASLPrep ValueError)",
+                )
+            )
+    return findings
+
+
+def _positive(value: Any) -> bool:
+    return _is_number(value) and value > 0
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def check_aslcontext(rel: str, parsed: tuple[list[str], list[str]] | None) -> list[Finding]:
+    """(4) aslcontext header exactly ``volume_type`` and values from the allowed set (§6)."""
+    if parsed is None:
+        return [_finding("ASLCONTEXT_MISSING", rel, "no readable aslcontext.tsv for this run")]
+    header, rows = parsed
+    findings = []
+    if header != ["volume_type"]:
+        findings.append(
+            _finding("ASLCONTEXT_HEADER", rel, f"header {header!r}; must be exactly volume_type")
+        )
+    bad = sorted({row for row in rows if row not in ASLCONTEXT_VALUES})
+    if bad:
+        findings.append(
+            _finding(
+                "ASLCONTEXT_VALUE",
+                rel,
+                f"values {bad} not in {sorted(ASLCONTEXT_VALUES)} (case-sensitive)",
+            )
+        )
+    return findings
+
+
+def check_volume_counts(
+    rel: str, meta: dict[str, Any], rows: list[str] | None, volumes: int | None
+) -> list[Finding]:
+    """(4) aslcontext rows and per-volume arrays match dim[4]; single PLD is a scalar (§6)."""
+    findings = []
+    if rows is not None and volumes is not None and len(rows) != volumes:
+        findings.append(
+            _finding(
+                "ASLCONTEXT_ROWS_NOT_MATCHING_NIFTI",
+                rel,
+                f"aslcontext has {len(rows)} rows, the image has {volumes} volumes",
+            )
+        )
+    for field in PER_VOLUME_FIELDS:
+        value = meta.get(field)
+        if not isinstance(value, list):
+            continue
+        if volumes is not None and len(value) != volumes:
+            findings.append(
+                _finding(
+                    "ARRAY_LENGTH_NOT_MATCHING_NIFTI",
+                    rel,
+                    f"{field} has {len(value)} values, the image has {volumes} volumes",
+                )
+            )
+        if rows is not None and len(value) != len(rows):
+            findings.append(
+                _finding(
+                    "ARRAY_LENGTH_NOT_MATCHING_ASLCONTEXT",
+                    rel,
+                    f"{field} has {len(value)} values, aslcontext has {len(rows)} rows",
+                )
+            )
+    pld = meta.get("PostLabelingDelay")
+    if isinstance(pld, list) and rows is not None and len(pld) == len(rows):
+        perfusion = {
+            value for value, row in zip(pld, rows) if row in PERFUSION_VOLUMES and _is_number(value)
+        }
+        if len(perfusion) <= 1:
+            findings.append(
+                _finding(
+                    "PLD_ARRAY_FOR_SINGLE_PLD",
+                    rel,
+                    "single-PLD run: PostLabelingDelay must be a scalar, not an array",
+                )
+            )
+    return findings
+
+
+def check_units_for_cbf(rel: str, meta: dict[str, Any], rows: list[str] | None) -> list[Finding]:
+    """(3) ``Units`` present when aslcontext has cbf rows (bids-asl.md §3)."""
+    if rows is not None and "cbf" in rows and not meta.get("Units"):
+        return [_finding("UNITS_MISSING_FOR_CBF", rel, "aslcontext has cbf rows but no Units")]
+    return []
+
+
+def check_pair_counts(rel: str, meta: dict[str, Any], rows: list[str] | None) -> list[Finding]:
+    """(5) #control == #label == TotalAcquiredPairs (bids-asl.md §6).
+
+    Label-only (control-only) contexts: TotalAcquiredPairs == #label (#control), the writer's
+    documented convention.
+    """
+    if rows is None:
+        return []
+    controls, labels = rows.count("control"), rows.count("label")
+    if not controls and not labels:
+        return []
+    findings = []
+    if controls and labels and controls != labels:
+        findings.append(
+            _finding(
+                "CONTROL_LABEL_COUNT_MISMATCH",
+                rel,
+                f"{controls} control rows but {labels} label rows (ASLPrep ValueError)",
+            )
+        )
+    expected = labels if labels else controls
+    pairs = meta.get("TotalAcquiredPairs")
+    if pairs is None:
+        findings.append(_finding("TOTAL_ACQUIRED_PAIRS_MISSING", rel, "TotalAcquiredPairs missing"))
+    elif pairs != expected:
+        findings.append(
+            _finding(
+                "TOTAL_ACQUIRED_PAIRS_MISMATCH",
+                rel,
+                f"TotalAcquiredPairs {pairs!r}, aslcontext has {controls} control and "
+                f"{labels} label rows",
+            )
+        )
+    return findings
+
+
+def check_pasl(rel: str, meta: dict[str, Any]) -> list[Finding]:
+    """(6) PASL as ASLPrep needs it: BolusCutOffFlag true, technique and delay, no
+    LabelingDuration (bids-asl.md §3)."""
+    if meta.get("ArterialSpinLabelingType") != "PASL":
+        return []
+    findings = []
+    if meta.get("BolusCutOffFlag") is not True:
+        findings.append(
+            _finding("PASL_BOLUS_CUT_OFF_FLAG_NOT_TRUE", rel, "PASL needs BolusCutOffFlag true")
+        )
+    technique = meta.get("BolusCutOffTechnique")
+    delay = meta.get("BolusCutOffDelayTime")
+    if technique in SCALAR_DELAY_TECHNIQUES:
+        if not _positive(delay):
+            findings.append(
+                _finding(
+                    "PASL_BOLUS_CUT_OFF_DELAY_INVALID",
+                    rel,
+                    f"{technique} needs one positive BolusCutOffDelayTime, got {delay!r}",
+                )
+            )
+    elif technique in PAIR_DELAY_TECHNIQUES:
+        if not (isinstance(delay, list) and len(delay) == 2 and all(map(_positive, delay))):
+            findings.append(
+                _finding(
+                    "PASL_BOLUS_CUT_OFF_DELAY_INVALID",
+                    rel,
+                    f"Q2TIPS needs BolusCutOffDelayTime [first, last], got {delay!r}",
+                )
+            )
+    else:
+        allowed = sorted(SCALAR_DELAY_TECHNIQUES | PAIR_DELAY_TECHNIQUES)
+        findings.append(
+            _finding(
+                "PASL_BOLUS_CUT_OFF_TECHNIQUE_INVALID",
+                rel,
+                f"BolusCutOffTechnique {technique!r} not in {allowed}",
+            )
+        )
+    if "LabelingDuration" in meta:
+        findings.append(
+            _finding(
+                "PASL_WITH_LABELING_DURATION", rel, "PASL sidecar must not have LabelingDuration"
+            )
+        )
+    return findings
+
+
+def check_asl_runs(root: Path) -> list[Finding]:
+    """(1), (3), (4), (5), (6) for every ASL run of a raw dataset."""
+    findings = []
+    for run in find_asl_runs(root):
+        rel = relative(run.image, root)
+        meta, sidecars = sidecar_metadata(run.image, root)
+        if not sidecars:
+            findings.append(_finding("ASL_SIDECAR_MISSING", rel, "no _asl.json sidecar"))
+        parsed = read_aslcontext(run.context) if run.context.is_file() else None
+        findings += check_aslcontext(relative(run.context, root), parsed)
+        rows = parsed[1] if parsed is not None else None
+        findings += check_m0type(rel, meta, rows, run)
+        findings += check_volume_counts(rel, meta, rows, nifti_info(run.image).volumes)
+        findings += check_units_for_cbf(rel, meta, rows)
+        findings += check_pair_counts(rel, meta, rows)
+        findings += check_pasl(rel, meta)
+    return findings
+
+
+# ---------------------------------------------------------------------------------------------
+# (7) m0scan sidecars
+
+
+def check_m0scans(root: Path) -> list[Finding]:
+    """(7) Every m0scan has a sidecar with IntendedFor and RepetitionTimePreparation > 0 (§4)."""
+    findings = []
+    for path in nifti_files(root):
+        stem = image_stem(path)
+        if stem is None or not stem.endswith("_m0scan"):
+            continue
+        rel = relative(path, root)
+        meta, sidecars = sidecar_metadata(path, root)
+        if not sidecars:
+            findings.append(_finding("M0SCAN_SIDECAR_MISSING", rel, "no _m0scan.json sidecar"))
+            continue
+        if "IntendedFor" not in meta:
+            findings.append(_finding("M0SCAN_INTENDEDFOR_MISSING", rel, "m0scan needs IntendedFor"))
+        rtp = meta.get("RepetitionTimePreparation")
+        values = rtp if isinstance(rtp, list) else [rtp]
+        if not values or not all(map(_positive, values)):
+            findings.append(
+                _finding(
+                    "M0SCAN_RTP_NOT_POSITIVE",
+                    rel,
+                    f"RepetitionTimePreparation {rtp!r}; must be > 0 (ExploreASL)",
+                )
+            )
+        volumes = nifti_info(path).volumes
+        for field in ("EchoTime", "RepetitionTimePreparation", "FlipAngle"):
+            value = meta.get(field)
+            if isinstance(value, list) and volumes is not None and len(value) != volumes:
+                findings.append(
+                    _finding(
+                        "ARRAY_LENGTH_NOT_MATCHING_NIFTI",
+                        rel,
+                        f"{field} has {len(value)} values, the image has {volumes} volumes",
+                    )
+                )
+    return findings
+
+
+# ---------------------------------------------------------------------------------------------
+# (9) participants, (10) T1w, (11) SkullStripped
+
+
+def check_participants(root: Path) -> list[Finding]:
+    """(9) participants.tsv ``participant_id`` == the ``sub-*`` folders exactly (§10)."""
+    path = root / "participants.tsv"
+    if not path.is_file():
+        return [
+            _finding("PARTICIPANTS_TSV_MISSING", "participants.tsv", "no participants.tsv", WARNING)
+        ]
+    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    header = lines[0].split("\t") if lines else []
+    if not header or header[0] != "participant_id":
+        return [
+            _finding(
+                "PARTICIPANTS_ID_COLUMN",
+                "participants.tsv",
+                "the first column must be participant_id",
+            )
+        ]
+    listed = [line.split("\t")[0] for line in lines[1:]]
+    present = [p.name for p in subject_dirs(root)]
+    findings = []
+    duplicates = sorted({label for label in listed if listed.count(label) > 1})
+    if duplicates:
+        findings.append(
+            _finding(
+                "PARTICIPANTS_TSV_DUPLICATE", "participants.tsv", f"listed twice: {duplicates}"
+            )
+        )
+    missing, extra = sorted(set(present) - set(listed)), sorted(set(listed) - set(present))
+    if missing or extra:
+        findings.append(
+            _finding(
+                "PARTICIPANTS_TSV_MISMATCH",
+                "participants.tsv",
+                f"sub-* folders not listed: {missing}; listed without a folder: {extra}",
+            )
+        )
+    return findings
+
+
+def check_t1w(root: Path) -> list[Finding]:
+    """(10) Every subject has a T1w image (ASLPrep/fMRIPrep NO_T1W, bids-asl.md §8)."""
+    findings = []
+    for subject in subject_dirs(root):
+        if not any(
+            split_name(path.name)[1] == "T1w" and image_stem(path) is not None
+            for path in subject.rglob("anat/*")
+        ):
+            findings.append(_finding("NO_T1W", subject.name, "no anat/*_T1w image"))
+    return findings
+
+
+def check_skull_stripped(root: Path) -> list[Finding]:
+    """(11) Every image of a derivative dataset has ``SkullStripped`` in its sidecar (§9)."""
+    findings = []
+    for path in nifti_files(root):
+        rel = relative(path, root)
+        meta, sidecars = sidecar_metadata(path, root)
+        if not sidecars:
+            findings.append(_finding("DERIVATIVE_SIDECAR_MISSING", rel, "image without sidecar"))
+        elif not isinstance(meta.get("SkullStripped"), bool):
+            findings.append(
+                _finding("SKULLSTRIPPED_MISSING", rel, "SkullStripped (true/false) is required")
+            )
+    return findings
+
+
+# ---------------------------------------------------------------------------------------------
+# entry points
+
+
+def check_raw_dataset(root: Path) -> list[Finding]:
+    """All own checks for a raw dataset (bids-asl.md §12.3 (1)-(10))."""
+    return (
+        check_asl_runs(root)
+        + check_intended_for(root)
+        + check_m0scans(root)
+        + check_nifti_format(root)
+        + check_participants(root)
+        + check_t1w(root)
+    )
+
+
+def check_derivative_dataset(root: Path, name: str) -> list[Finding]:
+    """Own checks for a derivative dataset: (2), (8), (11); findings tagged with ``name``."""
+    findings = check_intended_for(root) + check_nifti_format(root) + check_skull_stripped(root)
+    return [
+        Finding(f.code, f.severity, f.file, f.message, layer=f.layer, dataset=name)
+        for f in findings
+    ]
