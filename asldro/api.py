@@ -54,9 +54,7 @@ def generate_participant(
     from asldro.params import m0_pairing
     from asldro.pipelines import generate_series, provenance
 
-    ground_truth = load_ground_truth(
-        params.global_config.ground_truth, params.global_config
-    )
+    ground_truth = load_ground_truth(params.global_config.ground_truth, params.global_config)
     results = generate_series(params, ground_truth, participant_label=label, seed=seed)
     pairs = {m0 + 1: asl + 1 for m0, asl in m0_pairing(params).items()}
     return write_participant(

@@ -95,7 +95,9 @@ def simulate_asl(
             Image(
                 data=np.asarray(data),
                 affine=gt.affine,
-                history=({"filter": "mri_signal", "token": token, "contrast": series.acq_contrast},),
+                history=(
+                    {"filter": "mri_signal", "token": token, "contrast": series.acq_contrast},
+                ),
             ),
             pipeline,
         )
@@ -115,7 +117,9 @@ def simulate_asl(
         "echo_time": tuple(series.echo_time),
         "repetition_time": tuple(series.repetition_time),
         "excitation_flip_angle": flip,
-        "inversion_flip_angle": series.inversion_flip_angle if series.acq_contrast == "ir" else None,
+        "inversion_flip_angle": (
+            series.inversion_flip_angle if series.acq_contrast == "ir" else None
+        ),
         "inversion_time": series.inversion_time if series.acq_contrast == "ir" else None,
         "magnetic_field_strength": gt.parameters["magnetic_field_strength"],
         "lambda_blood_brain": float(lam),

@@ -118,8 +118,10 @@ class SimulationContext:
         if tables and not resampler.is_identity:
             key = (tuple(acq_matrix), motion)
             if key not in self._fractions:
-                self._fractions[key] = resampler.label_fractions(
+                fractions = resampler.label_fractions(
                     self.ground_truth.seg, list(range(self.n_labels))
                 )
+                # a fraction is in [0, 1]; rounding in the rotation path can leave -1e-10
+                self._fractions[key] = np.clip(fractions, 0.0, 1.0, out=fractions)
             fractions = self._fractions[key]
         return Acquire(resampler, self.ground_truth.seg, motion, fractions)

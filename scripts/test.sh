@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The whole test suite: install, format and lint checks, every test (slow and container ones
+# included). This is what .ci/run calls.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+t0=$(date +%s)
+bash scripts/setup.sh test
+echo "== black"; .venv/bin/black --check --quiet asldro bids_app tests bench run.py
+echo "== pylint"; .venv/bin/pylint --rcfile=.pylintrc --score=n asldro bids_app run.py bench
+echo "== pytest"; .venv/bin/python -m pytest -q -p no:cacheprovider tests
+if [ "${SKIP_CONTAINER_TEST:-0}" != 1 ]; then
+  echo "== container"; bash .ci/container-test.sh
+fi
+echo "test.sh: all checks passed in $(( $(date +%s) - t0 )) s"

@@ -1,0 +1,148 @@
+"""Series pipelines: determinism, seeding, metadata and the physics seen through the pipeline."""
+
+import math
+
+import numpy as np
+import pytest
+
+from asldro.params import default_params, load_params
+from asldro.pipelines import generate_series, provenance
+from asldro.pipelines.seeds import label_key, seed_sequence
+
+
+def _asl_params(**overrides):
+    doc = default_params()
+    parameters = {"acq_matrix": [32, 32, 12], **overrides}
+    doc["image_series"] = [{"series_type": "asl", "series_parameters": parameters}]
+    return load_params(doc)
+
+
+def test_same_inputs_give_bit_identical_arrays(gt3t):
+    params = load_params(default_params())
+    first = generate_series(params, gt3t, participant_label="01")
+    second = generate_series(params, gt3t, participant_label="01")
+    for a, b in zip(first, second):
+        for name in a.images:
+            assert a.images[name].data.tobytes() == b.images[name].data.tobytes()
+
+
+def test_participants_and_seeds_give_different_noise(gt3t):
+    params = _asl_params()
+    one = generate_series(params, gt3t, participant_label="01")[0].images["asl"].data
+    two = generate_series(params, gt3t, participant_label="02")[0].images["asl"].data
+    reseeded = generate_series(params, gt3t, participant_label="01", seed=7)[0].images["asl"].data
+    assert not np.array_equal(one, two)
+    assert not np.array_equal(one, reseeded)
+
+
+def test_seed_streams_are_independent_of_python_hash():
+    assert label_key("01") == 0x3031
+    assert label_key("01") != label_key("1")
+    a = seed_sequence(3, "01", 1, 0).generate_state(4)
+    b = seed_sequence(3, "01", 1, 1).generate_state(4)
+    assert not np.array_equal(a, b)
+
+
+def test_noise_sigma_is_mean_tissue_m0_over_snr(gt3t):
+    params = _asl_params(desired_snr=50)
+    meta = generate_series(params, gt3t)[0].images["asl"].meta
+    counts = np.bincount(gt3t.seg.ravel())
+    m0 = gt3t.maps["m0"]
+    expected = sum(counts[l] * m0[l] for l in range(1, len(counts))) / counts[1:].sum()
+    assert meta["noise_reference"] == pytest.approx(expected, rel=1e-9)
+    assert meta["noise_sigma"] == pytest.approx(expected / 50, rel=1e-9)
+
+
+def test_spin_echo_control_minus_label_is_delta_m_times_t2_decay(gt3t):
+    params = _asl_params(
+        acq_matrix=[197, 233, 189],
+        desired_snr=0,
+        asl_context="control label",
+        echo_time=[0.02, 0.02],
+        repetition_time=[5.0, 5.0],
+    )
+    data = generate_series(params, gt3t)[0].images["asl"].data.astype(np.float64)
+    grey = gt3t.seg == 1
+    lam, t1b = 0.9, 1.65
+    f, dt, t1, m0, t2 = (
+        gt3t.maps[q][1] for q in ("perfusion_rate", "transit_time", "t1", "m0", "t2")
+    )
+    f_s = f / 6000
+    t1app = 1 / (1 / t1 + f_s / lam)
+    tau, t = 1.8, 3.6
+    delta_m = 2 * 0.85 * (m0 / lam) * f_s * t1app * math.exp(-dt / t1b)
+    delta_m *= math.exp(-(t - tau - dt) / t1app) * (1 - math.exp(-tau / t1app))
+    difference = (data[..., 0] - data[..., 1])[grey]
+    np.testing.assert_allclose(difference, delta_m * math.exp(-0.02 / t2), rtol=1e-4)
+
+
+def test_series_m0_replaces_the_m0_map_and_is_reported_uniform(gt3t):
+    params = _asl_params(m0=100.0, desired_snr=0, acq_matrix=[197, 233, 189])
+    image = generate_series(params, gt3t)[0].images["asl"]
+    assert image.meta["m0_uniform_value"] == 100.0
+    # m0scan (TR 10 s, TE 10 ms) of a uniform M0 is M0*(1-E1)*E2 in every tissue voxel
+    grey = gt3t.seg == 1
+    t1, t2 = gt3t.maps["t1"][1], gt3t.maps["t2"][1]
+    expected = 100.0 * (1 - math.exp(-10 / t1)) * math.exp(-0.01 / t2)
+    np.testing.assert_allclose(image.data[..., 0][grey], expected, rtol=1e-5)
+
+
+def test_ground_truth_series_never_invents_labels(gt3t):
+    doc = default_params()
+    doc["image_series"] = [
+        {
+            "series_type": "ground_truth",
+            "series_parameters": {"acq_matrix": [40, 50, 30], "rot_z": 7.0, "transl_x": 3.0},
+        }
+    ]
+    (result,) = generate_series(load_params(doc), gt3t)
+    seg = result.images["seg_label"].data
+    assert seg.dtype == np.uint16
+    assert set(np.unique(seg)) <= set(np.unique(gt3t.seg[::4, ::4, ::4])) | {0}
+    assert set(result.images) == set(gt3t.quantities)
+    perfusion = result.images["perfusion_rate"].data
+    assert perfusion.max() <= 60.0 + 1e-4 and perfusion.min() >= 0.0
+
+
+def test_structural_default_is_on_the_ground_truth_grid(gt3t):
+    params = load_params(default_params())
+    structural = generate_series(params, gt3t)[2].images["structural"]
+    assert structural.data.shape == gt3t.shape
+    np.testing.assert_array_equal(structural.affine, gt3t.affine)
+    assert structural.meta["noise_sigma"] > 0
+    assert [h["filter"] for h in structural.history][-3:] == [
+        "add_complex_noise",
+        "magnitude",
+        "cast",
+    ]
+
+
+def test_complex_structural_output_keeps_phase(gt3t):
+    doc = default_params()
+    doc["image_series"] = [
+        {
+            "series_type": "structural",
+            "series_parameters": {"acq_matrix": [40, 48, 36], "output_image_type": "complex"},
+        }
+    ]
+    (result,) = generate_series(load_params(doc), gt3t)
+    data = result.images["structural"].data
+    assert np.iscomplexobj(data)
+    assert np.any(data.real < 0)
+
+
+def test_provenance_records_seeds_and_sigma(gt3t):
+    params = _asl_params()
+    results = generate_series(params, gt3t, participant_label="07")
+    record = provenance(results, participant_label="07", seed=None)
+    (entry,) = record["series"]
+    assert entry["seeds"][0]["spawn_key"] == [label_key("07"), 1, 0]
+    assert entry["noise_sigma"] > 0
+    regenerated = np.random.Generator(
+        np.random.PCG64(
+            np.random.SeedSequence(**{"entropy": 0, "spawn_key": [label_key("07"), 1, 0]})
+        )
+    )
+    assert regenerated.standard_normal() == pytest.approx(
+        np.random.Generator(np.random.PCG64(seed_sequence(0, "07", 1, 0))).standard_normal()
+    )
