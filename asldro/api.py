@@ -25,7 +25,7 @@ class OutputError(OSError):
 
 @dataclass(frozen=True)
 class GenerateResult:
-    """What ``generate`` did: the dataset folder (or archive), the participants and the validation."""
+    """What ``generate`` did: the output folder or archive, participants, validation report."""
 
     output: Path
     participants: tuple[str, ...]
@@ -72,7 +72,7 @@ def describe_ground_truth(params: DroParams) -> str:
     """One line naming the ground truth the dataset was simulated from."""
     source = params.global_config.ground_truth
     if source.name:
-        return f"built-in ground truth {source.name} (from the ICBM 2009a nonlinear symmetric templates)"
+        return f"built-in ground truth {source.name} (ICBM 2009a nonlinear symmetric templates)"
     return f"ground truth read from {Path(source.nifti).name}"
 
 
@@ -86,8 +86,8 @@ def _prepare_output(output_dir: Path, overwrite: bool) -> None:
             )
     try:
         output_dir.mkdir(parents=True, exist_ok=True)
-        probe = tempfile.NamedTemporaryFile(dir=output_dir, prefix=".asldro-tmp-probe-")
-        probe.close()
+        with tempfile.NamedTemporaryFile(dir=output_dir, prefix=".asldro-tmp-probe-"):
+            pass
     except OSError as err:
         raise OutputError(f"{output_dir}: cannot write here ({err.strerror or err})") from err
 
