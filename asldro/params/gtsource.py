@@ -32,7 +32,9 @@ def _json_beside(nifti: str) -> str:
 def _check_files(paths: Mapping[str, Path], path: str, errors: list[str]) -> None:
     for kind, file in paths.items():
         if not file.is_file():
-            errors.append(f"{path}: ground truth {kind} file {json.dumps(str(file))} does not exist")
+            errors.append(
+                f"{path}: ground truth {kind} file {json.dumps(str(file))} does not exist"
+            )
 
 
 def resolve_ground_truth(value: Any, folder: Path, path: str, errors: list[str]) -> Any:

@@ -357,5 +357,5 @@ def test_param_error_is_a_value_error() -> None:
     assert err.errors == ["a: x", "b: y"]
     assert str(err) == "2 problems: a: x; b: y"
     assert str(ParamError("only: one")) == "only: one"
-    with pytest.raises(ValueError):
-        ParamError([])
+    with pytest.raises(ValueError, match="at least one message"):
+        raise ParamError([])
