@@ -129,7 +129,7 @@ def check_ranges(gt: GroundTruth, where: str = "ground truth") -> None:
         if values.ndim == 1:
             if present is None:
                 present = np.bincount(gt.seg.ravel(), minlength=1) > 0
-            values = values[: present.size][present[: values.size]]
+            values = values[: present.size][present]
         if values.size == 0:
             continue
         low_ok = bool(np.all(values >= low))
@@ -138,7 +138,7 @@ def check_ranges(gt: GroundTruth, where: str = "ground truth") -> None:
             bound = f">= {low:g}" if high is None else f"in [{low:g}, {high:g}]"
             raise GroundTruthError(
                 f"{where}: {name} must be {bound}; found values from "
-                f"{np.nanmin(values):g} to {np.nanmax(values):g}"
+                f"{np.min(values):g} to {np.max(values):g}"
             )
     for name, (low, high) in PARAMETER_RANGES.items():
         value = gt.parameters.get(name)
