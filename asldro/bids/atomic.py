@@ -1,0 +1,70 @@
+"""Atomic file and directory replacement inside the output folder (DESIGN.md "Writes are atomic").
+
+Temporary files and directories are hidden (``.asldro-tmp-*``), live next to their target (same
+file system, so ``os.replace`` is atomic) and are removed on failure.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Iterator
+
+TMP_PREFIX = ".asldro-tmp-"
+
+
+def write_bytes_atomic(path: Path, content: bytes) -> bool:
+    """Write ``content`` to ``path`` via a temp file + ``os.replace``.
+
+    Returns False (and writes nothing) when the file already holds exactly ``content``, so
+    concurrent callers writing identical content do no harm.
+    """
+    path = Path(path)
+    try:
+        if path.is_file() and path.read_bytes() == content:
+            return False
+    except OSError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f"{TMP_PREFIX}{os.getpid()}-{uuid.uuid4().hex}-{path.name}"
+    try:
+        tmp.write_bytes(content)
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+    return True
+
+
+def write_text_atomic(path: Path, text: str) -> bool:
+    """UTF-8 text version of :func:`write_bytes_atomic`."""
+    return write_bytes_atomic(path, text.encode("utf-8"))
+
+
+@contextlib.contextmanager
+def temp_dir(parent: Path) -> Iterator[Path]:
+    """A hidden temporary directory inside ``parent``, removed on exit whatever happens."""
+    parent = Path(parent)
+    parent.mkdir(parents=True, exist_ok=True)
+    path = Path(tempfile.mkdtemp(prefix=TMP_PREFIX, dir=parent))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def move_aside(target: Path, trash: Path) -> None:
+    """Rename ``target`` (if present) into the ``trash`` directory (same file system)."""
+    if target.exists() or target.is_symlink():
+        os.rename(target, trash / f"old-{uuid.uuid4().hex}-{target.name}")
+
+
+def put_in_place(source: Path, target: Path, trash: Path) -> None:
+    """Move ``source`` to ``target``, first moving any existing ``target`` into ``trash``."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    move_aside(target, trash)
+    os.rename(source, target)
