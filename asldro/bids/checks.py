@@ -714,6 +714,31 @@ def check_skull_stripped(root: Path) -> list[Finding]:
     return findings
 
 
+def check_derivative_description(root: Path) -> list[Finding]:
+    """Derivative ``dataset_description.json``: ``DatasetType`` "derivative" and
+    ``GeneratedBy[0].Name`` (pybids refuses the layout without it; bids-asl.md §9)."""
+    rel = "dataset_description.json"
+    content = read_json_object(root / rel)
+    if content is None:
+        return [_finding("DATASET_DESCRIPTION_MISSING", rel, "missing or not a JSON object")]
+    findings = []
+    if content.get("DatasetType") != "derivative":
+        findings.append(
+            _finding("DERIVATIVE_DATASET_TYPE", rel, 'DatasetType must be "derivative"')
+        )
+    generated_by = content.get("GeneratedBy")
+    if not (
+        isinstance(generated_by, list)
+        and generated_by
+        and isinstance(generated_by[0], dict)
+        and generated_by[0].get("Name")
+    ):
+        findings.append(
+            _finding("DERIVATIVE_GENERATEDBY_MISSING", rel, "GeneratedBy[0].Name is required")
+        )
+    return findings
+
+
 # ---------------------------------------------------------------------------------------------
 # entry points
 
@@ -731,8 +756,13 @@ def check_raw_dataset(root: Path) -> list[Finding]:
 
 
 def check_derivative_dataset(root: Path, name: str) -> list[Finding]:
-    """Own checks for a derivative dataset: (2), (8), (11); findings tagged with ``name``."""
-    findings = check_intended_for(root) + check_nifti_format(root) + check_skull_stripped(root)
+    """Own checks for a derivative dataset: description, (2), (8), (11); tagged with ``name``."""
+    findings = (
+        check_derivative_description(root)
+        + check_intended_for(root)
+        + check_nifti_format(root)
+        + check_skull_stripped(root)
+    )
     return [
         Finding(f.code, f.severity, f.file, f.message, layer=f.layer, dataset=name)
         for f in findings
