@@ -20,6 +20,7 @@ from typing import Any, Iterator, Sequence
 
 LOCK_NAME = ".asldro.lock"
 SCRATCH_PREFIX = ".asldro-scratch-"
+TEMP_PATTERN = ".asldro-tmp-*"  # asldro.bids.atomic.TMP_PREFIX
 # Cache and temporary-file variables redirected into the output folder (DESIGN.md "Principles":
 # only the output folder is written). bids-validator-deno caches in ~/.cache/deno otherwise,
 # found through the password database even when HOME is unset.
@@ -202,6 +203,14 @@ def subject_folders(output_dir: Path) -> list[str]:
     )
 
 
+def leftover_temporaries(output_dir: Path) -> list[Path]:
+    """Hidden temporary files and folders of the engine's atomic writes left by killed runs."""
+    found: list[Path] = []
+    for folder in (output_dir, output_dir / "derivatives" / "groundtruth", output_dir / "code"):
+        found.extend(sorted(folder.glob(TEMP_PATTERN)))
+    return found
+
+
 def _snapshot(output_dir: Path) -> tuple[tuple[str, int], ...]:
     """Names and change times of the subject folders (raw and ground truth) and participants."""
     entries = []
@@ -244,11 +253,18 @@ def finalise_dataset(output_dir: Path, validate: bool) -> Any:
 
 
 def _error_lines(report: Any) -> list[str]:
-    """The error findings of a validation report, one line each."""
+    """The error findings of a validation report, one line each:
+    ``  CODE dataset/file: message [layer]``."""
     lines = []
     for finding in getattr(report, "findings", ()):
-        if str(getattr(finding, "severity", "error")).lower() == "error":
-            lines.append("  " + " ".join(str(finding).split()))
+        if str(getattr(finding, "severity", "error")).lower() != "error":
+            continue
+        dataset, file = getattr(finding, "dataset", ""), getattr(finding, "file", "")
+        where = "/".join(part for part in (dataset, file) if part and part != "raw") or "."
+        code, message = getattr(finding, "code", "ERROR"), getattr(finding, "message", finding)
+        layer = getattr(finding, "layer", "")
+        text = f"{code} {where}: {message}" + (f" [{layer}]" if layer else "")
+        lines.append("  " + " ".join(text.split()))
     return lines
 
 
@@ -274,10 +290,17 @@ def run_participant(
     """Participant level (bids-asl.md §11): generate ``sub-<label>`` for each label, rebuild
     participants.tsv and self-validate the dataset. Returns the exit status."""
     params = load_run_params(params_file)  # before anything is written
+    created = not output_dir.exists()
     prepare_output_dir(output_dir)
-    with scratch_environment(output_dir):
-        generate_participants(params, output_dir, labels, seed=seed, n_procs=n_procs)
-        report = finalise_dataset(output_dir, validate)
+    try:
+        with scratch_environment(output_dir):
+            generate_participants(params, output_dir, labels, seed=seed, n_procs=n_procs)
+            report = finalise_dataset(output_dir, validate)
+    except BaseException:
+        if created:  # no partial output: remove the folder this run made if nothing is in it
+            with contextlib.suppress(OSError):
+                output_dir.rmdir()
+        raise
     _print_report(report)
     return ExitCode.OK
 
@@ -309,6 +332,13 @@ def run_group(output_dir: Path, labels: Sequence[str], *, validate: bool) -> int
     with scratch_environment(output_dir):
         report = finalise_dataset(output_dir, validate)
     print(f"{output_dir}: {len(present)} participant(s): " + " ".join(f"sub-{p}" for p in present))
+    leftovers = leftover_temporaries(output_dir)
+    if leftovers:
+        print(
+            f"note: {len(leftovers)} hidden temporary item(s) left by interrupted runs "
+            f"({TEMP_PATTERN}); remove them when no run is writing here",
+            file=sys.stderr,
+        )
     _print_report(report)
     if report is None:
         print("validation skipped (--skip-bids-validation)", file=sys.stderr)
