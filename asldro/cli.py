@@ -210,10 +210,20 @@ def _exit_status(err: BaseException) -> int:
     return EXIT_FAILURE
 
 
+def _one_line_warning(message, category, filename, lineno, file=None, line=None):
+    """Show a warning as one ``asldro: warning: ...`` line (no source line)."""
+    del category, filename, lineno, line
+    print(f"{PROG}: warning: {message}", file=file or sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``asldro`` command line; returns the exit status."""
+    import warnings
+
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
+    if not debug:
+        warnings.showwarning = _one_line_warning
     try:
         args = build_parser().parse_args(argv)
         if args.command is None or (args.command == "output" and args.what is None):

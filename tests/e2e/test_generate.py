@@ -1,0 +1,171 @@
+"""`asldro generate` end to end: every layout passes all three validation layers.
+
+Each case runs the real command line in-process (`asldro.cli.main`), which validates the
+dataset with the project's own checks, pybids and bids-validator-deno (exit 16 otherwise).
+"""
+
+import json
+import subprocess
+import tarfile
+import zipfile
+
+import nibabel as nib
+import pytest
+
+from asldro.cli import main
+from tests.e2e.conftest import deno, document, small
+
+T1W = small("structural", modality="T1w")
+GT = small("ground_truth")
+
+CASES = {
+    "pcasl_m0_included": document(small("asl", label_type="pcasl"), T1W, GT),
+    "casl": document(small("asl", label_type="casl"), T1W, GT),
+    "pasl": document(small("asl", label_type="pasl", signal_time=1.8, label_duration=0.8), T1W, GT),
+    "m0_separate": document(
+        small("asl", asl_context="m0scan m0scan"),
+        small("asl", asl_context="control label control label"),
+        T1W,
+        GT,
+    ),
+    "m0_absent": document(small("asl", asl_context="control label"), T1W, GT),
+    "m0_estimate": document(
+        small("asl", asl_context="control label"), T1W, GT, image_override={"m0": 80.0}
+    ),
+    "label_only": document(small("asl", asl_context="label label label"), T1W, GT),
+    "control_first": document(small("asl", asl_context="control label m0scan"), T1W, GT),
+    "several_series": document(
+        small("asl", label_type="pcasl"),
+        small("asl", label_type="pasl", signal_time=2.0, label_duration=0.8),
+        small(
+            "structural",
+            modality="T1w",
+            acq_contrast="ir",
+            inversion_time=0.9,
+            repetition_time=2.5,
+            excitation_flip_angle=8.0,
+        ),
+        small("structural", modality="T1w"),
+        GT,
+    ),
+    "contrasts": document(
+        small("asl"),
+        small("structural", modality="T1w", acq_contrast="se"),
+        small("structural", modality="T2w", acq_contrast="se", echo_time=0.1, repetition_time=4.0),
+        small(
+            "structural",
+            modality="FLAIR",
+            acq_contrast="ir",
+            echo_time=0.1,
+            repetition_time=9.0,
+            inversion_time=2.5,
+        ),
+        small("structural", modality="T1w", acq_contrast="ge", excitation_flip_angle=10.0),
+        small("structural", modality="anat"),
+        small("structural", modality="T1w", output_image_type="complex"),
+        GT,
+    ),
+}
+
+
+def _write(tmp_path, doc):
+    params = tmp_path / "params.json"
+    params.write_text(json.dumps(doc))
+    return params
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_layout_validates(case, tmp_path, capsys):
+    params = _write(tmp_path, CASES[case])
+    out = tmp_path / "out"
+    status = main(["generate", "--params", str(params), str(out)])
+    captured = capsys.readouterr()
+    assert status == 0, captured.err + captured.out
+    assert "raw dataset: OK" in captured.out
+    assert (out / "sub-01" / "perf").is_dir()
+    assert (out / "derivatives" / "groundtruth" / "sub-01").is_dir()
+    assert json.loads((out / "code" / "validation.json").read_text())
+
+
+def test_m0_separate_file_pairs_with_its_asl(tmp_path):
+    out = tmp_path / "out"
+    assert (
+        main(["generate", "--params", str(_write(tmp_path, CASES["m0_separate"])), str(out)]) == 0
+    )
+    perf = out / "sub-01" / "perf"
+    m0 = json.loads((perf / "sub-01_m0scan.json").read_text())
+    asl = json.loads((perf / "sub-01_asl.json").read_text())
+    assert asl["M0Type"] == "Separate"
+    assert m0["IntendedFor"] in (
+        "bids::sub-01/perf/sub-01_asl.nii.gz",
+        ["bids::sub-01/perf/sub-01_asl.nii.gz"],
+    )
+    assert nib.load(perf / "sub-01_m0scan.nii.gz").shape[-1] == 2
+    assert nib.load(perf / "sub-01_asl.nii.gz").shape[-1] == 4
+
+
+@pytest.mark.parametrize(
+    "case, m0type",
+    [("pcasl_m0_included", "Included"), ("m0_absent", "Absent"), ("m0_estimate", "Estimate")],
+)
+def test_m0type_follows_the_files(case, m0type, tmp_path):
+    out = tmp_path / "out"
+    assert (
+        main(
+            [
+                "generate",
+                "--skip-validation",
+                "--params",
+                str(_write(tmp_path, CASES[case])),
+                str(out),
+            ]
+        )
+        == 0
+    )
+    sidecar = json.loads((out / "sub-01" / "perf" / "sub-01_asl.json").read_text())
+    assert sidecar["M0Type"] == m0type
+    if m0type == "Estimate":
+        assert sidecar["M0Estimate"] == 80.0
+
+
+def test_defaults_validate_as_a_user_runs_it(tmp_path):
+    """`asldro generate out/` on the defaults, then bids-validator-deno on raw and derivative."""
+    out = tmp_path / "out"
+    assert main(["generate", str(out)]) == 0
+    config = ["-c", str(__import__("asldro.bids", fromlist=["x"]).__path__[0] + "/bv-config.json")]
+    for dataset in (out, out / "derivatives" / "groundtruth"):
+        done = subprocess.run(
+            [deno(), *config, str(dataset)], capture_output=True, text=True, check=False
+        )
+        assert done.returncode == 0, done.stdout[-2000:]
+    # also without the config: warnings are allowed, errors are not
+    done = subprocess.run([deno(), str(out)], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout[-2000:]
+
+
+@pytest.mark.parametrize("suffix", [".zip", ".tar.gz"])
+def test_archives_hold_the_dataset(suffix, tmp_path):
+    params = _write(tmp_path, CASES["m0_absent"])
+    archive = tmp_path / f"dro{suffix}"
+    assert main(["generate", "--params", str(params), str(archive)]) == 0
+    if suffix == ".zip":
+        names = zipfile.ZipFile(archive).namelist()
+    else:
+        with tarfile.open(archive) as tar:
+            names = tar.getnames()
+    names = [n.lstrip("./") for n in names]
+    assert any(n.endswith("sub-01/perf/sub-01_asl.nii.gz") for n in names)
+    assert any(n.endswith("dataset_description.json") for n in names)
+    assert not any(".asldro-tmp" in n for n in names)
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".asldro-tmp")] == []
+
+
+def test_rerun_is_byte_identical(tmp_path):
+    params = _write(tmp_path, CASES["pcasl_m0_included"])
+    one, two = tmp_path / "one", tmp_path / "two"
+    for out in (one, two):
+        assert main(["generate", "--skip-validation", "--params", str(params), str(out)]) == 0
+    files = sorted(p.relative_to(one) for p in one.rglob("*") if p.is_file())
+    assert files
+    for rel in files:
+        assert (one / rel).read_bytes() == (two / rel).read_bytes(), rel
