@@ -1,0 +1,214 @@
+"""The pybids and bids-validator-deno layers and the validate_dataset entry point
+(bids-asl.md §12.1, §12.4). These run the real pybids and the real bids-validator-deno."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from asldro.bids.validate import (
+    TEMP_PREFIX,
+    find_bids_validator,
+    parse_bids_validator_report,
+    validate_dataset,
+)
+from tests.bids.fixtures_validate import (  # pylint: disable=unused-import
+    asl_paths,
+    edit_json,
+    fixture_dataset,
+    fixture_hermetic_deno,
+    fixture_valid_dataset_template,
+    read_json,
+    write_subject,
+)
+
+GT = "derivatives/groundtruth"
+BV = "bids-validator"
+
+
+def layer_codes(report, layer: str, dataset: str = "raw") -> set[str]:
+    """Codes of one layer for one dataset."""
+    return {f.code for f in report.findings if f.layer == layer and f.dataset == dataset}
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    """Every file of a dataset except code/, by relative path."""
+    return {
+        path.relative_to(root).as_posix(): path.read_bytes()
+        for path in root.rglob("*")
+        if path.is_file() and "code" not in path.relative_to(root).parts
+    }
+
+
+@pytest.mark.usefixtures("hermetic_deno")
+def test_valid_dataset_passes_all_layers(dataset: Path) -> None:
+    """All three layers run on raw and derivative and report nothing; the report is written."""
+    before = snapshot(dataset)
+    report = validate_dataset(dataset)
+    assert report.ok
+    assert not report.findings
+    assert list(report.timings) == ["own", "pybids", "bids-validator"]
+    lines = report.summary_lines()
+    assert len(lines) == 2
+    assert lines[0].startswith("raw dataset: OK (0 errors, 0 warnings) [own, pybids, ")
+    assert lines[1].startswith(f"derivative dataset {GT}: OK (0 errors")
+    assert all("bids-validator-deno" in line for line in lines)
+    raw_report = read_json(dataset / "code" / "validation.json")
+    assert raw_report["ok"] is True
+    assert [d["dataset"] for d in raw_report["datasets"]] == ["raw", GT]
+    gt_report = read_json(dataset / GT / "code" / "validation.json")
+    assert gt_report["dataset"] == GT
+    assert gt_report["findings"] == []
+    assert snapshot(dataset) == before  # only code/ was written
+    assert not list(dataset.glob(f"{TEMP_PREFIX}*"))
+
+
+@pytest.mark.usefixtures("hermetic_deno")
+def test_a_written_report_does_not_break_revalidation(dataset: Path) -> None:
+    """code/validation.json is skipped by every validator."""
+    validate_dataset(dataset)
+    assert validate_dataset(dataset, write_report=False).ok
+
+
+def test_unknown_layer_is_rejected(dataset: Path) -> None:
+    """A misspelt layer name is a caller error, not a silent skip."""
+    with pytest.raises(ValueError, match="deno"):
+        validate_dataset(dataset, layers=("own", "deno"))
+
+
+# pybids ---------------------------------------------------------------------------------------
+
+
+def test_pybids_reports_silently_dropped_files(dataset: Path) -> None:
+    """A file outside the BIDS naming (series number in the name) is not indexed by pybids."""
+    paths = asl_paths(dataset)
+    shutil.copy(paths["asl"], paths["asl"].with_name("sub-01_001_asl.nii.gz"))
+    report = validate_dataset(dataset, layers=("pybids",), write_report=False)
+    dropped = [f for f in report.findings if f.code == "PYBIDS_FILE_NOT_INDEXED"]
+    assert [f.file for f in dropped] == ["sub-01/perf/sub-01_001_asl.nii.gz"]
+    assert not report.ok
+
+
+def test_pybids_reports_an_unassociated_m0scan(dataset: Path) -> None:
+    """The m0scan must be reachable from the asl file via IntendedFor (InformedBy)."""
+    edit_json(asl_paths(dataset)["m0_json"], IntendedFor="bids::sub-01/anat/sub-01_T1w.nii.gz")
+    report = validate_dataset(dataset, layers=("pybids",), write_report=False)
+    assert layer_codes(report, "pybids") == {"PYBIDS_M0SCAN_NOT_ASSOCIATED"}
+
+
+def test_pybids_resolves_subject_relative_intended_for(dataset: Path) -> None:
+    """pybids 0.22 associates the m0scan for the deprecated subject-relative form too."""
+    edit_json(asl_paths(dataset)["m0_json"], IntendedFor=["perf/sub-01_asl.nii.gz"])
+    report = validate_dataset(dataset, layers=("pybids",), write_report=False)
+    assert report.ok, report.findings
+
+
+def test_pybids_metadata_missing_for_image_without_sidecar(dataset: Path) -> None:
+    """An image whose sidecar is gone has no metadata in pybids."""
+    (dataset / "sub-01" / "anat" / "sub-01_T1w.json").unlink()
+    report = validate_dataset(dataset, layers=("pybids",), write_report=False)
+    assert layer_codes(report, "pybids") == {"PYBIDS_METADATA_MISSING"}
+
+
+def test_pybids_failure_is_attributed_to_the_derivative(dataset: Path) -> None:
+    """pybids refuses a derivative without GeneratedBy; the raw dataset is still checked."""
+    edit_json(dataset / GT / "dataset_description.json", drop=("GeneratedBy",))
+    shutil.copy(asl_paths(dataset)["asl"], dataset / "sub-01" / "perf" / "sub-01_001_asl.nii.gz")
+    report = validate_dataset(dataset, layers=("pybids",), write_report=False)
+    assert layer_codes(report, "pybids", GT) == {"PYBIDS_LAYOUT_FAILED"}
+    assert layer_codes(report, "pybids") == {"PYBIDS_FILE_NOT_INDEXED"}
+
+
+# bids-validator-deno --------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("hermetic_deno")
+def test_deno_reports_missing_m0type(dataset: Path) -> None:
+    """Missing M0Type: SIDECAR_KEY_REQUIRED from bids-validator-deno (§12.6)."""
+    edit_json(asl_paths(dataset)["asl_json"], drop=("M0Type",))
+    report = validate_dataset(dataset, layers=(BV,), write_report=False)
+    required = [f for f in report.findings if f.code == "SIDECAR_KEY_REQUIRED"]
+    assert required and all(f.layer == BV and f.severity == "error" for f in required)
+    assert any("M0Type" in f.message for f in required)
+    assert any(f.file == "sub-01/perf/sub-01_asl.nii.gz" for f in required)
+    assert not report.ok
+    assert "SIDECAR_KEY_REQUIRED" in report.summary_lines()[0]
+
+
+@pytest.mark.usefixtures("hermetic_deno")
+def test_deno_reports_participants_mismatch(dataset: Path) -> None:
+    """participants.tsv missing a subject that has a folder: PARTICIPANT_ID_MISMATCH (§12.6);
+    the own check agrees."""
+    write_subject(dataset, "02")
+    report = validate_dataset(dataset, layers=("own", BV), write_report=False)
+    assert "PARTICIPANT_ID_MISMATCH" in layer_codes(report, BV)
+    assert layer_codes(report, "own") == {"PARTICIPANTS_TSV_MISMATCH"}
+
+
+@pytest.mark.usefixtures("hermetic_deno")
+def test_deno_validates_the_derivative_separately(dataset: Path) -> None:
+    """SkullStripped is REQUIRED in the derivative; the error belongs to the derivative."""
+    sidecar = dataset / GT / "sub-01" / "anat" / "sub-01_desc-groundtruth_T1map.json"
+    edit_json(sidecar, drop=("SkullStripped",))
+    report = validate_dataset(dataset, layers=(BV,), write_report=False)
+    assert "SIDECAR_KEY_REQUIRED" in layer_codes(report, BV, GT)
+    assert not layer_codes(report, BV)
+    assert report.summary_lines()[0].startswith("raw dataset: OK")
+
+
+@pytest.mark.usefixtures("hermetic_deno")
+def test_missing_validator_is_an_error_unless_excluded(
+    dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No bids-validator-deno next to Python nor on PATH: an error finding per dataset."""
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "no-python-here"))
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
+    with pytest.raises(RuntimeError, match="bids-validator-deno"):
+        find_bids_validator()
+    report = validate_dataset(dataset, layers=("own", BV), write_report=False)
+    assert not report.ok
+    assert {(f.code, f.dataset) for f in report.findings} == {
+        ("BIDS_VALIDATOR_NOT_FOUND", "raw"),
+        ("BIDS_VALIDATOR_NOT_FOUND", GT),
+    }
+    assert validate_dataset(dataset, layers=("own",), write_report=False).ok
+
+
+def test_runs_with_home_and_deno_dir_unset(dataset: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without HOME and DENO_DIR the Deno cache and report go in a hidden temp folder inside
+    the dataset, which is removed afterwards."""
+    monkeypatch.delenv("HOME", raising=False)
+    monkeypatch.delenv("DENO_DIR", raising=False)
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    before = snapshot(dataset)
+    report = validate_dataset(dataset, layers=(BV,), write_report=False)
+    assert report.ok, report.findings
+    assert "bids-validator-deno" in report.summary_lines()[0]
+    assert not [p for p in dataset.rglob("*") if p.name.startswith(TEMP_PREFIX)]
+    assert snapshot(dataset) == before
+    assert "HOME" not in os.environ
+
+
+def test_parse_report_keeps_errors_and_warnings_only() -> None:
+    """``ignore`` issues are dropped; location becomes dataset-relative; subCode is kept."""
+    report = {
+        "issues": {
+            "issues": [
+                {"code": "A_ERR", "severity": "error", "location": "/sub-01/x.json"},
+                {"code": "B_WARN", "severity": "warning", "location": "/README", "subCode": "k"},
+                {"code": "C_IGN", "severity": "ignore", "location": "/y"},
+            ],
+            "codeMessages": {"A_ERR": "first line\nsecond", "B_WARN": "warned"},
+        }
+    }
+    findings = parse_bids_validator_report(report, "raw")
+    assert [(f.code, f.severity, f.file, f.message) for f in findings] == [
+        ("A_ERR", "error", "sub-01/x.json", "first line"),
+        ("B_WARN", "warning", "README", "k: warned"),
+    ]
+    assert json.dumps([f.to_dict() for f in findings])
