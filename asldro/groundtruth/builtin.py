@@ -31,16 +31,12 @@ import numpy as np
 
 from asldro.groundtruth.errors import GroundTruthError
 from asldro.groundtruth.types import GroundTruth
+from asldro.params.builtin import BUILTIN_GROUND_TRUTHS
 
 TISSUES_FILE = Path(__file__).with_name("tissues.json")
 TEMPLATE_PATTERN = "mni_icbm152_{}_tal_nlin_sym_09a_converted.nii.gz"
 CSF_MIN_PROBABILITY = 0.65
 TEMPLATE_MAX = 255  # the templates store probabilities as uint8 0..255
-
-try:  # the parameter package owns the list of names once it exists
-    from asldro.params import BUILTIN_GROUND_TRUTHS  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover - depends on the parameter package's progress
-    BUILTIN_GROUND_TRUTHS = ("hrgt_icbm_2009a_nls_3t", "hrgt_icbm_2009a_nls_1.5t")
 
 
 @functools.lru_cache(maxsize=1)

@@ -129,24 +129,41 @@ def _load_volumes(nifti_path: Path, n_quantities: int) -> tuple[np.ndarray, np.n
     return data[:, :, :, 0, :], np.array(img.affine, dtype=np.float64)
 
 
-def _first_occurrences(flat_seg: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Flat index of the first voxel carrying each label in ``labels`` (all present)."""
-    if labels.size <= MAX_LABELS_FOR_SCAN:
-        return np.array([int(np.argmax(flat_seg == label)) for label in labels], dtype=np.intp)
-    _, first = np.unique(flat_seg, return_index=True)
-    return first
+def _memory_order(arr: np.ndarray) -> str:
+    return "F" if arr.flags.f_contiguous and not arr.flags.c_contiguous else "C"
 
 
-def compact(values: np.ndarray, seg: np.ndarray) -> np.ndarray:
-    """A lookup table of length ``seg.max() + 1`` when ``values`` is constant within every label
-    of ``seg``, else ``values`` itself (absent labels get 0 in the table)."""
-    flat_seg = seg.ravel()
-    counts = np.bincount(flat_seg)
+def label_voxels(seg: np.ndarray) -> tuple[int, np.ndarray, tuple[np.ndarray, ...]]:
+    """Table length (``seg.max() + 1``), the labels present, and one voxel index per label
+    (the first in memory order)."""
+    order = _memory_order(seg)
+    flat_seg = seg.ravel(order=order)  # a view when seg is contiguous
+    counts = np.bincount(flat_seg, minlength=1)
     labels = np.flatnonzero(counts)
-    first = _first_occurrences(flat_seg, labels)
-    table = np.zeros(counts.size, dtype=np.float64)
-    table[labels] = values.ravel()[first]
-    if np.array_equal(table[seg], values, equal_nan=True):
+    if labels.size <= MAX_LABELS_FOR_SCAN:
+        first = np.array([int(np.argmax(flat_seg == label)) for label in labels], dtype=np.intp)
+    else:
+        first = np.unique(flat_seg, return_index=True)[1]
+    return counts.size, labels, np.unravel_index(first, seg.shape, order=order)
+
+
+def compact(
+    values: np.ndarray,
+    seg: np.ndarray,
+    voxels: tuple[int, np.ndarray, tuple[np.ndarray, ...]] | None = None,
+) -> np.ndarray:
+    """A float64 lookup table of length ``seg.max() + 1`` when ``values`` is constant within
+    every label of ``seg`` (absent labels get 0), else ``values`` itself.
+
+    ``voxels`` is :func:`label_voxels` of ``seg``, to share the work between quantities.
+    """
+    size, labels, first = label_voxels(seg) if voxels is None else voxels
+    table = np.zeros(size, dtype=np.float64)
+    table[labels] = values[first]
+    expanded = table[seg]
+    if np.array_equal(expanded, values):
+        return table
+    if np.isnan(table).any() and np.array_equal(expanded, values, equal_nan=True):
         return table
     return values
 
@@ -187,16 +204,19 @@ def read_ground_truth(nifti_path: str | Path, json_path: str | Path | None = Non
     shape = volumes.shape[:3]
     if SEG_QUANTITY in quantities:
         seg = _to_seg(volumes[..., quantities.index(SEG_QUANTITY)], nifti_path)
-        dense_only = False
+        voxels = label_voxels(seg)
     else:
         seg = np.zeros(shape, dtype=np.uint16)
-        dense_only = True
+        voxels = None  # no labels: every quantity stays dense
     maps: dict[str, np.ndarray] = {}
     for index, name in enumerate(quantities):
         if name == SEG_QUANTITY:
             continue
-        values = np.ascontiguousarray(volumes[..., index])
-        maps[name] = _readonly(values if dense_only else compact(values, seg))
+        values = volumes[..., index]
+        stored = values if voxels is None else compact(values, seg, voxels)
+        if stored is values:  # dense: copy out of the (possibly memory-mapped) file data
+            stored = np.array(values, order="K")
+        maps[name] = _readonly(stored)
     return GroundTruth(
         affine=_readonly(affine),
         shape=shape,
@@ -239,15 +259,20 @@ def write_ground_truth(
     nifti_path = Path(nifti_path)
     json_path = json_path_for(nifti_path) if json_path is None else Path(json_path)
     doc = ground_truth_json(gt)
-    data = np.empty((*gt.shape, 1, len(doc["quantities"])), dtype=np.float64)
+    data = np.empty((*gt.shape, 1, len(doc["quantities"])), dtype=np.float64, order="F")
     for index, name in enumerate(doc["quantities"]):
         data[:, :, :, 0, index] = gt.dense(name)
     img = nib.Nifti1Image(data, gt.affine)
     img.header.set_xyzt_units("mm", "sec")
     img.set_sform(gt.affine, code=1)
     img.set_qform(gt.affine, code=1)
-    nib.save(img, nifti_path)
-    with json_path.open("w", encoding="utf-8") as handle:
-        json.dump(doc, handle, indent=2)
-        handle.write("\n")
+    try:
+        nib.save(img, nifti_path)
+        with json_path.open("w", encoding="utf-8") as handle:
+            json.dump(doc, handle, indent=2)
+            handle.write("\n")
+    except OSError as exc:
+        raise GroundTruthError(
+            f"{exc.filename or nifti_path}: cannot write ({exc.strerror or exc})"
+        ) from exc
     return nifti_path, json_path

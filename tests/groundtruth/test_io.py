@@ -337,3 +337,9 @@ def test_builtin_round_trip(tmp_path):
         assert back.is_table(name)
         np.testing.assert_array_equal(back.maps[name], gt.maps[name])
     assert back.parameters["magnetic_field_strength"] == 3
+
+
+def test_write_into_a_missing_folder(tmp_path, small_gt):
+    with pytest.raises(GroundTruthError, match="cannot write") as info:
+        write_ground_truth(small_gt, tmp_path / "absent" / "gt.nii.gz")
+    assert "absent" in str(info.value)
