@@ -212,7 +212,10 @@ def write_participant(
 ) -> list[Path]:
     """Write ``sub-<label>`` (raw ``perf``/``anat``), its ground-truth derivative and
     ``code/provenance/sub-<label>.json``, atomically; ensure the dataset-level files and update
-    ``participants.tsv``. Returns the files written (absolute paths, sorted).
+    ``participants.tsv``. Returns the subject's files written (absolute paths, sorted).
+
+    All files are built in a hidden temp dir first; the dataset-level files are written only
+    once that succeeded, so a failure leaves no new files (bids-asl.md §1, DESIGN.md).
 
     Parameters
     ----------
@@ -234,13 +237,6 @@ def write_participant(
     names = raw_series_names(results, m0_pairs)  # naming errors before anything is written
     gt_entities = groundtruth_series_entities(results)
     segmentation, extra_suffixes = _groundtruth_extras(results)
-    ensure_dataset_files(
-        root,
-        resolved_params=resolved_params,
-        ground_truth_description=ground_truth_description,
-        segmentation=segmentation,
-        extra_suffixes=extra_suffixes,
-    )
     subject = f"sub-{label}"
     gt_target = groundtruth_root(root) / subject
     raw_target = root / subject
@@ -271,6 +267,13 @@ def write_participant(
         prov_tmp = tmp / "provenance.json"
         prov_tmp.write_bytes(json_bytes(_provenance(label, results, files, provenance)))
 
+        ensure_dataset_files(
+            root,
+            resolved_params=resolved_params,
+            ground_truth_description=ground_truth_description,
+            segmentation=segmentation,
+            extra_suffixes=extra_suffixes,
+        )
         move_aside(raw_target, tmp)  # an old raw subject never sits beside a new derivative
         if derivative.written:
             put_in_place(derivative.root, gt_target, tmp)

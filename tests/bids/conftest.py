@@ -213,9 +213,9 @@ def make_gt_results() -> Callable[..., SeriesResult]:
     return _gt_results
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def deno_env(tmp_path_factory) -> dict[str, str]:
-    """Environment for bids-validator-deno with its cache in a temp folder."""
+    """Environment for bids-validator-deno with its cache (DENO_DIR) in a temp folder."""
     import os
 
     return {**os.environ, "DENO_DIR": str(tmp_path_factory.mktemp("deno"))}
