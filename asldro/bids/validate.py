@@ -398,12 +398,16 @@ def _run_bids_validator_layer(
         for name in reports:
             yield name, [_bv_finding("BIDS_VALIDATOR_NOT_FOUND", name, str(exc))]
         return
-    version = bids_validator_version()
+    beside_python = executable.parent == Path(sys.executable).parent
+    version = bids_validator_version() if beside_python else ""
     label = f"bids-validator-deno {version}".strip()
-    work_dir = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=root))
+    try:
+        work_dir = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=root))
+    except OSError:  # a read-only dataset: validate it anyway
+        work_dir = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX))
     try:
         env_cache = os.environ.get("DENO_DIR")
-        cache_dir = Path(env_cache) if env_cache else work_dir / "deno-cache"
+        cache_dir = Path(env_cache).absolute() if env_cache else work_dir / "deno-cache"
         for name, report in reports.items():
             report.layers.append(label)
             yield name, run_bids_validator(
@@ -453,8 +457,17 @@ def validate_dataset(
     -------
     ValidationReport
         ``.ok`` is False when any layer reported an error (a layer that could not run is one).
+
+    Raises
+    ------
+    NotADirectoryError
+        ``dataset_dir`` is not a folder.
+    ValueError
+        An unknown layer name.
     """
     root = Path(dataset_dir).resolve()
+    if not root.is_dir():
+        raise NotADirectoryError(f"{dataset_dir}: not a dataset folder")
     chosen = set(layers)
     unknown = chosen - set(LAYERS)
     if unknown:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 import shutil
@@ -79,6 +80,12 @@ def test_unknown_layer_is_rejected(dataset: Path) -> None:
     """A misspelt layer name is a caller error, not a silent skip."""
     with pytest.raises(ValueError, match="deno"):
         validate_dataset(dataset, layers=("own", "deno"))
+
+
+def test_missing_dataset_is_rejected(tmp_path: Path) -> None:
+    """A folder that does not exist is a caller error."""
+    with pytest.raises(NotADirectoryError):
+        validate_dataset(tmp_path / "nothing-here")
 
 
 # pybids ---------------------------------------------------------------------------------------
@@ -186,9 +193,10 @@ def test_runs_with_home_and_deno_dir_unset(dataset: Path, monkeypatch: pytest.Mo
     monkeypatch.delenv("DENO_DIR", raising=False)
     monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
     before = snapshot(dataset)
-    report = validate_dataset(dataset, layers=(BV,), write_report=False)
+    report = validate_dataset(dataset, write_report=False)
     assert report.ok, report.findings
-    assert "bids-validator-deno" in report.summary_lines()[0]
+    version = importlib.metadata.version("bids-validator-deno")
+    assert report.summary_lines()[0].endswith(f"[own, pybids, bids-validator-deno {version}]")
     assert not [p for p in dataset.rglob("*") if p.name.startswith(TEMP_PREFIX)]
     assert snapshot(dataset) == before
     assert "HOME" not in os.environ
