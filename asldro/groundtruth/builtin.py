@@ -64,6 +64,18 @@ def _load_template(kind: str) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(img.dataobj), img.affine
 
 
+def _label_lookup() -> np.ndarray:
+    """Label for every (p_GM, p_WM) pair of uint8 template values, indexed by ``gm << 8 | wm``:
+    the rule of the module docstring as a 65 536-entry table (one pass over the volume)."""
+    labels = tissue_tables()["segmentation"]
+    gm = np.arange(TEMPLATE_MAX + 1)[:, np.newaxis]
+    wm = np.arange(TEMPLATE_MAX + 1)[np.newaxis, :]
+    max_tissue = int(np.floor((1.0 - CSF_MIN_PROBABILITY) * TEMPLATE_MAX))
+    lookup = np.where(wm > gm, labels["white_matter"], labels["grey_matter"])
+    lookup = np.where(gm + wm <= max_tissue, labels["csf"], lookup)
+    return lookup.astype(np.uint16).ravel()
+
+
 @functools.lru_cache(maxsize=1)
 def icbm_label_map() -> tuple[np.ndarray, np.ndarray]:
     """The uint16 label map and its affine, derived as described in the module docstring.
@@ -73,13 +85,7 @@ def icbm_label_map() -> tuple[np.ndarray, np.ndarray]:
     gm, affine = _load_template("gm")
     wm, _ = _load_template("wm")
     t1, _ = _load_template("t1")
-    labels = tissue_tables()["segmentation"]
-    tissue_sum = gm.astype(np.int16) + wm.astype(np.int16)
-    max_tissue = int(np.floor((1.0 - CSF_MIN_PROBABILITY) * TEMPLATE_MAX))
-    seg = np.zeros(gm.shape, dtype=np.uint16)
-    seg[gm >= wm] = labels["grey_matter"]
-    seg[wm > gm] = labels["white_matter"]
-    seg[tissue_sum <= max_tissue] = labels["csf"]
+    seg = _label_lookup()[(gm.astype(np.uint16) << 8) | wm]
     seg[t1 == 0] = 0
     seg.setflags(write=False)
     affine = np.array(affine, dtype=np.float64)

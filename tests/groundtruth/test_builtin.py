@@ -172,3 +172,16 @@ def test_unknown_name_lists_the_available_ones():
         builtin_ground_truth("hrgt_nope")
     assert "hrgt_nope" in str(info.value)
     assert "\n" not in str(info.value)
+
+
+def test_missing_template_is_a_ground_truth_error(monkeypatch):
+    builtin.builtin_ground_truth.cache_clear()
+    builtin.icbm_label_map.cache_clear()
+    monkeypatch.setattr(builtin, "TEMPLATE_PATTERN", "no_such_template_{}.nii.gz")
+    try:
+        with pytest.raises(GroundTruthError, match="ICBM 2009a template not found") as info:
+            builtin_ground_truth(NAME_3T)
+        assert "no_such_template_gm.nii.gz" in str(info.value)
+    finally:
+        builtin.builtin_ground_truth.cache_clear()
+        builtin.icbm_label_map.cache_clear()
