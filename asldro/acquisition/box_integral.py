@@ -21,31 +21,13 @@ from __future__ import annotations
 from typing import Iterator
 
 import numpy as np
-from scipy import ndimage
 
 #: Largest off-axis shear (source voxels) of one sub-box edge before the edge is subdivided.
 MAX_SHEAR = 0.5
 #: Upper limit on the subdivision of one target-voxel edge.
 MAX_SUBDIVISION = 8
 #: Target voxels processed per batch (bounds the memory of the corner coordinates).
-BATCH_VOXELS = 1 << 17
-
-
-def summed_volume(array: np.ndarray) -> np.ndarray:
-    """3-D cumulative sum padded with a leading zero plane on every axis.
-
-    ``G[g] = sum(array[:g0, :g1, :g2])`` is the running integral ``F`` at source index
-    coordinate ``g - 0.5``. Integer and boolean input is summed exactly in integers.
-    """
-    if array.dtype.kind in "biu":
-        dtype = np.int32 if array.size < np.iinfo(np.int32).max else np.int64
-    else:
-        dtype = np.float64
-    table = np.zeros(tuple(n + 1 for n in array.shape), dtype=dtype)
-    table[1:, 1:, 1:] = array
-    for axis in range(3):
-        np.cumsum(table, axis=axis, out=table)
-    return table
+BATCH_VOXELS = 4096
 
 
 def subdivisions(linear: np.ndarray) -> tuple[int, int, int]:
@@ -84,44 +66,81 @@ class BoxSampler:
         index = np.indices(self.dst_shape, dtype=np.float64).reshape(3, -1)
         self.centres = (linear @ index + voxel_map[:3, 3:4]).T
 
-    def _corner_batches(self) -> Iterator[tuple[slice, np.ndarray, np.ndarray]]:
-        """Yield (voxel slice, lattice coordinates (3, 8*n), corner signs (8,)) per sub-box."""
-        upper = np.asarray(self.src_shape, dtype=np.float64)
-        signs = np.array(
-            [(-1) ** (3 - (a + b + c)) for a in (0, 1) for b in (0, 1) for c in (0, 1)],
-            dtype=np.float64,
-        )
+    def _box_bounds(self) -> Iterator[tuple[slice, np.ndarray, np.ndarray]]:
+        """Yield (voxel slice, lower and upper lattice coordinates (3, n)) for every sub-box.
+
+        Lattice coordinate ``g`` is source index ``g - 0.5``; bounds are clipped to the source
+        (``F`` is constant beyond it because ``f = 0`` outside).
+        """
+        upper = np.asarray(self.src_shape, dtype=np.float64)[:, None]
         n_voxels = self.centres.shape[0]
         for start in range(0, n_voxels, BATCH_VOXELS):
             part = slice(start, min(start + BATCH_VOXELS, n_voxels))
             for offset in self.sub_offsets:
-                centre = self.centres[part] + offset
-                bounds = (
-                    np.clip(centre - 0.5 * self.widths + 0.5, 0.0, upper),
-                    np.clip(centre + 0.5 * self.widths + 0.5, 0.0, upper),
-                )
-                corners = [
-                    np.stack([bounds[a][:, 0], bounds[b][:, 1], bounds[c][:, 2]])
-                    for a in (0, 1)
-                    for b in (0, 1)
-                    for c in (0, 1)
-                ]
-                yield part, np.concatenate(corners, axis=1), signs
+                centre = (self.centres[part] + offset).T + 0.5
+                half = 0.5 * self.widths[:, None]
+                lower = np.clip(centre - half, 0.0, upper)
+                higher = np.clip(centre + half, 0.0, upper)
+                yield part, lower, higher
 
     def average(self, table: np.ndarray) -> np.ndarray:
-        """Box-average the source whose :func:`summed_volume` is ``table``.
+        """Box-average the source whose ``cumulative.summed_volume`` is ``table``.
 
         Returns
         -------
         numpy.ndarray
-            float64 array of shape ``dst_shape``.
+            float64, shape ``dst_shape`` (3-D table) or ``(C, *dst_shape)`` (table with ``C``
+            channels on a last axis).
         """
-        n_voxels = self.centres.shape[0]
-        total = np.zeros(n_voxels, dtype=np.float64)
-        for part, coords, signs in self._corner_batches():
-            values = ndimage.map_coordinates(
-                table, coords, order=1, mode="nearest", output=np.float64, prefilter=False
-            )
-            total[part] += signs @ values.reshape(8, -1)
-        scale = 1.0 / (np.prod(self.widths) * self.sub_offsets.shape[0])
-        return (total * scale).reshape(self.dst_shape)
+        channels = table.shape[3:]
+        total = np.zeros((self.centres.shape[0],) + channels, dtype=np.float64)
+        for part, lower, higher in self._box_bounds():
+            total[part] += box_sums(table, lower, higher)
+        total *= 1.0 / (np.prod(self.widths) * self.sub_offsets.shape[0])
+        return np.moveaxis(total, 0, -1).reshape(channels + self.dst_shape)
+
+
+def _axis_nodes(
+    lower: np.ndarray, higher: np.ndarray, n_cells: int, stride: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Flat offsets and signed weights (4, n) of ``F(higher) - F(lower)`` along one axis.
+
+    ``F`` is linear between lattice nodes ``q`` and ``q + 1`` (``q = floor(g)``, the last cell
+    closed so that ``g = n_cells`` uses ``q = n_cells - 1``).
+    """
+    offsets, weights = [], []
+    for coord, sign in ((higher, 1.0), (lower, -1.0)):
+        cell = np.minimum(coord.astype(np.intp), n_cells - 1)
+        frac = coord - cell
+        offsets += [cell * stride, (cell + 1) * stride]
+        weights += [sign * (1.0 - frac), sign * frac]
+    return np.stack(offsets), np.stack(weights)
+
+
+def box_sums(table: np.ndarray, lower: np.ndarray, higher: np.ndarray) -> np.ndarray:
+    """Exact integrals of the piecewise-constant source over axis-aligned boxes.
+
+    Parameters
+    ----------
+    table : numpy.ndarray
+        C-contiguous ``cumulative.summed_volume`` of the source, optionally with channels on a
+        fourth axis (all channels are read with one look-up per lattice node).
+    lower, higher : numpy.ndarray
+        ``(3, n)`` box corners in lattice coordinates, within ``[0, N_k]``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n,)`` or ``(n, C)`` float64: inclusion-exclusion ``sum(+-F(corner))`` of the
+        trilinear ``F``.
+    """
+    node_stride = table.strides[2]
+    strides = [s // node_stride for s in table.strides[:3]]
+    nodes = [_axis_nodes(lower[k], higher[k], table.shape[k] - 1, strides[k]) for k in range(3)]
+    (x_off, x_wt), (y_off, y_wt), (z_off, z_wt) = nodes
+    index = (x_off[:, None, None] + y_off[None, :, None]) + z_off[None, None, :]
+    weight = (x_wt[:, None, None] * y_wt[None, :, None]) * z_wt[None, None, :]
+    if table.ndim == 3:
+        return np.einsum("abcn,abcn->n", weight, table.reshape(-1)[index])
+    values = table.reshape(-1, table.shape[3])[index]
+    return np.einsum("abcn,abcnk->nk", weight, values)

@@ -14,12 +14,15 @@ from typing import Sequence
 import numpy as np
 
 from asldro.acquisition.area_weights import apply_steps, separable_steps
-from asldro.acquisition.box_integral import BoxSampler, summed_volume
+from asldro.acquisition.box_integral import BoxSampler
+from asldro.acquisition.cumulative import one_hot_summed_volume, summed_volume
 
 #: Off-axis displacement (source voxels, over the whole grid) below which a map counts as unrotated.
 SEPARABLE_TOLERANCE = 1e-6
 #: Tolerance (source voxels) for the voxel map to count as the identity.
 IDENTITY_TOLERANCE = 1e-6
+#: Labels summed into one multi-channel table on the rotation path (memory: 4 bytes each per voxel).
+LABELS_PER_TABLE = 4
 #: Label fractions closer than this count as a tie (resolved to the lowest label).
 TIE_TOLERANCE = 1e-9
 
@@ -163,7 +166,16 @@ class Resampler:
             fraction of the voxel inside the source field of view.
         """
         seg = self._check(seg)
+        labels = np.asarray(labels)
         out = np.empty((len(labels),) + self.target.shape, dtype=np.float64)
+        if self._steps is None and not self.is_identity:
+            # One summed-volume table for several labels: each lattice look-up reads them all.
+            sampler = self._box_sampler()
+            for start in range(0, len(labels), LABELS_PER_TABLE):
+                chunk = labels[start : start + LABELS_PER_TABLE]
+                table = one_hot_summed_volume(seg, chunk)
+                out[start : start + len(chunk)] = sampler.average(table)
+            return out
         for index, label in enumerate(labels):
             mask = seg == label
             out[index] = mask if self.is_identity else self._average(mask)
