@@ -358,3 +358,27 @@ def test_anat_modality_layout_validates(
         _write(tmp_path, results, m0_pairs={2: 1})
     assert (tmp_path / "sub-01/anat/sub-01_acq-se_T1w.nii.gz").is_file()
     _assert_valid(tmp_path, deno_env)
+
+
+def _parallel_job(output_dir: str, label: str) -> str:
+    """Write one participant (run in a worker process)."""
+    from tests.bids.conftest import _asl_result, _gt_results, _structural_result
+
+    results = [_asl_result(1), _gt_results(2), _structural_result(3)]
+    _write(Path(output_dir), results, label=label)
+    return label
+
+
+def test_parallel_participants_share_one_folder(tmp_path):
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    labels = ["01", "02", "03", "04"]
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=2, mp_context=context) as pool:
+        done = list(pool.map(_parallel_job, [str(tmp_path)] * len(labels), labels))
+    assert done == labels
+    expected = "participant_id\n" + "".join(f"sub-{label}\n" for label in labels)
+    assert (tmp_path / "participants.tsv").read_text() == expected
+    assert _json(tmp_path / "dataset_description.json")["DatasetType"] == "raw"
+    assert not list(tmp_path.rglob(".asldro-tmp-*"))
