@@ -16,6 +16,7 @@ from asldro.bids.validate import (
     TEMP_PREFIX,
     find_bids_validator,
     parse_bids_validator_report,
+    run_bids_validator,
     validate_dataset,
 )
 from tests.bids.fixtures_validate import (  # pylint: disable=unused-import
@@ -24,6 +25,7 @@ from tests.bids.fixtures_validate import (  # pylint: disable=unused-import
     fixture_dataset,
     fixture_hermetic_deno,
     fixture_valid_dataset_template,
+    make_valid_dataset,
     read_json,
     write_subject,
 )
@@ -220,3 +222,30 @@ def test_parse_report_keeps_errors_and_warnings_only() -> None:
         ("B_WARN", "warning", "README", "k: warned"),
     ]
     assert json.dumps([f.to_dict() for f in findings])
+
+
+@pytest.mark.usefixtures("hermetic_deno")
+def test_validator_crash_is_an_error(tmp_path: Path) -> None:
+    """A validator exit code other than 0 or 16 (here: a path that does not exist) is reported
+    as a crash, not as success."""
+    work = tmp_path / "work"
+    work.mkdir()
+    findings = run_bids_validator(
+        tmp_path / "no-dataset",
+        "raw",
+        executable=find_bids_validator(),
+        work_dir=work,
+        cache_dir=Path(os.environ["DENO_DIR"]),
+    )
+    assert [(f.code, f.severity, f.layer) for f in findings] == [
+        ("BIDS_VALIDATOR_CRASHED", "error", BV)
+    ]
+
+
+@pytest.mark.usefixtures("hermetic_deno")
+def test_two_participants_validate(tmp_path: Path) -> None:
+    """A two-subject dataset passes every layer (own participants/T1w checks per subject)."""
+    root = make_valid_dataset(tmp_path / "ds", subjects=("01", "02"))
+    report = validate_dataset(root, write_report=False)
+    assert report.ok, report.findings
+    assert not report.findings
