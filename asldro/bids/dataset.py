@@ -170,13 +170,12 @@ def ensure_dataset_files(
 
 @contextlib.contextmanager
 def _participants_lock(root: Path) -> Iterator[None]:
-    """Serialise participants.tsv updates of parallel jobs where the file system allows it."""
-    lock_path = root / "code" / ".participants.lock"
+    """Serialise participants.tsv updates of parallel jobs (an exclusive ``flock`` on the
+    dataset folder itself, so no lock file is left behind) where the file system allows it."""
     try:
         import fcntl
 
-        lock_path.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(lock_path, "a+b")  # pylint: disable=consider-using-with
+        handle = os.open(root, os.O_RDONLY)
     except (ImportError, OSError):
         yield
         return
@@ -185,7 +184,7 @@ def _participants_lock(root: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_EX)
         yield
     finally:
-        handle.close()
+        os.close(handle)
 
 
 def update_participants(output_dir: Path) -> list[str]:

@@ -106,7 +106,7 @@ def test_default_layout_tree(tmp_path, default_results):
         f"{gt}/desc-groundtruth_dseg.tsv",
         f"{gt}/.bidsignore",
     }
-    tree = {p for p in _tree(tmp_path) if not p.endswith(".lock")}
+    tree = _tree(tmp_path)
     assert tree == expected_subject | dataset_files
     assert not list(tmp_path.glob(".asldro-tmp-*"))
 
@@ -231,8 +231,8 @@ def test_rewrite_is_byte_identical(tmp_path, default_results):
     _write(first, default_results)
     _write(second, default_results)
     _write(second, default_results)  # rewriting over an existing subject changes nothing
-    files = sorted(p for p in _tree(first) if not p.endswith(".lock"))
-    assert files == sorted(p for p in _tree(second) if not p.endswith(".lock"))
+    files = sorted(_tree(first))
+    assert files == sorted(_tree(second))
     for name in files:
         assert (first / name).read_bytes() == (second / name).read_bytes(), name
 
@@ -269,10 +269,10 @@ def test_failure_mid_write_leaves_no_subject_and_no_temp(
 
 def test_failure_keeps_the_previous_subject(tmp_path, default_results, unwritable_result):
     _write(tmp_path, default_results)
-    before = {p: (tmp_path / p).read_bytes() for p in _tree(tmp_path) if not p.endswith(".lock")}
+    before = {p: (tmp_path / p).read_bytes() for p in _tree(tmp_path)}
     with pytest.raises((TypeError, ValueError)):
         _write(tmp_path, [*default_results, unwritable_result])
-    after = {p: (tmp_path / p).read_bytes() for p in _tree(tmp_path) if not p.endswith(".lock")}
+    after = {p: (tmp_path / p).read_bytes() for p in _tree(tmp_path)}
     assert after == before
     assert not list(tmp_path.rglob(".asldro-tmp-*"))
 
