@@ -111,17 +111,32 @@ class SimulationContext:
             self._resamplers[key] = Resampler(gt.affine, gt.shape, grid, matrix)
         return self._resamplers[key]
 
+    def fractions(self, acq_matrix: Sequence[int], motion: Motion) -> np.ndarray:
+        """Fraction of every label (0..n_labels-1) in every acquisition voxel (cached)."""
+        key = (tuple(acq_matrix), motion)
+        if key not in self._fractions:
+            fractions = self.resampler(acq_matrix, motion).label_fractions(
+                self.ground_truth.seg, list(range(self.n_labels))
+            )
+            # a fraction is in [0, 1]; rounding in the rotation path can leave -1e-10
+            self._fractions[key] = np.clip(fractions, 0.0, 1.0, out=fractions)
+        return self._fractions[key]
+
+    def majority_labels(self, acq_matrix: Sequence[int], motion: Motion) -> np.ndarray:
+        """The label with the largest fraction in each acquisition voxel (physics.md D2).
+
+        Ties go to the lowest label; a voxel outside the ground truth gets 0.
+        """
+        resampler = self.resampler(acq_matrix, motion)
+        if resampler.is_identity:
+            return self.ground_truth.seg.copy()
+        labels = np.argmax(self.fractions(acq_matrix, motion), axis=0)
+        return labels.astype(self.ground_truth.seg.dtype)
+
     def acquire(self, acq_matrix: Sequence[int], motion: Motion, *, tables: bool) -> Acquire:
         """An :class:`Acquire` filter; label fractions are computed once when ``tables``."""
         resampler = self.resampler(acq_matrix, motion)
         fractions = None
         if tables and not resampler.is_identity:
-            key = (tuple(acq_matrix), motion)
-            if key not in self._fractions:
-                fractions = resampler.label_fractions(
-                    self.ground_truth.seg, list(range(self.n_labels))
-                )
-                # a fraction is in [0, 1]; rounding in the rotation path can leave -1e-10
-                self._fractions[key] = np.clip(fractions, 0.0, 1.0, out=fractions)
-            fractions = self._fractions[key]
+            fractions = self.fractions(acq_matrix, motion)
         return Acquire(resampler, self.ground_truth.seg, motion, fractions)

@@ -35,7 +35,7 @@ def simulate_ground_truth(
     images = {}
     for quantity in gt.quantities:
         if quantity == "seg_label":
-            data = resampler.majority_labels(gt.seg).astype(np.uint16)
+            data = context.majority_labels(series.acq_matrix, series.motion).astype(np.uint16)
             meta = {"segmentation": dict(gt.segmentation)}
             history = ({"filter": "majority_labels", "motion": common["motion"]},)
         else:
