@@ -25,7 +25,7 @@ TEMP_PATTERN = ".asldro-tmp-*"  # asldro.bids.atomic.TMP_PREFIX
 # only the output folder is written). bids-validator-deno caches in ~/.cache/deno otherwise,
 # found through the password database even when HOME is unset.
 CACHE_VARIABLES = ("DENO_DIR", "MPLCONFIGDIR", "NUMBA_CACHE_DIR", "XDG_CACHE_HOME")
-VALIDATION_ATTEMPTS = 5
+VALIDATION_ATTEMPTS = 20
 
 
 class ExitCode(enum.IntEnum):
@@ -243,6 +243,7 @@ def finalise_dataset(output_dir: Path, validate: bool) -> Any:
             report = validate_dataset(output_dir)
             if report.ok or _snapshot(output_dir) == before:
                 break
+            print("note: participants changed during validation; validating again", flush=True)
     if report is not None and not report.ok:
         raise AppError(
             ExitCode.INVALID,

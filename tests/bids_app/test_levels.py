@@ -134,7 +134,6 @@ def subject_files(root: Path, label: str) -> dict[str, bytes]:
     return files
 
 
-@pytest.mark.slow
 def test_streams_depend_on_seed_and_label_only(tmp_path, tiny_params):
     """(seed, label) fixes a participant bit for bit, whatever else runs and in whatever order or
     parallelism; other labels and seeds give other noise (physics.md §7.3)."""

@@ -1,0 +1,216 @@
+"""``./run.py`` as separate processes: concurrent SLURM-style jobs, SIGKILL midway, and a run
+that may write only into OUTPUT_DIR with HOME unset (bids-asl.md §11; DESIGN.md "Principles")."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.bids_app.conftest import (
+    RUN_PY,
+    app_env,
+    full_validation,
+    participants,
+    run_app,
+    tree,
+)
+
+LABELS = ("01", "02", "03", "04")
+
+
+@pytest.mark.slow
+def test_four_participant_jobs_at_once_then_group(tmp_path, small_params):
+    """Four participant processes started together into one folder (as a SLURM array does),
+    then one group job: every job succeeds and the dataset lists all four and validates."""
+    out = tmp_path / "out"  # created by the jobs themselves, concurrently
+    jobs = [
+        subprocess.Popen(  # pylint: disable=consider-using-with
+            [str(RUN_PY), *(["/dev/null"] if i % 2 else []), str(out), "participant"]
+            + ["--participant-label", label, "--params", str(small_params)],
+            env=app_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i, label in enumerate(LABELS)
+    ]
+    results = [(job.wait(), *job.communicate()) for job in jobs]
+    for rc, stdout, stderr in results:
+        assert rc == 0, stdout + stderr
+        assert "raw dataset: OK" in stdout
+    done = run_app(out, "group")
+    assert done.returncode == 0, done.stderr
+    assert "4 participant(s): sub-01 sub-02 sub-03 sub-04" in done.stdout
+    assert participants(out) == [f"sub-{label}" for label in LABELS]
+    report = full_validation(out)
+    assert report.ok, report.summary_lines()
+    assert [p.name for p in out.iterdir() if p.name.startswith(".")] == [".asldro.lock"]
+
+
+def hidden_partial_subject(out: Path) -> bool:
+    """True once a hidden temporary folder of the writer holds a NIfTI (writing is under way)."""
+    for folder in out.glob(".asldro-tmp-*"):
+        if folder.is_dir() and any(folder.rglob("*.nii.gz")):
+            return True
+    return False
+
+
+@pytest.mark.slow
+def test_sigkill_midway_leaves_nothing_partial_and_a_rerun_completes(tmp_path, small_params):
+    out, reference = tmp_path / "out", tmp_path / "reference"
+    argv = [str(RUN_PY), str(out), "participant", "--participant-label", "01"]
+    argv += ["--params", str(small_params), "--seed", "5"]
+    job = subprocess.Popen(  # pylint: disable=consider-using-with
+        argv, env=app_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        while job.poll() is None and not hidden_partial_subject(out):
+            time.sleep(0.001)
+    finally:
+        job.send_signal(signal.SIGKILL)
+        rc = job.wait()
+    assert rc == -signal.SIGKILL, "the run ended before it could be killed"
+
+    # The reference: the same participant written by an uninterrupted run.
+    done = run_app(
+        reference,
+        "participant",
+        "--participant-label",
+        "01",
+        "--params",
+        small_params,
+        "--seed",
+        "5",
+        "--skip-bids-validation",
+    )
+    assert done.returncode == 0, done.stderr
+    complete = tree(reference / "sub-01")
+
+    # Killed midway: the raw subject is absent or complete, never partial; participants.tsv
+    # names no absent subject.
+    visible = out / "sub-01"
+    assert not visible.exists() or tree(visible) == complete
+    if (out / "participants.tsv").exists() and not visible.exists():
+        assert participants(out) == []
+    assert not [p for p in out.iterdir() if p.name.startswith("sub-") and p != visible]
+
+    # A rerun completes it, reproducing the uninterrupted result bit for bit.
+    done = run_app(*argv[1:])
+    assert done.returncode == 0, done.stderr
+    assert tree(out / "sub-01") == complete
+    assert participants(out) == ["sub-01"]
+    report = full_validation(out)
+    assert report.ok, report.summary_lines()
+    # The killed run's scratch folder was removed by the rerun; the writer's hidden temporary
+    # folder stays (its owner cannot be told apart from a live run) and group points it out.
+    assert not list(out.glob(".asldro-scratch-*"))
+    done = run_app(out, "group")
+    assert done.returncode == 0, done.stderr
+    if list(out.glob(".asldro-tmp-*")):
+        assert "hidden temporary item(s) left by interrupted runs" in done.stderr
+
+
+# --------------------------------------------------------------------------------------------
+# Only OUTPUT_DIR is written, with HOME unset (strace records every file-system write)
+
+WRITE_CALLS = {
+    "creat",
+    "mkdir",
+    "mkdirat",
+    "rename",
+    "renameat",
+    "renameat2",
+    "unlink",
+    "unlinkat",
+    "rmdir",
+    "link",
+    "linkat",
+    "symlink",
+    "symlinkat",
+    "truncate",
+}
+OPEN_CALLS = {"open", "openat"}
+WRITE_FLAGS = ("O_WRONLY", "O_RDWR", "O_CREAT", "O_TRUNC")
+CALL = re.compile(r"^(?P<name>\w+)\((?P<args>.*)\)\s+=\s+(?P<ret>-?\d+)")
+PATH_ARG = re.compile(r'(?:(?:AT_FDCWD|\d+)<(?P<dir>[^>]*)>,\s*)?"(?P<path>[^"]*)"')
+
+
+def written_paths(trace_files: list[Path]) -> set[str]:
+    """Absolute paths created, opened for writing, renamed or removed by successful calls in
+    ``strace -ff -y`` output files (one per process, so no call is split across lines)."""
+    paths = set()
+    for file in trace_files:
+        for line in file.read_text(errors="replace").splitlines():
+            match = CALL.match(line)
+            if not match or int(match["ret"]) < 0:
+                continue
+            name, args = match["name"], match["args"]
+            if name in OPEN_CALLS:
+                if not any(flag in args for flag in WRITE_FLAGS):
+                    continue
+            elif name not in WRITE_CALLS:
+                continue
+            for arg in PATH_ARG.finditer(args):
+                path = arg["path"]
+                if not path.startswith("/"):
+                    path = os.path.join(arg["dir"] or "<unknown cwd>", path)
+                paths.add(os.path.normpath(path))
+    return paths
+
+
+def strace_works() -> bool:
+    if shutil.which("strace") is None:
+        return False
+    done = subprocess.run(
+        ["strace", "-qq", "-o", os.devnull, "true"], capture_output=True, check=False
+    )
+    return done.returncode == 0
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not strace_works(), reason="strace is not installed or ptrace is not allowed")
+def test_only_output_dir_is_written_with_home_unset(tmp_path, small_params):
+    """Participant (two labels in two processes) and group with HOME unset, TMPDIR pointing to a
+    read-only folder and a read-only working directory: every write lands in OUTPUT_DIR
+    (apart from /dev/null and the POSIX semaphores of the process pool in /dev/shm)."""
+    out = tmp_path / "out"
+    locked = tmp_path / "read-only"
+    locked.mkdir()
+    locked.chmod(0o555)
+    env = app_env(HOME=None, TMPDIR=str(locked), XDG_CACHE_HOME=None, DENO_DIR=None)
+    traces = tmp_path / "traces"
+    traces.mkdir()
+    calls = ",".join(sorted(OPEN_CALLS | WRITE_CALLS))
+    try:
+        for level, extra in (
+            ("participant", ["--participant-label", "01", "02", "--n-procs", "2"]),
+            ("group", []),
+        ):
+            command = ["strace", "-ff", "-y", "-qq", "-e", f"trace={calls}"]
+            command += ["-o", str(traces / level), str(RUN_PY), str(out), level]
+            command += [*extra, "--params", str(small_params)] if level == "participant" else []
+            done = subprocess.run(
+                command, env=env, cwd=locked, capture_output=True, text=True, check=False
+            )
+            assert done.returncode == 0, done.stderr
+    finally:
+        locked.chmod(0o755)
+    written = written_paths(sorted(traces.iterdir()))
+    inside = {p for p in written if p == str(out) or p.startswith(str(out) + os.sep)}
+    assert any(p.endswith("sub-02_asl.nii.gz") for p in inside)  # the trace sees the writes
+    outside = written - inside
+    stray = {p for p in outside if p != os.devnull and not p.startswith("/dev/shm/")}
+    assert not stray, sorted(stray)
+    assert list(locked.iterdir()) == []
+    assert participants(out) == ["sub-01", "sub-02"]
+    report = full_validation(out)
+    assert report.ok, report.summary_lines()
+    # Scratch folders (TMPDIR, caches) were inside OUTPUT_DIR and are gone.
+    assert [p.name for p in out.iterdir() if p.name.startswith(".")] == [".asldro.lock"]
