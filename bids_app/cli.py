@@ -9,8 +9,8 @@ The two-positional form is primary; with three, ``BIDS_DIR`` is accepted for BID
 and never read or written. Exit statuses follow the BIDS-Apps execution specification:
 0 ok, 1 unexpected failure, 16 the dataset failed validation, 17 unknown analysis level,
 64 usage, 65 invalid parameters or ground truth, 66 no participants (group), 73 the output
-cannot be created, 74 I/O error, 130 interrupted. Errors are one line on stderr
-(``run.py: error: ...``); ``--debug`` adds the traceback.
+cannot be created, 74 I/O error, 130 interrupted (SIGINT), 143 terminated (SIGTERM).
+Errors are one line on stderr (``run.py: error: ...``); ``--debug`` adds the traceback.
 
 Nothing heavy is imported at module level: ``run.py --version`` must not load numpy.
 """
@@ -247,9 +247,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(_run(args))
     except _ParserExit as done:
         return done.status
-    except (KeyboardInterrupt, _Terminated):
+    except KeyboardInterrupt:
         print(f"{PROG}: error: interrupted", file=sys.stderr)
         return ExitCode.INTERRUPTED
+    except _Terminated:
+        print(f"{PROG}: error: terminated (SIGTERM); temporary files removed", file=sys.stderr)
+        return ExitCode.TERMINATED
     except Exception as err:  # pylint: disable=broad-except  # one line, never a traceback
         if debug:
             traceback.print_exc()

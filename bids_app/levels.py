@@ -40,7 +40,8 @@ class ExitCode(enum.IntEnum):
     NO_INPUT = 66
     CANT_CREATE = 73
     IO_ERROR = 74
-    INTERRUPTED = 130
+    INTERRUPTED = 130  # SIGINT (128 + 2)
+    TERMINATED = 143  # SIGTERM (128 + 15), e.g. a SLURM time limit
 
 
 class AppError(Exception):

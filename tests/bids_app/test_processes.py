@@ -214,3 +214,26 @@ def test_only_output_dir_is_written_with_home_unset(tmp_path, small_params):
     assert report.ok, report.summary_lines()
     # Scratch folders (TMPDIR, caches) were inside OUTPUT_DIR and are gone.
     assert [p.name for p in out.iterdir() if p.name.startswith(".")] == [".asldro.lock"]
+
+
+@pytest.mark.slow
+def test_sigterm_cleans_up_and_exits_143(tmp_path, small_params):
+    """SIGTERM (a SLURM time limit) unwinds: exit 143, no subject, no temporary folders, and the
+    output folder this run created is removed again."""
+    out = tmp_path / "out"
+    job = subprocess.Popen(  # pylint: disable=consider-using-with
+        [str(RUN_PY), str(out), "participant", "--params", str(small_params)],
+        env=app_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        while job.poll() is None and not list(out.glob(".asldro-scratch-*")):
+            time.sleep(0.005)
+    finally:
+        job.send_signal(signal.SIGTERM)
+        _, stderr = job.communicate()
+    assert job.returncode == 143, stderr
+    assert stderr == "run.py: error: terminated (SIGTERM); temporary files removed\n"
+    assert not out.exists() or not [p for p in out.iterdir() if p.name != ".asldro.lock"]
