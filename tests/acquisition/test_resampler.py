@@ -63,24 +63,24 @@ def line_resampler(n_source: int, n_target: int, motion=None) -> Resampler:
 
 def test_area_weights_by_hand():
     # 12 source voxels -> 4 target voxels of 3: target 1 covers source 3, 4, 5
-    seg = np.array([2, 2, 2, 2, 5, 5, 5, 5, 5, 5, 5, 5], dtype=np.uint8).reshape(12, 1, 1)
+    seg = np.array([2, 2, 2, 2, 5, 5, 5, 5, 5, 5, 5, 5], dtype=np.uint8).reshape((12, 1, 1))
     resampler = line_resampler(12, 4)
     fractions = resampler.label_fractions(seg, [2, 5])
     assert np.allclose(fractions[:, :, 0, 0], [[1, 1 / 3, 0, 0], [0, 2 / 3, 1, 1]], atol=1e-12)
     assert np.array_equal(resampler.majority_labels(seg).ravel(), [2, 5, 5, 5])
-    values = np.arange(12, dtype=float).reshape(12, 1, 1)
+    values = np.arange(12, dtype=float).reshape((12, 1, 1))
     assert np.allclose(resampler.resample(values).ravel(), [1, 4, 7, 10])
 
 
 def test_non_integer_ratio_by_hand():
     # 5 source voxels -> 2 target voxels of 2.5: target 0 covers source [-0.5, 2.0]
-    values = np.array([1.0, 2.0, 4.0, 8.0, 16.0]).reshape(5, 1, 1)
+    values = np.array([1.0, 2.0, 4.0, 8.0, 16.0]).reshape((5, 1, 1))
     out = line_resampler(5, 2).resample(values).ravel()
     assert np.allclose(out, [(1 + 2 + 0.5 * 4) / 2.5, (0.5 * 4 + 8 + 16) / 2.5])
 
 
 def test_tie_goes_to_the_lowest_label():
-    seg = np.array([3, 1, 1, 3], dtype=np.int16).reshape(4, 1, 1)
+    seg = np.array([3, 1, 1, 3], dtype=np.int16).reshape((4, 1, 1))
     majority = line_resampler(4, 2).majority_labels(seg)
     assert np.array_equal(majority.ravel(), [1, 1]) and majority.dtype == np.int16
 
