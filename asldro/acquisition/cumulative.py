@@ -32,16 +32,21 @@ def accumulate(table: np.ndarray, axis: int) -> None:
         np.cumsum(table, axis=2, out=table)
 
 
-def padded_running_sum(array: np.ndarray, axis: int) -> np.ndarray:
-    """Running sum along ``axis`` with a leading zero: ``C[g] = sum(array[:g])`` on that axis."""
-    shape = list(array.shape)
-    shape[axis] += 1
-    table = np.zeros(shape, dtype=count_dtype(array))
-    index = [slice(None)] * array.ndim
-    index[axis] = slice(1, None)
-    table[tuple(index)] = array
-    accumulate(table, axis)
-    return table
+def block_sums(mask: np.ndarray, starts: np.ndarray, axis: int) -> np.ndarray:
+    """Integer sums of ``mask`` over the blocks ``[starts[j], starts[j + 1])`` along ``axis``.
+
+    ``starts`` is strictly increasing; the last block runs to the end of the axis.
+    """
+    if axis == mask.ndim - 1:
+        data = mask.view(np.uint8) if mask.dtype == np.bool_ else mask
+        return np.add.reduceat(data, starts, axis=axis, dtype=np.int32)
+    bounds = np.append(starts, mask.shape[axis])
+    sums = []
+    for low, high in zip(bounds[:-1], bounds[1:]):
+        index = [slice(None)] * mask.ndim
+        index[axis] = slice(low, high)
+        sums.append(mask[tuple(index)].sum(axis=axis, dtype=np.int32))
+    return np.stack(sums, axis=axis)
 
 
 def summed_volume(array: np.ndarray) -> np.ndarray:

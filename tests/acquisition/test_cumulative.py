@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from asldro.acquisition.cumulative import (
+    block_sums,
     one_hot_summed_volume,
-    padded_running_sum,
     summed_volume,
 )
 
@@ -40,11 +40,12 @@ def test_one_hot_table_has_one_channel_per_label():
 
 
 @pytest.mark.parametrize("axis", [0, 1, 2])
-def test_padded_running_sum_along_one_axis(axis):
+@pytest.mark.parametrize("starts", [[0, 1, 4], [0, 3], [0, 2, 3, 5]])
+def test_block_sums_along_each_axis(axis, starts):
     rng = np.random.default_rng(3)
-    array = rng.integers(0, 3, size=(4, 5, 6))
-    running = padded_running_sum(array, axis)
-    expected = np.concatenate(
-        [np.zeros_like(np.take(array, [0], axis=axis)), np.cumsum(array, axis=axis)], axis=axis
-    )
-    assert np.array_equal(running, expected)
+    mask = rng.random((6, 7, 8)) > 0.5
+    sums = block_sums(mask, np.array(starts), axis)
+    bounds = starts + [mask.shape[axis]]
+    for j, (low, high) in enumerate(zip(bounds[:-1], bounds[1:])):
+        expected = np.take(mask, range(low, high), axis=axis).sum(axis=axis)
+        assert np.array_equal(np.take(sums, j, axis=axis), expected)
