@@ -288,3 +288,37 @@ def test_run_py_subprocess_exit_statuses(argv, status, tmp_path):
         assert done.stderr.startswith("run.py: error: ") and done.stderr.count("\n") == 1
         assert "Traceback" not in done.stderr
     assert not any(tmp_path.iterdir())
+
+
+def test_bad_ground_truth_exits_65_and_removes_the_output_it_created(tmp_path, capsys):
+    """A ground truth that fails only when loaded (GroundTruthError, after the output folder was
+    made) still gives one line, exit 65, and no output folder."""
+    (tmp_path / "gt.nii.gz").write_text("not a NIfTI")
+    (tmp_path / "gt.json").write_text(
+        json.dumps(
+            {
+                "quantities": ["t1"],
+                "units": ["s"],
+                "segmentation": {},
+                "parameters": {
+                    "lambda_blood_brain": 0.9,
+                    "t1_arterial_blood": 1.65,
+                    "magnetic_field_strength": 3,
+                },
+            }
+        )
+    )
+    params = tmp_path / "params.json"
+    params.write_text(
+        json.dumps(
+            {
+                "global_configuration": {"ground_truth": "gt.nii.gz"},
+                "image_series": [{"series_type": "ground_truth"}],
+            }
+        )
+    )
+    out = tmp_path / "out"
+    assert main([str(out), "participant", "--params", str(params)]) == 65
+    err = capsys.readouterr().err
+    assert err.startswith("run.py: error: ") and "gt.json" in err and err.count("\n") == 1
+    assert not out.exists()
