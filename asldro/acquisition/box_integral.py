@@ -14,6 +14,10 @@ and the sub-box averages are averaged. Without rotation this reduces to the exac
 as the sub-division is refined it converges to the exact parallelepiped average. Uniform regions
 keep their exact value and the total signal is conserved on average (the boxes tile space with the
 target voxel density).
+
+Along an axis where the box is exactly one source voxel wide (e.g. a rotated grid at the source
+resolution) the box average is the linear interpolation of the voxel values, so that axis needs
+no running sum and two look-ups instead of four.
 """
 
 from __future__ import annotations
@@ -22,12 +26,16 @@ from typing import Iterator
 
 import numpy as np
 
+from asldro.acquisition.cumulative import one_hot_summed_volume, summed_volume
+
 #: Largest off-axis shear (source voxels) of one sub-box edge before the edge is subdivided.
 MAX_SHEAR = 0.5
+#: Box widths this close to one source voxel are treated as exactly one (linear interpolation).
+UNIT_WIDTH_TOLERANCE = 1e-9
 #: Upper limit on the subdivision of one target-voxel edge.
 MAX_SUBDIVISION = 8
-#: Target voxels processed per batch (bounds the memory of the corner coordinates).
-BATCH_VOXELS = 4096
+#: Lattice look-ups per batch (keeps the working set of a batch in cache).
+BATCH_NODES = 1 << 18
 
 
 def subdivisions(linear: np.ndarray) -> tuple[int, int, int]:
@@ -65,26 +73,30 @@ class BoxSampler:
         self.sub_offsets = fractions @ linear.T
         index = np.indices(self.dst_shape, dtype=np.float64).reshape(3, -1)
         self.centres = (linear @ index + voxel_map[:3, 3:4]).T
+        # unit-width boxes need no running sum: their average is a linear interpolation
+        integrate = np.abs(self.widths - 1.0) > UNIT_WIDTH_TOLERANCE
+        self.integrate: tuple[bool, bool, bool] = tuple(bool(flag) for flag in integrate)
 
-    def _box_bounds(self) -> Iterator[tuple[slice, np.ndarray, np.ndarray]]:
-        """Yield (voxel slice, lower and upper lattice coordinates (3, n)) for every sub-box.
+    def table(self, array: np.ndarray) -> np.ndarray:
+        """The summed-volume table of a source array that :meth:`average` expects."""
+        return summed_volume(array, self.integrate)
 
-        Lattice coordinate ``g`` is source index ``g - 0.5``; bounds are clipped to the source
-        (``F`` is constant beyond it because ``f = 0`` outside).
-        """
-        upper = np.asarray(self.src_shape, dtype=np.float64)[:, None]
+    def one_hot_table(self, seg: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        """One table holding the one-hot masks of ``labels`` as channels."""
+        return one_hot_summed_volume(seg, labels, self.integrate)
+
+    def _sub_box_centres(self) -> Iterator[tuple[slice, np.ndarray]]:
+        """Yield (voxel slice, sub-box centres (3, n) in source index coordinates)."""
         n_voxels = self.centres.shape[0]
-        for start in range(0, n_voxels, BATCH_VOXELS):
-            part = slice(start, min(start + BATCH_VOXELS, n_voxels))
+        nodes = np.prod(np.where(self.integrate, 4, 2))
+        batch = max(1, BATCH_NODES // int(nodes))
+        for start in range(0, n_voxels, batch):
+            part = slice(start, min(start + batch, n_voxels))
             for offset in self.sub_offsets:
-                centre = (self.centres[part] + offset).T + 0.5
-                half = 0.5 * self.widths[:, None]
-                lower = np.clip(centre - half, 0.0, upper)
-                higher = np.clip(centre + half, 0.0, upper)
-                yield part, lower, higher
+                yield part, (self.centres[part] + offset).T
 
     def average(self, table: np.ndarray) -> np.ndarray:
-        """Box-average the source whose ``cumulative.summed_volume`` is ``table``.
+        """Box-average the source whose :meth:`table` is ``table``.
 
         Returns
         -------
@@ -94,50 +106,75 @@ class BoxSampler:
         """
         channels = table.shape[3:]
         total = np.zeros((self.centres.shape[0],) + channels, dtype=np.float64)
-        for part, lower, higher in self._box_bounds():
-            total[part] += box_sums(table, lower, higher)
-        total *= 1.0 / (np.prod(self.widths) * self.sub_offsets.shape[0])
+        for part, centres in self._sub_box_centres():
+            total[part] += box_sums(table, centres, self.widths, self.integrate)
+        box_volume = np.prod(np.where(self.integrate, self.widths, 1.0))
+        total *= 1.0 / (box_volume * self.sub_offsets.shape[0])
         return np.moveaxis(total, 0, -1).reshape(channels + self.dst_shape)
 
 
-def _axis_nodes(
-    lower: np.ndarray, higher: np.ndarray, n_cells: int, stride: int
+def _integral_nodes(
+    centre: np.ndarray, width: float, n_source: int, stride: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Flat offsets and signed weights (4, n) of ``F(higher) - F(lower)`` along one axis.
+    """Flat offsets and signed weights (4, n) of ``F(centre + width/2) - F(centre - width/2)``.
 
-    ``F`` is linear between lattice nodes ``q`` and ``q + 1`` (``q = floor(g)``, the last cell
-    closed so that ``g = n_cells`` uses ``q = n_cells - 1``).
+    ``F`` is linear between lattice nodes ``q`` and ``q + 1`` (lattice ``g`` = source index
+    ``g - 0.5``), and constant beyond the source, where ``f = 0``.
     """
     offsets, weights = [], []
-    for coord, sign in ((higher, 1.0), (lower, -1.0)):
-        cell = np.minimum(coord.astype(np.intp), n_cells - 1)
-        frac = coord - cell
+    for coord, sign in ((centre + 0.5 * width, 1.0), (centre - 0.5 * width, -1.0)):
+        lattice = np.clip(coord + 0.5, 0.0, n_source)
+        cell = np.minimum(lattice.astype(np.intp), n_source - 1)
+        frac = lattice - cell
         offsets += [cell * stride, (cell + 1) * stride]
         weights += [sign * (1.0 - frac), sign * frac]
     return np.stack(offsets), np.stack(weights)
 
 
-def box_sums(table: np.ndarray, lower: np.ndarray, higher: np.ndarray) -> np.ndarray:
+def _unit_nodes(centre: np.ndarray, n_source: int, stride: int) -> tuple[np.ndarray, np.ndarray]:
+    """Flat offsets and weights (2, n) of the average over ``[centre - 0.5, centre + 0.5]``.
+
+    Over a unit-width interval the average of piecewise-constant voxels is the linear
+    interpolation of the voxel values (table index ``u + 1``, zero beyond the source).
+    """
+    position = np.clip(centre + 1.0, 0.0, n_source + 1.0)
+    cell = np.minimum(position.astype(np.intp), n_source)
+    frac = position - cell
+    return np.stack([cell * stride, (cell + 1) * stride]), np.stack([1.0 - frac, frac])
+
+
+def box_sums(
+    table: np.ndarray, centres: np.ndarray, widths: np.ndarray, integrate: tuple[bool, ...]
+) -> np.ndarray:
     """Exact integrals of the piecewise-constant source over axis-aligned boxes.
 
     Parameters
     ----------
     table : numpy.ndarray
-        C-contiguous ``cumulative.summed_volume`` of the source, optionally with channels on a
-        fourth axis (all channels are read with one look-up per lattice node).
-    lower, higher : numpy.ndarray
-        ``(3, n)`` box corners in lattice coordinates, within ``[0, N_k]``.
+        C-contiguous ``cumulative.summed_volume(array, integrate)``, optionally with channels
+        on a fourth axis (all channels are read with one look-up per lattice node).
+    centres : numpy.ndarray
+        ``(3, n)`` box centres in source index coordinates.
+    widths : numpy.ndarray
+        ``(3,)`` box widths (source voxels); must be 1 along axes that are not integrated.
+    integrate : tuple of bool
+        Axes along which ``table`` holds running sums.
 
     Returns
     -------
     numpy.ndarray
-        ``(n,)`` or ``(n, C)`` float64: inclusion-exclusion ``sum(+-F(corner))`` of the
-        trilinear ``F``.
+        ``(n,)`` or ``(n, C)`` float64: integral over the integrated axes, average over the
+        unit-width ones.
     """
     node_stride = table.strides[2]
-    strides = [s // node_stride for s in table.strides[:3]]
-    nodes = [_axis_nodes(lower[k], higher[k], table.shape[k] - 1, strides[k]) for k in range(3)]
-    (x_off, x_wt), (y_off, y_wt), (z_off, z_wt) = nodes
+
+    def nodes(k: int) -> tuple[np.ndarray, np.ndarray]:
+        stride = table.strides[k] // node_stride
+        if integrate[k]:
+            return _integral_nodes(centres[k], widths[k], table.shape[k] - 1, stride)
+        return _unit_nodes(centres[k], table.shape[k] - 2, stride)
+
+    (x_off, x_wt), (y_off, y_wt), (z_off, z_wt) = nodes(0), nodes(1), nodes(2)
     index = (x_off[:, None, None] + y_off[None, :, None]) + z_off[None, None, :]
     weight = (x_wt[:, None, None] * y_wt[None, :, None]) * z_wt[None, None, :]
     if table.ndim == 3:

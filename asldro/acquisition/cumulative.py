@@ -49,28 +49,38 @@ def block_sums(mask: np.ndarray, starts: np.ndarray, axis: int) -> np.ndarray:
     return np.stack(sums, axis=axis)
 
 
-def summed_volume(array: np.ndarray) -> np.ndarray:
-    """3-D summed-volume table padded with a leading zero plane on the first three axes.
+def summed_volume(
+    array: np.ndarray, integrate: tuple[bool, bool, bool] = (True, True, True)
+) -> np.ndarray:
+    """Summed-volume table of a 3-D array (a 4-D array holds channels on its last axis).
 
-    ``G[g] = sum(array[:g0, :g1, :g2])`` is the running integral ``F`` at source index
-    ``g - 0.5``. A 4-D input holds channels (e.g. one-hot labels) on its last axis.
-    Boolean and integer input is summed exactly in integers.
+    Along an ``integrate`` axis the table has a leading zero and holds running sums:
+    ``G[g] = sum(array[:g])``, the running integral ``F`` at source index ``g - 0.5``. Along the
+    other axes it holds the values themselves, padded with one zero on both ends (index
+    ``u + 1`` for source index ``u``). Boolean and integer input is summed exactly in integers.
     """
-    shape = tuple(n + 1 for n in array.shape[:3]) + array.shape[3:]
-    table = np.zeros(shape, dtype=count_dtype(array))
-    table[1:, 1:, 1:] = array
-    for axis in range(3):
-        accumulate(table, axis)
+    pads = [(1, 0) if flag else (1, 1) for flag in integrate]
+    shape = tuple(n + low + high for n, (low, high) in zip(array.shape[:3], pads))
+    table = np.zeros(shape + array.shape[3:], dtype=count_dtype(array))
+    table[tuple(slice(1, 1 + n) for n in array.shape[:3])] = array
+    for axis, flag in enumerate(integrate):
+        if flag:
+            accumulate(table, axis)
     return table
 
 
-def one_hot_summed_volume(seg: np.ndarray, labels: np.ndarray) -> np.ndarray:
+def one_hot_summed_volume(
+    seg: np.ndarray, labels: np.ndarray, integrate: tuple[bool, bool, bool] = (True, True, True)
+) -> np.ndarray:
     """:func:`summed_volume` of the one-hot masks ``seg == label`` stacked on a last axis."""
-    shape = tuple(n + 1 for n in seg.shape) + (len(labels),)
+    pads = [(1, 0) if flag else (1, 1) for flag in integrate]
+    shape = tuple(n + low + high for n, (low, high) in zip(seg.shape, pads))
     dtype = np.int32 if seg.size < np.iinfo(np.int32).max else np.int64
-    table = np.zeros(shape, dtype=dtype)
+    table = np.zeros(shape + (len(labels),), dtype=dtype)
+    interior = tuple(slice(1, 1 + n) for n in seg.shape)
     for channel, label in enumerate(labels):
-        table[1:, 1:, 1:, channel] = seg == label
-    for axis in range(3):
-        accumulate(table, axis)
+        table[interior + (channel,)] = seg == label
+    for axis, flag in enumerate(integrate):
+        if flag:
+            accumulate(table, axis)
     return table

@@ -15,7 +15,6 @@ import numpy as np
 
 from asldro.acquisition.area_weights import apply_steps, separable_steps
 from asldro.acquisition.box_integral import BoxSampler
-from asldro.acquisition.cumulative import one_hot_summed_volume, summed_volume
 
 #: Off-axis displacement (source voxels, over the whole grid) below which a map counts as unrotated.
 SEPARABLE_TOLERANCE = 1e-6
@@ -147,7 +146,8 @@ class Resampler:
         """Box average of a 3-D source array (any numeric/bool dtype) on the target grid."""
         if self._steps is not None:
             return apply_steps(volume, self._steps)
-        return self._box_sampler().average(summed_volume(volume))
+        sampler = self._box_sampler()
+        return sampler.average(sampler.table(volume))
 
     def resample(self, volume: np.ndarray) -> np.ndarray:
         """Box-PSF acquisition of a dense map (physics.md D4b); float64, shape ``target.shape``."""
@@ -173,7 +173,7 @@ class Resampler:
             sampler = self._box_sampler()
             for start in range(0, len(labels), LABELS_PER_TABLE):
                 chunk = labels[start : start + LABELS_PER_TABLE]
-                table = one_hot_summed_volume(seg, chunk)
+                table = sampler.one_hot_table(seg, chunk)
                 out[start : start + len(chunk)] = sampler.average(table)
             return out
         for index, label in enumerate(labels):

@@ -18,28 +18,32 @@ def brute_force_box_integral(array, low, high):
     return np.einsum("i,j,k,ijk->", *weights, array)
 
 
-def test_box_sums_match_brute_force_integrals():
+@pytest.mark.parametrize(
+    "integrate", [(True, True, True), (False, True, True), (True, False, False)]
+)
+def test_box_sums_match_brute_force_integrals(integrate):
     rng = np.random.default_rng(0)
     array = rng.normal(size=(7, 6, 9))
     centres = rng.uniform(-2, 9, size=(3, 50))
-    widths = rng.uniform(0.2, 5, size=(3, 50))
-    low, high = centres - widths / 2, centres + widths / 2
-    upper = np.array(array.shape, dtype=float)[:, None]
-    sums = box_sums(
-        summed_volume(array), np.clip(low + 0.5, 0, upper), np.clip(high + 0.5, 0, upper)
-    )
-    expected = [brute_force_box_integral(array, low[:, i], high[:, i]) for i in range(50)]
+    widths = np.array([1.0 if not flag else w for flag, w in zip(integrate, (2.7, 0.4, 4.1))])
+    sums = box_sums(summed_volume(array, integrate), centres, widths, integrate)
+    # box_sums integrates along the integrated axes and averages along the unit-width ones
+    expected = [
+        brute_force_box_integral(array, centres[:, i] - widths / 2, centres[:, i] + widths / 2)
+        for i in range(50)
+    ]
     assert np.allclose(sums, expected, atol=1e-10)
 
 
 def test_box_sums_read_every_channel():
     rng = np.random.default_rng(1)
     stack = rng.integers(0, 2, size=(5, 6, 7, 3))
-    low = np.array([[0.3], [1.7], [0.0]])
-    high = np.array([[4.2], [5.5], [6.1]])
-    sums = box_sums(summed_volume(stack), low, high)
+    centres = np.array([[2.2], [3.6], [-0.3]])
+    widths = np.array([3.9, 3.8, 6.1])
+    flags = (True, True, True)
+    sums = box_sums(summed_volume(stack), centres, widths, flags)
     for channel in range(3):
-        expected = box_sums(summed_volume(stack[..., channel]), low, high)
+        expected = box_sums(summed_volume(stack[..., channel]), centres, widths, flags)
         assert sums[0, channel] == pytest.approx(expected[0], abs=1e-12)
 
 
@@ -57,7 +61,8 @@ def test_without_rotation_the_box_path_equals_the_exact_separable_path(diagonal,
     steps = separable_steps(voxel_map, src_shape, dst_shape, 1e-6)
     assert steps is not None
     exact = apply_steps(array, steps)
-    boxed = BoxSampler(voxel_map, src_shape, dst_shape).average(summed_volume(array))
+    sampler = BoxSampler(voxel_map, src_shape, dst_shape)
+    boxed = sampler.average(sampler.table(array))
     assert np.allclose(boxed, exact, atol=1e-10)
 
 
@@ -87,10 +92,30 @@ def test_rotation_path_keeps_uniform_values_and_the_integral():
     voxel_map[:3, 3] = np.array([14.5, 14.5, 14.5]) - voxel_map[:3, :3] @ np.full(3, 3.5)
     assert separable_steps(voxel_map, src_shape, dst_shape, 1e-6) is None
     sampler = BoxSampler(voxel_map, src_shape, dst_shape)
-    uniform = sampler.average(summed_volume(np.full(src_shape, 3.0)))
+    uniform = sampler.average(sampler.table(np.full(src_shape, 3.0)))
     assert np.allclose(uniform[2:6, 2:6, 2:6], 3.0, rtol=1e-12)
     blob = np.zeros(src_shape)
     blob[10:20, 10:20, 10:20] = rng.random((10, 10, 10))
-    averaged = sampler.average(summed_volume(blob))
+    averaged = sampler.average(sampler.table(blob))
     target_voxel_volume = abs(np.linalg.det(voxel_map[:3, :3]))
     assert averaged.sum() * target_voxel_volume == pytest.approx(blob.sum(), rel=0.01)
+
+
+def test_unit_width_axes_use_interpolation_with_the_same_result():
+    # a rotated grid at the source resolution: every box is one source voxel wide
+    rng = np.random.default_rng(4)
+    src_shape = (14, 12, 10)
+    angle = np.radians(12.0)
+    voxel_map = np.eye(4)
+    voxel_map[:3, :3] = [
+        [np.cos(angle), np.sin(angle), 0],
+        [-np.sin(angle), np.cos(angle), 0],
+        [0, 0, 1],
+    ]
+    voxel_map[:3, 3] = (1.3, -0.4, 0.25)
+    sampler = BoxSampler(voxel_map, src_shape, src_shape)
+    assert sampler.integrate == (False, False, False)
+    array = rng.random(src_shape)
+    fast = sampler.average(sampler.table(array))
+    sampler.integrate = (True, True, True)
+    assert np.allclose(fast, sampler.average(sampler.table(array)), atol=1e-12)
