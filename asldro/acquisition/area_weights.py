@@ -9,10 +9,15 @@ value is the length-weighted average of the source voxels it overlaps (zero outs
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
 from asldro.acquisition.cumulative import block_sums
+
+#: A band of ``taps`` source voxels per target voxel is gathered tap by tap when
+#: ``taps * BAND_COST < n_source``; otherwise the dense matrix product is cheaper.
+BAND_COST = 40
 
 
 def overlap_weights(scale: float, offset: float, n_target: int, n_source: int) -> np.ndarray:
@@ -54,6 +59,22 @@ class AxisStep:
     offset: float
     weights: np.ndarray
 
+    @cached_property
+    def band(self) -> tuple[np.ndarray, np.ndarray]:
+        """The non-zero band of ``weights``: source indices and weights, each ``(taps, n_out)``.
+
+        Each row of an overlap matrix is one contiguous run of overlapping source voxels.
+        """
+        nonzero = self.weights > 0
+        n_source = self.weights.shape[1]
+        first = np.argmax(nonzero, axis=1)
+        last = n_source - 1 - np.argmax(nonzero[:, ::-1], axis=1)
+        count = np.where(nonzero.any(axis=1), last - first + 1, 0)
+        taps = np.arange(max(int(count.max()), 1))[:, None]
+        index = np.minimum(first[None, :] + taps, n_source - 1)
+        values = np.take_along_axis(self.weights, index.T, axis=1).T
+        return index, np.where(taps < count[None, :], values, 0.0)
+
 
 def separable_steps(
     voxel_map: np.ndarray, src_shape: tuple[int, ...], dst_shape: tuple[int, ...], tol: float
@@ -94,8 +115,22 @@ def separable_steps(
     return tuple(steps)
 
 
-def contract_axis(array: np.ndarray, weights: np.ndarray, axis: int) -> np.ndarray:
-    """Apply ``weights`` (``n_out x n_in``) along ``axis`` of a 3-D array, without transposes."""
+def contract_axis(array: np.ndarray, step: AxisStep) -> np.ndarray:
+    """Apply ``step.weights`` (``n_out x n_in``) along ``step.source_axis`` of a 3-D array.
+
+    Narrow bands (few source voxels per target voxel compared with the axis length, e.g. the
+    same resolution or finer) are applied as a short sum of gathered slices; wide ones as a
+    dense matrix product without transposes.
+    """
+    axis, weights = step.source_axis, step.weights
+    index, values = step.band
+    if index.shape[0] * BAND_COST < weights.shape[1]:
+        shape = [1, 1, 1]
+        shape[axis] = -1
+        out = np.take(array, index[0], axis=axis) * values[0].reshape(shape)
+        for tap in range(1, index.shape[0]):
+            out += np.take(array, index[tap], axis=axis) * values[tap].reshape(shape)
+        return out
     shape = array.shape
     if axis == 0:
         out = weights @ array.reshape(shape[0], -1)
@@ -144,7 +179,7 @@ def apply_steps(array: np.ndarray, steps: tuple[AxisStep, ...]) -> np.ndarray:
     else:
         steps_left = steps
     for step in steps_left:
-        out = contract_axis(out, step.weights, step.source_axis)
+        out = contract_axis(out, step)
     order = [0, 0, 0]
     for step in steps:
         order[step.target_axis] = step.source_axis
