@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import enum
 import os
-import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -97,52 +96,30 @@ def scratch_environment(output_dir: Path) -> Iterator[Path]:
 
     Sets ``TMPDIR`` (unless it names a writable folder) and every unset variable of
     ``CACHE_VARIABLES`` for the duration, then removes the folder and restores the environment.
-    A folder left by a killed run is removed by the next run that finds it unlocked.
+    A folder left by a killed run is removed by the next run that finds it unlocked
+    (``asldro.bids.atomic.temp_dir``).
     """
-    import fcntl
+    from asldro.bids.atomic import temp_dir
 
-    _remove_stale_scratch(output_dir)
-    scratch = Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX, dir=output_dir))
-    owner = os.open(scratch / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
-    fcntl.flock(owner, fcntl.LOCK_EX)
-    saved = {name: os.environ.get(name) for name in (*CACHE_VARIABLES, "TMPDIR")}
-    saved_tempdir = tempfile.tempdir
-    try:
-        for name in CACHE_VARIABLES:
-            if not saved[name]:
-                os.environ[name] = str(scratch)
-        current = saved["TMPDIR"]
-        if not (current and os.path.isdir(current) and os.access(current, os.W_OK | os.X_OK)):
-            os.environ["TMPDIR"] = str(scratch)
-            tempfile.tempdir = None  # recomputed from TMPDIR on next use
-        yield scratch
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        tempfile.tempdir = saved_tempdir
-        shutil.rmtree(scratch, ignore_errors=True)
-        os.close(owner)
-
-
-def _remove_stale_scratch(output_dir: Path) -> None:
-    """Remove scratch folders whose owner is gone (their lock can be taken)."""
-    import fcntl
-
-    for folder in output_dir.glob(SCRATCH_PREFIX + "*"):
+    with temp_dir(output_dir, SCRATCH_PREFIX) as scratch:
+        saved = {name: os.environ.get(name) for name in (*CACHE_VARIABLES, "TMPDIR")}
+        saved_tempdir = tempfile.tempdir
         try:
-            fd = os.open(folder / LOCK_NAME, os.O_RDWR)
-        except OSError:
-            continue  # being created, or not ours
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(fd)
-            continue  # a live run owns it
-        shutil.rmtree(folder, ignore_errors=True)
-        os.close(fd)
+            for name in CACHE_VARIABLES:
+                if not saved[name]:
+                    os.environ[name] = str(scratch)
+            current = saved["TMPDIR"]
+            if not (current and os.path.isdir(current) and os.access(current, os.W_OK | os.X_OK)):
+                os.environ["TMPDIR"] = str(scratch)
+                tempfile.tempdir = None  # recomputed from TMPDIR on next use
+            yield scratch
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+            tempfile.tempdir = saved_tempdir
 
 
 # --------------------------------------------------------------------------------------------
@@ -205,9 +182,13 @@ def subject_folders(output_dir: Path) -> list[str]:
 
 
 def leftover_temporaries(output_dir: Path) -> list[Path]:
-    """Hidden temporary files and folders of the engine's atomic writes left by killed runs."""
+    """Remove the engine's temporary folders left by killed runs (their owner lock is free);
+    return those that remain (a run is writing, or they are not ours)."""
+    from asldro.bids.atomic import remove_stale_temp_dirs
+
     found: list[Path] = []
     for folder in (output_dir, output_dir / "derivatives" / "groundtruth", output_dir / "code"):
+        remove_stale_temp_dirs(folder)
         found.extend(sorted(folder.glob(TEMP_PATTERN)))
     return found
 
@@ -337,8 +318,8 @@ def run_group(output_dir: Path, labels: Sequence[str], *, validate: bool) -> int
     leftovers = leftover_temporaries(output_dir)
     if leftovers:
         print(
-            f"note: {len(leftovers)} hidden temporary item(s) left by interrupted runs "
-            f"({TEMP_PATTERN}); remove them when no run is writing here",
+            f"note: {len(leftovers)} hidden temporary item(s) ({TEMP_PATTERN}) in use by "
+            "another run or not made by asldro; remove them when no run is writing here",
             file=sys.stderr,
         )
     _print_report(report)

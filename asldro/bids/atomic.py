@@ -45,16 +45,61 @@ def write_text_atomic(path: Path, text: str) -> bool:
     return write_bytes_atomic(path, text.encode("utf-8"))
 
 
+OWNER_LOCK = ".owner.lock"
+
+
 @contextlib.contextmanager
-def temp_dir(parent: Path) -> Iterator[Path]:
-    """A hidden temporary directory inside ``parent``, removed on exit whatever happens."""
+def temp_dir(parent: Path, prefix: str = TMP_PREFIX) -> Iterator[Path]:
+    """A hidden temporary directory inside ``parent``, removed on exit whatever happens.
+
+    While it exists its owner holds an exclusive ``flock`` on ``<dir>/.owner.lock``, so a
+    directory left by a killed process (SIGKILL, node failure) can be told from a live one and
+    removed by :func:`remove_stale_temp_dirs`. Stale ones are removed before a new one is made.
+    """
+    import fcntl
+
     parent = Path(parent)
     parent.mkdir(parents=True, exist_ok=True)
-    path = Path(tempfile.mkdtemp(prefix=TMP_PREFIX, dir=parent))
+    remove_stale_temp_dirs(parent, prefix)
+    path = owner = None
     try:
+        path = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+        owner = os.open(path / OWNER_LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(owner, fcntl.LOCK_EX)
         yield path
     finally:
-        shutil.rmtree(path, ignore_errors=True)
+        if path is not None:
+            shutil.rmtree(path, ignore_errors=True)
+        if owner is not None:
+            os.close(owner)
+
+
+def remove_stale_temp_dirs(parent: Path, prefix: str = TMP_PREFIX) -> list[Path]:
+    """Remove ``<parent>/<prefix>*`` directories whose owner is gone (their lock is free).
+
+    Directories without an owner lock (being created, or made by someone else) are kept.
+    Returns the directories removed.
+    """
+    import fcntl
+
+    removed = []
+    for folder in Path(parent).glob(prefix + "*"):
+        if not folder.is_dir():
+            continue
+        try:
+            fd = os.open(folder / OWNER_LOCK, os.O_RDWR)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            continue  # a live process owns it
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+        finally:
+            os.close(fd)
+    return removed
 
 
 def move_aside(target: Path, trash: Path) -> None:
