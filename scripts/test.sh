@@ -4,6 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 t0=$(date +%s)
+# Debian packages the tests use (strace traces that only OUTPUT_DIR is written)
+if ! command -v strace >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  apt-get update -qq && apt-get install -y -qq --no-install-recommends strace >/dev/null
+fi
 bash scripts/setup.sh test
 echo "== black"; .venv/bin/black --check --quiet asldro bids_app tests bench run.py
 echo "== pylint"; .venv/bin/pylint --rcfile=.pylintrc --score=n asldro bids_app run.py bench
