@@ -14,7 +14,6 @@ import numpy as np
 from asldro.image import Image, apply_pipeline
 from asldro.params.types import AslSeries
 from asldro.physics import gkm, signal
-from asldro.physics.noise import draw_complex_noise
 from asldro.pipelines import seeds
 from asldro.pipelines.context import SimulationContext
 from asldro.pipelines.filters import AddComplexNoise, CastTo, Magnitude
@@ -84,13 +83,12 @@ def simulate_asl(
             m_enc=-delta_m if token == "label" else 0.0,
         )
         acquire = context.acquire(series.acq_matrix, series.motion[volume], tables=tables)
-        noise, record = None, None
-        if sigma > 0:
-            sequence = seeds.seed_sequence(base_seed, participant_label, index, volume)
-            rng = np.random.Generator(np.random.PCG64(sequence))
-            noise = draw_complex_noise(acquire.resampler.target.shape, sigma, rng)
-            record = seeds.describe(sequence)
-        pipeline = (acquire, AddComplexNoise(sigma, noise, record), Magnitude(), CastTo("float32"))
+        add_noise = AddComplexNoise.drawn(
+            acquire.resampler.target.shape,
+            sigma,
+            seeds.seed_sequence(base_seed, participant_label, index, volume),
+        )
+        pipeline = (acquire, add_noise, Magnitude(), CastTo("float32"))
         image = apply_pipeline(
             Image(
                 data=np.asarray(data),
@@ -103,7 +101,7 @@ def simulate_asl(
         )
         volumes.append(image.data)
         histories.append(image.history)
-        seed_records.append(record)
+        seed_records.append(add_noise.seed)
 
     meta = {
         "series_type": "asl",

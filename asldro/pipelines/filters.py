@@ -17,6 +17,7 @@ from asldro.acquisition import Resampler
 from asldro.image import Image
 from asldro.params.types import Motion
 from asldro.physics import noise as noise_model
+from asldro.pipelines import seeds
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,17 @@ class AddComplexNoise:
     sigma: float
     noise: np.ndarray | None
     seed: dict[str, Any] | None = None
+
+    @classmethod
+    def drawn(
+        cls, shape: tuple[int, ...], sigma: float, sequence: np.random.SeedSequence
+    ) -> "AddComplexNoise":
+        """Draw the noise for ``shape`` now from its own stream (nothing drawn when sigma is 0)."""
+        if sigma <= 0:
+            return cls(0.0, None, None)
+        rng = np.random.Generator(np.random.PCG64(sequence))
+        noise = noise_model.draw_complex_noise(shape, sigma, rng)
+        return cls(sigma, noise, seeds.describe(sequence))
 
     def __call__(self, image: Image) -> Image:
         if self.noise is None:

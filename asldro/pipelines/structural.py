@@ -13,7 +13,6 @@ import numpy as np
 from asldro.image import Image, apply_pipeline
 from asldro.params.types import StructuralSeries
 from asldro.physics import signal
-from asldro.physics.noise import draw_complex_noise
 from asldro.pipelines import seeds
 from asldro.pipelines.context import SimulationContext
 from asldro.pipelines.filters import AddComplexNoise, CastTo, Magnitude
@@ -50,18 +49,17 @@ def simulate_structural(
     sigma, reference = context.noise_sigma(data, series.desired_snr)
     acquire = context.acquire(series.acq_matrix, series.motion, tables=data.ndim == 1)
     base_seed = series.random_seed if seed is None else seed
-    noise, record = None, None
-    if sigma > 0:
-        sequence = seeds.seed_sequence(base_seed, participant_label, index, 0)
-        rng = np.random.Generator(np.random.PCG64(sequence))
-        noise = draw_complex_noise(acquire.resampler.target.shape, sigma, rng)
-        record = seeds.describe(sequence)
+    add_noise = AddComplexNoise.drawn(
+        acquire.resampler.target.shape,
+        sigma,
+        seeds.seed_sequence(base_seed, participant_label, index, 0),
+    )
     complex_output = series.output_image_type == "complex"
     if complex_output:
-        finish = (CastTo("complex64") if noise is not None else CastTo("float32"),)
+        finish = (CastTo("complex64") if add_noise.noise is not None else CastTo("float32"),)
     else:
         finish = (Magnitude(), CastTo("float32"))
-    pipeline = (acquire, AddComplexNoise(sigma, noise, record), *finish)
+    pipeline = (acquire, add_noise, *finish)
     image = apply_pipeline(
         Image(
             data=data,
@@ -87,7 +85,7 @@ def simulate_structural(
         "noise_sigma": sigma if sigma > 0 else None,
         "noise_reference": reference,
         "random_seed": base_seed,
-        "seeds": (record,),
+        "seeds": (add_noise.seed,),
         "motion": asdict(series.motion),
         "mr_acq_type": "3D",
         "image_type": series.output_image_type,
