@@ -178,6 +178,8 @@ def box_sums(
     index = (x_off[:, None, None] + y_off[None, :, None]) + z_off[None, None, :]
     weight = (x_wt[:, None, None] * y_wt[None, :, None]) * z_wt[None, None, :]
     if table.ndim == 3:
-        return np.einsum("abcn,abcn->n", weight, table.reshape(-1)[index])
-    values = table.reshape(-1, table.shape[3])[index]
-    return np.einsum("abcn,abcnk->nk", weight, values)
+        return np.einsum("abcn,abcn->n", weight, np.take(table.reshape(-1), index))
+    # np.take is several times faster than fancy indexing for gathering rows
+    values = np.take(table.reshape(-1, table.shape[3]), index, axis=0)
+    sums = [np.einsum("abcn,abcn->n", weight, values[..., c]) for c in range(values.shape[-1])]
+    return np.stack(sums, axis=1)
