@@ -22,6 +22,8 @@ SEPARABLE_TOLERANCE = 1e-6
 IDENTITY_TOLERANCE = 1e-6
 #: Labels summed into one multi-channel table on the rotation path (memory: 4 bytes each per voxel).
 LABELS_PER_TABLE = 4
+#: Integer labels below this are found with a histogram instead of a sort.
+MAX_HISTOGRAM_LABEL = 1 << 20
 #: Label fractions closer than this count as a tie (resolved to the lowest label).
 TIE_TOLERANCE = 1e-9
 
@@ -78,6 +80,15 @@ def acquisition_grid(
     affine = np.asarray(src_affine, dtype=np.float64) @ zoom
     shape = tuple(int(n) for n in acq_matrix[:3])
     return Grid(shape=shape, affine=affine)  # type: ignore[arg-type]
+
+
+def present_labels(seg: np.ndarray) -> np.ndarray:
+    """Sorted distinct labels of ``seg`` (a histogram for small non-negative integers)."""
+    if seg.dtype.kind in "ui" and seg.size:
+        low, high = int(seg.min()), int(seg.max())
+        if low >= 0 and high < MAX_HISTOGRAM_LABEL:
+            return np.flatnonzero(np.bincount(seg.ravel(), minlength=high + 1)).astype(seg.dtype)
+    return np.unique(seg)
 
 
 class Resampler:
@@ -175,11 +186,12 @@ class Resampler:
                 chunk = labels[start : start + LABELS_PER_TABLE]
                 table = sampler.one_hot_table(seg, chunk)
                 out[start : start + len(chunk)] = sampler.average(table)
-            return out
-        for index, label in enumerate(labels):
-            mask = seg == label
-            out[index] = mask if self.is_identity else self._average(mask)
-        return out
+        else:
+            for index, label in enumerate(labels):
+                mask = seg == label
+                out[index] = mask if self.is_identity else self._average(mask)
+        # a fraction lies in [0, 1]; floating-point rounding can leave +-1e-12 outside
+        return np.clip(out, 0.0, 1.0, out=out)
 
     def resample_table(
         self, seg: np.ndarray, table: Sequence[float], fractions: np.ndarray | None = None
@@ -220,7 +232,7 @@ class Resampler:
         seg = self._check(seg)
         if self.is_identity:
             return seg.copy()
-        labels = np.unique(seg)
+        labels = present_labels(seg)
         if 0 not in labels:
             labels = np.sort(np.append(labels, 0).astype(labels.dtype))
         fractions = self.label_fractions(seg, labels)

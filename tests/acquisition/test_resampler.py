@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from asldro.acquisition.motion import motion_matrix
-from asldro.acquisition.sampling import Grid, Resampler, acquisition_grid
+from asldro.acquisition.sampling import Grid, Resampler, acquisition_grid, present_labels
 from asldro.params.types import Motion
 
 from .helpers import affine, gaussian_box_average, gaussian_on_grid, rotation_z
@@ -278,3 +278,10 @@ def test_moved_object_lands_where_the_motion_sends_it(motion):
     moved_centre = (motion_matrix(motion) @ np.append(CENTRE, 1.0))[:3]
     assert np.max(np.abs(out - analytic_gaussian(moved_centre))) < 0.01
     assert np.max(np.abs(out - analytic_gaussian(CENTRE))) > 0.02
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int32, np.float32])
+def test_present_labels_are_the_distinct_values(dtype):
+    seg = np.array([[[7, 0, 3], [3, 3, 7]]], dtype=dtype)
+    labels = present_labels(seg)
+    assert np.array_equal(labels, [0, 3, 7]) and labels.dtype == dtype
