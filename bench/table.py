@@ -1,0 +1,247 @@
+#!/usr/bin/env python3
+"""Markdown tables from a benchmark results file (``bench/run.py`` writes and prints them).
+
+Usage: ``python bench/table.py [bench/results/bench.json]`` (prints markdown for the README).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+DEFAULT_JSON = Path(__file__).resolve().parent / "results" / "bench.json"
+
+
+def _num(value: Any, digits: int = 2) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return f"{value:.{digits}f}"
+
+
+def _table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return lines
+
+
+def _ratio(theirs: float | None, ours: float | None) -> str:
+    if not theirs or not ours:
+        return ""
+    return f"{theirs / ours:.1f}x"
+
+
+def comparison_lines(comp: dict[str, Any]) -> list[str]:
+    """ASLDRO 2.2.0 versus asldro on each tool's default parameter file."""
+    theirs = comp.get("asldro_2_2_0")
+    keys = [
+        "asldro_2_2_0",
+        "ours_generate",
+        "ours_generate_zip",
+        "ours_generate_validate",
+        "ours_validate",
+    ]
+    rows = []
+    for key in keys:
+        row = comp.get(key)
+        if not row or not row.get("runs"):
+            continue
+        rows.append(
+            [
+                row["name"],
+                str(row["runs"]),
+                _num(row["wall_s"]),
+                _num(row["cpu_s"]),
+                _num(row["rss_mb"], 0),
+                "" if row is theirs else _ratio(theirs and theirs["wall_s"], row["wall_s"]),
+                "" if row is theirs else _ratio(theirs and theirs["rss_mb"], row["rss_mb"]),
+            ]
+        )
+    lines = ["**Default parameter file** (median of the runs; ratio = ASLDRO 2.2.0 / row)", ""]
+    lines += _table(
+        ["run", "runs", "wall s", "CPU s", "peak RSS MB", "wall ratio", "RSS ratio"], rows
+    )
+    cost = comp.get("validation_cost_s")
+    if cost is not None:
+        lines += ["", f"Self-validation adds {_num(cost)} s to a run (generate + validation "]
+        lines[-1] += "minus generate, medians)."
+    return lines
+
+
+def startup_lines(startup: dict[str, Any]) -> list[str]:
+    """Start-up times."""
+    rows = [
+        [row["name"], str(row["runs"]), _num(row["wall_s"] * 1000, 0), _num(row["rss_mb"], 0)]
+        for row in startup.values()
+    ]
+    return ["**Start-up**", ""] + _table(["command", "runs", "wall ms", "peak RSS MB"], rows)
+
+
+def scaling_lines(scaling: dict[str, Any]) -> list[str]:
+    """asl scaling with the linear fit, and participants in parallel."""
+    fit = scaling.get("fit", {})
+    rows = []
+    for row in scaling.get("asl", []):
+        residual = ""
+        if row.get("fit_s") and row.get("wall_s"):
+            residual = f"{100 * (row['wall_s'] - row['fit_s']) / row['fit_s']:+.0f}%"
+        rows.append(
+            [
+                str(row["volumes"]),
+                "x".join(map(str, row["matrix"])),
+                str(row["runs"]),
+                _num(row["wall_s"]),
+                _num(row.get("s_per_volume"), 3),
+                _num(row.get("marginal_s_per_volume"), 3),
+                _num(row.get("rss_mb"), 0),
+                _num(row.get("fit_s")),
+                residual if "error" not in row else "failed",
+            ]
+        )
+    lines = ["**asl series scaling** (motion and noise on, no validation)", ""]
+    lines += _table(
+        [
+            "volumes",
+            "matrix",
+            "runs",
+            "wall s",
+            "s/volume",
+            "marginal s/volume",
+            "peak RSS MB",
+            "fit s",
+            "residual",
+        ],
+        rows,
+    )
+    if fit:
+        lines += [
+            "",
+            f"Fit: wall = {_num(fit.get('fixed_s'))} s + {_num(fit.get('s_per_mvoxel_volume'), 3)}"
+            f" s per million (volumes x acquired voxels), R^2 = {_num(fit.get('r2'), 3)}; "
+            f"the ground_truth series alone takes {_num(fit.get('ground_truth_only_s'))} s.",
+        ]
+    participants = scaling.get("participants", [])
+    if participants:
+        rows = [
+            [
+                str(row["participants"]),
+                str(row["runs"]),
+                _num(row["wall_s"]),
+                _num(row.get("s_per_participant")),
+                _num(row.get("rss_mb"), 0),
+                _num(row.get("tree_rss_mb"), 0),
+            ]
+            for row in participants
+        ]
+        lines += ["", "**Participants** (default parameter file, `--n-procs 2`, no validation)", ""]
+        lines += _table(
+            [
+                "participants",
+                "runs",
+                "wall s",
+                "s/participant",
+                "peak RSS MB (largest process)",
+                "peak RSS MB (all processes)",
+            ],
+            rows,
+        )
+    return lines
+
+
+def floor_lines(floors: dict[str, Any]) -> list[str]:
+    """Computational floors of the default run."""
+    gz = floors.get("structural_gzip")
+    if not gz:
+        return []
+    lines = ["**Floors** (in-process, this machine)", ""]
+    rows = [
+        [
+            f"gzip level 1, RLE (the writer's setting) of {gz['file']} ({gz['raw_mb']:.1f} MB)",
+            _num(gz["level1_rle_s"]),
+            f"{gz['level1_rle_mb_per_s']:.0f} MB/s",
+        ],
+        [
+            "gzip level 1, default strategy, same data",
+            _num(gz["level1_default_s"]),
+            f"{gz['level1_default_mb_per_s']:.0f} MB/s",
+        ],
+        ["gunzip of the same file", _num(gz["gunzip_s"]), ""],
+    ]
+    if "structural_noise_draw_s" in floors:
+        rows.append(
+            [
+                "complex Gaussian noise draw, 197x233x189 (float64)",
+                _num(floors["structural_noise_draw_s"]),
+                "",
+            ]
+        )
+    return lines + _table(["operation", "s", "throughput"], rows)
+
+
+def target_lines(targets: list[dict[str, Any]]) -> list[str]:
+    """Targets of issue 6: met or not, and by what factor."""
+    rows = []
+    for t in targets:
+        unit = t["unit"]
+        limit = f"{'>=' if unit == 'x' else '<='} {t['limit']:g} {unit}"
+        if t.get("measured") is None:
+            rows.append([t["target"], limit, "not measured", ""])
+            continue
+        verdict = "met" if t["met"] else "NOT met"
+        rows.append(
+            [
+                t["target"],
+                limit,
+                f"{t['measured']:.2f} {unit}",
+                f"{verdict} ({t['factor']:.2f}x {'margin' if t['met'] else 'short'})",
+            ]
+        )
+    return ["**Targets**", ""] + _table(["target", "limit", "measured", "verdict"], rows)
+
+
+def render(results: dict[str, Any]) -> str:
+    """All tables as one markdown text."""
+    machine = results.get("machine", {})
+    versions = results.get("versions", {})
+    ours = versions.get("asldro", {})
+    theirs = versions.get("asldro_2_2_0", {})
+    lines = [
+        f"Machine: {machine.get('cpu', '?')}, {machine.get('cores', '?')} cores, "
+        f"{machine.get('memory_gib', '?')} GiB, {machine.get('os', '?')}, "
+        f"Python {machine.get('python', '?')}; load average at start "
+        f"{machine.get('load_at_start')}, at end {machine.get('load_at_end')}; "
+        f"{machine.get('date', '')}.",
+        f"asldro {ours.get('asldro', '?')} (numpy {ours.get('numpy', '?')})"
+        + (
+            f"; ASLDRO {theirs.get('asldro')} (numpy {theirs.get('numpy')}, "
+            f"nibabel {theirs.get('nibabel')}, nilearn {theirs.get('nilearn')})"
+            if theirs
+            else ""
+        )
+        + ".",
+        "",
+    ]
+    for key, function in (
+        ("comparison", comparison_lines),
+        ("startup", startup_lines),
+        ("scaling", scaling_lines),
+        ("floors", floor_lines),
+    ):
+        if results.get(key):
+            lines += function(results[key]) + [""]
+    lines += target_lines(results.get("targets", []))
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Print the tables of a results file."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    path = Path(args[0]) if args else DEFAULT_JSON
+    print(render(json.loads(path.read_text(encoding="utf-8"))))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
