@@ -32,20 +32,26 @@ from asldro.acquisition.cumulative import one_hot_summed_volume, summed_volume
 MAX_SHEAR = 0.5
 #: Box widths this close to one source voxel are treated as exactly one (linear interpolation).
 UNIT_WIDTH_TOLERANCE = 1e-9
-#: Upper limit on the subdivision of one target-voxel edge.
-MAX_SUBDIVISION = 8
+#: Upper limit on the number of sub-boxes of one target voxel.
+MAX_SUB_BOXES = 16
 #: Lattice look-ups per batch (keeps the working set of a batch in cache).
 BATCH_NODES = 1 << 18
 
 
 def subdivisions(linear: np.ndarray) -> tuple[int, int, int]:
-    """Number of sub-boxes along each target edge so that each edge's off-axis shear is small."""
-    counts = []
-    for j in range(3):
-        column = np.abs(linear[:, j])
-        shear = np.sqrt(max(float(np.sum(column**2) - np.max(column) ** 2), 0.0))
-        counts.append(int(np.clip(np.ceil(shear / MAX_SHEAR - 1e-9), 1, MAX_SUBDIVISION)))
-    return counts[0], counts[1], counts[2]
+    """Number of sub-boxes along each target edge so that each edge's off-axis shear is small.
+
+    The shear allowed starts at :data:`MAX_SHEAR` source voxels and grows (large rotations)
+    until at most :data:`MAX_SUB_BOXES` sub-boxes remain.
+    """
+    columns = np.abs(linear)
+    shear = np.sqrt(np.clip(np.sum(columns**2, axis=0) - np.max(columns, axis=0) ** 2, 0, None))
+    tolerance = MAX_SHEAR
+    while True:
+        counts = np.clip(np.ceil(shear / tolerance - 1e-9), 1, None).astype(int)
+        if np.prod(counts) <= MAX_SUB_BOXES:
+            return int(counts[0]), int(counts[1]), int(counts[2])
+        tolerance *= 1.25
 
 
 class BoxSampler:
