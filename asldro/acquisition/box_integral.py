@@ -77,8 +77,8 @@ class BoxSampler:
         grids = np.meshgrid(*[(np.arange(n) + 0.5) / n - 0.5 for n in counts], indexing="ij")
         fractions = np.stack([g.ravel() for g in grids], axis=1)
         self.sub_offsets = fractions @ linear.T
-        index = np.indices(self.dst_shape, dtype=np.float64).reshape(3, -1)
-        self.centres = (linear @ index + voxel_map[:3, 3:4]).T
+        self.linear = linear.copy()
+        self.offset = voxel_map[:3, 3].copy()
         # unit-width boxes need no running sum: their average is a linear interpolation
         integrate = np.abs(self.widths - 1.0) > UNIT_WIDTH_TOLERANCE
         self.integrate: tuple[bool, bool, bool] = tuple(bool(flag) for flag in integrate)
@@ -93,13 +93,15 @@ class BoxSampler:
 
     def _sub_box_centres(self) -> Iterator[tuple[slice, np.ndarray]]:
         """Yield (voxel slice, sub-box centres (3, n) in source index coordinates)."""
-        n_voxels = self.centres.shape[0]
+        n_voxels = int(np.prod(self.dst_shape))
         nodes = np.prod(np.where(self.integrate, 4, 2))
         batch = max(1, BATCH_NODES // int(nodes))
         for start in range(0, n_voxels, batch):
             part = slice(start, min(start + batch, n_voxels))
+            index = np.unravel_index(np.arange(part.start, part.stop), self.dst_shape)
+            centres = self.linear @ np.stack(index) + self.offset[:, None]
             for offset in self.sub_offsets:
-                yield part, (self.centres[part] + offset).T
+                yield part, centres + offset[:, None]
 
     def average(self, table: np.ndarray) -> np.ndarray:
         """Box-average the source whose :meth:`table` is ``table``.
@@ -111,7 +113,7 @@ class BoxSampler:
             channels on a last axis).
         """
         channels = table.shape[3:]
-        total = np.zeros((self.centres.shape[0],) + channels, dtype=np.float64)
+        total = np.zeros((int(np.prod(self.dst_shape)),) + channels, dtype=np.float64)
         for part, centres in self._sub_box_centres():
             total[part] += box_sums(table, centres, self.widths, self.integrate)
         box_volume = np.prod(np.where(self.integrate, self.widths, 1.0))

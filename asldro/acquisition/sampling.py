@@ -28,16 +28,31 @@ MAX_HISTOGRAM_LABEL = 1 << 20
 TIE_TOLERANCE = 1e-9
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Grid:
-    """A voxel grid: ``shape`` (X, Y, Z) and 4x4 voxel-to-world ``affine`` (mm)."""
+    """A voxel grid: ``shape`` (X, Y, Z) and 4x4 voxel-to-world ``affine`` (mm).
+
+    Grids compare equal (and hash alike) when shape and affine are exactly equal.
+    """
 
     shape: tuple[int, int, int]
     affine: np.ndarray
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "shape", tuple(int(n) for n in self.shape))
-        object.__setattr__(self, "affine", np.asarray(self.affine, dtype=np.float64))
+        affine = np.array(self.affine, dtype=np.float64)
+        if affine.shape != (4, 4) or len(self.shape) != 3:
+            raise ValueError(f"a grid needs a 3-D shape and a 4x4 affine, got {self.shape}")
+        affine.setflags(write=False)
+        object.__setattr__(self, "affine", affine)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Grid):
+            return NotImplemented
+        return self.shape == other.shape and np.array_equal(self.affine, other.affine)
+
+    def __hash__(self) -> int:
+        return hash((self.shape, self.affine.tobytes()))
 
     @property
     def voxel_size(self) -> np.ndarray:

@@ -70,3 +70,17 @@ def test_grid_voxel_size_is_column_norms():
 def test_rejects_empty_matrix():
     with pytest.raises(ValueError):
         acquisition_grid(np.eye(4), (10, 10, 10), (0, 10, 10))
+
+
+def test_grids_compare_by_value_and_are_immutable():
+    matrix = affine(np.diag([2.0, 2.0, 3.0]), (1, 2, 3))
+    first, second = Grid((4, 5, 6), matrix), Grid([4, 5, 6], matrix.copy())
+    assert first == second and hash(first) == hash(second)
+    assert first != Grid((4, 5, 7), matrix)
+    assert {first: "a"}[second] == "a"
+    matrix[0, 0] = 9.0  # the grid keeps its own copy
+    assert first.voxel_size[0] == 2.0
+    with pytest.raises(ValueError):
+        first.affine[0, 0] = 5.0
+    with pytest.raises(ValueError):
+        Grid((4, 5), np.eye(4))
