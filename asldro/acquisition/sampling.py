@@ -176,8 +176,13 @@ class Resampler:
         return sampler.average(sampler.table(volume))
 
     def resample(self, volume: np.ndarray) -> np.ndarray:
-        """Box-PSF acquisition of a dense map (physics.md D4b); float64, shape ``target.shape``."""
+        """Box-PSF acquisition of a dense map (physics.md D4b); float64, shape ``target.shape``.
+
+        Complex input is resampled part by part (linear) and returned as complex128.
+        """
         volume = self._check(volume)
+        if np.iscomplexobj(volume):
+            return self.resample(volume.real) + 1j * self.resample(volume.imag)
         if self.is_identity:
             return volume.astype(np.float64, copy=True)
         return self._average(volume.astype(np.float64, copy=False))

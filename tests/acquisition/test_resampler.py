@@ -321,3 +321,15 @@ def test_rotation_path_matches_brute_force_box_averages(blocks, matrix, motion):
     error = resampler.resample(volume) - reference
     # the reference itself is only resolved to 1/10 of a target voxel
     assert np.sqrt(np.mean(error**2)) < 0.01 and np.max(np.abs(error)) < 0.05
+
+
+@pytest.mark.parametrize("motion_name", sorted(MOTIONS))
+def test_complex_volumes_are_resampled_part_by_part(motion_name):
+    rng = np.random.default_rng(19)
+    real, imag = rng.random(SHAPE), rng.random(SHAPE)
+    grid = acquisition_grid(FLIPPED, SHAPE, (10, 12, 9))
+    resampler = Resampler(FLIPPED, SHAPE, grid, motion_matrix(MOTIONS[motion_name]))
+    out = resampler.resample(real + 1j * imag)
+    assert out.dtype == np.complex128
+    assert np.allclose(out.real, resampler.resample(real), atol=1e-13)
+    assert np.allclose(out.imag, resampler.resample(imag), atol=1e-13)
