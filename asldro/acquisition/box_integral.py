@@ -8,7 +8,8 @@ any axis-aligned box with real-valued corners is therefore exact: eight trilinea
 
 A rotated target voxel (a parallelepiped in source index space, edges = columns of the linear
 part ``L`` of the voxel map) is split into ``n_0 x n_1 x n_2`` sub-parallelepipeds whose
-off-axis shear is at most :data:`MAX_SHEAR` source voxels; each is replaced by the axis-aligned
+off-axis shear is at most :data:`MAX_SHEAR` source voxels (relaxed for large rotations so that
+at most :data:`MAX_SUB_BOXES` remain); each is replaced by the axis-aligned
 box with the same second moments along every source axis (width ``sqrt(sum_j (L[k, j]/n_j)^2)``)
 and the sub-box averages are averaged. Without rotation this reduces to the exact area average;
 as the sub-division is refined it converges to the exact parallelepiped average. Uniform regions
@@ -34,7 +35,7 @@ MAX_SHEAR = 0.5
 UNIT_WIDTH_TOLERANCE = 1e-9
 #: Upper limit on the number of sub-boxes of one target voxel.
 MAX_SUB_BOXES = 16
-#: Lattice look-ups per batch (keeps the working set of a batch in cache).
+#: Lattice look-ups per batch (bounds the memory of the gathered values).
 BATCH_NODES = 1 << 18
 
 
