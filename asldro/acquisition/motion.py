@@ -6,9 +6,12 @@ z first, then y, then x, and then translated: ``M = T(transl) @ Rx(rot_x) @ Ry(r
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from asldro.params.types import Motion
+if TYPE_CHECKING:  # only the attributes are used; keeps this import light
+    from asldro.params.types import Motion
 
 
 def rotation_x(degrees: float) -> np.ndarray:
