@@ -18,6 +18,8 @@ from asldro.acquisition.motion import motion_matrix
 from asldro.pipelines.filters import Acquire
 from asldro.physics import noise as noise_model
 
+FRACTIONS_KEPT = 4
+
 
 @dataclass
 class SimulationContext:
@@ -112,9 +114,17 @@ class SimulationContext:
         return self._resamplers[key]
 
     def fractions(self, acq_matrix: Sequence[int], motion: Motion) -> np.ndarray:
-        """Fraction of every label (0..n_labels-1) in every acquisition voxel (cached)."""
+        """Fraction of every label (0..n_labels-1) in every acquisition voxel.
+
+        The last few (grid, motion) results are kept: series without per-volume motion compute
+        them once, and a long series with motion per volume does not accumulate them.
+        """
         key = (tuple(acq_matrix), motion)
-        if key not in self._fractions:
+        if key in self._fractions:
+            self._fractions[key] = self._fractions.pop(key)  # most recently used last
+        else:
+            while len(self._fractions) >= FRACTIONS_KEPT:
+                self._fractions.pop(next(iter(self._fractions)))
             fractions = self.resampler(acq_matrix, motion).label_fractions(
                 self.ground_truth.seg, list(range(self.n_labels))
             )
@@ -130,7 +140,11 @@ class SimulationContext:
         resampler = self.resampler(acq_matrix, motion)
         if resampler.is_identity:
             return self.ground_truth.seg.copy()
-        labels = np.argmax(self.fractions(acq_matrix, motion), axis=0)
+        fractions = self.fractions(acq_matrix, motion)
+        # the part of a voxel outside the ground truth's field of view counts as background
+        outside = 1.0 - fractions.sum(axis=0)
+        background = fractions[0] + np.clip(outside, 0.0, 1.0)
+        labels = np.argmax(np.concatenate([background[None], fractions[1:]]), axis=0)
         return labels.astype(self.ground_truth.seg.dtype)
 
     def acquire(self, acq_matrix: Sequence[int], motion: Motion, *, tables: bool) -> Acquire:

@@ -146,3 +146,29 @@ def test_provenance_records_seeds_and_sigma(gt3t):
     assert regenerated.standard_normal() == pytest.approx(
         np.random.Generator(np.random.PCG64(seed_sequence(0, "07", 1, 0))).standard_normal()
     )
+
+
+def test_fraction_cache_stays_bounded_with_motion_per_volume(gt3t):
+    from asldro.params.types import Motion
+    from asldro.pipelines.context import FRACTIONS_KEPT, SimulationContext
+
+    context = SimulationContext(gt3t)
+    for shift in range(FRACTIONS_KEPT + 3):
+        context.fractions((16, 16, 8), Motion(transl_x=float(shift)))
+    assert len(context._fractions) == FRACTIONS_KEPT  # pylint: disable=protected-access
+
+
+def test_majority_label_counts_outside_the_field_of_view_as_background(gt3t):
+    from asldro.params.types import Motion
+    from asldro.pipelines.context import SimulationContext
+
+    context = SimulationContext(gt3t)
+    # shift the head far out of the field of view along x: edge voxels are mostly outside
+    moved = Motion(transl_x=180.0)
+    labels = context.majority_labels((20, 24, 20), moved)
+    fractions = context.fractions((20, 24, 20), moved)
+    background = 1.0 - fractions[1:].sum(axis=0)  # label 0 inside plus everything outside
+    tissue = fractions[1:].max(axis=0)
+    assert np.any(fractions.sum(axis=0) < 0.5)  # some voxels are mostly outside the FOV
+    assert np.all(labels[background > tissue + 1e-9] == 0)
+    assert np.all(labels[tissue > background + 1e-9] > 0)
