@@ -1,0 +1,75 @@
+#!/usr/bin/env python3
+"""Profile one benchmark case with cProfile and print where the time goes.
+
+Usage: ``python bench/profile_case.py {default,asl} [--volumes N] [--matrix 96x96x24] [--top N]``
+
+``default`` is ``asldro generate`` on the default parameter file (no validation); ``asl`` is the
+scaling case (one asl series, motion and noise on). The profile is saved under
+``bench/results/`` (open it with ``python -m pstats`` or snakeviz).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import json
+import pstats
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Sequence
+
+BENCH = Path(__file__).resolve().parent
+if str(BENCH) not in sys.path:
+    sys.path.insert(0, str(BENCH))
+
+# pylint: disable-next=wrong-import-position
+from run import asl_params  # noqa: E402
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Profile a case in this process and print the top functions."""
+    parser = argparse.ArgumentParser(
+        prog="bench/profile_case.py", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("case", choices=["default", "asl"])
+    parser.add_argument("--volumes", type=int, default=30)
+    parser.add_argument("--matrix", default="96x96x24")
+    parser.add_argument("--top", type=int, default=25)
+    args = parser.parse_args(argv)
+
+    from asldro.cli import main as asldro_main
+    from asldro.params import default_params
+
+    with tempfile.TemporaryDirectory(prefix="asldro-profile-") as scratch:
+        params = Path(scratch) / "params.json"
+        base = json.loads(json.dumps(default_params()))
+        if args.case == "asl":
+            matrix = [int(n) for n in args.matrix.split("x")]
+            base = asl_params(base, args.volumes, matrix)
+        params.write_text(json.dumps(base), encoding="utf-8")
+        command = ["generate", "--params", str(params), str(Path(scratch) / "ds")]
+        command.append("--skip-validation")
+        profiler = cProfile.Profile()
+        start = time.perf_counter()
+        profiler.enable()
+        status = asldro_main(command)
+        profiler.disable()
+        wall = time.perf_counter() - start
+    name = args.case if args.case == "default" else f"asl-{args.volumes}-{args.matrix}"
+    out = BENCH / "results" / f"profile-{name}.prof"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    profiler.dump_stats(str(out))
+    for order in ("cumulative", "tottime"):
+        text = io.StringIO()
+        pstats.Stats(profiler, stream=text).sort_stats(order).print_stats(args.top)
+        print(f"== {name}: by {order} (exit {status}, {wall:.2f} s under the profiler)")
+        print("\n".join(line for line in text.getvalue().splitlines() if line.strip()))
+    print(f"profile written to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
