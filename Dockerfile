@@ -17,8 +17,6 @@ LABEL org.opencontainers.image.title="asldro" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.licenses="MIT"
 
-SHELL ["/bin/bash", "-o", "pipefail", "-c"]
-
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       python3 python3-venv ca-certificates \
@@ -28,13 +26,14 @@ ENV VIRTUAL_ENV=/opt/venv \
     PATH=/opt/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
-    ASLDRO_CONTAINER=asldro:${VERSION}
+    ASLDRO_CONTAINER=asldro/asldro:${VERSION}
 
 # The build context is allow-listed by .dockerignore (sources, pyproject.toml, version, run.py).
 COPY . /src
 
 # Install the project with its validators into a venv; make /run.py an executable entry point
-# that uses the venv's Python whatever run.py's own first line says.
+# that uses the venv's Python whatever run.py's own first line says. The test suites of the
+# largest dependencies (never imported at run time) and the validator's source map are dropped.
 RUN test "$(cat /src/version)" = "${VERSION}" \
       || { echo "Dockerfile ARG VERSION=${VERSION} differs from the version file ($(cat /src/version))" >&2; exit 1; } \
  && python3 -m venv /opt/venv \
@@ -42,16 +41,22 @@ RUN test "$(cat /src/version)" = "${VERSION}" \
  && { echo '#!/opt/venv/bin/python3'; sed '1{/^#!/d;}' /src/run.py; } > /run.py \
  && chmod 0755 /run.py \
  && rm -rf /src \
- && find /opt/venv -name '*.js.map' -delete \
- && python3 -c "import asldro, bids_app" \
+ && site=$(python3 -c 'import sysconfig; print(sysconfig.get_path("purelib"))') \
+ && find "$site/numpy" "$site/scipy" "$site/pandas" "$site/sklearn" -type d -name tests -prune -exec rm -rf {} + \
+ && find "$site" -name '*.js.map' -delete \
+ && python3 -c "import asldro, bids_app, numpy, scipy, pandas, sklearn, nilearn, bids" \
  && command -v asldro bids-validator-deno
 
-# Prepare bids-validator-deno's runtime at build time: the deno binary and the validator bundle
-# ship in the wheels; running it once here proves it starts offline.
-RUN mkdir -p /tmp/warm && echo '{"Name": "warm-up", "BIDSVersion": "1.10.0"}' > /tmp/warm/dataset_description.json \
- && { DENO_DIR=/tmp/deno bids-validator-deno /tmp/warm > /dev/null; rc=$?; } \
- && rm -rf /tmp/warm /tmp/deno \
- && { [ "$rc" = 0 ] || [ "$rc" = 16 ]; }
+# bids-validator-deno's runtime (the deno binary and the validator bundle) ships in the wheels and
+# needs no network. Run it once here to fill a deno cache that any UID can read: with the root
+# file system read-only, deno reads it and falls back to memory for writes.
+ENV DENO_DIR=/opt/deno-dir
+RUN mkdir -p /tmp/warm \
+ && echo '{"Name": "warm-up", "BIDSVersion": "1.10.0"}' > /tmp/warm/dataset_description.json \
+ && { bids-validator-deno /tmp/warm > /dev/null; rc=$?; } \
+ && rm -rf /tmp/warm \
+ && { [ "$rc" = 0 ] || [ "$rc" = 16 ]; } \
+ && chmod -R a+rX,go-w "$DENO_DIR"
 
 USER 1000:1000
 ENTRYPOINT ["/run.py"]

@@ -111,7 +111,7 @@ def test_dockerfile_version_comes_from_version_file():
     labels = " ".join(a for k, a in instructions if k == "LABEL")
     assert 'org.opencontainers.image.version="${VERSION}"' in labels
     envs = " ".join(a for k, a in instructions if k == "ENV")
-    assert "ASLDRO_CONTAINER=asldro:${VERSION}" in envs
+    assert "ASLDRO_CONTAINER=asldro/asldro:${VERSION}" in envs
     # The build itself fails when the ARG and the copied version file disagree.
     runs = " ".join(a for k, a in instructions if k == "RUN")
     assert 'test "$(cat /src/version)" = "${VERSION}"' in runs
@@ -134,7 +134,9 @@ def test_singularity_recipe_parses_bids_apps_style():
     assert re.match(r"Bootstrap:\s*docker\s*$", text.splitlines()[0])
     assert recipe.fromHeader == IMAGE, "From: must name the Docker image of the version file"
     assert recipe.cmd == 'exec /run.py "$@"'
-    assert f"org.opencontainers.image.version {VERSION}" in recipe.labels
+    assert f"Version {VERSION}" in recipe.labels
+    assert f"DockerImage {IMAGE}" in recipe.labels
+    assert f'apptainer run --containall -B "$PWD/out":/out asldro-{VERSION}.sif' in text
     sections = re.findall(r"^%(\w+)", text, flags=re.MULTILINE)
     assert {"help", "labels", "runscript"} <= set(sections)
 
