@@ -62,6 +62,12 @@ mirror() { # the Debian mirror of this machine's apt sources
 }
 
 # ---------------------------------------------------------------------------------------------
+step_start "static checks (hadolint, spython)"
+"$VENV_BIN/hadolint" --failure-threshold error Dockerfile
+"$PY" -m pytest -q -p no:cacheprovider tests/e2e/test_container_static.py
+step_end
+
+# ---------------------------------------------------------------------------------------------
 step_start "packages (podman runc debootstrap uidmap)"
 need=()
 for p in podman runc debootstrap uidmap; do
@@ -72,6 +78,16 @@ if ((${#need[@]})); then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 step_end
+
+# The host's forwarding switch, firewall rules and interfaces: compared again at the end.
+net_state() {
+  {
+    sysctl -n net.ipv4.ip_forward
+    if command -v iptables >/dev/null; then iptables -S && iptables -t nat -S; fi
+    ip -br link | awk '{print $1}'
+  } 2>&1 | md5sum
+}
+NET_BEFORE=$(net_state)
 
 # ---------------------------------------------------------------------------------------------
 step_start "podman configuration (private storage under \$W)"
@@ -107,7 +123,12 @@ cleanup() {
     podman rmi -a -f >/dev/null 2>&1
     rm -rf "$W"
   fi
+  if [ "$(net_state)" != "$NET_BEFORE" ]; then
+    log "FAIL: the host's forwarding, firewall or interfaces changed"
+    rc=1
+  fi
   log "total: $(since "$T0") s"
+  exit "$rc"
 }
 trap cleanup EXIT
 
@@ -149,12 +170,6 @@ else
   tar -C "$W/rootfs" -c . | podman import -q - "$DEB" >/dev/null
   rm -rf "$W/rootfs"
 fi
-step_end
-
-# ---------------------------------------------------------------------------------------------
-step_start "static checks (hadolint, spython)"
-"$VENV_BIN/hadolint" --failure-threshold error Dockerfile
-"$PY" -m pytest -q -p no:cacheprovider tests/e2e/test_container_static.py
 step_end
 
 # ---------------------------------------------------------------------------------------------
