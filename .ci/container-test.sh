@@ -193,13 +193,14 @@ case $user in "" | root | root:* | 0 | 0:*) die "image runs as root by default (
 step_end
 
 # ---------------------------------------------------------------------------------------------
-# check_dataset DIR: the result of participant 01 + 02 and group, checked on the host.
+# check_dataset DIR SUBJECT...: the result of participant runs and group, checked on the host.
 check_dataset() {
   local out=$1 d s stray
-  for d in sub-01 sub-02 dataset_description.json participants.tsv derivatives/groundtruth; do
+  shift
+  for d in "$@" dataset_description.json participants.tsv derivatives/groundtruth; do
     [ -e "$out/$d" ] || die "missing $d in $out"
   done
-  for s in sub-01 sub-02; do
+  for s in "$@"; do
     grep -q "^$s\b" "$out/participants.tsv" || die "$s not in $out/participants.tsv"
   done
   stray=$(find "$out" ! -user 1000 -print -quit)
@@ -227,10 +228,10 @@ rm -rf "$OUT" && mkdir -p "$OUT" && chown 1000:1000 "$OUT"
 RUN=(podman run "${PODMAN_STRICT[@]}" --rm --read-only --network none -u 1000:1000
   -v "$OUT":/out "$IMAGE")
 
-step_start "participant 01 and 02 at once (--read-only, --network none, -u 1000:1000)"
+step_start "participant 01 and 02 03 (--n-procs 2) at once (--read-only, --network none, -u 1000:1000)"
 "${RUN[@]}" /out participant --participant-label 01 >"$W/p01.log" 2>&1 &
 p1=$!
-"${RUN[@]}" /out participant --participant-label 02 >"$W/p02.log" 2>&1 &
+"${RUN[@]}" /out participant --participant-label 02 03 --n-procs 2 >"$W/p02.log" 2>&1 &
 p2=$!
 rc1=0 rc2=0
 wait "$p1" || rc1=$?
@@ -244,7 +245,7 @@ step_start "group"
 step_end
 
 step_start "validate on the host (bids-validator-deno, asldro validate)"
-check_dataset "$OUT"
+check_dataset "$OUT" sub-01 sub-02 sub-03
 step_end
 
 # ---------------------------------------------------------------------------------------------
@@ -340,7 +341,7 @@ EOF
   step_end
 
   step_start "validate the apptainer output on the host"
-  check_dataset "$SING/out"
+  check_dataset "$SING/out" sub-01 sub-02
   step_end
 fi
 
