@@ -128,13 +128,20 @@ def _pip(venv: Path, *args: str) -> None:
 
 
 def _asldro_works(venv: Path) -> bool:
-    check = "import asldro.cli, numpy, scipy, nibabel, nilearn, jsonschema"
-    python = venv / "bin" / "python"
-    return (
-        python.exists()
-        and subprocess.run([str(python), "-c", check], capture_output=True, check=False).returncode
-        == 0
+    """True when ASLDRO 2.2.0 and its dependencies import in ``venv``.
+
+    ``-I`` keeps the working directory (this repository, which holds our own ``asldro``) off
+    ``sys.path``.
+    """
+    check = (
+        "import importlib.metadata as m, asldro.cli, numpy, scipy, nibabel, nilearn, jsonschema\n"
+        f"assert m.version('asldro') == {ASLDRO_SPEC.split('==')[1]!r}"
     )
+    python = venv / "bin" / "python"
+    if not python.exists():
+        return False
+    result = subprocess.run([str(python), "-I", "-c", check], capture_output=True, check=False)
+    return result.returncode == 0
 
 
 def ensure_asldro_venv(venv: Path = ASLDRO_VENV) -> Path:
@@ -164,7 +171,7 @@ def package_versions(python: str) -> dict[str, str]:
         "import sys; out['python'] = sys.version.split()[0]\n"
         "print(json.dumps(out))"
     )
-    result = subprocess.run([python, "-c", code], capture_output=True, text=True, check=True)
+    result = subprocess.run([python, "-I", "-c", code], capture_output=True, text=True, check=True)
     return json.loads(result.stdout)
 
 
@@ -413,20 +420,42 @@ def bench_startup(config: Config, runner: Runner, ours: str, asldro_venv: Path |
     return out
 
 
-def _fit(points: list[tuple[float, float]]) -> dict[str, float]:
-    """Least squares ``wall = fixed + per_unit * x`` with R^2."""
-    xs, ys = [p[0] for p in points], [p[1] for p in points]
-    mean_x, mean_y = statistics.fmean(xs), statistics.fmean(ys)
-    sxx = sum((x - mean_x) ** 2 for x in xs)
-    slope = sum((x - mean_x) * (y - mean_y) for x, y in points) / sxx if sxx else 0.0
-    intercept = mean_y - slope * mean_x
-    ss_res = sum((y - intercept - slope * x) ** 2 for x, y in points)
-    ss_tot = sum((y - mean_y) ** 2 for y in ys)
-    return {
-        "fixed_s": intercept,
-        "s_per_mvoxel_volume": slope * 1e6,
-        "r2": 1.0 - ss_res / ss_tot if ss_tot else 1.0,
-    }
+def _fits(rows: list[dict[str, Any]]) -> dict[str, float]:
+    """Least-squares fits of the asl wall times (x = volumes x acquired voxels, in millions).
+
+    A (the claim to check): ``wall = fixed + per_mvox * x``.
+    B (diagnostic): ``wall = fixed + per_volume * volumes + per_mvox * x``; a large
+    ``per_volume`` is work done per volume on the ground-truth grid, whatever the matrix.
+    """
+    import numpy as np
+
+    rows = [r for r in rows if r.get("wall_s")]
+    if len(rows) < 3:
+        return {}
+    wall = np.array([r["wall_s"] for r in rows])
+    volumes = np.array([float(r["volumes"]) for r in rows])
+    work = np.array([r["volumes"] * r["voxels"] * 1e-6 for r in rows])
+    out: dict[str, float] = {}
+    for name, columns in (
+        ("a", [np.ones_like(wall), work]),
+        ("b", [np.ones_like(wall), volumes, work]),
+    ):
+        design = np.stack(columns, axis=1)
+        coef = np.linalg.lstsq(design, wall, rcond=None)[0]
+        predicted = design @ coef
+        ss_tot = float(np.sum((wall - wall.mean()) ** 2))
+        out[f"{name}_fixed_s"] = float(coef[0])
+        out[f"{name}_s_per_mvoxel_volume"] = float(coef[-1])
+        out[f"{name}_r2"] = 1.0 - float(np.sum((wall - predicted) ** 2)) / ss_tot if ss_tot else 1.0
+        if name == "b":
+            out["b_s_per_volume"] = float(coef[1])
+        for row, value in zip(rows, predicted):
+            row[f"fit_{name}_s"] = float(value)
+    for row in rows:
+        row["marginal_s_per_volume"] = out["b_s_per_volume"] + out["b_s_per_mvoxel_volume"] * (
+            row["voxels"] * 1e-6
+        )
+    return out
 
 
 def _repeat_case(
@@ -480,15 +509,7 @@ def bench_scaling(config: Config, runner: Runner, ours: str, base: dict[str, Any
         if row["wall_s"] is not None:
             row["s_per_volume"] = row["wall_s"] / volumes
         asl_rows.append(row)
-    points = [(r["volumes"] * r["voxels"], r["wall_s"]) for r in asl_rows if r["wall_s"]]
-    fit = _fit(points) if len(points) >= 2 else {}
-    for row in asl_rows:
-        if fit and row["wall_s"]:
-            predicted = fit["fixed_s"] + fit["s_per_mvoxel_volume"] * 1e-6 * (
-                row["volumes"] * row["voxels"]
-            )
-            row["fit_s"] = predicted
-            row["marginal_s_per_volume"] = fit["s_per_mvoxel_volume"] * 1e-6 * row["voxels"]
+    fit = _fits(asl_rows)
     fit["ground_truth_only_s"] = median_of(gt_series)
 
     default_file = write_json(params / "default.json", base)
