@@ -55,13 +55,26 @@ def comparison_lines(comp: dict[str, Any]) -> list[str]:
                 _num(row["wall_s"]),
                 _num(row["cpu_s"]),
                 _num(row["rss_mb"], 0),
-                "" if row is theirs else _ratio(theirs and theirs["wall_s"], row["wall_s"]),
-                "" if row is theirs else _ratio(theirs and theirs["rss_mb"], row["rss_mb"]),
+                _num(row.get("load1"), 1),
+                (
+                    ""
+                    if not key.startswith("ours_gen")
+                    else _ratio(theirs and theirs["wall_s"], row["wall_s"])
+                ),
+                (
+                    ""
+                    if not key.startswith("ours_gen")
+                    else _ratio(theirs and theirs["rss_mb"], row["rss_mb"])
+                ),
             ]
         )
-    lines = ["**Default parameter file** (median of the runs; ratio = ASLDRO 2.2.0 / row)", ""]
+    lines = [
+        "**Default parameter file** (medians; ratio = ASLDRO 2.2.0 / row; load = 1-minute load"
+        " average before the run, other processes included)",
+        "",
+    ]
     lines += _table(
-        ["run", "runs", "wall s", "CPU s", "peak RSS MB", "wall ratio", "RSS ratio"], rows
+        ["run", "runs", "wall s", "CPU s", "peak RSS MB", "load", "wall ratio", "RSS ratio"], rows
     )
     cost = comp.get("validation_cost_s")
     if cost is not None:
@@ -139,6 +152,8 @@ def scaling_lines(scaling: dict[str, Any]) -> list[str]:
                 _num(row.get("s_per_participant")),
                 _num(row.get("rss_mb"), 0),
                 _num(row.get("tree_rss_mb"), 0),
+                _num(row.get("cpu_s")),
+                _num(row.get("load1"), 1),
             ]
             for row in participants
         ]
@@ -151,6 +166,8 @@ def scaling_lines(scaling: dict[str, Any]) -> list[str]:
                 "s/participant",
                 "peak RSS MB (largest process)",
                 "peak RSS MB (all processes)",
+                "CPU s",
+                "load",
             ],
             rows,
         )
@@ -168,6 +185,15 @@ def floor_lines(floors: dict[str, Any]) -> list[str]:
             f"gzip level 1, RLE (the writer's setting) of {gz['file']} ({gz['raw_mb']:.1f} MB)",
             _num(gz["level1_rle_s"]),
             f"{gz['level1_rle_mb_per_s']:.0f} MB/s",
+        ],
+        [
+            f"same, 1 MiB chunks on {gz.get('level1_rle_threads', '?')} threads (as the writer)",
+            _num(gz.get("level1_rle_threads_s")),
+            (
+                f"{gz['raw_mb'] / gz['level1_rle_threads_s']:.0f} MB/s"
+                if gz.get("level1_rle_threads_s")
+                else ""
+            ),
         ],
         [
             "gzip level 1, default strategy, same data",
