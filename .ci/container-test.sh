@@ -118,7 +118,7 @@ cleanup() {
   elif [ "$KEEP_CONTAINER_STATE" = 1 ]; then
     podman rmi -f "$IMAGE" >/dev/null 2>&1
     podman image prune -f >/dev/null 2>&1
-    rm -rf "$W/out" "$W/bad" "$W/sing" "$W/tmp" "$W/deno" "$W/apptainer" "$W"/*.log
+    rm -rf "$W/out" "$W/any-uid" "$W/bad" "$W/sing" "$W/tmp" "$W/deno" "$W/apptainer" "$W"/*.log
   else
     podman rmi -a -f >/dev/null 2>&1
     rm -rf "$W"
@@ -246,6 +246,19 @@ step_end
 
 step_start "validate on the host (bids-validator-deno, asldro validate)"
 check_dataset "$OUT" sub-01 sub-02 sub-03
+step_end
+
+# ---------------------------------------------------------------------------------------------
+step_start "any UID (4321:4321, no passwd entry): participant run, asldro on PATH"
+ANY=$W/any-uid
+rm -rf "$ANY" && mkdir -p "$ANY" && chown 4321:4321 "$ANY"
+podman run "${PODMAN_STRICT[@]}" --rm --read-only --network none -u 4321:4321 -v "$ANY":/out \
+  "$IMAGE" /out participant --participant-label 01 || die "participant run as UID 4321 exited $?"
+[ -d "$ANY/sub-01" ] || die "UID 4321 run wrote no sub-01"
+stray=$(find "$ANY" ! -user 4321 -print -quit)
+[ -z "$stray" ] || die "not written by UID 4321: $stray"
+podman run "${PODMAN_STRICT[@]}" --rm --read-only --network none -u 4321:4321 \
+  --entrypoint asldro "$IMAGE" --help >/dev/null || die "asldro --help in the image exited $?"
 step_end
 
 # ---------------------------------------------------------------------------------------------
