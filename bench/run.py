@@ -66,6 +66,7 @@ class Config:
     volumes: tuple[int, ...]
     participants: tuple[int, ...]
     startup_repeats: int
+    validate_repeats: int
     #: stop repeating a scaling case once its runs add up to this many seconds
     case_budget_s: float
     skip_asldro: bool
@@ -81,7 +82,8 @@ def make_config(args: argparse.Namespace) -> Config:
             matrices=MATRICES_FULL[:2],
             volumes=(3, 30),
             participants=(1, 4),
-            startup_repeats=5,
+            startup_repeats=3,
+            validate_repeats=1,
             case_budget_s=5.0,
             skip_asldro=args.skip_asldro,
             zip_row=False,
@@ -93,6 +95,7 @@ def make_config(args: argparse.Namespace) -> Config:
         volumes=VOLUMES_FULL,
         participants=PARTICIPANTS_FULL,
         startup_repeats=10,
+        validate_repeats=args.repeats or 5,
         case_budget_s=40.0,
         skip_asldro=args.skip_asldro,
         zip_row=True,
@@ -373,7 +376,7 @@ def bench_comparison(
                 keep = folder / "ds"
     validate = Series("asldro: validate only (asldro validate)", [])
     if keep is not None:
-        for _ in range(config.repeats):
+        for _ in range(config.validate_repeats):
             scratch = runner.folder()
             validate.command = [ours, "validate", "ds"]
             sample = run_once([ours, "validate", str(keep)], scratch)
