@@ -9,6 +9,8 @@ from importlib import import_module
 from pathlib import Path
 from typing import Any
 
+# The API names are resolved lazily by __getattr__ below.
+# pylint: disable=undefined-all-variable
 __all__ = [
     "__version__",
     "load_params",
@@ -18,6 +20,7 @@ __all__ = [
     "generate_series",
     "generate",
 ]
+# pylint: enable=undefined-all-variable
 
 
 def _read_version() -> str:
