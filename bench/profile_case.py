@@ -25,10 +25,9 @@ BENCH = Path(__file__).resolve().parent
 if str(BENCH) not in sys.path:
     sys.path.insert(0, str(BENCH))
 
-# pylint: disable-next=wrong-import-position
-from run import (
-    asl_params,
-)  # noqa: E402  # pylint: disable=no-name-in-module  # bench/run.py, not the app
+# bench/run.py (pylint may resolve the app's run.py instead)
+# pylint: disable-next=wrong-import-position,no-name-in-module
+from run import asl_params  # noqa: E402
 
 
 def main(argv: Sequence[str] | None = None) -> int:
