@@ -55,6 +55,14 @@ def subdivisions(linear: np.ndarray) -> tuple[int, int, int]:
         tolerance *= 1.25
 
 
+# (seg, table) by (id(seg), shape, labels, integrate); the seg reference keeps the id valid
+_ONE_HOT_TABLES: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+ONE_HOT_TABLES_KEPT = 2
+# summed-volume tables of lookup maps values[seg], by (id(seg), shape, values, integrate)
+_LOOKUP_TABLES: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+LOOKUP_TABLES_KEPT = 4
+
+
 class BoxSampler:
     """Box averages of a source volume over the (moved) target voxels.
 
@@ -88,9 +96,39 @@ class BoxSampler:
         """The summed-volume table of a source array that :meth:`average` expects."""
         return summed_volume(array, self.integrate)
 
+    def lookup_table(self, seg: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """The summed-volume table of the map ``values[seg]`` (a per-label lookup).
+
+        Kept for the last few (seg, values): the volumes of a series with motion per volume
+        share a handful of distinct lookups (m0scan, control, label), so each is built once.
+        """
+        key = (id(seg), seg.shape, values.tobytes(), self.integrate)
+        cached = _LOOKUP_TABLES.get(key)
+        if cached is not None and cached[0] is seg:
+            return cached[1]
+        table = summed_volume(values[seg.astype(np.intp, copy=False)], self.integrate)
+        table.setflags(write=False)
+        while len(_LOOKUP_TABLES) >= LOOKUP_TABLES_KEPT:
+            _LOOKUP_TABLES.pop(next(iter(_LOOKUP_TABLES)))
+        _LOOKUP_TABLES[key] = (seg, table)
+        return table
+
     def one_hot_table(self, seg: np.ndarray, labels: np.ndarray) -> np.ndarray:
-        """One table holding the one-hot masks of ``labels`` as channels."""
-        return one_hot_summed_volume(seg, labels, self.integrate)
+        """One table holding the one-hot masks of ``labels`` as channels.
+
+        The table depends only on (seg, labels, integrated axes), not on the motion, so the
+        last few are kept: a series with a different motion per volume builds it once.
+        """
+        key = (id(seg), seg.shape, tuple(int(label) for label in labels), self.integrate)
+        cached = _ONE_HOT_TABLES.get(key)
+        if cached is not None and cached[0] is seg:
+            return cached[1]
+        table = one_hot_summed_volume(seg, labels, self.integrate)
+        table.setflags(write=False)
+        while len(_ONE_HOT_TABLES) >= ONE_HOT_TABLES_KEPT:
+            _ONE_HOT_TABLES.pop(next(iter(_ONE_HOT_TABLES)))
+        _ONE_HOT_TABLES[key] = (seg, table)
+        return table
 
     def _sub_box_centres(self) -> Iterator[tuple[slice, np.ndarray]]:
         """Yield (voxel slice, sub-box centres (3, n) in source index coordinates)."""

@@ -233,6 +233,9 @@ class Resampler:
             seg = self._check(seg)
             if seg.size and (seg.min() < 0 or seg.max() >= values.size):
                 raise ValueError(f"seg holds labels outside the table of {values.size} values")
+            if self._steps is None and not self.is_identity:
+                sampler = self._box_sampler()
+                return sampler.average(sampler.lookup_table(seg, values))
             return self.resample(values[seg.astype(np.intp, copy=False)])
         fractions = np.asarray(fractions)
         if fractions.shape != (values.size,) + self.target.shape:

@@ -151,6 +151,14 @@ class SimulationContext:
         """An :class:`Acquire` filter; label fractions are computed once when ``tables``."""
         resampler = self.resampler(acq_matrix, motion)
         fractions = None
-        if tables and not resampler.is_identity:
+        key = (tuple(acq_matrix), motion)
+        if (
+            tables
+            and not resampler.is_identity
+            and (resampler.is_separable or key in self._fractions)
+        ):
+            # Fractions pay off when shared (no rotation: cheap and exact; or already made).
+            # A rotated volume is acquired from its lookup table directly: one channel, and
+            # the summed-volume table of each distinct lookup is built once per series.
             fractions = self.fractions(acq_matrix, motion)
         return Acquire(resampler, self.ground_truth.seg, motion, fractions)

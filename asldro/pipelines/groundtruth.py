@@ -23,6 +23,8 @@ def simulate_ground_truth(
     """Resample every ground-truth quantity; ``index`` is the 1-based series position."""
     gt = context.ground_truth
     tables = all(gt.is_table(name) for name in gt.maps)
+    if tables:  # every quantity and the majority label share one set of fractions
+        context.fractions(series.acq_matrix, series.motion)
     acquire = context.acquire(series.acq_matrix, series.motion, tables=tables)
     resampler = acquire.resampler
     common = {
