@@ -23,7 +23,8 @@ no running sum and two look-ups instead of four.
 
 from __future__ import annotations
 
-from typing import Iterator
+import threading
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -61,6 +62,26 @@ ONE_HOT_TABLES_KEPT = 2
 # summed-volume tables of lookup maps values[seg], by (id(seg), shape, values, integrate)
 _LOOKUP_TABLES: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
 LOOKUP_TABLES_KEPT = 4
+
+
+_TABLES_LOCK = threading.Lock()
+
+
+def _kept(
+    store: dict, limit: int, key: tuple, seg: np.ndarray, build: Callable[[], np.ndarray]
+) -> np.ndarray:
+    """``store[key]``'s table, built (read-only) under a lock when missing; at most ``limit``
+    entries, oldest dropped. The stored ``seg`` reference keeps ``id(seg)`` in the key valid."""
+    with _TABLES_LOCK:
+        cached = store.get(key)
+        if cached is not None and cached[0] is seg:
+            return cached[1]
+        table = build()
+        table.setflags(write=False)
+        while len(store) >= limit:
+            store.pop(next(iter(store)))
+        store[key] = (seg, table)
+        return table
 
 
 class BoxSampler:
@@ -103,15 +124,13 @@ class BoxSampler:
         share a handful of distinct lookups (m0scan, control, label), so each is built once.
         """
         key = (id(seg), seg.shape, values.tobytes(), self.integrate)
-        cached = _LOOKUP_TABLES.get(key)
-        if cached is not None and cached[0] is seg:
-            return cached[1]
-        table = summed_volume(values[seg.astype(np.intp, copy=False)], self.integrate)
-        table.setflags(write=False)
-        while len(_LOOKUP_TABLES) >= LOOKUP_TABLES_KEPT:
-            _LOOKUP_TABLES.pop(next(iter(_LOOKUP_TABLES)))
-        _LOOKUP_TABLES[key] = (seg, table)
-        return table
+        return _kept(
+            _LOOKUP_TABLES,
+            LOOKUP_TABLES_KEPT,
+            key,
+            seg,
+            lambda: summed_volume(values[seg.astype(np.intp, copy=False)], self.integrate),
+        )
 
     def one_hot_table(self, seg: np.ndarray, labels: np.ndarray) -> np.ndarray:
         """One table holding the one-hot masks of ``labels`` as channels.
@@ -120,15 +139,13 @@ class BoxSampler:
         last few are kept: a series with a different motion per volume builds it once.
         """
         key = (id(seg), seg.shape, tuple(int(label) for label in labels), self.integrate)
-        cached = _ONE_HOT_TABLES.get(key)
-        if cached is not None and cached[0] is seg:
-            return cached[1]
-        table = one_hot_summed_volume(seg, labels, self.integrate)
-        table.setflags(write=False)
-        while len(_ONE_HOT_TABLES) >= ONE_HOT_TABLES_KEPT:
-            _ONE_HOT_TABLES.pop(next(iter(_ONE_HOT_TABLES)))
-        _ONE_HOT_TABLES[key] = (seg, table)
-        return table
+        return _kept(
+            _ONE_HOT_TABLES,
+            ONE_HOT_TABLES_KEPT,
+            key,
+            seg,
+            lambda: one_hot_summed_volume(seg, labels, self.integrate),
+        )
 
     def _sub_box_centres(self) -> Iterator[tuple[slice, np.ndarray]]:
         """Yield (voxel slice, sub-box centres (3, n) in source index coordinates)."""

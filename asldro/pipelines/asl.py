@@ -7,6 +7,8 @@ the volumes are stacked to 4-D.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 
 import numpy as np
@@ -20,6 +22,15 @@ from asldro.pipelines.filters import AddComplexNoise, CastTo, Magnitude
 from asldro.pipelines.types import SeriesResult
 
 QUANTITIES = ("perfusion_rate", "transit_time", "t1", "t2", "t2_star", "m0")
+
+
+def volume_threads(n_volumes: int) -> int:
+    """Threads for the volumes of one series: ``ASLDRO_THREADS`` if set, else the CPUs this
+    process may use (at most 4), never more than the volumes."""
+    wanted = os.environ.get("ASLDRO_THREADS", "")
+    if wanted.isdigit() and int(wanted) > 0:
+        return min(int(wanted), n_volumes)
+    return max(1, min(len(os.sched_getaffinity(0)), 4, n_volumes))
 
 
 def post_label_delay(series: AslSeries) -> float:
@@ -67,8 +78,7 @@ def simulate_asl(
     base_seed = series.random_seed if seed is None else seed
     flip = 90.0 if series.acq_contrast == "se" else series.excitation_flip_angle
 
-    volumes, histories, seed_records = [], [], []
-    for volume, token in enumerate(series.asl_context):
+    def simulate_volume(volume: int, token: str) -> tuple[Image, AddComplexNoise]:
         data = signal.mri_signal(
             series.acq_contrast,
             maps["m0"],
@@ -88,20 +98,21 @@ def simulate_asl(
             sigma,
             seeds.seed_sequence(base_seed, participant_label, index, volume),
         )
-        pipeline = (acquire, add_noise, Magnitude(), CastTo("float32"))
+        history = ({"filter": "mri_signal", "token": token, "contrast": series.acq_contrast},)
         image = apply_pipeline(
-            Image(
-                data=np.asarray(data),
-                affine=gt.affine,
-                history=(
-                    {"filter": "mri_signal", "token": token, "contrast": series.acq_contrast},
-                ),
-            ),
-            pipeline,
+            Image(data=np.asarray(data), affine=gt.affine, history=history),
+            (acquire, add_noise, Magnitude(), CastTo("float32")),
         )
-        volumes.append(image.data)
-        histories.append(image.history)
-        seed_records.append(add_noise.seed)
+        return image, add_noise
+
+    # Volumes are independent (each has its own noise stream), so they run on a few threads;
+    # the result does not depend on the number of threads.
+    with ThreadPoolExecutor(max_workers=volume_threads(len(series.asl_context))) as pool:
+        done = list(pool.map(simulate_volume, range(len(series.asl_context)), series.asl_context))
+    image = done[-1][0]
+    volumes = [volume_image.data for volume_image, _ in done]
+    histories = [volume_image.history for volume_image, _ in done]
+    seed_records = [add_noise.seed for _, add_noise in done]
 
     meta = {
         "series_type": "asl",

@@ -6,6 +6,7 @@ motion); they are computed once and shared by every volume and series that needs
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
@@ -29,6 +30,7 @@ class SimulationContext:
     _resamplers: dict = field(default_factory=dict)
     _fractions: dict = field(default_factory=dict)
     _label_counts: np.ndarray | None = None
+    _lock: threading.RLock = field(default_factory=threading.RLock)
 
     @property
     def label_counts(self) -> np.ndarray:
@@ -106,6 +108,11 @@ class SimulationContext:
     def resampler(self, acq_matrix: Sequence[int], motion: Motion) -> Resampler:
         """The (cached) resampler from the ground-truth grid to ``acq_matrix`` under ``motion``."""
         key = (tuple(acq_matrix), motion)
+        with self._lock:
+            return self._resampler(key)
+
+    def _resampler(self, key: tuple) -> Resampler:
+        acq_matrix, motion = key
         if key not in self._resamplers:
             gt = self.ground_truth
             grid = acquisition_grid(gt.affine, gt.shape, tuple(acq_matrix))
@@ -120,6 +127,11 @@ class SimulationContext:
         them once, and a long series with motion per volume does not accumulate them.
         """
         key = (tuple(acq_matrix), motion)
+        with self._lock:
+            return self._kept_fractions(key)
+
+    def _kept_fractions(self, key: tuple) -> np.ndarray:
+        acq_matrix, motion = key
         if key in self._fractions:
             self._fractions[key] = self._fractions.pop(key)  # most recently used last
         else:

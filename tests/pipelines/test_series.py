@@ -172,3 +172,16 @@ def test_majority_label_counts_outside_the_field_of_view_as_background(gt3t):
     assert np.any(fractions.sum(axis=0) < 0.5)  # some voxels are mostly outside the FOV
     assert np.all(labels[background > tissue + 1e-9] == 0)
     assert np.all(labels[tissue > background + 1e-9] > 0)
+
+
+def test_volumes_are_identical_whatever_the_thread_count(gt3t, monkeypatch):
+    params = _asl_params(
+        asl_context="m0scan control label control label",
+        rot_z=[0.0, 1.0, 2.0, 3.0, 4.0],
+        transl_y=[0.5, 0.0, -0.5, 1.0, 0.0],
+    )
+    arrays = []
+    for threads in ("1", "3"):
+        monkeypatch.setenv("ASLDRO_THREADS", threads)
+        arrays.append(generate_series(params, gt3t)[0].images["asl"].data)
+    assert arrays[0].tobytes() == arrays[1].tobytes()
