@@ -78,7 +78,7 @@ def simulate_asl(
     base_seed = series.random_seed if seed is None else seed
     flip = 90.0 if series.acq_contrast == "se" else series.excitation_flip_angle
 
-    def simulate_volume(volume: int, token: str) -> tuple[Image, AddComplexNoise]:
+    def simulate_volume(volume: int, token: str) -> tuple[Image, dict | None]:
         data = signal.mri_signal(
             series.acq_contrast,
             maps["m0"],
@@ -103,7 +103,7 @@ def simulate_asl(
             Image(data=np.asarray(data), affine=gt.affine, history=history),
             (acquire, add_noise, Magnitude(), CastTo("float32")),
         )
-        return image, add_noise
+        return image, add_noise.seed  # the drawn noise itself is not kept
 
     # Volumes are independent (each has its own noise stream), so they run on a few threads;
     # the result does not depend on the number of threads.
@@ -112,7 +112,7 @@ def simulate_asl(
     image = done[-1][0]
     volumes = [volume_image.data for volume_image, _ in done]
     histories = [volume_image.history for volume_image, _ in done]
-    seed_records = [add_noise.seed for _, add_noise in done]
+    seed_records = [seed_record for _, seed_record in done]
 
     meta = {
         "series_type": "asl",
