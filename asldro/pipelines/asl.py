@@ -15,9 +15,10 @@ import numpy as np
 
 from asldro.image import Image, apply_pipeline
 from asldro.params.types import AslSeries
-from asldro.physics import gkm, signal
+from asldro.physics import gkm
 from asldro.pipelines import seeds
 from asldro.pipelines.context import SimulationContext
+from asldro.pipelines.contrast import excitation_flip_angle, tissue_signal
 from asldro.pipelines.filters import AddComplexNoise, CastTo, Magnitude
 from asldro.pipelines.types import SeriesResult
 
@@ -76,20 +77,14 @@ def simulate_asl(
     tables = delta_m.ndim == 1
     sigma, reference = context.noise_sigma(maps["m0"], series.desired_snr)
     base_seed = series.random_seed if seed is None else seed
-    flip = 90.0 if series.acq_contrast == "se" else series.excitation_flip_angle
+    flip = excitation_flip_angle(series)
 
     def simulate_volume(volume: int, token: str) -> tuple[Image, dict | None]:
-        data = signal.mri_signal(
-            series.acq_contrast,
-            maps["m0"],
-            maps["t1"],
-            maps["t2"],
-            maps["t2_star"],
+        data = tissue_signal(
+            series,
+            maps,
             repetition_time=series.repetition_time[volume],
             echo_time=series.echo_time[volume],
-            flip_angle=flip,
-            inversion_flip_angle=series.inversion_flip_angle,
-            inversion_time=series.inversion_time,
             m_enc=-delta_m if token == "label" else 0.0,
         )
         acquire = context.acquire(series.acq_matrix, series.motion[volume], tables=tables)

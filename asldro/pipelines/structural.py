@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-import numpy as np
 
 from asldro.image import Image, apply_pipeline
 from asldro.params.types import StructuralSeries
-from asldro.physics import signal
 from asldro.pipelines import seeds
 from asldro.pipelines.context import SimulationContext
+from asldro.pipelines.contrast import excitation_flip_angle, tissue_signal
 from asldro.pipelines.filters import AddComplexNoise, CastTo, Magnitude
 from asldro.pipelines.types import SeriesResult
 
@@ -32,20 +31,10 @@ def simulate_structural(
     """Simulate one structural series; ``index`` is its 1-based position in the parameter file."""
     gt = context.ground_truth
     maps = context.maps(QUANTITIES)
-    flip = 90.0 if series.acq_contrast == "se" else series.excitation_flip_angle
-    data = signal.mri_signal(
-        series.acq_contrast,
-        maps["m0"],
-        maps["t1"],
-        maps["t2"],
-        maps["t2_star"],
-        repetition_time=series.repetition_time,
-        echo_time=series.echo_time,
-        flip_angle=flip,
-        inversion_flip_angle=series.inversion_flip_angle,
-        inversion_time=series.inversion_time,
+    flip = excitation_flip_angle(series)
+    data = tissue_signal(
+        series, maps, repetition_time=series.repetition_time, echo_time=series.echo_time
     )
-    data = np.asarray(data)
     sigma, reference = context.noise_sigma(data, series.desired_snr)
     acquire = context.acquire(series.acq_matrix, series.motion, tables=data.ndim == 1)
     base_seed = series.random_seed if seed is None else seed
