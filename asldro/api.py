@@ -132,7 +132,8 @@ def generate(
         if validate:
             from asldro.bids.validate import validate_dataset
 
-            report = validate_dataset(dataset)
+            # the report goes in code/ (without timings); deno's scratch in the output it owns
+            report = validate_dataset(dataset, write_report=True, scratch_dir=dataset)
         if archive:
             from asldro.bids import write_archive
 

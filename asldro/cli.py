@@ -92,8 +92,20 @@ def build_parser() -> argparse.ArgumentParser:
     out_hrgt.add_argument("name", help="one of: " + ", ".join(BUILTIN_NAMES))
     out_hrgt.add_argument("folder", help="existing folder to write <name>.nii.gz and .json into")
 
-    val = commands.add_parser("validate", help="validate a BIDS dataset written by asldro")
+    val = commands.add_parser(
+        "validate",
+        help="validate a BIDS dataset (writes nothing into it)",
+        description="Validate a dataset with the own checks, pybids and bids-validator-deno. "
+        "Nothing is written into the dataset. Exit 0 valid, 16 invalid, 1 a validator could "
+        "not run.",
+    )
     val.add_argument("dataset", help="dataset folder")
+    val.add_argument(
+        "--report",
+        metavar="FILE",
+        help="also write the full report as JSON to FILE (an existing FILE is replaced only "
+        "if it is an asldro validation report)",
+    )
     val.add_argument(
         "--layers",
         nargs="+",
@@ -104,13 +116,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _print_report(report) -> None:
+def _report_status(report, where: Path) -> int:
+    """Print a validation report and return the exit status: the summary on stdout; on stderr
+    the verdict (``asldro: error: WHERE: the dataset failed validation`` or ``...: validation
+    could not run: ...``) and one line per finding. 0 valid, 16 invalid, 1 could not run."""
+    from asldro.bids.validate import INVALID, NOT_RUN
+
     for line in report.summary_lines():
-        print(line)
-    if not report.ok:
-        for finding in report.findings:
-            if getattr(finding, "severity", "") == "error":
-                print(f"  {finding}", file=sys.stderr)
+        print(line, flush=True)
+    problem = report.problem()
+    if problem:
+        print(f"{PROG}: error: {where}: {problem}", file=sys.stderr)
+    for line in report.finding_lines():
+        print(f"  {line}", file=sys.stderr)
+    return {INVALID: EXIT_INVALID, NOT_RUN: EXIT_FAILURE}.get(report.status, EXIT_OK)
 
 
 def _generate(args: argparse.Namespace) -> int:
@@ -134,9 +153,7 @@ def _generate(args: argparse.Namespace) -> int:
     )
     print(f"wrote {result.output} ({len(result.participants)} participant(s))")
     if result.validation is not None:
-        _print_report(result.validation)
-        if not result.validation.ok:
-            return EXIT_INVALID
+        return _report_status(result.validation, result.output)
     return EXIT_OK
 
 
@@ -186,14 +203,25 @@ def _output_hrgt(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from asldro.bids.validate import validate_dataset
+    from asldro.api import OutputError
+    from asldro.bids.validate import check_report_file, validate_dataset, write_report_file
 
     dataset = Path(args.dataset)
     if not dataset.is_dir():
         raise UsageError(f"{PROG} validate: {dataset} is not a folder")
+    report_file = Path(args.report) if args.report else None
+    if report_file is not None:
+        try:
+            check_report_file(report_file)  # refuse before validating, not after
+        except OSError as err:
+            raise OutputError(f"{err} (--report)") from err
     report = validate_dataset(dataset, layers=tuple(args.layers))
-    _print_report(report)
-    return EXIT_OK if report.ok else EXIT_INVALID
+    if report_file is not None:
+        try:
+            write_report_file(report, report_file)
+        except OSError as err:
+            raise OutputError(f"{report_file}: cannot write the report ({err})") from err
+    return _report_status(report, dataset)
 
 
 def _exit_status(err: BaseException) -> int:
