@@ -154,13 +154,22 @@ def _generate_all(
     params: DroParams, dataset: Path, labels: Sequence[str], *, seed: int | None, n_procs: int
 ) -> None:
     if n_procs > 1 and len(labels) > 1:
+        from asldro.warning_lines import call_collecting_warnings, reissue
+
         with ProcessPoolExecutor(max_workers=n_procs) as pool:
             futures = [
-                pool.submit(generate_participant, params, dataset, label, seed=seed)
+                pool.submit(
+                    call_collecting_warnings,
+                    generate_participant,
+                    params,
+                    dataset,
+                    label,
+                    seed=seed,
+                )
                 for label in labels
             ]
             for future in futures:
-                future.result()
+                reissue(future.result()[1])  # the workers' warnings, shown once by the parent
     else:
         for label in labels:
             generate_participant(params, dataset, label, seed=seed)

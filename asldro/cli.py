@@ -5,16 +5,19 @@ Commands::
     asldro generate [--params P.json] OUT          OUT: a folder, or .zip / .tar.gz
     asldro output params FILE.json                  the default parameter file
     asldro output hrgt NAME DIR                     a built-in ground truth in ASLDRO's 5-D format
-    asldro validate DIR                             validate a dataset (three layers)
+    asldro validate DIR [--report FILE]             validate a dataset (three layers)
 
-Exit status: 0 ok, 1 unexpected failure, 16 the dataset failed validation, 64 usage error,
-65 bad parameters or ground truth, 73 the output cannot be created. Errors are one line on
-stderr; ``--debug`` shows the traceback.
+Exit status: 0 ok, 1 unexpected failure (also: a validator could not run), 16 the dataset failed
+validation, 64 usage error, 65 bad parameters or ground truth, 73 the output cannot be created.
+Errors are one line on stderr (``asldro: error: ...``), followed for a validation by one line
+per finding (``  ERROR CODE file: message [layer]``, warnings likewise); ``--debug`` shows the
+traceback. Python warnings are one line each, once: ``asldro: warning: ...``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -238,20 +241,20 @@ def _exit_status(err: BaseException) -> int:
     return EXIT_FAILURE
 
 
-def _one_line_warning(message, category, filename, lineno, file=None, line=None):
-    """Show a warning as one ``asldro: warning: ...`` line (no source line)."""
-    del category, filename, lineno, line
-    print(f"{PROG}: warning: {message}", file=file or sys.stderr)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``asldro`` command line; returns the exit status."""
-    import warnings
+    """Run the ``asldro`` command line; returns the exit status.
+
+    Warnings are printed as ``asldro: warning: ...``, once each (Python's own format with
+    ``--debug``)."""
+    from asldro.warning_lines import one_line_warnings
 
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
-    if not debug:
-        warnings.showwarning = _one_line_warning
+    with contextlib.nullcontext() if debug else one_line_warnings(PROG):
+        return _main(argv, debug)
+
+
+def _main(argv: list[str], debug: bool) -> int:
     try:
         args = build_parser().parse_args(argv)
         if args.command is None or (args.command == "output" and args.what is None):

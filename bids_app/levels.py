@@ -155,12 +155,18 @@ def generate_participants(
     if n_procs > 1 and len(labels) > 1:
         from concurrent.futures import ProcessPoolExecutor
 
+        from asldro.warning_lines import call_collecting_warnings, reissue
+
         with ProcessPoolExecutor(max_workers=min(n_procs, len(labels))) as pool:
             futures = [
-                pool.submit(_generate_one, params, str(output_dir), label, seed) for label in labels
+                pool.submit(
+                    call_collecting_warnings, _generate_one, params, str(output_dir), label, seed
+                )
+                for label in labels
             ]
             for future in futures:
-                label = future.result()
+                label, caught = future.result()
+                reissue(caught)  # the workers' warnings, shown once by this process
                 print(f"wrote sub-{label}", flush=True)
     else:
         for label in labels:
