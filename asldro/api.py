@@ -132,7 +132,8 @@ def generate(
         if validate:
             from asldro.bids.validate import validate_dataset
 
-            report = validate_dataset(dataset)
+            # the report goes in code/ (without timings); deno's scratch in the output it owns
+            report = validate_dataset(dataset, write_report=True, scratch_dir=dataset)
         if archive:
             from asldro.bids import write_archive
 
@@ -153,13 +154,22 @@ def _generate_all(
     params: DroParams, dataset: Path, labels: Sequence[str], *, seed: int | None, n_procs: int
 ) -> None:
     if n_procs > 1 and len(labels) > 1:
+        from asldro.warning_lines import call_collecting_warnings, reissue
+
         with ProcessPoolExecutor(max_workers=n_procs) as pool:
             futures = [
-                pool.submit(generate_participant, params, dataset, label, seed=seed)
+                pool.submit(
+                    call_collecting_warnings,
+                    generate_participant,
+                    params,
+                    dataset,
+                    label,
+                    seed=seed,
+                )
                 for label in labels
             ]
             for future in futures:
-                future.result()
+                reissue(future.result()[1])  # the workers' warnings, shown once by the parent
     else:
         for label in labels:
             generate_participant(params, dataset, label, seed=seed)

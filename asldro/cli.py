@@ -5,16 +5,19 @@ Commands::
     asldro generate [--params P.json] OUT          OUT: a folder, or .zip / .tar.gz
     asldro output params FILE.json                  the default parameter file
     asldro output hrgt NAME DIR                     a built-in ground truth in ASLDRO's 5-D format
-    asldro validate DIR                             validate a dataset (three layers)
+    asldro validate DIR [--report FILE]             validate a dataset (three layers)
 
-Exit status: 0 ok, 1 unexpected failure, 16 the dataset failed validation, 64 usage error,
-65 bad parameters or ground truth, 73 the output cannot be created. Errors are one line on
-stderr; ``--debug`` shows the traceback.
+Exit status: 0 ok, 1 unexpected failure (also: a validator could not run), 16 the dataset failed
+validation, 64 usage error, 65 bad parameters or ground truth, 73 the output cannot be created.
+Errors are one line on stderr (``asldro: error: ...``), followed for a validation by one line
+per finding (``  ERROR CODE file: message [layer]``, warnings likewise); ``--debug`` shows the
+traceback. Python warnings are one line each, once: ``asldro: warning: ...``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -92,8 +95,20 @@ def build_parser() -> argparse.ArgumentParser:
     out_hrgt.add_argument("name", help="one of: " + ", ".join(BUILTIN_NAMES))
     out_hrgt.add_argument("folder", help="existing folder to write <name>.nii.gz and .json into")
 
-    val = commands.add_parser("validate", help="validate a BIDS dataset written by asldro")
+    val = commands.add_parser(
+        "validate",
+        help="validate a BIDS dataset (writes nothing into it)",
+        description="Validate a dataset with the own checks, pybids and bids-validator-deno. "
+        "Nothing is written into the dataset. Exit 0 valid, 16 invalid, 1 a validator could "
+        "not run.",
+    )
     val.add_argument("dataset", help="dataset folder")
+    val.add_argument(
+        "--report",
+        metavar="FILE",
+        help="also write the full report as JSON to FILE (an existing FILE is replaced only "
+        "if it is an asldro validation report)",
+    )
     val.add_argument(
         "--layers",
         nargs="+",
@@ -104,13 +119,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _print_report(report) -> None:
+def _report_status(report, where: Path) -> int:
+    """Print a validation report and return the exit status: the summary on stdout; on stderr
+    the verdict (``asldro: error: WHERE: the dataset failed validation`` or ``...: validation
+    could not run: ...``) and one line per finding. 0 valid, 16 invalid, 1 could not run."""
+    from asldro.bids.validate import INVALID, NOT_RUN
+
     for line in report.summary_lines():
-        print(line)
-    if not report.ok:
-        for finding in report.findings:
-            if getattr(finding, "severity", "") == "error":
-                print(f"  {finding}", file=sys.stderr)
+        print(line, flush=True)
+    problem = report.problem()
+    if problem:
+        print(f"{PROG}: error: {where}: {problem}", file=sys.stderr)
+    for line in report.finding_lines():
+        print(f"  {line}", file=sys.stderr)
+    return {INVALID: EXIT_INVALID, NOT_RUN: EXIT_FAILURE}.get(report.status, EXIT_OK)
 
 
 def _generate(args: argparse.Namespace) -> int:
@@ -134,9 +156,7 @@ def _generate(args: argparse.Namespace) -> int:
     )
     print(f"wrote {result.output} ({len(result.participants)} participant(s))")
     if result.validation is not None:
-        _print_report(result.validation)
-        if not result.validation.ok:
-            return EXIT_INVALID
+        return _report_status(result.validation, result.output)
     return EXIT_OK
 
 
@@ -186,14 +206,25 @@ def _output_hrgt(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from asldro.bids.validate import validate_dataset
+    from asldro.api import OutputError
+    from asldro.bids.validate import check_report_file, validate_dataset, write_report_file
 
     dataset = Path(args.dataset)
     if not dataset.is_dir():
         raise UsageError(f"{PROG} validate: {dataset} is not a folder")
+    report_file = Path(args.report) if args.report else None
+    if report_file is not None:
+        try:
+            check_report_file(report_file)  # refuse before validating, not after
+        except OSError as err:
+            raise OutputError(f"{err} (--report)") from err
     report = validate_dataset(dataset, layers=tuple(args.layers))
-    _print_report(report)
-    return EXIT_OK if report.ok else EXIT_INVALID
+    if report_file is not None:
+        try:
+            write_report_file(report, report_file)
+        except OSError as err:
+            raise OutputError(f"{report_file}: cannot write the report ({err})") from err
+    return _report_status(report, dataset)
 
 
 def _exit_status(err: BaseException) -> int:
@@ -210,20 +241,20 @@ def _exit_status(err: BaseException) -> int:
     return EXIT_FAILURE
 
 
-def _one_line_warning(message, category, filename, lineno, file=None, line=None):
-    """Show a warning as one ``asldro: warning: ...`` line (no source line)."""
-    del category, filename, lineno, line
-    print(f"{PROG}: warning: {message}", file=file or sys.stderr)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``asldro`` command line; returns the exit status."""
-    import warnings
+    """Run the ``asldro`` command line; returns the exit status.
+
+    Warnings are printed as ``asldro: warning: ...``, once each (Python's own format with
+    ``--debug``)."""
+    from asldro.warning_lines import one_line_warnings
 
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
-    if not debug:
-        warnings.showwarning = _one_line_warning
+    with contextlib.nullcontext() if debug else one_line_warnings(PROG):
+        return _main(argv, debug)
+
+
+def _main(argv: list[str], debug: bool) -> int:
     try:
         args = build_parser().parse_args(argv)
         if args.command is None or (args.command == "output" and args.what is None):

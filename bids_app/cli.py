@@ -11,6 +11,7 @@ and never read or written. Exit statuses follow the BIDS-Apps execution specific
 64 usage, 65 invalid parameters or ground truth, 66 no participants (group), 73 the output
 cannot be created, 74 I/O error, 130 interrupted (SIGINT), 143 terminated (SIGTERM).
 Errors are one line on stderr (``run.py: error: ...``); ``--debug`` adds the traceback.
+Python warnings (also those of worker processes) are one line each, once: ``run.py: warning: ...``.
 
 Nothing heavy is imported at module level: ``run.py --version`` must not load numpy.
 """
@@ -18,6 +19,7 @@ Nothing heavy is imported at module level: ``run.py --version`` must not load nu
 from __future__ import annotations
 
 import argparse
+import contextlib
 import re
 import signal
 import sys
@@ -235,8 +237,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv : sequence of str, optional
         The arguments without the program name; default ``sys.argv[1:]``.
     """
+    from asldro.warning_lines import one_line_warnings
+
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
+    with contextlib.nullcontext() if debug else one_line_warnings(PROG):
+        return _main(argv, debug)
+
+
+def _main(argv: list[str], debug: bool) -> int:
     previous = None
     try:
         try:

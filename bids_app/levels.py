@@ -155,12 +155,18 @@ def generate_participants(
     if n_procs > 1 and len(labels) > 1:
         from concurrent.futures import ProcessPoolExecutor
 
+        from asldro.warning_lines import call_collecting_warnings, reissue
+
         with ProcessPoolExecutor(max_workers=min(n_procs, len(labels))) as pool:
             futures = [
-                pool.submit(_generate_one, params, str(output_dir), label, seed) for label in labels
+                pool.submit(
+                    call_collecting_warnings, _generate_one, params, str(output_dir), label, seed
+                )
+                for label in labels
             ]
             for future in futures:
-                label = future.result()
+                label, caught = future.result()
+                reissue(caught)  # the workers' warnings, shown once by this process
                 print(f"wrote sub-{label}", flush=True)
     else:
         for label in labels:
@@ -209,7 +215,8 @@ def finalise_dataset(output_dir: Path, validate: bool) -> Any:
     Returns the validation report (None when skipped). A concurrent participant job may rename
     its subject into place during validation; when the subject folders changed while a
     validation failed, the step is repeated (at most ``VALIDATION_ATTEMPTS`` times).
-    Raises ``AppError`` (exit 16) when the dataset does not validate.
+    Raises ``AppError`` with exit 16 when the dataset does not validate, exit 1 when a
+    validator could not run (and no layer that ran found an error).
     """
     from asldro.bids import update_participants
 
@@ -222,39 +229,36 @@ def finalise_dataset(output_dir: Path, validate: bool) -> Any:
                 return None
             from asldro.bids.validate import validate_dataset
 
-            report = validate_dataset(output_dir)
+            # the report goes in code/; deno's scratch in OUTPUT_DIR (the only folder written)
+            report = validate_dataset(output_dir, write_report=True, scratch_dir=output_dir)
             if report.ok or _snapshot(output_dir) == before:
                 break
             print("note: participants changed during validation; validating again", flush=True)
-    if report is not None and not report.ok:
+    problem = report.problem() if report is not None else None
+    if problem:
+        from asldro.bids.validate import INVALID
+
         raise AppError(
-            ExitCode.INVALID,
-            f"{output_dir}: the dataset failed validation",
-            details=[*report.summary_lines(), *_error_lines(report)],
+            ExitCode.INVALID if report.status == INVALID else ExitCode.FAILURE,
+            f"{output_dir}: {problem}",
+            details=[*report.summary_lines(), *_finding_lines(report)],
         )
     return report
 
 
-def _error_lines(report: Any) -> list[str]:
-    """The error findings of a validation report, one line each:
-    ``  CODE dataset/file: message [layer]``."""
-    lines = []
-    for finding in getattr(report, "findings", ()):
-        if str(getattr(finding, "severity", "error")).lower() != "error":
-            continue
-        dataset, file = getattr(finding, "dataset", ""), getattr(finding, "file", "")
-        where = "/".join(part for part in (dataset, file) if part and part != "raw") or "."
-        code, message = getattr(finding, "code", "ERROR"), getattr(finding, "message", finding)
-        layer = getattr(finding, "layer", "")
-        text = f"{code} {where}: {message}" + (f" [{layer}]" if layer else "")
-        lines.append("  " + " ".join(text.split()))
-    return lines
+def _finding_lines(report: Any) -> list[str]:
+    """The findings of a validation report, one indented line each (errors first):
+    ``  ERROR CODE file: message [layer]`` (``asldro.bids.checks.Finding.line``)."""
+    return [f"  {line}" for line in report.finding_lines()]
 
 
 def _print_report(report: Any) -> None:
+    """The summary on stdout and the (warning) findings of a valid dataset on stderr."""
     if report is not None:
         for line in report.summary_lines():
-            print(line)
+            print(line, flush=True)
+        for line in _finding_lines(report):
+            print(line, file=sys.stderr)
 
 
 # --------------------------------------------------------------------------------------------

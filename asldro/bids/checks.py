@@ -39,6 +39,7 @@ IMAGE_EXTENSIONS = (".nii.gz", ".nii")
 MIN_NIFTI_GZ_BYTES = 348
 NIFTI1_HEADER_BYTES = 348
 NIFTI2_HEADER_BYTES = 540
+NO_T1W_MESSAGE = "no anat/*_T1w image: ASLPrep and fMRIPrep need a T1w per subject"
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,21 @@ class Finding:
     def to_dict(self) -> dict[str, str]:
         """The finding as a JSON-able dict."""
         return asdict(self)
+
+    @property
+    def place(self) -> str:
+        """Where it was found, relative to the raw dataset (``"."`` = the raw dataset itself):
+        a derivative's files are prefixed with its folder (``derivatives/groundtruth/sub-01``)."""
+        parts = [part for part in (self.dataset, self.file) if part and part != "raw"]
+        return "/".join(parts) or "."
+
+    def line(self) -> str:
+        """One readable line, ``ERROR CODE place: message [layer]`` (``WARNING`` likewise)."""
+        message = " ".join(str(self.message).split())
+        return f"{self.severity.upper()} {self.code} {self.place}: {message} [{self.layer}]"
+
+    def __str__(self) -> str:
+        return self.line()
 
 
 def _finding(code: str, file: str, message: str, severity: str = ERROR) -> Finding:
@@ -688,14 +704,17 @@ def check_participants(root: Path) -> list[Finding]:
 
 
 def check_t1w(root: Path) -> list[Finding]:
-    """(10) Every subject has a T1w image (ASLPrep/fMRIPrep NO_T1W, bids-asl.md §8)."""
+    """(10) Every subject has a T1w image (ASLPrep/fMRIPrep NO_T1W, bids-asl.md §8).
+
+    A warning, not an error: BIDS does not require a T1w (an ASL-only DRO is a valid dataset),
+    but the preprocessing pipelines do."""
     findings = []
     for subject in subject_dirs(root):
         if not any(
             split_name(path.name)[1] == "T1w" and image_stem(path) is not None
             for path in subject.rglob("anat/*")
         ):
-            findings.append(_finding("NO_T1W", subject.name, "no anat/*_T1w image"))
+            findings.append(_finding("NO_T1W", subject.name, NO_T1W_MESSAGE, severity=WARNING))
     return findings
 
 

@@ -2,8 +2,12 @@
 
 :func:`validate_dataset` runs the layers in the order own -> pybids -> bids-validator-deno on the
 raw dataset and on every derivative dataset under ``derivatives/`` (each one separately for
-bids-validator-deno, §12.1), and writes the report to ``code/validation.json`` of each dataset.
-A layer that cannot run is an error finding, never a silent skip.
+bids-validator-deno, §12.1). It writes nothing into the dataset unless asked
+(``write_report=True``: ``code/validation.json`` of each dataset, without wall-clock timings so
+that a rerun is byte-identical); the validator's temporary files go in ``scratch_dir``.
+
+A layer that cannot run is an error finding, never a silent skip; the report tells it apart from
+a dataset error (:attr:`ValidationReport.status`: valid, invalid, or could not run).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import importlib.metadata
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -61,6 +66,12 @@ PYBIDS_ENTITIES = {
 INDEXED_EXTENSIONS = (".nii.gz", ".nii", ".tsv", ".json")
 #: Longer validator messages are cut to their first sentence.
 MAX_MESSAGE = 160
+#: Outcomes of a validation (:attr:`ValidationReport.status`).
+VALID, INVALID, NOT_RUN = "valid", "invalid", "could not run"
+#: Findings that say a layer could not run (not that the dataset is wrong).
+COULD_NOT_RUN_CODES = frozenset(
+    {"PYBIDS_UNAVAILABLE", "BIDS_VALIDATOR_NOT_FOUND", "BIDS_VALIDATOR_CRASHED"}
+)
 
 
 class ValidatorNotFoundError(RuntimeError):
@@ -78,8 +89,15 @@ class DatasetReport:
 
     @property
     def errors(self) -> list[Finding]:
-        """Error-severity findings."""
-        return [f for f in self.findings if f.severity == ERROR]
+        """Error-severity findings about the dataset (not those of a layer that could not run)."""
+        return [
+            f for f in self.findings if f.severity == ERROR and f.code not in COULD_NOT_RUN_CODES
+        ]
+
+    @property
+    def not_run(self) -> list[Finding]:
+        """Findings of layers that could not run (validator missing or crashed)."""
+        return [f for f in self.findings if f.code in COULD_NOT_RUN_CODES]
 
     @property
     def warnings(self) -> list[Finding]:
@@ -87,32 +105,41 @@ class DatasetReport:
         return [f for f in self.findings if f.severity == WARNING]
 
     def summary_line(self) -> str:
-        """``raw dataset: OK (0 errors, 3 warnings) [own, pybids, bids-validator-deno 3.0.2]``."""
+        """``raw dataset: OK (0 errors, 3 warnings) [own, pybids, bids-validator-deno 3.0.2]``;
+        ``raw dataset: 2 errors, 0 warnings (CODE, ...) [...]``; or, when no error was found but
+        a layer could not run, ``raw dataset: could not run (CODE) ...``."""
         label = "raw dataset" if self.name == RAW else f"derivative dataset {self.name}"
         errors, warnings = len(self.errors), len(self.warnings)
         layers = ", ".join(self.layers)
         counts = f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}"
-        if not errors:
+        if not errors and not self.not_run:
             return f"{label}: OK ({counts}) [{layers}]"
-        codes = list(dict.fromkeys(f.code for f in self.errors))
+        failing = self.errors or self.not_run
+        codes = list(dict.fromkeys(f.code for f in failing))
         shown = ", ".join(codes[:4]) + (", ..." if len(codes) > 4 else "")
+        if not errors:
+            return f"{label}: could not run ({shown}); {counts} [{layers}]"
         return f"{label}: {counts} ({shown}) [{layers}]"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form."""
         return {
             "dataset": self.name,
-            "ok": not self.errors,
+            "ok": not self.errors and not self.not_run,
             "layers": list(self.layers),
             "errors": len(self.errors),
             "warnings": len(self.warnings),
+            "could_not_run": len(self.not_run),
             "findings": [f.to_dict() for f in self.findings],
         }
 
 
 @dataclass
 class ValidationReport:
-    """Result of :func:`validate_dataset`: per-dataset findings and per-layer timings (s)."""
+    """Result of :func:`validate_dataset`: per-dataset findings and per-layer timings (s).
+
+    The timings are for the caller (benchmarks); they are never written to a file.
+    """
 
     dataset_dir: Path
     datasets: list[DatasetReport]
@@ -125,8 +152,37 @@ class ValidationReport:
 
     @property
     def ok(self) -> bool:
-        """True when no layer reported an error-severity finding."""
+        """True when no layer reported an error-severity finding (and every layer ran)."""
         return not any(f.severity == ERROR for f in self.findings)
+
+    @property
+    def status(self) -> str:
+        """:data:`INVALID` when a layer that ran found an error in the dataset (whether or not
+        another layer could not run), else :data:`NOT_RUN` when a layer could not run, else
+        :data:`VALID`. Front doors exit 16 for invalid and 1 for could not run."""
+        if any(report.errors for report in self.datasets):
+            return INVALID
+        if any(report.not_run for report in self.datasets):
+            return NOT_RUN
+        return VALID
+
+    def problem(self) -> str | None:
+        """The one-line verdict for an error message (None when valid)."""
+        status = self.status
+        if status == INVALID:
+            return "the dataset failed validation"
+        if status == VALID:
+            return None
+        reasons = list(dict.fromkeys((f.code, f.message) for r in self.datasets for f in r.not_run))
+        code, message = reasons[0]
+        more = f" (and {len(reasons) - 1} more)" if len(reasons) > 1 else ""
+        return f"validation could not run: {code}: {message}{more}"
+
+    def finding_lines(self) -> list[str]:
+        """Every finding as one line (:meth:`Finding.line`): errors first, then warnings."""
+        ordered = [f for f in self.findings if f.severity == ERROR]
+        ordered += [f for f in self.findings if f.severity != ERROR]
+        return [finding.line() for finding in ordered]
 
     def summary_lines(self) -> list[str]:
         """One line per dataset (raw first, then each derivative)."""
@@ -140,7 +196,7 @@ class ValidationReport:
         """JSON-able form."""
         return {
             "ok": self.ok,
-            "timings_s": {key: round(value, 3) for key, value in self.timings.items()},
+            "status": self.status,
             "summary": self.summary_lines(),
             "datasets": [report.to_dict() for report in self.datasets],
         }
@@ -301,7 +357,10 @@ def _bv_finding(code: str, dataset: str, message: str, file: str = "") -> Findin
 
 
 def parse_bids_validator_report(report: dict[str, Any], dataset: str) -> list[Finding]:
-    """Error and warning issues of a ``--format json`` report; ``ignore`` issues are dropped."""
+    """Error and warning issues of a ``--format json`` report; ``ignore`` issues are dropped.
+
+    Sorted errors first, then by (file, code, message): the validator reads files concurrently,
+    so the order of its issues is not reproducible."""
     issues = report.get("issues", {})
     messages = issues.get("codeMessages", {})
     findings = []
@@ -323,7 +382,24 @@ def parse_bids_validator_report(report: dict[str, Any], dataset: str) -> list[Fi
                 dataset=dataset,
             )
         )
-    return findings
+    return sorted(findings, key=lambda f: (f.severity != ERROR, f.file, f.code, f.message))
+
+
+def _crash_reason(returncode: int, stderr: str) -> str:
+    """``bids-validator-deno was killed by SIGTRAP: Fatal process out of memory: ...``: how it
+    ended, and the first line of its stderr that is neither decoration nor a stack frame."""
+    if returncode < 0:
+        try:
+            how = f"was killed by {signal.Signals(-returncode).name}"
+        except ValueError:
+            how = f"was killed by signal {-returncode}"
+    else:
+        how = f"exited with status {returncode}"
+    for raw in stderr.splitlines():
+        line = raw.strip().lstrip("#").strip()
+        if line and not line.startswith(("=", "/", "at ")) and "[0x" not in line:
+            return f"{BV_EXECUTABLE} {how}: {_first_sentence(line)}"
+    return f"{BV_EXECUTABLE} {how}"
 
 
 def run_bids_validator(
@@ -331,8 +407,9 @@ def run_bids_validator(
 ) -> list[Finding]:
     """Run ``bids-validator-deno -c bv-config.json --format json -o <file> <dataset>``.
 
-    Exit 0 = no errors, 16 = errors, anything else = crash (bids-asl.md §12.1). The report file
-    goes in ``work_dir``; Deno's cache in ``cache_dir``.
+    Exit 0 = no errors, 16 = errors, anything else = crash (bids-asl.md §12.1): then the one
+    finding is ``BIDS_VALIDATOR_CRASHED`` (the layer could not run). The report file goes in
+    ``work_dir``; Deno's cache in ``cache_dir``.
     """
     out = Path(tempfile.mkstemp(prefix="report-", suffix=".json", dir=work_dir)[1])
     env = dict(os.environ, NO_COLOR="1", DENO_DIR=str(cache_dir), DENO_NO_UPDATE_CHECK="1")
@@ -357,14 +434,15 @@ def run_bids_validator(
             cwd=work_dir,
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
-        return [_bv_finding("BIDS_VALIDATOR_CRASHED", dataset, _first_line(exc))]
-    tail = _first_line("\n".join((done.stderr or "").splitlines()[-3:]))
+        return [_bv_finding("BIDS_VALIDATOR_CRASHED", dataset, f"{BV_EXECUTABLE}: {exc}")]
     if done.returncode not in (BV_EXIT_OK, BV_EXIT_ERRORS):
-        return [_bv_finding("BIDS_VALIDATOR_CRASHED", dataset, f"exit {done.returncode}: {tail}")]
+        reason = _crash_reason(done.returncode, done.stderr or "")
+        return [_bv_finding("BIDS_VALIDATOR_CRASHED", dataset, reason)]
     try:
         report = json.loads(out.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        return [_bv_finding("BIDS_VALIDATOR_CRASHED", dataset, f"unreadable report: {exc}")]
+        reason = f"{BV_EXECUTABLE} wrote no readable report: {exc}"
+        return [_bv_finding("BIDS_VALIDATOR_CRASHED", dataset, reason)]
     findings = parse_bids_validator_report(report, dataset)
     if done.returncode == BV_EXIT_ERRORS and not any(f.severity == ERROR for f in findings):
         findings.append(
@@ -390,7 +468,7 @@ def derivative_datasets(root: Path) -> dict[str, Path]:
 
 
 def _run_bids_validator_layer(
-    root: Path, reports: dict[str, DatasetReport]
+    reports: dict[str, DatasetReport], scratch_dir: Path | None
 ) -> Iterable[tuple[str, list[Finding]]]:
     try:
         executable = find_bids_validator()
@@ -402,9 +480,13 @@ def _run_bids_validator_layer(
     version = bids_validator_version() if beside_python else ""
     label = f"bids-validator-deno {version}".strip()
     try:
-        work_dir = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=root))
-    except OSError:  # a read-only dataset: validate it anyway
-        work_dir = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX))
+        work_dir = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=scratch_dir))
+    except OSError as exc:
+        where = scratch_dir or tempfile.gettempdir()
+        reason = f"cannot create a temporary folder in {where}: {exc.strerror or exc}"
+        for name in reports:
+            yield name, [_bv_finding("BIDS_VALIDATOR_CRASHED", name, reason)]
+        return
     try:
         env_cache = os.environ.get("DENO_DIR")
         cache_dir = Path(env_cache).absolute() if env_cache else work_dir / "deno-cache"
@@ -420,27 +502,62 @@ def _run_bids_validator_layer(
 def _write_json_atomic(path: Path, content: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(handle, "w", encoding="utf-8") as stream:
-        json.dump(content, stream, indent=2)
-        stream.write("\n")
-    os.replace(temp, path)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            json.dump(content, stream, indent=2)
+            stream.write("\n")
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
 
 
 def write_validation_reports(report: ValidationReport) -> None:
     """Full report to ``<raw>/code/validation.json``; each derivative's own part to
-    ``<derivative>/code/validation.json`` (``code/`` is skipped by validators)."""
+    ``<derivative>/code/validation.json`` (``code/`` is skipped by validators). No timings:
+    the same dataset gives the same bytes."""
     _write_json_atomic(report.dataset_dir / REPORT_PATH, report.to_dict())
     for dataset in report.datasets:
         if dataset.name != RAW:
-            content = dict(dataset.to_dict(), timings_s=report.to_dict()["timings_s"])
-            _write_json_atomic(dataset.root / REPORT_PATH, content)
+            _write_json_atomic(dataset.root / REPORT_PATH, dataset.to_dict())
+
+
+def is_validation_report(path: Path) -> bool:
+    """True when ``path`` holds a report that asldro wrote (:meth:`ValidationReport.to_dict`),
+    so that it may be replaced."""
+    try:
+        content = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(content, dict) and {"ok", "summary", "datasets"} <= set(content)
+
+
+def check_report_file(path: Path) -> None:
+    """Check that a report may be written to ``path`` (call it before validating).
+
+    Raises ``FileNotFoundError`` when its folder does not exist (it is not created) and
+    ``FileExistsError`` when ``path`` exists and is not an asldro validation report (asldro
+    replaces only files it wrote)."""
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"{path.parent}: folder does not exist")
+    if path.exists() and not is_validation_report(path):
+        raise FileExistsError(
+            f"{path}: exists and is not an asldro validation report; not replaced"
+        )
+
+
+def write_report_file(report: ValidationReport, path: Path) -> None:
+    """Write the full report to ``path`` atomically, after :func:`check_report_file`."""
+    check_report_file(path)
+    _write_json_atomic(path, report.to_dict())
 
 
 def validate_dataset(
     dataset_dir: Path,
     *,
     layers: Iterable[str] = LAYERS,
-    write_report: bool = True,
+    write_report: bool = False,
+    scratch_dir: Path | None = None,
 ) -> ValidationReport:
     """Validate a raw dataset and its derivatives (bids-asl.md §12).
 
@@ -451,12 +568,17 @@ def validate_dataset(
     layers : iterable of str
         Subset of ``("own", "pybids", "bids-validator")``; always run in that order.
     write_report : bool
-        Write ``code/validation.json`` into the raw and each derivative dataset.
+        Write ``code/validation.json`` into the raw and each derivative dataset (default: write
+        nothing into the dataset).
+    scratch_dir : Path, optional
+        Folder for bids-validator-deno's temporary files (its report, and its cache when
+        ``DENO_DIR`` is unset), removed afterwards; default: the system temporary folder.
 
     Returns
     -------
     ValidationReport
-        ``.ok`` is False when any layer reported an error (a layer that could not run is one).
+        ``.ok`` is False when any layer reported an error (a layer that could not run is one);
+        ``.status`` tells an invalid dataset from a validation that could not run.
 
     Raises
     ------
@@ -497,7 +619,7 @@ def validate_dataset(
         timings["pybids"] = time.perf_counter() - start
     if "bids-validator" in chosen:
         start = time.perf_counter()
-        for _, findings in _run_bids_validator_layer(root, reports):
+        for _, findings in _run_bids_validator_layer(reports, scratch_dir):
             add(findings)
         timings["bids-validator"] = time.perf_counter() - start
     result = ValidationReport(root, list(reports.values()), timings)

@@ -376,12 +376,37 @@ def test_participants_first_column_is_participant_id(dataset: Path) -> None:
 # (10) T1w -------------------------------------------------------------------------------------
 
 
-def test_subject_without_t1w_is_flagged(dataset: Path) -> None:
-    """(10) ASLPrep needs a T1w per subject."""
+def test_subject_without_t1w_is_a_warning(dataset: Path) -> None:
+    """(10) BIDS does not require a T1w, ASLPrep and fMRIPrep do: a warning, the dataset is ok."""
     for path in (dataset / "sub-01" / "anat").glob("sub-01_T1w.*"):
         path.unlink()
-    findings = own_findings(dataset)
-    assert [(f.code, f.file) for f in findings] == [("NO_T1W", "sub-01")]
+    report = validate_dataset(dataset, layers=("own",), write_report=False)
+    assert [(f.code, f.severity, f.file) for f in report.findings] == [
+        ("NO_T1W", "warning", "sub-01")
+    ]
+    assert "ASLPrep and fMRIPrep need a T1w per subject" in report.findings[0].message
+    assert report.ok
+    assert report.summary_lines()[0].startswith("raw dataset: OK (0 errors, 1 warning)")
+
+
+# finding lines --------------------------------------------------------------------------------
+
+
+def test_a_finding_prints_as_one_readable_line() -> None:
+    """``SEVERITY CODE place: message [layer]``; a derivative's file is prefixed with its
+    folder, the dataset itself is "."; str() gives the same line, never the dataclass repr."""
+    raw = Finding("M0TYPE_INVALID", "error", "sub-01/perf/sub-01_asl.json", "bad M0Type")
+    derivative = Finding(
+        "SKULLSTRIPPED_MISSING", "warning", "sub-01/a.nii.gz", "need it\nreally", dataset=GT
+    )
+    whole = Finding("BIDS_VALIDATOR_CRASHED", "error", "", "exit -9", layer="bids-validator")
+    assert raw.line() == "ERROR M0TYPE_INVALID sub-01/perf/sub-01_asl.json: bad M0Type [own]"
+    assert (
+        derivative.line()
+        == f"WARNING SKULLSTRIPPED_MISSING {GT}/sub-01/a.nii.gz: need it really [own]"
+    )
+    assert whole.line() == "ERROR BIDS_VALIDATOR_CRASHED .: exit -9 [bids-validator]"
+    assert str(raw) == raw.line() and f"{whole}" == whole.line()
 
 
 # (11) derivatives -----------------------------------------------------------------------------

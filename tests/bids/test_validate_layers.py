@@ -13,7 +13,10 @@ from pathlib import Path
 import pytest
 
 from asldro.bids.validate import (
+    INVALID,
+    NOT_RUN,
     TEMP_PREFIX,
+    VALID,
     find_bids_validator,
     parse_bids_validator_report,
     run_bids_validator,
@@ -48,12 +51,24 @@ def snapshot(root: Path) -> dict[str, bytes]:
     }
 
 
+def full_state(root: Path) -> dict[str, tuple[int, bytes]]:
+    """Every path under ``root`` (root and folders included): change time and content."""
+    return {
+        path.relative_to(root).as_posix(): (
+            path.stat().st_mtime_ns,
+            path.read_bytes() if path.is_file() else b"",
+        )
+        for path in [root, *root.rglob("*")]
+    }
+
+
 @pytest.mark.usefixtures("hermetic_deno")
 def test_valid_dataset_passes_all_layers(dataset: Path) -> None:
     """All three layers run on raw and derivative and report nothing; the report is written."""
     before = snapshot(dataset)
-    report = validate_dataset(dataset)
+    report = validate_dataset(dataset, write_report=True)
     assert report.ok
+    assert report.status == VALID
     assert not report.findings
     assert list(report.timings) == ["own", "pybids", "bids-validator"]
     lines = report.summary_lines()
@@ -67,6 +82,9 @@ def test_valid_dataset_passes_all_layers(dataset: Path) -> None:
     gt_report = read_json(dataset / GT / "code" / "validation.json")
     assert gt_report["dataset"] == GT
     assert gt_report["findings"] == []
+    # wall-clock timings stay out of files inside the dataset (reruns are byte-identical)
+    assert "timings_s" not in raw_report and "timings_s" not in gt_report
+    assert "timings_s" not in json.dumps(report.to_dict())
     assert snapshot(dataset) == before  # only code/ was written
     assert not list(dataset.glob(f"{TEMP_PREFIX}*"))
 
@@ -74,8 +92,18 @@ def test_valid_dataset_passes_all_layers(dataset: Path) -> None:
 @pytest.mark.usefixtures("hermetic_deno")
 def test_a_written_report_does_not_break_revalidation(dataset: Path) -> None:
     """code/validation.json is skipped by every validator."""
-    validate_dataset(dataset)
+    validate_dataset(dataset, write_report=True)
     assert validate_dataset(dataset, write_report=False).ok
+
+
+@pytest.mark.usefixtures("hermetic_deno")
+def test_validation_writes_nothing_into_the_dataset_by_default(dataset: Path) -> None:
+    """No report, and no temporary folder inside the dataset (not even one that is removed:
+    the folders' change times stay as they were)."""
+    before = full_state(dataset)
+    report = validate_dataset(dataset)
+    assert report.ok, report.findings
+    assert full_state(dataset) == before
 
 
 def test_unknown_layer_is_rejected(dataset: Path) -> None:
@@ -185,11 +213,23 @@ def test_missing_validator_is_an_error_unless_excluded(
         ("BIDS_VALIDATOR_NOT_FOUND", "raw"),
         ("BIDS_VALIDATOR_NOT_FOUND", GT),
     }
+    # the dataset is not found invalid: the validation could not run
+    assert report.status == NOT_RUN
+    assert report.problem().startswith("validation could not run: BIDS_VALIDATOR_NOT_FOUND")
+    assert all("could not run" in line for line in report.summary_lines())
     assert validate_dataset(dataset, layers=("own",), write_report=False).ok
+    # an error found by a layer that did run makes the dataset invalid all the same
+    edit_json(asl_paths(dataset)["asl_json"], M0Type="separate")
+    report = validate_dataset(dataset, layers=("own", BV), write_report=False)
+    assert report.status == INVALID
+    assert report.problem() == "the dataset failed validation"
+    lines = report.finding_lines()
+    assert lines[0].startswith("ERROR M0TYPE_INVALID sub-01/perf/sub-01_asl.")
+    assert any(line.startswith("ERROR BIDS_VALIDATOR_NOT_FOUND .: ") for line in lines)
 
 
 def test_runs_with_home_and_deno_dir_unset(dataset: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Without HOME and DENO_DIR the Deno cache and report go in a hidden temp folder inside
+    """Without HOME and DENO_DIR the Deno cache and report go in a temporary folder outside
     the dataset, which is removed afterwards."""
     monkeypatch.delenv("HOME", raising=False)
     monkeypatch.delenv("DENO_DIR", raising=False)
@@ -222,6 +262,24 @@ def test_parse_report_keeps_errors_and_warnings_only() -> None:
         ("B_WARN", "warning", "README", "k: warned"),
     ]
     assert json.dumps([f.to_dict() for f in findings])
+
+
+def test_parse_report_order_does_not_follow_the_validator() -> None:
+    """bids-validator-deno reads files concurrently; the findings come out in one order
+    whatever the order of its issues (the written report is reproducible)."""
+    issues = [
+        {"code": "B", "severity": "warning", "location": "/sub-02/y.json"},
+        {"code": "A", "severity": "error", "location": "/sub-01/x.json"},
+        {"code": "A", "severity": "error", "location": "/sub-01/w.json"},
+    ]
+    first = parse_bids_validator_report({"issues": {"issues": issues}}, "raw")
+    second = parse_bids_validator_report({"issues": {"issues": issues[::-1]}}, "raw")
+    assert first == second
+    assert [(f.code, f.file) for f in first] == [
+        ("A", "sub-01/w.json"),
+        ("A", "sub-01/x.json"),
+        ("B", "sub-02/y.json"),
+    ]
 
 
 @pytest.mark.usefixtures("hermetic_deno")

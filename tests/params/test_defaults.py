@@ -54,7 +54,9 @@ STRUCTURAL_DEFAULTS = {
     "desired_snr": 50.0,
     "random_seed": 0,
     "output_image_type": "magnitude",
-    "modality": "anat",
+    # 2.2.0's default is "anat", which is written as T1w anyway; asldro's own defaults say T1w
+    # so that they do not warn (issue 9, item 16)
+    "modality": "T1w",
 }
 GROUND_TRUTH_DEFAULTS = {"acq_matrix": [64, 64, 12], **MOTION_ZERO}
 
@@ -119,7 +121,7 @@ def test_defaults_round_trip_through_json() -> None:
         None,
     )
     assert gt_series.acq_matrix == (64, 64, 12) and gt_series.motion == Motion()
-    assert structural_series.modality == "anat"
+    assert structural_series.modality == "T1w"
     assert params.global_config.ground_truth.name == "hrgt_icbm_2009a_nls_3t"
     assert params.global_config.ground_truth.nifti is None
     assert params.global_config.ground_truth_modulate == {}
