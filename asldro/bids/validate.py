@@ -8,17 +8,19 @@ A layer that cannot run is an error finding, never a silent skip.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.metadata
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from asldro.bids.checks import (
     ERROR,
@@ -296,6 +298,46 @@ def bids_validator_version() -> str:
         return ""
 
 
+@contextlib.contextmanager
+def _validator_work_dir(root: Path) -> Iterator[Path]:
+    """The validator's hidden, owner-locked work folder (report, Deno cache) inside the dataset,
+    or in the system temporary folder for a read-only dataset. Removed whatever happens; one
+    left by a killed run is removed by the next (``asldro.bids.atomic.temp_dir``)."""
+    from asldro.bids.atomic import temp_dir
+
+    with contextlib.ExitStack() as stack:
+        try:
+            work_dir = stack.enter_context(temp_dir(root, TEMP_PREFIX))
+        except OSError:  # a read-only dataset: validate it anyway
+            work_dir = stack.enter_context(temp_dir(Path(tempfile.gettempdir()), TEMP_PREFIX))
+        yield work_dir
+
+
+def _run_in_own_group(
+    command: list[str], *, env: dict[str, str], cwd: Path, timeout: float
+) -> subprocess.CompletedProcess:
+    """Run ``command`` in its own process group; when it times out or this process is
+    interrupted (SIGTERM, SIGINT) the whole group (the validator and anything it started) is
+    killed before the error propagates: no validator outlives the run."""
+    with subprocess.Popen(
+        command,
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    ) as process:
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except BaseException:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(process.pid, signal.SIGKILL)  # not reaped yet: the group is its own
+            process.wait()
+            raise
+    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+
+
 def _bv_finding(code: str, dataset: str, message: str, file: str = "") -> Finding:
     return Finding(code, ERROR, file, message, layer="bids-validator", dataset=dataset)
 
@@ -347,15 +389,7 @@ def run_bids_validator(
         str(dataset_root),
     ]
     try:
-        done = subprocess.run(
-            command,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=BV_TIMEOUT_SECONDS,
-            check=False,
-            cwd=work_dir,
-        )
+        done = _run_in_own_group(command, env=env, cwd=work_dir, timeout=BV_TIMEOUT_SECONDS)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return [_bv_finding("BIDS_VALIDATOR_CRASHED", dataset, _first_line(exc))]
     tail = _first_line("\n".join((done.stderr or "").splitlines()[-3:]))
@@ -401,11 +435,7 @@ def _run_bids_validator_layer(
     beside_python = executable.parent == Path(sys.executable).parent
     version = bids_validator_version() if beside_python else ""
     label = f"bids-validator-deno {version}".strip()
-    try:
-        work_dir = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=root))
-    except OSError:  # a read-only dataset: validate it anyway
-        work_dir = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX))
-    try:
+    with _validator_work_dir(root) as work_dir:
         env_cache = os.environ.get("DENO_DIR")
         cache_dir = Path(env_cache).absolute() if env_cache else work_dir / "deno-cache"
         for name, report in reports.items():
@@ -413,8 +443,6 @@ def _run_bids_validator_layer(
             yield name, run_bids_validator(
                 report.root, name, executable=executable, work_dir=work_dir, cache_dir=cache_dir
             )
-    finally:
-        shutil.rmtree(work_dir, ignore_errors=True)
 
 
 def _write_json_atomic(path: Path, content: Any) -> None:
