@@ -1,26 +1,32 @@
 """The engine's front: parameters in, a BIDS dataset out (DESIGN.md, "The flow").
 
-``generate`` is what ``asldro generate`` and the BIDS-App call; ``generate_participant`` writes
-one subject and is what parallel participant jobs run.
+``generate`` is what ``asldro generate`` calls; ``generate_participants`` is the one path that
+writes participants (in-process or in a process pool), used by ``generate`` and by the BIDS-App's
+participant level; ``generate_participant`` writes one subject.
 """
 
 from __future__ import annotations
 
+import copy
 import os
-import shutil
-import tempfile
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
+from asldro.output import ARCHIVE_SUFFIXES, OutputError
 from asldro.params.types import DroParams
 
-ARCHIVE_SUFFIXES = (".zip", ".tar.gz")
-
-
-class OutputError(OSError):
-    """The output location cannot be created or is not usable (exit status 73)."""
+__all__ = [
+    "ARCHIVE_SUFFIXES",
+    "GenerateResult",
+    "OutputError",
+    "as_params",
+    "generate",
+    "generate_participant",
+    "generate_participants",
+    "load_params_ground_truth",
+    "participant_document",
+]
 
 
 @dataclass(frozen=True)
@@ -41,28 +47,54 @@ def as_params(params: DroParams | Mapping[str, Any] | str | os.PathLike | None) 
     return load_params(default_params() if params is None else params)
 
 
+def load_params_ground_truth(params: DroParams) -> Any:
+    """The ground truth of ``params`` (``GroundTruthError``, exit 65, when it cannot be loaded);
+    loading it before the output is touched is how both front doors check it up front."""
+    from asldro.groundtruth import load_ground_truth
+
+    return load_ground_truth(params.global_config.ground_truth, params.global_config)
+
+
+def participant_document(params: DroParams, seed: int | None) -> dict[str, Any]:
+    """The resolved parameters a participant was made with, as written to
+    ``code/sub-<label>_dro_params.json``: ``seed`` (``--seed``) replaces every series'
+    ``random_seed``, so that the file alone reproduces the participant."""
+    document = copy.deepcopy(dict(params.resolved))
+    if seed is not None:
+        for series in document.get("image_series") or ():
+            parameters = series.get("series_parameters") if isinstance(series, dict) else None
+            if isinstance(parameters, dict) and "random_seed" in parameters:
+                parameters["random_seed"] = seed
+    return document
+
+
 def generate_participant(
-    params: DroParams, output_dir: str | os.PathLike, label: str, *, seed: int | None = None
+    params: DroParams,
+    output_dir: str | os.PathLike,
+    label: str,
+    *,
+    seed: int | None = None,
+    ground_truth: Any = None,
 ) -> list[Path]:
     """Simulate every series for participant ``label`` and write ``sub-<label>`` atomically.
 
     ``seed`` replaces every series' ``random_seed`` when given; the noise streams are derived
     from (seed, label, series, volume), so a label always reproduces bit for bit.
+    ``ground_truth`` is the loaded ground truth of ``params`` (loaded here when None).
     """
     from asldro.bids import write_participant
-    from asldro.groundtruth import load_ground_truth
-    from asldro.params import m0_pairing
+    from asldro.output import m0_pairs
     from asldro.pipelines import generate_series, provenance
 
-    ground_truth = load_ground_truth(params.global_config.ground_truth, params.global_config)
+    if ground_truth is None:
+        ground_truth = load_params_ground_truth(params)
     results = generate_series(params, ground_truth, participant_label=label, seed=seed)
-    pairs = {m0 + 1: asl + 1 for m0, asl in m0_pairing(params).items()}
     return write_participant(
         Path(output_dir),
         label,
         results,
-        m0_pairs=pairs,
-        resolved_params=params.resolved,
+        m0_pairs=m0_pairs(params),
+        resolved_params=participant_document(params, seed),
         provenance=provenance(results, participant_label=label, seed=seed),
         ground_truth_description=describe_ground_truth(params),
     )
@@ -76,20 +108,90 @@ def describe_ground_truth(params: DroParams) -> str:
     return f"ground truth read from {Path(source.nifti).name}"
 
 
-def _prepare_output(output_dir: Path, overwrite: bool) -> None:
-    if output_dir.exists() and not output_dir.is_dir():
-        raise OutputError(f"{output_dir}: exists and is not a folder")
-    if output_dir.is_dir() and any(output_dir.iterdir()):
-        if not overwrite:
-            raise OutputError(
-                f"{output_dir}: folder is not empty (use --overwrite to replace its contents)"
-            )
+def generate_participants(
+    params: DroParams,
+    dataset: str | os.PathLike,
+    labels: Sequence[str],
+    *,
+    seed: int | None,
+    n_procs: int,
+    ground_truth: Any = None,
+    on_written: Callable[[str], None] | None = None,
+) -> None:
+    """Write every participant of ``labels`` into ``dataset``: in this process, or in
+    ``n_procs`` worker processes when there are several labels (fork: the loaded ground truth is
+    shared). ``on_written(label)`` is called as each one is complete.
+
+    On any failure, SIGTERM or SIGINT the workers are killed at once (no participant is
+    finished after it) and what they left is removed; the error propagates. Each participant's
+    random streams come from (seed, label), so the result does not depend on the parallelism.
+    """
+    from asldro.options import check_process_count
+
+    check_process_count(n_procs)
+    if n_procs == 1 or len(labels) < 2:
+        for label in labels:
+            generate_participant(params, dataset, label, seed=seed, ground_truth=ground_truth)
+            if on_written is not None:
+                on_written(label)
+        return
+    _generate_in_pool(params, Path(dataset), labels, seed, min(n_procs, len(labels)), on_written)
+
+
+def _generate_in_pool(
+    params: DroParams,
+    dataset: Path,
+    labels: Sequence[str],
+    seed: int | None,
+    workers: int,
+    on_written: Callable[[str], None] | None,
+) -> None:
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    from asldro.interrupts import worker_signals
+    from asldro.warning_lines import call_collecting_warnings, reissue
+
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=worker_signals)
     try:
-        output_dir.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=output_dir, prefix=".asldro-tmp-probe-"):
-            pass
-    except OSError as err:
-        raise OutputError(f"{output_dir}: cannot write here ({err.strerror or err})") from err
+        futures = {
+            pool.submit(
+                call_collecting_warnings,
+                generate_participant,
+                params,
+                str(dataset),
+                label,
+                seed=seed,
+            ): label
+            for label in labels
+        }
+        for future in as_completed(futures):
+            reissue(future.result()[1])  # the workers' warnings, shown once by the parent
+            if on_written is not None:
+                on_written(futures[future])
+    except BaseException:
+        _stop_workers(pool, dataset)
+        raise
+    pool.shutdown()
+
+
+def _stop_workers(pool: Any, dataset: Path) -> None:
+    """Kill the pool's worker processes now (not after their current participant) and remove
+    the temporary folders they leave."""
+    from asldro.bids.dataset import remove_stale_temporaries
+    from asldro.interrupts import deferred_signals
+
+    with deferred_signals():
+        kill = getattr(pool, "kill_workers", None)  # Python >= 3.14
+        # pylint: disable-next=protected-access  # before 3.14 the workers are only there
+        processes = list((getattr(pool, "_processes", None) or {}).values())
+        if kill is not None:
+            kill()
+        for process in processes:
+            process.kill()
+        pool.shutdown(wait=True, cancel_futures=True)
+        for process in processes:
+            process.join()
+        remove_stale_temporaries(dataset)
 
 
 def generate(
@@ -101,84 +203,62 @@ def generate(
     validate: bool = True,
     overwrite: bool = False,
     n_procs: int = 1,
+    on_written: Callable[[str], None] | None = None,
 ) -> GenerateResult:
     """Generate a BIDS dataset at ``output`` (a folder, or a ``.zip``/``.tar.gz`` archive).
 
-    Raises ``ParamError`` (bad parameters), ``GroundTruthError`` (bad ground truth) or
-    ``OutputError`` (the output cannot be written) before anything is left behind.
+    Everything that can be checked is checked before the output is touched: the parameters
+    (``ParamError``), the output location and what it may replace (``OutputError``: a folder
+    must be empty, or with ``overwrite`` an asldro dataset holding only files asldro wrote), the
+    ground truth (``GroundTruthError``) and the length of every file name (``NameTooLongError``).
+    The dataset is then built in a hidden folder and put in place only once complete (and
+    validated, unless ``validate`` is false): a failure or a signal leaves the output as it was.
     """
     from asldro.bids import update_participants
+    from asldro.options import check_process_count, participant_labels as clean_labels
+    from asldro.output import building, check_participant_names, commit, plan_output
 
     params = as_params(params)
-    output = Path(output)
-    archive = output.name.endswith(ARCHIVE_SUFFIXES)
-    created = False
-    if archive:
-        if output.exists() and not overwrite:
-            raise OutputError(f"{output}: exists (use --overwrite to replace it)")
-        if not output.parent.is_dir():
-            raise OutputError(f"{output.parent}: folder does not exist")
-        dataset = Path(tempfile.mkdtemp(prefix=".asldro-tmp-", dir=output.parent))
-    else:
-        created = not output.exists()
-        _prepare_output(output, overwrite)
-        _clear_folder(output)
-        dataset = output
-    labels = tuple(participant_labels)
-    try:
-        _generate_all(params, dataset, labels, seed=seed, n_procs=n_procs)
-        update_participants(dataset)
-        report = None
-        if validate:
-            from asldro.bids.validate import validate_dataset
+    labels = clean_labels(participant_labels)
+    check_process_count(n_procs)
+    plan = plan_output(output, overwrite=overwrite)
+    ground_truth = load_params_ground_truth(params)
+    check_participant_names(plan.build_parent, params, ground_truth, labels)
+    report = None
+    with building(plan) as area:
+        try:
+            generate_participants(
+                params,
+                area.dataset,
+                labels,
+                seed=seed,
+                n_procs=n_procs,
+                ground_truth=ground_truth,
+                on_written=on_written,
+            )
+            update_participants(area.dataset)
+            if validate:
+                from asldro.bids.validate import validate_dataset
 
-            # the report goes in code/ (without timings); deno's scratch in the output it owns
-            report = validate_dataset(dataset, write_report=True, scratch_dir=dataset)
-        if archive:
-            from asldro.bids import write_archive
-
-            write_archive(dataset, output)
-    except BaseException:
-        # No partial output: remove what this call wrote (and the folder if it made it).
-        if archive or created:
-            shutil.rmtree(dataset, ignore_errors=True)
-        else:
-            _clear_folder(dataset)
-        raise
-    if archive:
-        shutil.rmtree(dataset, ignore_errors=True)
-    return GenerateResult(output=output, participants=labels, validation=report)
+                # the report goes in code/ (without timings); deno's scratch in the build folder
+                report = validate_dataset(area.dataset, write_report=True, scratch_dir=area.temp)
+            commit(plan, area)
+        except OSError as err:
+            shown = _shown_at_target(err, area, plan.target)
+            if shown is err:
+                raise
+            raise shown from err
+    return GenerateResult(output=Path(output), participants=labels, validation=report)
 
 
-def _generate_all(
-    params: DroParams, dataset: Path, labels: Sequence[str], *, seed: int | None, n_procs: int
-) -> None:
-    if n_procs > 1 and len(labels) > 1:
-        from asldro.warning_lines import call_collecting_warnings, reissue
+def _shown_at_target(err: OSError, area: Any, target: Path) -> OSError:
+    """``err`` naming where the file was going (inside ``target``), not the hidden build."""
+    from asldro.bids.atomic import named
 
-        with ProcessPoolExecutor(max_workers=n_procs) as pool:
-            futures = [
-                pool.submit(
-                    call_collecting_warnings,
-                    generate_participant,
-                    params,
-                    dataset,
-                    label,
-                    seed=seed,
-                )
-                for label in labels
-            ]
-            for future in futures:
-                reissue(future.result()[1])  # the workers' warnings, shown once by the parent
-    else:
-        for label in labels:
-            generate_participant(params, dataset, label, seed=seed)
-
-
-def _clear_folder(folder: Path) -> None:
-    """Remove the contents of ``folder`` (the folder itself stays)."""
-    for entry in folder.iterdir():
-        if entry.is_dir() and not entry.is_symlink():
-            shutil.rmtree(entry, ignore_errors=True)
-        else:
-            entry.unlink(missing_ok=True)
+    if isinstance(err, OutputError) or not err.filename:
+        return err
+    path = Path(os.fsdecode(err.filename))
+    for root in (area.dataset, area.temp):
+        if path == root or root in path.parents:
+            return named(err, target / path.relative_to(root) if root == area.dataset else target)
+    return err

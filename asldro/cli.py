@@ -7,11 +7,14 @@ Commands::
     asldro output hrgt NAME DIR                     a built-in ground truth in ASLDRO's 5-D format
     asldro validate DIR [--report FILE]             validate a dataset (three layers)
 
-Exit status: 0 ok, 1 unexpected failure (also: a validator could not run), 16 the dataset failed
-validation, 64 usage error, 65 bad parameters or ground truth, 73 the output cannot be created.
-Errors are one line on stderr (``asldro: error: ...``), followed for a validation by one line
-per finding (``  ERROR CODE file: message [layer]``, warnings likewise); ``--debug`` shows the
-traceback. Python warnings are one line each, once: ``asldro: warning: ...``.
+Exit status (:class:`asldro.exit_codes.ExitCode`, shared with ``run.py``): 0 ok, 1 unexpected
+failure (also: a validator could not run), 16 the dataset failed validation, 64 usage error,
+65 bad parameters or ground truth, 69 this Python lacks asldro's dependencies, 73 the output
+cannot be created or may not be replaced, 74 I/O error (e.g. a full disk), 130 interrupted
+(SIGINT), 143 terminated (SIGTERM). Errors are one line on stderr (``asldro: error: ...``),
+followed for a validation by one line per finding (``  ERROR CODE file: message [layer]``,
+warnings likewise); ``--debug`` shows the traceback. Python warnings are one line each, once:
+``asldro: warning: ...``.
 """
 
 from __future__ import annotations
@@ -19,30 +22,25 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import sys
-import traceback
 from pathlib import Path
 from typing import Sequence
 
-EXIT_OK = 0
-EXIT_FAILURE = 1
-EXIT_INVALID = 16
-EXIT_USAGE = 64
-EXIT_DATA = 65
-EXIT_CANT_CREATE = 73
+from asldro.exit_codes import ExitCode, UsageError, report_error
+from asldro.options import non_negative_int, participant_labels, process_count
+
+EXIT_OK = ExitCode.OK
+EXIT_INVALID = ExitCode.INVALID
+EXIT_FAILURE = ExitCode.FAILURE
 
 PROG = "asldro"
 BUILTIN_NAMES = ("hrgt_icbm_2009a_nls_3t", "hrgt_icbm_2009a_nls_1.5t")
 
 
-class UsageError(Exception):
-    """A command-line usage error (exit 64)."""
-
-
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # type: ignore[override]
-        raise UsageError(f"{self.prog}: {message}")
+        command = self.prog.removeprefix(PROG).strip()
+        raise UsageError(f"{command}: {message}" if command else message)
 
 
 def _version() -> str:
@@ -72,21 +70,33 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="LABEL",
         help="participant label(s) to generate (default: 01)",
     )
-    gen.add_argument("--seed", type=int, help="replace every series' random_seed")
-    gen.add_argument("--n-procs", type=int, default=1, help="participants generated in parallel")
+    gen.add_argument(
+        "--seed", type=non_negative_int, help="replace every series' random_seed (>= 0)"
+    )
+    gen.add_argument(
+        "--n-procs",
+        type=process_count,
+        default=1,
+        help="participants generated in parallel processes (>= 1; default: 1)",
+    )
     gen.add_argument(
         "--skip-validation",
         action="store_true",
         help="do not validate the generated dataset (validation is on by default)",
     )
     gen.add_argument(
-        "--overwrite", action="store_true", help="replace the contents of a non-empty output"
+        "--overwrite",
+        action="store_true",
+        help="replace an existing dataset or archive written by asldro (nothing else)",
     )
 
     out = commands.add_parser("output", help="write the default parameters or a ground truth")
     what = out.add_subparsers(dest="what", metavar="WHAT", parser_class=_Parser)
     out_params = what.add_parser("params", help="write the default parameter file")
     out_params.add_argument("file", help="JSON file to write")
+    out_params.add_argument(
+        "--overwrite", action="store_true", help="replace the file if it exists"
+    )
     out_hrgt = what.add_parser(
         "hrgt",
         help="write a built-in ground truth (ASLDRO 5-D NIfTI + JSON)",
@@ -94,6 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     out_hrgt.add_argument("name", help="one of: " + ", ".join(BUILTIN_NAMES))
     out_hrgt.add_argument("folder", help="existing folder to write <name>.nii.gz and .json into")
+    out_hrgt.add_argument(
+        "--overwrite", action="store_true", help="replace <name>.nii.gz and .json if they exist"
+    )
 
     val = commands.add_parser(
         "validate",
@@ -137,16 +150,12 @@ def _report_status(report, where: Path) -> int:
 
 def _generate(args: argparse.Namespace) -> int:
     from asldro.api import generate
-    from asldro.params import load_params, default_params
+    from asldro.output import output_path
 
-    labels = [_clean_label(label) for label in args.participant_label]
-    if args.seed is not None and args.seed < 0:
-        raise UsageError(f"{PROG} generate: --seed must be >= 0, got {args.seed}")
-    if args.n_procs < 1:
-        raise UsageError(f"{PROG} generate: --n-procs must be >= 1, got {args.n_procs}")
-    params = load_params(args.params) if args.params else load_params(default_params())
+    labels = participant_labels(args.participant_label)
+    output_path(args.output)  # an empty output path is a usage error before anything else
     result = generate(
-        params,
+        args.params,
         args.output,
         participant_labels=labels,
         seed=args.seed,
@@ -160,48 +169,42 @@ def _generate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _clean_label(label: str) -> str:
-    import re
-
-    label = label[4:] if label.startswith("sub-") else label
-    if not re.fullmatch(r"[0-9a-zA-Z+]+", label):
-        raise UsageError(
-            f"{PROG}: participant label {label!r} is not a BIDS label (letters, digits and + only)"
-        )
-    return label
-
-
 def _output_params(args: argparse.Namespace) -> int:
+    from asldro.output import output_path, write_user_file
     from asldro.params import default_params
 
-    target = Path(args.file)
-    if not target.parent.is_dir():
-        from asldro.api import OutputError
-
-        raise OutputError(f"{target.parent}: folder does not exist")
     text = json.dumps(default_params(), indent=2) + "\n"
-    tmp = target.with_name(f".{target.name}.asldro-tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, target)
+    target = write_user_file(output_path(args.file), text.encode(), overwrite=args.overwrite)
     print(f"wrote {target}")
     return EXIT_OK
 
 
 def _output_hrgt(args: argparse.Namespace) -> int:
-    from asldro.api import OutputError
-    from asldro.groundtruth import builtin_ground_truth, write_ground_truth
+    from asldro.bids.atomic import named, temp_dir
+    from asldro.groundtruth import GroundTruthError, builtin_ground_truth, write_ground_truth
+    from asldro.output import OutputError, output_path, place_user_file, user_file_target
 
     if args.name not in BUILTIN_NAMES:
         raise UsageError(
-            f"{PROG} output hrgt: unknown ground truth {args.name!r} "
+            f"output hrgt: unknown ground truth {args.name!r} "
             f"(choose from {', '.join(BUILTIN_NAMES)})"
         )
-    folder = Path(args.folder)
+    folder = output_path(args.folder)
     if not folder.is_dir():
         raise OutputError(f"{folder}: folder does not exist")
-    nifti = folder / f"{args.name}.nii.gz"
-    write_ground_truth(builtin_ground_truth(args.name), nifti, folder / f"{args.name}.json")
-    print(f"wrote {nifti} and {nifti.with_suffix('').with_suffix('.json')}")
+    names = (f"{args.name}.nii.gz", f"{args.name}.json")
+    for name in names:  # both checked before either is written
+        user_file_target(folder / name, overwrite=args.overwrite)
+    ground_truth = builtin_ground_truth(args.name)
+    with temp_dir(folder) as temp:
+        try:
+            write_ground_truth(ground_truth, temp / names[0], temp / names[1])
+        except GroundTruthError as err:  # a write failure: an I/O error at its final place
+            if isinstance(err.__cause__, OSError):
+                raise named(err.__cause__, folder / names[0]) from err
+            raise
+        written = [place_user_file(temp / n, folder / n, overwrite=args.overwrite) for n in names]
+    print(f"wrote {written[0]} and {written[1]}")
     return EXIT_OK
 
 
@@ -227,18 +230,6 @@ def _validate(args: argparse.Namespace) -> int:
     return _report_status(report, dataset)
 
 
-def _exit_status(err: BaseException) -> int:
-    from asldro.api import OutputError
-    from asldro.groundtruth import GroundTruthError
-    from asldro.params import ParamError
-
-    if isinstance(err, UsageError):
-        return EXIT_USAGE
-    if isinstance(err, (ParamError, GroundTruthError)):
-        return EXIT_DATA
-    if isinstance(err, OutputError):
-        return EXIT_CANT_CREATE
-    return EXIT_FAILURE
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -255,27 +246,25 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: list[str], debug: bool) -> int:
+    from asldro.interrupts import handling_signals
+
     try:
-        args = build_parser().parse_args(argv)
-        if args.command is None or (args.command == "output" and args.what is None):
-            raise UsageError(f"{PROG}: a command is required (see '{PROG} --help')")
-        handler = {
-            "generate": _generate,
-            "validate": _validate,
-            "output": _output_params if getattr(args, "what", None) == "params" else _output_hrgt,
-        }[args.command]
-        return handler(args)
+        with handling_signals():
+            args = build_parser().parse_args(argv)
+            if args.command is None or (args.command == "output" and args.what is None):
+                raise UsageError(f"a command is required (see '{PROG} --help')")
+            handler = {
+                "generate": _generate,
+                "validate": _validate,
+                "output": (
+                    _output_params if getattr(args, "what", None) == "params" else _output_hrgt
+                ),
+            }[args.command]
+            return handler(args)
     except SystemExit as err:  # --help and --version
         return int(err.code or 0)
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
-        return EXIT_FAILURE
-    except Exception as err:  # pylint: disable=broad-except  # one line, never a traceback
-        if debug:
-            traceback.print_exc()
-        message = str(err) if isinstance(err, UsageError) else f"{PROG}: error: {err}"
-        print(message.splitlines()[0] if message else f"{PROG}: error", file=sys.stderr)
-        return _exit_status(err)
+    except BaseException as err:  # pylint: disable=broad-except  # one line, never a traceback
+        return report_error(err, PROG, debug=debug)
 
 
 if __name__ == "__main__":  # pragma: no cover

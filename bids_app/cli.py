@@ -6,11 +6,13 @@
            [--params FILE] [--seed N] [--n-procs N] [--skip-bids-validation] [--version] [--debug]
 
 The two-positional form is primary; with three, ``BIDS_DIR`` is accepted for BIDS-App runners
-and never read or written. Exit statuses follow the BIDS-Apps execution specification:
-0 ok, 1 unexpected failure, 16 the dataset failed validation, 17 unknown analysis level,
-64 usage, 65 invalid parameters or ground truth, 66 no participants (group), 73 the output
-cannot be created, 74 I/O error, 130 interrupted (SIGINT), 143 terminated (SIGTERM).
-Errors are one line on stderr (``run.py: error: ...``); ``--debug`` adds the traceback.
+and never read or written. Exit statuses follow the BIDS-Apps execution specification
+(:class:`asldro.exit_codes.ExitCode`, shared with ``asldro``): 0 ok, 1 unexpected failure,
+16 the dataset failed validation, 17 unknown analysis level, 64 usage, 65 invalid parameters or
+ground truth, 66 no participants (group), 69 this Python lacks asldro's dependencies, 73 the
+output cannot be created or is not an asldro dataset, 74 I/O error, 130 interrupted (SIGINT),
+143 terminated (SIGTERM). Errors are one line on stderr (``run.py: error: ...``); ``--debug``
+adds the traceback.
 Python warnings (also those of worker processes) are one line each, once: ``run.py: warning: ...``.
 
 Nothing heavy is imported at module level: ``run.py --version`` must not load numpy.
@@ -20,18 +22,16 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import re
-import signal
 import sys
-import traceback
 from pathlib import Path
-from typing import Any, NoReturn, Sequence
+from typing import NoReturn, Sequence
 
+from asldro.exit_codes import UsageError, report_error
+from asldro.options import non_negative_int, participant_labels, process_count
 from bids_app.levels import AppError, ExitCode
 
 PROG = "run.py"
 LEVELS = ("participant", "group")
-LABEL_PATTERN = re.compile(r"[0-9a-zA-Z+]+")  # BIDS label format (schema objects.formats.label)
 DEFAULT_LABEL = "01"
 
 
@@ -62,23 +62,6 @@ def version() -> str:
     return __version__
 
 
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    value = _non_negative_int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The ``run.py`` argument parser (bids-asl.md §11).
 
@@ -94,7 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=(
             "exit status: 0 ok, 1 failure, 16 dataset failed validation, 17 unknown analysis "
             "level, 64 usage error, 65 invalid parameters, 66 no participants (group), "
-            "73 cannot create output, 74 I/O error"
+            "69 this Python lacks the dependencies, 73 cannot create output or not an asldro "
+            "dataset, 74 I/O error, 130 interrupted, 143 terminated"
         ),
     )
     parser.add_argument(
@@ -120,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--seed",
-        type=_non_negative_int,
+        type=non_negative_int,
         metavar="N",
         help="replace every series' random_seed; noise streams derive from (seed, label)",
     )
@@ -128,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--n-procs",
         "--n_procs",
         dest="n_procs",
-        type=_positive_int,
+        type=process_count,
         default=1,
         metavar="N",
         help="participants generated in parallel processes (default: 1)",
@@ -147,21 +131,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def clean_labels(values: Sequence[str] | None) -> tuple[str, ...]:
-    """Participant labels without a leading ``sub-``, de-duplicated in order (bids-asl.md §11).
+    """Participant labels without a leading ``sub-``, de-duplicated in order (bids-asl.md §11;
+    the rule is ``asldro.options.participant_labels``, shared with ``asldro generate``).
 
     Raises ``AppError`` (exit 64) for anything that is not a BIDS label (``../x``, ``a_b``, ``""``).
     """
-    labels: list[str] = []
-    for value in values or ():
-        label = value[4:] if value.startswith("sub-") else value
-        if not LABEL_PATTERN.fullmatch(label):
-            raise AppError(
-                ExitCode.USAGE,
-                f"participant label {value!r} is not a BIDS label (letters, digits and + only)",
-            )
-        if label not in labels:
-            labels.append(label)
-    return tuple(labels)
+    try:
+        return participant_labels(values)
+    except UsageError as err:
+        raise AppError(ExitCode.USAGE, str(err)) from None
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -186,49 +164,6 @@ def _run(args: argparse.Namespace) -> int:
     )
 
 
-def _classify(err: BaseException) -> int:
-    """Exit status of an exception raised by the engine (bids-asl.md §11 table)."""
-
-    def engine_type(module: str, name: str) -> Any:
-        loaded = sys.modules.get(module)
-        return getattr(loaded, name, None) if loaded is not None else None
-
-    if isinstance(err, AppError):
-        return err.status
-    data_errors = tuple(
-        t
-        for t in (
-            engine_type("asldro.params.errors", "ParamError"),
-            engine_type("asldro.groundtruth.errors", "GroundTruthError"),
-            engine_type("asldro.groundtruth", "GroundTruthError"),
-        )
-        if t is not None
-    )
-    if data_errors and isinstance(err, data_errors):
-        return ExitCode.DATA
-    output_error = engine_type("asldro.api", "OutputError")
-    if output_error is not None and isinstance(err, output_error):
-        return ExitCode.CANT_CREATE
-    if isinstance(err, OSError):
-        return ExitCode.IO_ERROR
-    return ExitCode.FAILURE
-
-
-def _one_line(err: BaseException) -> str:
-    text = " ".join(str(err).split())
-    if isinstance(err, (AppError,)) or _classify(err) in (ExitCode.DATA, ExitCode.CANT_CREATE):
-        return text or type(err).__name__
-    return f"{type(err).__name__}: {text}" if text else type(err).__name__
-
-
-class _Terminated(Exception):
-    """SIGTERM arrived (e.g. a SLURM time limit); unwinds so that temporary folders go."""
-
-
-def _on_sigterm(signum: int, frame: Any) -> NoReturn:  # pylint: disable=unused-argument
-    raise _Terminated()
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the BIDS-App; returns the exit status (bids-asl.md §11).
 
@@ -237,38 +172,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv : sequence of str, optional
         The arguments without the program name; default ``sys.argv[1:]``.
     """
+    from asldro.interrupts import handling_signals
     from asldro.warning_lines import one_line_warnings
 
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
-    with contextlib.nullcontext() if debug else one_line_warnings(PROG):
-        return _main(argv, debug)
-
-
-def _main(argv: list[str], debug: bool) -> int:
-    previous = None
+    warnings_shown = contextlib.nullcontext() if debug else one_line_warnings(PROG)
     try:
-        try:
-            previous = signal.signal(signal.SIGTERM, _on_sigterm)
-        except ValueError:  # not the main thread: keep the default handler
-            previous = None
-        args = build_parser().parse_intermixed_args(argv)
-        return int(_run(args))
+        with handling_signals(), warnings_shown:
+            args = build_parser().parse_intermixed_args(argv)
+            return int(_run(args))
     except _ParserExit as done:
         return done.status
-    except KeyboardInterrupt:
-        print(f"{PROG}: error: interrupted", file=sys.stderr)
-        return ExitCode.INTERRUPTED
-    except _Terminated:
-        print(f"{PROG}: error: terminated (SIGTERM); temporary files removed", file=sys.stderr)
-        return ExitCode.TERMINATED
-    except Exception as err:  # pylint: disable=broad-except  # one line, never a traceback
-        if debug:
-            traceback.print_exc()
-        print(f"{PROG}: error: {_one_line(err)}", file=sys.stderr)
-        for line in getattr(err, "details", ()):
-            print(line, file=sys.stderr)
-        return int(_classify(err))
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+    except BaseException as err:  # pylint: disable=broad-except  # one line, never a traceback
+        return int(report_error(err, PROG, debug=debug))

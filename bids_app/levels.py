@@ -3,19 +3,22 @@
 ``participant`` writes ``sub-<label>`` for each label, then (holding the dataset lock) rebuilds
 ``participants.tsv`` and self-validates. ``group`` rebuilds ``participants.tsv``/``.json`` from
 the ``sub-*`` folders present, validates and prints a summary. Only this module and
-:mod:`bids_app.cli` know about analysis levels and exit codes; the engine (:mod:`asldro`) is
-imported lazily so that ``run.py --version`` stays fast.
+:mod:`bids_app.cli` know about analysis levels; the exit statuses are the engine's one table
+(:mod:`asldro.exit_codes`), and what may be written where is the engine's one rule
+(:mod:`asldro.output`: an empty folder or an asldro dataset). The engine is imported lazily so
+that ``run.py --version`` stays fast.
 """
 
 from __future__ import annotations
 
 import contextlib
-import enum
 import os
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any, Iterator, Sequence
+
+from asldro.exit_codes import ExitCode, StatusError
 
 LOCK_NAME = ".asldro.lock"
 SCRATCH_PREFIX = ".asldro-scratch-"
@@ -27,49 +30,28 @@ CACHE_VARIABLES = ("DENO_DIR", "MPLCONFIGDIR", "NUMBA_CACHE_DIR", "XDG_CACHE_HOM
 VALIDATION_ATTEMPTS = 20
 
 
-class ExitCode(enum.IntEnum):
-    """Exit statuses of the BIDS-Apps execution specification (bids-asl.md §11)."""
-
-    OK = 0
-    FAILURE = 1
-    INVALID = 16
-    UNKNOWN_LEVEL = 17
-    USAGE = 64
-    DATA = 65
-    NO_INPUT = 66
-    CANT_CREATE = 73
-    IO_ERROR = 74
-    INTERRUPTED = 130  # SIGINT (128 + 2)
-    TERMINATED = 143  # SIGTERM (128 + 15), e.g. a SLURM time limit
-
-
-class AppError(Exception):
+class AppError(StatusError):
     """An error with a known exit status; ``details`` are extra lines printed after the message."""
 
     def __init__(self, status: ExitCode, message: str, details: Sequence[str] = ()) -> None:
-        super().__init__(message)
-        self.status = status
-        self.details = tuple(details)
+        super().__init__(message, status, details)
 
 
 # --------------------------------------------------------------------------------------------
 # The output folder: creation, the dataset lock, the scratch folder
 
 
-def prepare_output_dir(output_dir: Path) -> None:
-    """Create ``output_dir`` if missing and check that files can be created in it.
+def prepare_output_dir(output_dir: Path, labels: Sequence[str] = ()) -> list[Path]:
+    """Check that ``output_dir`` may be written (missing, empty or an asldro dataset whose
+    participants of ``labels`` hold only asldro's files), then create it if missing and check
+    that files can be created in it. Returns the folders made (``asldro.output``).
 
-    Raises ``AppError`` (exit 73, bids-asl.md §11) with one line when it cannot be used.
+    Raises ``OutputError`` (exit 73) with one line when it cannot or may not be used.
     """
-    if output_dir.exists() and not output_dir.is_dir():
-        raise AppError(ExitCode.CANT_CREATE, f"{output_dir}: exists and is not a folder")
-    try:
-        output_dir.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=output_dir, prefix=".asldro-probe-"):
-            pass
-    except OSError as err:
-        reason = err.strerror or str(err)
-        raise AppError(ExitCode.CANT_CREATE, f"{output_dir}: cannot write here ({reason})") from err
+    from asldro.output import check_dataset_folder, create_folder
+
+    check_dataset_folder(output_dir, labels)
+    return create_folder(output_dir)
 
 
 @contextlib.contextmanager
@@ -136,42 +118,33 @@ def load_run_params(params_file: str | None) -> Any:
     return as_params(params_file)
 
 
-def _generate_one(params: Any, output_dir: str, label: str, seed: int | None) -> str:
-    """Worker: write ``sub-<label>`` (module-level so that a process pool can pickle it)."""
-    from asldro.api import generate_participant
-
-    generate_participant(params, output_dir, label, seed=seed)
-    return label
+def _print_written(label: str) -> None:
+    print(f"wrote sub-{label}", flush=True)
 
 
 def generate_participants(
-    params: Any, output_dir: Path, labels: Sequence[str], *, seed: int | None, n_procs: int
+    params: Any,
+    output_dir: Path,
+    labels: Sequence[str],
+    *,
+    seed: int | None,
+    n_procs: int,
+    ground_truth: Any = None,
 ) -> None:
-    """Generate every label, in ``n_procs`` processes when there are several (§11 participant).
+    """Generate every label, in ``n_procs`` processes when there are several (§11 participant),
+    through the engine's one participant path (``asldro.api.generate_participants``: workers
+    are killed at once on SIGTERM/SIGINT or a failure)."""
+    from asldro.api import generate_participants as generate
 
-    Each participant's random streams come from (seed, label) in the engine, so the result
-    does not depend on the order or the parallelism.
-    """
-    if n_procs > 1 and len(labels) > 1:
-        from concurrent.futures import ProcessPoolExecutor
-
-        from asldro.warning_lines import call_collecting_warnings, reissue
-
-        with ProcessPoolExecutor(max_workers=min(n_procs, len(labels))) as pool:
-            futures = [
-                pool.submit(
-                    call_collecting_warnings, _generate_one, params, str(output_dir), label, seed
-                )
-                for label in labels
-            ]
-            for future in futures:
-                label, caught = future.result()
-                reissue(caught)  # the workers' warnings, shown once by this process
-                print(f"wrote sub-{label}", flush=True)
-    else:
-        for label in labels:
-            _generate_one(params, str(output_dir), label, seed)
-            print(f"wrote sub-{label}", flush=True)
+    generate(
+        params,
+        output_dir,
+        labels,
+        seed=seed,
+        n_procs=n_procs,
+        ground_truth=ground_truth,
+        on_written=_print_written,
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -190,11 +163,11 @@ def subject_folders(output_dir: Path) -> list[str]:
 def leftover_temporaries(output_dir: Path) -> list[Path]:
     """Remove the engine's temporary folders left by killed runs (their owner lock is free);
     return those that remain (a run is writing, or they are not ours)."""
-    from asldro.bids.atomic import remove_stale_temp_dirs
+    from asldro.bids.dataset import groundtruth_root, remove_stale_temporaries
 
+    remove_stale_temporaries(output_dir)
     found: list[Path] = []
-    for folder in (output_dir, output_dir / "derivatives" / "groundtruth", output_dir / "code"):
-        remove_stale_temp_dirs(folder)
+    for folder in (output_dir, groundtruth_root(output_dir), output_dir / "code"):
         found.extend(sorted(folder.glob(TEMP_PATTERN)))
     return found
 
@@ -276,17 +249,22 @@ def run_participant(
 ) -> int:
     """Participant level (bids-asl.md §11): generate ``sub-<label>`` for each label, rebuild
     participants.tsv and self-validate the dataset. Returns the exit status."""
-    params = load_run_params(params_file)  # before anything is written
-    created = not output_dir.exists()
-    prepare_output_dir(output_dir)
+    from asldro.api import load_params_ground_truth
+    from asldro.output import check_dataset_folder, check_participant_names, remove_created
+
+    params = load_run_params(params_file)  # everything checked before anything is written
+    check_dataset_folder(output_dir, labels)
+    ground_truth = load_params_ground_truth(params)
+    check_participant_names(output_dir, params, ground_truth, labels)
+    created = prepare_output_dir(output_dir, labels)
     try:
         with scratch_environment(output_dir):
-            generate_participants(params, output_dir, labels, seed=seed, n_procs=n_procs)
+            generate_participants(
+                params, output_dir, labels, seed=seed, n_procs=n_procs, ground_truth=ground_truth
+            )
             report = finalise_dataset(output_dir, validate)
     except BaseException:
-        if created:  # no partial output: remove the folder this run made if nothing is in it
-            with contextlib.suppress(OSError):
-                output_dir.rmdir()
+        remove_created(created)  # no partial output: the folders this run made, if empty
         raise
     _print_report(report)
     return ExitCode.OK
@@ -303,6 +281,9 @@ def run_group(output_dir: Path, labels: Sequence[str], *, validate: bool) -> int
             ExitCode.NO_INPUT,
             f"{output_dir}: no such folder (run the participant level first)",
         )
+    from asldro.output import check_dataset_folder
+
+    check_dataset_folder(output_dir)  # group rewrites participants.tsv: asldro datasets only
     present = subject_folders(output_dir)
     if not present:
         raise AppError(

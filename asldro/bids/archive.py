@@ -3,21 +3,21 @@
 Entries are the dataset's files relative to its root, sorted, with a fixed timestamp
 (1980-01-01), fixed permissions and owner; the gzip header carries mtime 0 and no file name.
 Temporary files of running writers (``.asldro-tmp-*``) and lock files are left out. The archive
-is written to a temp file beside it and renamed into place.
+is written to a temp file beside it (in an owner-locked temp folder) and renamed into place.
+An archive is asldro's when its ``dataset_description.json`` names asldro in ``GeneratedBy``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import io
+import json
 import os
 import tarfile
-import uuid
 import zipfile
 from pathlib import Path
 
-from asldro.bids.atomic import TMP_PREFIX
+from asldro.bids.atomic import TMP_PREFIX, named, temp_dir
 
 FIXED_DATE_TIME = (1980, 1, 1, 0, 0, 0)
 FIXED_MTIME = 315532800  # 1980-01-01T00:00:00Z
@@ -83,11 +83,39 @@ def write_archive(dataset_dir: Path, archive_path: Path) -> Path:
         raise FileNotFoundError(f"dataset folder {root} does not exist")
     members = archive_members(root, exclude=target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.parent / f"{TMP_PREFIX}{os.getpid()}-{uuid.uuid4().hex}-{target.name}"
-    try:
-        writer(root, members, tmp)
-        os.replace(tmp, target)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+    with temp_dir(target.parent) as temp:
+        written = temp / target.name
+        try:
+            writer(root, members, written)
+            os.replace(written, target)
+        except OSError as err:
+            raise named(err, target) from err
     return target
+
+
+DESCRIPTION = "dataset_description.json"
+
+
+def _archived_description(path: Path) -> bytes | None:
+    """The raw ``dataset_description.json`` inside an archive (None when unreadable)."""
+    try:
+        if path.name.lower().endswith(".zip"):
+            with zipfile.ZipFile(path) as archive:
+                return archive.read(DESCRIPTION)
+        with tarfile.open(path, "r:gz") as archive:
+            member = archive.extractfile(DESCRIPTION)
+            return member.read() if member is not None else None
+    except (OSError, KeyError, zipfile.BadZipFile, tarfile.TarError, EOFError):
+        return None
+
+
+def is_asldro_archive(path: Path) -> bool:
+    """True when the archive at ``path`` holds an asldro dataset (its raw
+    ``dataset_description.json`` names asldro in ``GeneratedBy``)."""
+    from asldro.bids.dataset import describes_asldro_dataset
+
+    content = _archived_description(Path(path))
+    try:
+        return content is not None and describes_asldro_dataset(json.loads(content))
+    except ValueError:
+        return False

@@ -1,7 +1,10 @@
 """Atomic file and directory replacement inside the output folder (DESIGN.md "Writes are atomic").
 
-Temporary files and directories are hidden (``.asldro-tmp-*``), live next to their target (same
-file system, so ``os.replace`` is atomic) and are removed on failure.
+Temporary files live in hidden, owner-locked directories (``.asldro-tmp-*``) next to their target
+(same file system, so ``os.replace`` is atomic). They are removed on failure, and those left by a
+killed process (its lock is free) are removed by the next temporary directory made beside them.
+:func:`write_file` is the one place file contents are written; its errors are re-raised naming the
+file at its final place (``write(2)`` failing with ENOSPC names no file).
 """
 
 from __future__ import annotations
@@ -17,8 +20,21 @@ from typing import Iterator
 TMP_PREFIX = ".asldro-tmp-"
 
 
+def write_file(path: Path, content: bytes) -> None:
+    """Create (or truncate) ``path`` and write ``content`` into it."""
+    with open(path, "wb") as handle:
+        handle.write(content)
+
+
+def named(err: OSError, path: Path | str) -> OSError:
+    """``err`` (same type, errno and reason) naming ``path`` as the file concerned."""
+    renamed = type(err)(err.errno, err.strerror or str(err), str(path))
+    return renamed if isinstance(renamed, OSError) else OSError(err.errno, str(err), str(path))
+
+
 def write_bytes_atomic(path: Path, content: bytes) -> bool:
-    """Write ``content`` to ``path`` via a temp file + ``os.replace``.
+    """Write ``content`` to ``path`` via a temp file (in an owner-locked temp directory beside
+    it) + ``os.replace``. Errors name ``path``.
 
     Returns False (and writes nothing) when the file already holds exactly ``content``, so
     concurrent callers writing identical content do no harm.
@@ -30,13 +46,13 @@ def write_bytes_atomic(path: Path, content: bytes) -> bool:
     except OSError:
         pass
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f"{TMP_PREFIX}{os.getpid()}-{uuid.uuid4().hex}-{path.name}"
-    try:
-        tmp.write_bytes(content)
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+    with temp_dir(path.parent) as tmp:
+        temporary = tmp / path.name
+        try:
+            write_file(temporary, content)
+            os.replace(temporary, path)
+        except OSError as err:
+            raise named(err, path) from err
     return True
 
 
@@ -58,6 +74,8 @@ def temp_dir(parent: Path, prefix: str = TMP_PREFIX) -> Iterator[Path]:
     """
     import fcntl
 
+    from asldro.interrupts import deferred_signals
+
     parent = Path(parent)
     parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temp_dirs(parent, prefix)
@@ -68,10 +86,11 @@ def temp_dir(parent: Path, prefix: str = TMP_PREFIX) -> Iterator[Path]:
         fcntl.flock(owner, fcntl.LOCK_EX)
         yield path
     finally:
-        if path is not None:
-            shutil.rmtree(path, ignore_errors=True)
-        if owner is not None:
-            os.close(owner)
+        with deferred_signals():  # a second signal must not leave it half removed
+            if path is not None:
+                shutil.rmtree(path, ignore_errors=True)
+            if owner is not None:
+                os.close(owner)
 
 
 def remove_stale_temp_dirs(parent: Path, prefix: str = TMP_PREFIX) -> list[Path]:

@@ -1,14 +1,18 @@
 """Dataset-level files of the raw dataset and of the ground-truth derivative (bids-asl.md §1, §9,
-§10): dataset_description.json, README.md, CHANGES, code/dro_params.json, participants.tsv/.json,
-and the derivative's descriptions.tsv, desc-groundtruth_dseg.tsv and .bidsignore.
+§10): dataset_description.json, README.md, CHANGES, participants.tsv/.json, and the derivative's
+descriptions.tsv, desc-groundtruth_dseg.tsv and .bidsignore; and what asldro wrote in a dataset
+(how it recognises its own datasets and files, so that it never replaces anyone else's).
 
 Every file is written atomically (temp + ``os.replace``) and only when its content changes, so
-parallel participant jobs writing into one folder do no harm.
+parallel participant jobs writing into one folder do no harm. A dataset is asldro's when its
+``dataset_description.json`` names asldro in ``GeneratedBy``; the files of each participant are
+those its provenance file (``code/provenance/sub-<label>.json``) lists.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 from pathlib import Path
@@ -20,6 +24,10 @@ from asldro.bids.fields import fields
 from asldro.bids.jsonable import json_bytes
 
 _SUBJECT_DIR = re.compile(r"^sub-([0-9a-zA-Z+]+)$")
+GENERATOR = "asldro"
+HIDDEN_PREFIX = ".asldro"  # .asldro-tmp-*, .asldro-scratch-*, .asldro.lock
+# Written by earlier versions (one parameter file for the whole dataset).
+LEGACY_FILES = ("code/dro_params.json",)
 
 
 def groundtruth_root(output_dir: Path) -> Path:
@@ -31,7 +39,7 @@ def generated_by() -> list[dict[str, Any]]:
     """``GeneratedBy`` (bids-asl.md §10): name, version, description and, only when the
     environment variable ``ASLDRO_CONTAINER`` holds an image tag, the docker container."""
     entry: dict[str, Any] = {
-        "Name": "asldro",
+        "Name": GENERATOR,
         "Version": __version__,
         "Description": fields()["dataset"]["GeneratedByDescription"],
     }
@@ -115,23 +123,73 @@ def _read(path: Path) -> str | None:
         return None
 
 
+def participant_params_path(label: str) -> str:
+    """Where the resolved parameters of participant ``label`` go, relative to the raw root."""
+    return f"code/sub-{label}_dro_params.json"
+
+
+def provenance_path(label: str) -> str:
+    """Where the provenance of participant ``label`` goes, relative to the raw root."""
+    return f"code/provenance/sub-{label}.json"
+
+
+def _dataset_file_paths(root: Path) -> dict[str, Path]:
+    """Every dataset-level file asldro writes (raw and ground-truth derivative), by role."""
+    gt_root = groundtruth_root(root)
+    return {
+        "raw_description": root / "dataset_description.json",
+        "raw_readme": root / "README.md",
+        "raw_changes": root / "CHANGES",
+        "participants_tsv": root / "participants.tsv",
+        "participants_json": root / "participants.json",
+        "gt_description": gt_root / "dataset_description.json",
+        "gt_readme": gt_root / "README.md",
+        "gt_descriptions": gt_root / "descriptions.tsv",
+        "gt_dseg": gt_root / f"desc-{fields()['groundtruth_desc']}_dseg.tsv",
+        "gt_bidsignore": gt_root / ".bidsignore",
+    }
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _with_source(existing: Any, fresh: dict[str, Any]) -> dict[str, Any] | None:
+    """An asldro ``dataset_description.json`` already there, with ``fresh``'s ground truth added
+    to ``SourceDatasets`` when missing; None when there is nothing to change (or it is not
+    asldro's: then it is never touched)."""
+    if not describes_asldro_dataset(existing):
+        return None
+    sources = existing.get("SourceDatasets")
+    sources = list(sources) if isinstance(sources, list) else []
+    new = [entry for entry in fresh["SourceDatasets"] if entry not in sources]
+    if not new:
+        return None
+    return {**existing, "SourceDatasets": sources + new}
+
+
 def ensure_dataset_files(
     output_dir: Path,
     *,
-    resolved_params: Mapping,
     ground_truth_description: str,
     segmentation: Mapping[str, int] | None = None,
     extra_suffixes: Iterable[str] = (),
 ) -> list[Path]:
-    """Write (idempotently, atomically) the dataset-level files of the raw dataset and of the
-    ground-truth derivative (bids-asl.md §9, §10). Returns the files whose content changed.
+    """Write the dataset-level files of the raw dataset and of the ground-truth derivative
+    (bids-asl.md §9, §10), atomically. Returns the files whose content changed.
+
+    A file already there is asldro's or its user's: it is kept as it is (a README the user
+    edited stays), except that the derivative's ``desc-groundtruth_dseg.tsv`` and
+    ``.bidsignore`` gain the rows and patterns new data need, and an asldro
+    ``dataset_description.json`` gains a new ground truth in ``SourceDatasets``.
 
     Parameters
     ----------
     output_dir : Path
         Root of the raw dataset.
-    resolved_params : Mapping
-        The resolved parameter document, written to ``code/dro_params.json``.
     ground_truth_description : str
         Human description of the ground truth (``SourceDatasets``, README).
     segmentation : Mapping, optional
@@ -139,33 +197,151 @@ def ensure_dataset_files(
     extra_suffixes : iterable of str
         Suffixes of extra ground-truth quantities, added to the derivative ``.bidsignore``.
     """
-    root = Path(output_dir)
-    gt_root = groundtruth_root(root)
+    paths = _dataset_file_paths(Path(output_dir))
     desc = fields()["groundtruth_desc"]
-    files: dict[Path, bytes] = {
-        root
-        / "dataset_description.json": json_bytes(raw_dataset_description(ground_truth_description)),
-        root / "README.md": _text("readme_raw", ground_truth_description).encode(),
-        root / "CHANGES": _text("changes", ground_truth_description).encode(),
-        root / "code" / "dro_params.json": json_bytes(resolved_params),
-        gt_root
-        / "dataset_description.json": json_bytes(
-            derivative_dataset_description(ground_truth_description)
-        ),
-        gt_root / "README.md": _text("readme_derivative", ground_truth_description).encode(),
-        gt_root
-        / "descriptions.tsv": (
+    raw_description = raw_dataset_description(ground_truth_description)
+    gt_description = derivative_dataset_description(ground_truth_description)
+    created: dict[str, bytes] = {
+        "raw_description": json_bytes(raw_description),
+        "raw_readme": _text("readme_raw", ground_truth_description).encode(),
+        "raw_changes": _text("changes", ground_truth_description).encode(),
+        "gt_description": json_bytes(gt_description),
+        "gt_readme": _text("readme_derivative", ground_truth_description).encode(),
+        "gt_descriptions": (
             "desc_id\tdescription\n"
             f"desc-{desc}\tGround truth the raw dataset was simulated from, on the grid of "
             "a ground_truth series\n"
         ).encode(),
-        gt_root
-        / ".bidsignore": _bidsignore(_read(gt_root / ".bidsignore"), extra_suffixes).encode(),
     }
+    files: dict[Path, bytes] = {}
+    for role, content in created.items():
+        path = paths[role]
+        if not (path.exists() or path.is_symlink()):
+            files[path] = content
+    for role, fresh in (("raw_description", raw_description), ("gt_description", gt_description)):
+        path = paths[role]
+        if path not in files:
+            merged = _with_source(_read_json(path), fresh)
+            if merged is not None:
+                files[path] = json_bytes(merged)
+    bidsignore = paths["gt_bidsignore"]
+    files[bidsignore] = _bidsignore(_read(bidsignore), extra_suffixes).encode()
     if segmentation is not None:
-        dseg_path = gt_root / f"desc-{desc}_dseg.tsv"
+        dseg_path = paths["gt_dseg"]
         files[dseg_path] = dseg_tsv(segmentation, _read(dseg_path)).encode()
     return [path for path, content in files.items() if write_bytes_atomic(path, content)]
+
+
+# --------------------------------------------------------------------------------------------
+# What asldro wrote: recognising its datasets and the files in them
+
+
+def describes_asldro_dataset(description: Any) -> bool:
+    """True for a ``dataset_description.json`` document whose ``GeneratedBy`` names asldro."""
+    generated = description.get("GeneratedBy") if isinstance(description, dict) else None
+    return isinstance(generated, list) and any(
+        isinstance(entry, dict) and entry.get("Name") == GENERATOR for entry in generated
+    )
+
+
+def is_asldro_dataset(root: Path) -> bool:
+    """True when ``root`` holds an asldro ``dataset_description.json`` (GeneratedBy asldro)."""
+    return describes_asldro_dataset(_read_json(Path(root) / "dataset_description.json"))
+
+
+def is_asldro_temporary(name: str) -> bool:
+    """True for the hidden entries of running or killed asldro runs (``.asldro-tmp-*``,
+    ``.asldro-scratch-*``, the ``.asldro.lock`` dataset lock)."""
+    return name.startswith(HIDDEN_PREFIX)
+
+
+def subject_files_written(root: Path, label: str) -> set[str] | None:
+    """The files asldro wrote for participant ``label`` (POSIX paths relative to the raw root),
+    read from its provenance file; None when there is no asldro provenance for it."""
+    root = Path(root)
+    provenance = _read_json(root / provenance_path(label))
+    if not (
+        isinstance(provenance, dict)
+        and provenance.get("participant_id") == f"sub-{label}"
+        and str(provenance.get("generated_by", "")).startswith(GENERATOR)
+    ):
+        return None
+    files = {provenance_path(label)}
+    for series in provenance.get("series") or ():
+        if isinstance(series, dict):
+            files.update(str(name) for name in series.get("files") or () if isinstance(name, str))
+    if isinstance(provenance.get("parameters"), str):
+        files.add(provenance["parameters"])
+    return files
+
+
+def _foreign_below(root: Path, folder: Path, owned: set[str]) -> list[Path]:
+    """Entries under ``folder`` asldro did not write: files, symlinks and other non-folders not
+    in ``owned`` (folders themselves hold no data: an empty one is nobody's loss)."""
+    if not (folder.exists() or folder.is_symlink()):
+        return []
+    if folder.is_symlink() or not folder.is_dir():
+        return [] if folder.relative_to(root).as_posix() in owned else [folder]
+    found = []
+    for current, dirs, files in os.walk(folder):
+        here = Path(current)
+        dirs[:] = [d for d in sorted(dirs) if not is_asldro_temporary(d)]
+        for name in sorted(files) + [d for d in dirs if (here / d).is_symlink()]:
+            path = here / name
+            if is_asldro_temporary(name) and not path.is_symlink():
+                continue
+            if path.relative_to(root).as_posix() not in owned:
+                found.append(path)
+    return found
+
+
+def foreign_subject_files(root: Path, label: str) -> list[Path]:
+    """What asldro did not write among the files it would replace for participant ``label``
+    (``sub-<label>``, its ground truth and its ``code/`` files); empty when all are asldro's."""
+    root = Path(root)
+    owned = subject_files_written(root, label) or set()
+    found = []
+    for folder in (root / f"sub-{label}", groundtruth_root(root) / f"sub-{label}"):
+        found += _foreign_below(root, folder, owned)
+    for relative in (provenance_path(label), participant_params_path(label)):
+        found += _foreign_below(root, root / relative, owned)
+    return sorted(found)
+
+
+def remove_stale_temporaries(root: Path) -> list[Path]:
+    """Remove the temporary folders killed asldro processes left in the dataset at ``root``
+    (their owner lock is free); return them."""
+    from asldro.bids.atomic import remove_stale_temp_dirs
+
+    root = Path(root)
+    removed: list[Path] = []
+    for folder in (root, groundtruth_root(root), root / "code"):
+        removed += remove_stale_temp_dirs(folder)
+    return removed
+
+
+def dataset_files_written(root: Path) -> set[str]:
+    """Every file asldro wrote in the dataset at ``root`` (POSIX paths relative to it)."""
+    from asldro.bids.validate import REPORT_PATH
+
+    root = Path(root)
+    owned = {path.relative_to(root).as_posix() for path in _dataset_file_paths(root).values()}
+    owned.add(REPORT_PATH.as_posix())
+    owned.add((groundtruth_root(root) / REPORT_PATH).relative_to(root).as_posix())
+    owned.update(LEGACY_FILES)
+    for provenance in sorted((root / "code" / "provenance").glob("sub-*.json")):
+        label = provenance.name[len("sub-") : -len(".json")]
+        owned |= subject_files_written(root, label) or set()
+    return owned
+
+
+def foreign_files(root: Path) -> list[Path]:
+    """Everything under ``root`` asldro did not write (sorted); empty for a pure asldro dataset.
+
+    asldro's hidden temporary entries (``.asldro-*``, ``.asldro.lock``) count as its own.
+    """
+    root = Path(root)
+    return sorted(_foreign_below(root, root, dataset_files_written(root)))
 
 
 @contextlib.contextmanager
@@ -187,17 +363,51 @@ def _participants_lock(root: Path) -> Iterator[None]:
         os.close(handle)
 
 
+def participants_tsv(labels: Iterable[str], existing: str | None = None) -> str:
+    """``participants.tsv`` listing exactly ``labels`` (in order); the columns and values of an
+    ``existing`` table (a user's ``age``, ``sex``...) are kept, ``n/a`` for new participants."""
+    header, rows = ["participant_id"], {}
+    lines = (existing or "").splitlines()
+    if lines and lines[0].split("\t")[0] == "participant_id":
+        header = lines[0].split("\t")
+        width = len(header) - 1
+        for line in lines[1:]:
+            cells = line.split("\t")
+            if cells[0]:
+                rows[cells[0]] = (cells[1:] + ["n/a"] * width)[:width]
+    width = len(header) - 1
+    body = "".join(
+        "\t".join([f"sub-{label}", *rows.get(f"sub-{label}", ["n/a"] * width)]) + "\n"
+        for label in labels
+    )
+    return "\t".join(header) + "\n" + body
+
+
+def participants_json(existing: Any) -> dict[str, Any]:
+    """``participants.json``: an ``existing`` document (its column descriptions) with asldro's
+    ``participant_id`` description added when missing."""
+    document = dict(existing) if isinstance(existing, dict) else {}
+    for column, description in fields()["participants_json"].items():
+        document.setdefault(column, description)
+    return document
+
+
 def update_participants(output_dir: Path) -> list[str]:
     """Rewrite ``participants.tsv`` (``participant_id`` column = exactly the ``sub-*`` folders
-    present, sorted) and ``participants.json`` atomically (bids-asl.md §10). Returns the labels."""
+    present, sorted; other columns kept) and ``participants.json`` atomically (bids-asl.md
+    §10). Returns the labels."""
     root = Path(output_dir)
+    paths = _dataset_file_paths(root)
     with _participants_lock(root):
         labels = sorted(
             match.group(1)
             for match in (_SUBJECT_DIR.match(p.name) for p in root.iterdir() if p.is_dir())
             if match
         )
-        tsv = "participant_id\n" + "".join(f"sub-{label}\n" for label in labels)
-        write_text_atomic(root / "participants.tsv", tsv)
-        write_bytes_atomic(root / "participants.json", json_bytes(fields()["participants_json"]))
+        tsv = participants_tsv(labels, _read(paths["participants_tsv"]))
+        write_text_atomic(paths["participants_tsv"], tsv)
+        existing = _read_json(paths["participants_json"])
+        document = participants_json(existing)
+        if document != existing:
+            write_bytes_atomic(paths["participants_json"], json_bytes(document))
     return labels

@@ -12,6 +12,7 @@ a dataset error (:attr:`ValidationReport.status`: valid, invalid, or could not r
 
 from __future__ import annotations
 
+import contextlib
 import importlib.metadata
 import json
 import os
@@ -23,7 +24,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from asldro.bids.checks import (
     ERROR,
@@ -352,6 +353,43 @@ def bids_validator_version() -> str:
         return ""
 
 
+@contextlib.contextmanager
+def _validator_work_dir(scratch_dir: Path | None) -> Iterator[Path]:
+    """The validator's hidden, owner-locked work folder (report, Deno cache) in ``scratch_dir``
+    (the output folder that ``generate`` and ``run.py`` own), or in the system temporary folder
+    (``asldro validate``: nothing is written into the dataset). Removed whatever happens; one
+    left by a killed run is removed by the next (``asldro.bids.atomic.temp_dir``)."""
+    from asldro.bids.atomic import temp_dir
+
+    with temp_dir(Path(scratch_dir or tempfile.gettempdir()), TEMP_PREFIX) as work_dir:
+        yield work_dir
+
+
+def _run_in_own_group(
+    command: list[str], *, env: dict[str, str], cwd: Path, timeout: float
+) -> subprocess.CompletedProcess:
+    """Run ``command`` in its own process group; when it times out or this process is
+    interrupted (SIGTERM, SIGINT) the whole group (the validator and anything it started) is
+    killed before the error propagates: no validator outlives the run."""
+    with subprocess.Popen(
+        command,
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    ) as process:
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except BaseException:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(process.pid, signal.SIGKILL)  # not reaped yet: the group is its own
+            process.wait()
+            raise
+    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+
+
 def _bv_finding(code: str, dataset: str, message: str, file: str = "") -> Finding:
     return Finding(code, ERROR, file, message, layer="bids-validator", dataset=dataset)
 
@@ -424,15 +462,7 @@ def run_bids_validator(
         str(dataset_root),
     ]
     try:
-        done = subprocess.run(
-            command,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=BV_TIMEOUT_SECONDS,
-            check=False,
-            cwd=work_dir,
-        )
+        done = _run_in_own_group(command, env=env, cwd=work_dir, timeout=BV_TIMEOUT_SECONDS)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return [_bv_finding("BIDS_VALIDATOR_CRASHED", dataset, f"{BV_EXECUTABLE}: {exc}")]
     if done.returncode not in (BV_EXIT_OK, BV_EXIT_ERRORS):
@@ -479,15 +509,15 @@ def _run_bids_validator_layer(
     beside_python = executable.parent == Path(sys.executable).parent
     version = bids_validator_version() if beside_python else ""
     label = f"bids-validator-deno {version}".strip()
-    try:
-        work_dir = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=scratch_dir))
-    except OSError as exc:
-        where = scratch_dir or tempfile.gettempdir()
-        reason = f"cannot create a temporary folder in {where}: {exc.strerror or exc}"
-        for name in reports:
-            yield name, [_bv_finding("BIDS_VALIDATOR_CRASHED", name, reason)]
-        return
-    try:
+    with contextlib.ExitStack() as stack:
+        try:
+            work_dir = stack.enter_context(_validator_work_dir(scratch_dir))
+        except OSError as exc:
+            where = scratch_dir or tempfile.gettempdir()
+            reason = f"cannot create a temporary folder in {where}: {exc.strerror or exc}"
+            for name in reports:
+                yield name, [_bv_finding("BIDS_VALIDATOR_CRASHED", name, reason)]
+            return
         env_cache = os.environ.get("DENO_DIR")
         cache_dir = Path(env_cache).absolute() if env_cache else work_dir / "deno-cache"
         for name, report in reports.items():
@@ -495,8 +525,6 @@ def _run_bids_validator_layer(
             yield name, run_bids_validator(
                 report.root, name, executable=executable, work_dir=work_dir, cache_dir=cache_dir
             )
-    finally:
-        shutil.rmtree(work_dir, ignore_errors=True)
 
 
 def _write_json_atomic(path: Path, content: Any) -> None:

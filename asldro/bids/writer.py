@@ -2,20 +2,31 @@
 bids-asl.md §1–§9).
 
 Everything is built in a hidden temp dir inside the output folder, then renamed into place:
-the derivative subject first, the provenance file next and the raw ``sub-<label>`` last, so a
-visible raw subject means a complete one. An existing subject of the same label is replaced.
+the derivative subject first, the participant's resolved parameters and provenance next and the
+raw ``sub-<label>`` last, so a visible raw subject means a complete one. An existing subject of
+the same label is replaced, but only when every file in it is one asldro wrote (its provenance
+lists them). :func:`planned_files` gives the names a participant will get without simulating it.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 from asldro import __version__
+from asldro.bids import atomic
 from asldro.bids.atomic import move_aside, put_in_place, temp_dir
-from asldro.bids.dataset import ensure_dataset_files, groundtruth_root, update_participants
+from asldro.bids.dataset import (
+    ensure_dataset_files,
+    foreign_subject_files,
+    groundtruth_root,
+    participant_params_path,
+    provenance_path,
+    update_participants,
+)
 from asldro.bids.fields import fields
 from asldro.bids.jsonable import json_bytes, to_jsonable
 from asldro.bids.naming import (
@@ -36,25 +47,74 @@ from asldro.bids.sidecars import (
     m0scan_sidecar,
     structural_sidecar,
 )
+from asldro.exit_codes import OutputError
 from asldro.image import Image
 from asldro.pipelines.types import SeriesResult
 
-PARAMS_URI = "bids:raw:code/dro_params.json"
+
+def params_uri(label: str) -> str:
+    """BIDS URI of participant ``label``'s resolved parameters (the ``Sources`` of its files)."""
+    return f"bids:raw:{participant_params_path(label)}"
 
 
 class _Tree:
-    """Files of one subject, collected under a temp root; remembers what it wrote."""
+    """Files of one subject, collected under a temp root; remembers what it wrote. Write errors
+    name the file at its final place (``final_root``), not the temporary one."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, final_root: Path) -> None:
         self.root = root
+        self.final_root = final_root
         self.written: list[Path] = []
 
     def put(self, relative: str, content: bytes) -> None:
         """Write ``content`` at ``relative`` under the temp root."""
         path = self.root / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(content)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            atomic.write_file(path, content)
+        except OSError as err:
+            raise atomic.named(err, self.final_root / relative) from err
         self.written.append(Path(relative))
+
+
+# --------------------------------------------------------------------------------------------
+# File names of each kind of series (used to write them and to plan them)
+
+
+def _asl_files(label: str, name: SeriesName) -> tuple[str, str, str]:
+    """Image, sidecar and aslcontext of an asl series, relative to the subject folder."""
+    stem = bids_stem(label, name.entities, "asl")
+    context_stem = bids_stem(label, name.entities, "aslcontext")
+    return f"perf/{stem}.nii.gz", f"perf/{stem}.json", f"perf/{context_stem}.tsv"
+
+
+def _m0scan_files(label: str, name: SeriesName) -> tuple[str, str]:
+    """Image and sidecar of a separate m0scan, relative to the subject folder."""
+    stem = bids_stem(label, name.entities, "m0scan")
+    return f"perf/{stem}.nii.gz", f"perf/{stem}.json"
+
+
+def _structural_files(
+    label: str, name: SeriesName, complex_output: bool
+) -> list[tuple[str | None, str, str]]:
+    """(part, image, sidecar) of a structural series: one, or ``mag`` and ``phase``."""
+    files = []
+    for part in ("mag", "phase") if complex_output else (None,):
+        entities = dict(name.entities)
+        if part is not None:
+            entities["part"] = part
+        stem = bids_stem(label, entities, name.suffix)
+        files.append((part, f"anat/{stem}.nii.gz", f"anat/{stem}.json"))
+    return files
+
+
+def _groundtruth_files(label: str, entities: Mapping[str, str], quantity: str) -> tuple[str, str]:
+    """Image and sidecar of one ground-truth quantity, relative to the derivative subject."""
+    datatype, suffix, _ = groundtruth_suffix(quantity)
+    stem = bids_stem(
+        label, {**entities, "desc": fields()["groundtruth_desc"]}, suffix, derivative=True
+    )
+    return f"{datatype}/{stem}.nii.gz", f"{datatype}/{stem}.json"
 
 
 def _first_label_control_tr(meta: Mapping[str, Any]) -> float:
@@ -75,7 +135,7 @@ def _write_asl(
     tree: _Tree, label: str, result: SeriesResult, name: SeriesName, has_separate_m0: bool
 ) -> str:
     image = result.images["asl"]
-    stem = bids_stem(label, name.entities, "asl")
+    image_file, sidecar_file, context_file = _asl_files(label, name)
     m0_fields = m0_type(
         asl_context(result),
         has_separate_m0=has_separate_m0,
@@ -83,26 +143,25 @@ def _write_asl(
     )
     data = _image_4d(image)
     tr = _first_label_control_tr(image.meta)
-    tree.put(f"perf/{stem}.nii.gz", nifti_gz_bytes(data, image.affine, repetition_time=tr))
-    tree.put(f"perf/{stem}.json", json_bytes(asl_sidecar(image, m0_fields=m0_fields)))
-    context_stem = bids_stem(label, name.entities, "aslcontext")
-    tree.put(f"perf/{context_stem}.tsv", aslcontext_tsv(asl_context(result)).encode())
-    return f"{stem}.nii.gz"
+    tree.put(image_file, nifti_gz_bytes(data, image.affine, repetition_time=tr))
+    tree.put(sidecar_file, json_bytes(asl_sidecar(image, m0_fields=m0_fields)))
+    tree.put(context_file, aslcontext_tsv(asl_context(result)).encode())
+    return Path(image_file).name
 
 
 def _write_m0scan(
     tree: _Tree, label: str, result: SeriesResult, name: SeriesName, asl_file: str
 ) -> None:
     image = result.images["asl"]
-    stem = bids_stem(label, name.entities, "m0scan")
+    image_file, sidecar_file = _m0scan_files(label, name)
     data = image.data
     if data.ndim == 4 and data.shape[3] == 1:
         data = data[..., 0]
     tr = float(list(image.meta["repetition_time"])[0])
     nifti = nifti_gz_bytes(data, image.affine, repetition_time=tr if data.ndim == 4 else None)
-    tree.put(f"perf/{stem}.nii.gz", nifti)
+    tree.put(image_file, nifti)
     intended = f"bids::sub-{label}/perf/{asl_file}"
-    tree.put(f"perf/{stem}.json", json_bytes(m0scan_sidecar(image, intended_for=intended)))
+    tree.put(sidecar_file, json_bytes(m0scan_sidecar(image, intended_for=intended)))
 
 
 def _write_structural(tree: _Tree, label: str, result: SeriesResult, name: SeriesName) -> None:
@@ -110,18 +169,10 @@ def _write_structural(tree: _Tree, label: str, result: SeriesResult, name: Serie
     complex_output = str(
         image.meta.get("output_image_type", "magnitude")
     ) == "complex" or np.iscomplexobj(image.data)
-    if complex_output:
-        parts = {"mag": np.abs(image.data), "phase": np.angle(image.data)}
-    else:
-        parts = {None: image.data}
-    for part, data in parts.items():
-        entities = dict(name.entities)
-        if part is not None:
-            entities["part"] = part
-        stem = bids_stem(label, entities, name.suffix)
-        tree.put(f"anat/{stem}.nii.gz", nifti_gz_bytes(data, image.affine))
-        sidecar = structural_sidecar(image, part=part)
-        tree.put(f"anat/{stem}.json", json_bytes(sidecar))
+    values = {"mag": np.abs, "phase": np.angle, None: lambda data: data}
+    for part, image_file, sidecar_file in _structural_files(label, name, complex_output):
+        tree.put(image_file, nifti_gz_bytes(values[part](image.data), image.affine))
+        tree.put(sidecar_file, json_bytes(structural_sidecar(image, part=part)))
 
 
 def _label_dtype(data: np.ndarray) -> type:
@@ -133,18 +184,16 @@ def _label_dtype(data: np.ndarray) -> type:
 def _write_groundtruth(
     tree: _Tree, label: str, result: SeriesResult, entities: Mapping[str, str]
 ) -> None:
-    desc = fields()["groundtruth_desc"]
     for quantity, image in result.images.items():
         quantity = str(image.meta.get("quantity", quantity))
-        datatype, suffix, _ = groundtruth_suffix(quantity)
-        stem = bids_stem(label, {**entities, "desc": desc}, suffix, derivative=True)
+        image_file, sidecar_file = _groundtruth_files(label, entities, quantity)
         if quantity == "seg_label":
             dtype = _label_dtype(np.asarray(image.data))
         else:
             dtype = np.float32
-        tree.put(f"{datatype}/{stem}.nii.gz", nifti_gz_bytes(image.data, image.affine, dtype=dtype))
-        sidecar = groundtruth_sidecar(image, sources=[PARAMS_URI])
-        tree.put(f"{datatype}/{stem}.json", json_bytes(sidecar))
+        tree.put(image_file, nifti_gz_bytes(image.data, image.affine, dtype=dtype))
+        sidecar = groundtruth_sidecar(image, sources=[params_uri(label)])
+        tree.put(sidecar_file, json_bytes(sidecar))
 
 
 def _groundtruth_extras(results: Sequence[SeriesResult]) -> tuple[dict[str, int] | None, set]:
@@ -195,6 +244,7 @@ def _provenance(
     return {
         "participant_id": f"sub-{label}",
         "generated_by": f"asldro {__version__}",
+        "parameters": participant_params_path(label),
         "provenance": to_jsonable(provenance),
         "series": series,
     }
@@ -228,21 +278,36 @@ def write_participant(
     m0_pairs : Mapping[int, int]
         m0scan-only series index -> index of the asl series it calibrates (1-based).
     resolved_params, provenance : Mapping
-        Written to ``code/dro_params.json`` and into the provenance file.
+        Written to ``code/sub-<label>_dro_params.json`` and into the provenance file.
     ground_truth_description : str
         Human description of the ground truth (dataset descriptions, README).
+
+    Raises
+    ------
+    OutputError
+        The existing ``sub-<label>`` (or its ground truth or ``code/`` files) holds a file asldro
+        did not write; nothing is written.
     """
     root = Path(output_dir)
     label = check_label(label)
     names = raw_series_names(results, m0_pairs)  # naming errors before anything is written
     gt_entities = groundtruth_series_entities(results)
     segmentation, extra_suffixes = _groundtruth_extras(results)
+    foreign = foreign_subject_files(root, label)
+    if foreign:
+        raise OutputError(
+            f"{foreign[0]}: asldro did not write this file ({len(foreign)} such file(s) where "
+            f"sub-{label} would be replaced); asldro replaces only what it wrote: move them away"
+        )
     subject = f"sub-{label}"
     gt_target = groundtruth_root(root) / subject
     raw_target = root / subject
-    prov_target = root / "code" / "provenance" / f"{subject}.json"
+    prov_target = root / provenance_path(label)
+    params_target = root / participant_params_path(label)
     with temp_dir(root) as tmp:
-        raw, derivative = _Tree(tmp / "raw" / subject), _Tree(tmp / "gt" / subject)
+        raw = _Tree(tmp / "raw" / subject, raw_target)
+        derivative = _Tree(tmp / "gt" / subject, gt_target)
+        code = _Tree(tmp / "code", root)
         files: dict[int, list[str]] = {}
         asl_files: dict[int, str] = {}
         for result in results:
@@ -264,12 +329,11 @@ def write_participant(
             m0_result = next(r for r in results if r.index == m0_index)
             _write_m0scan(raw, label, m0_result, names[m0_index], asl_files[asl_index])
             files[m0_index] = [f"{subject}/{p}" for p in raw.written[start:]]
-        prov_tmp = tmp / "provenance.json"
-        prov_tmp.write_bytes(json_bytes(_provenance(label, results, files, provenance)))
+        code.put(participant_params_path(label), json_bytes(resolved_params))
+        code.put(provenance_path(label), json_bytes(_provenance(label, results, files, provenance)))
 
         ensure_dataset_files(
             root,
-            resolved_params=resolved_params,
             ground_truth_description=ground_truth_description,
             segmentation=segmentation,
             extra_suffixes=extra_suffixes,
@@ -279,10 +343,81 @@ def write_participant(
             put_in_place(derivative.root, gt_target, tmp)
         else:
             move_aside(gt_target, tmp)
-        put_in_place(prov_tmp, prov_target, tmp)
+        put_in_place(code.root / participant_params_path(label), params_target, tmp)
+        put_in_place(code.root / provenance_path(label), prov_target, tmp)
         raw.root.mkdir(parents=True, exist_ok=True)
         put_in_place(raw.root, raw_target, tmp)
     update_participants(root)
     written = [raw_target / p for p in raw.written]
     written += [gt_target / p for p in derivative.written]
-    return sorted(written + [prov_target])
+    return sorted(written + [params_target, prov_target])
+
+
+# --------------------------------------------------------------------------------------------
+# The names a participant will get, without simulating it
+
+
+@dataclass(frozen=True)
+class _PlannedImage:
+    """What naming reads of an image: its ``meta``."""
+
+    meta: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class _PlannedSeries:
+    """What naming reads of a simulated series, known from the parameters alone."""
+
+    index: int
+    series_type: str
+    description: str
+    images: Mapping[str, _PlannedImage]
+
+
+def _planned_series(params: Any, quantities: Sequence[str]) -> list[_PlannedSeries]:
+    planned = []
+    for index, series in enumerate(params.series, start=1):
+        if series.series_type == "asl":
+            images = {"asl": _PlannedImage({"asl_context": tuple(series.asl_context)})}
+        elif series.series_type == "structural":
+            meta = {
+                "acq_contrast": series.acq_contrast,
+                "modality": series.modality,
+                "output_image_type": series.output_image_type,
+            }
+            images = {"structural": _PlannedImage(meta)}
+        else:
+            images = {q: _PlannedImage({"quantity": q}) for q in quantities}
+        planned.append(_PlannedSeries(index, series.series_type, series.description, images))
+    return planned
+
+
+def planned_files(
+    label: str, params: Any, quantities: Sequence[str], m0_pairs: Mapping[int, int]
+) -> list[str]:
+    """Every file :func:`write_participant` will write for participant ``label`` with these
+    parameters (``DroParams``) and ground-truth ``quantities`` (POSIX paths relative to the raw
+    root), found with the writer's own naming rules without simulating anything."""
+    import warnings
+
+    series = _planned_series(params, quantities)
+    with warnings.catch_warnings():  # naming warnings are given when the data are written
+        warnings.simplefilter("ignore")
+        names = raw_series_names(series, m0_pairs)  # type: ignore[arg-type]
+    gt_entities = groundtruth_series_entities(series)  # type: ignore[arg-type]
+    subject, gt_subject = f"sub-{label}", f"{fields()['groundtruth_dir']}/sub-{label}"
+    files = [participant_params_path(label), provenance_path(label)]
+    for planned in series:
+        name = names.get(planned.index)
+        if planned.series_type == "asl" and name is not None:
+            made = _asl_files(label, name) if name.suffix == "asl" else _m0scan_files(label, name)
+            files += [f"{subject}/{f}" for f in made]
+        elif planned.series_type == "structural" and name is not None:
+            complex_output = planned.images["structural"].meta["output_image_type"] == "complex"
+            for _, image_file, sidecar_file in _structural_files(label, name, complex_output):
+                files += [f"{subject}/{image_file}", f"{subject}/{sidecar_file}"]
+        elif planned.series_type == "ground_truth":
+            for quantity in planned.images:
+                made = _groundtruth_files(label, gt_entities[planned.index], quantity)
+                files += [f"{gt_subject}/{f}" for f in made]
+    return files

@@ -26,13 +26,13 @@ VALIDATOR = Path(sys.executable).with_name("bids-validator-deno")
 PARAMS = {"global_configuration": {"ground_truth": "hrgt_icbm_2009a_nls_3t"}, "image_series": []}
 
 
-def _write(out, results, label="01", m0_pairs=None):
+def _write(out, results, label="01", m0_pairs=None, params=None):
     return write_participant(
         out,
         label,
         results,
         m0_pairs=m0_pairs or {},
-        resolved_params=PARAMS,
+        resolved_params=params or PARAMS,
         provenance={"seed": 0, "participant": label},
         ground_truth_description="test ground truth",
     )
@@ -86,6 +86,7 @@ def test_default_layout_tree(tmp_path, default_results):
         "sub-01/anat/sub-01_acq-se_T1w.nii.gz",
         "sub-01/anat/sub-01_acq-se_T1w.json",
         "code/provenance/sub-01.json",
+        "code/sub-01_dro_params.json",
     }
     for stem in ["perf/sub-01_desc-groundtruth_cbf", "perf/sub-01_desc-groundtruth_att"] + [
         f"anat/sub-01_desc-groundtruth_{s}"
@@ -99,7 +100,6 @@ def test_default_layout_tree(tmp_path, default_results):
         "CHANGES",
         "participants.tsv",
         "participants.json",
-        "code/dro_params.json",
         f"{gt}/dataset_description.json",
         f"{gt}/README.md",
         f"{gt}/descriptions.tsv",
@@ -154,7 +154,7 @@ def test_dataset_level_files(tmp_path, default_results, monkeypatch):
     assert "CodeURL" not in generated
     readme = (tmp_path / "README.md").read_bytes()
     assert len(readme) > 150 and b"1000 s" in readme
-    assert _json(tmp_path / "code" / "dro_params.json") == PARAMS
+    assert _json(tmp_path / "code" / "sub-01_dro_params.json") == PARAMS
     gt = tmp_path / "derivatives" / "groundtruth"
     derivative = _json(gt / "dataset_description.json")
     assert derivative["DatasetType"] == "derivative"
@@ -173,7 +173,7 @@ def test_dataset_level_files(tmp_path, default_results, monkeypatch):
 
 def test_container_omitted_without_environment(tmp_path, monkeypatch):
     monkeypatch.delenv("ASLDRO_CONTAINER", raising=False)
-    ensure_dataset_files(tmp_path, resolved_params=PARAMS, ground_truth_description="gt")
+    ensure_dataset_files(tmp_path, ground_truth_description="gt")
     generated = _json(tmp_path / "dataset_description.json")["GeneratedBy"][0]
     assert "Container" not in generated
 
@@ -297,7 +297,7 @@ def test_update_participants(tmp_path, default_results):
 
 
 def test_ensure_dataset_files_is_idempotent(tmp_path):
-    kwargs = {"resolved_params": PARAMS, "ground_truth_description": "gt"}
+    kwargs = {"ground_truth_description": "gt"}
     first = ensure_dataset_files(tmp_path, **kwargs, segmentation={"grey_matter": 1})
     assert first
     snapshot = {p: (tmp_path / p).read_bytes() for p in _tree(tmp_path)}
@@ -382,3 +382,81 @@ def test_parallel_participants_share_one_folder(tmp_path):
     assert (tmp_path / "participants.tsv").read_text() == expected
     assert _json(tmp_path / "dataset_description.json")["DatasetType"] == "raw"
     assert not list(tmp_path.rglob(".asldro-tmp-*"))
+
+
+# --------------------------------------------------------------------------------------------
+# issue 9: parameters per participant; an asldro dataset's other files are left alone
+
+
+def test_each_participant_keeps_its_parameters_and_its_sidecars_point_to_them(
+    tmp_path, default_results
+):
+    other = {**PARAMS, "image_series": [{"series_type": "ground_truth"}]}
+    _write(tmp_path, default_results, label="01")
+    _write(tmp_path, default_results, label="02", params=other)
+    assert _json(tmp_path / "code" / "sub-01_dro_params.json") == PARAMS
+    assert _json(tmp_path / "code" / "sub-02_dro_params.json") == other
+    assert not (tmp_path / "code" / "dro_params.json").exists()
+    for label in ("01", "02"):
+        provenance = _json(tmp_path / "code" / "provenance" / f"sub-{label}.json")
+        assert provenance["parameters"] == f"code/sub-{label}_dro_params.json"
+        gt = tmp_path / "derivatives" / "groundtruth" / f"sub-{label}"
+        for sidecar in gt.rglob("*.json"):
+            assert _json(sidecar)["Sources"] == [f"bids:raw:code/sub-{label}_dro_params.json"]
+
+
+def test_update_participants_keeps_the_users_columns(tmp_path, default_results):
+    _write(tmp_path, default_results, label="01")
+    (tmp_path / "participants.tsv").write_text(
+        "participant_id\tage\tsex\nsub-01\t34\tF\nsub-09\t50\tM\n"
+    )
+    _write(tmp_path, default_results, label="02")
+    assert (tmp_path / "participants.tsv").read_text() == (
+        "participant_id\tage\tsex\nsub-01\t34\tF\nsub-02\tn/a\tn/a\n"
+    )
+
+
+def test_dataset_files_already_there_are_left_alone(tmp_path, default_results):
+    _write(tmp_path, default_results, label="01")
+    mine = {
+        "README.md": b"# our DRO\n",
+        "participants.json": b'{"participant_id": {"Description": "id"}, "age": {}}\n',
+        "dataset_description.json": json.dumps(
+            {**_json(tmp_path / "dataset_description.json"), "Authors": ["Me"]}
+        ).encode(),
+    }
+    for name, content in mine.items():
+        (tmp_path / name).write_bytes(content)
+    _write(tmp_path, default_results, label="02")
+    for name, content in mine.items():
+        assert (tmp_path / name).read_bytes() == content, name
+
+
+def test_a_subject_holding_a_users_file_is_not_replaced(tmp_path, default_results):
+    from asldro.output import OutputError
+
+    _write(tmp_path, default_results)
+    (tmp_path / "sub-01" / "anat" / "my_mask.nii.gz").write_bytes(b"mine")
+    before = {p: (tmp_path / p).read_bytes() for p in _tree(tmp_path)}
+    with pytest.raises(OutputError, match="my_mask.nii.gz"):
+        _write(tmp_path, default_results)
+    assert {p: (tmp_path / p).read_bytes() for p in _tree(tmp_path)} == before
+
+
+def test_a_write_error_names_the_file_being_written(tmp_path, default_results, monkeypatch):
+    """ENOSPC from write(2) carries no file name: the writer names the file it was writing, at
+    its final place (not the hidden temporary one)."""
+    import errno
+    import os
+
+    from asldro.bids import atomic
+
+    def full_disk(path, content):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(atomic, "write_file", full_disk)
+    with pytest.raises(OSError) as caught:
+        _write(tmp_path / "out", default_results)
+    assert caught.value.errno == errno.ENOSPC
+    assert caught.value.filename.startswith(str(tmp_path / "out" / "sub-01" / "perf"))
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").rglob("*.nii.gz"))

@@ -234,6 +234,7 @@ def test_unexpected_exception_exits_1_with_one_line(tmp_path, capsys, monkeypatc
 
     out = tmp_path / "out"
     (out / "sub-01").mkdir(parents=True)
+    (out / "dataset_description.json").write_text('{"GeneratedBy": [{"Name": "asldro"}]}')
     monkeypatch.setattr(levels, "finalise_dataset", broken)
     assert main([str(out), "group"]) == 1
     err = capsys.readouterr().err

@@ -44,7 +44,8 @@ def test_participant_runs_write_a_valid_dataset(dataset):
     assert participants(dataset) == ["sub-01", "sub-02"]
     for name in ("dataset_description.json", "README.md", "participants.json"):
         assert (dataset / name).is_file(), name
-    assert (dataset / "code" / "dro_params.json").is_file()
+    assert (dataset / "code" / "sub-01_dro_params.json").is_file()
+    assert (dataset / "code" / "sub-02_dro_params.json").is_file()
     assert (dataset / "derivatives" / "groundtruth" / "sub-02").is_dir()
     assert (dataset / "sub-02" / "perf" / "sub-02_asl.nii.gz").is_file()
     report = full_validation(dataset)

@@ -21,6 +21,8 @@ from tests.bids_app.conftest import (
     run_app,
     tree,
 )
+from tests.processes import alive, children, kill_all, validator_processes, wait_until
+from tests.userdata import asldro_leftovers
 
 LABELS = ("01", "02", "03", "04")
 
@@ -241,3 +243,53 @@ def test_sigterm_cleans_up_and_exits_143(tmp_path, small_params):
     assert job.returncode == 143, stderr
     assert stderr == "run.py: error: terminated (SIGTERM); temporary files removed\n"
     assert not out.exists() or not [p for p in out.iterdir() if p.name != ".asldro.lock"]
+
+
+@pytest.mark.slow
+def test_sigterm_with_two_processes_stops_the_workers_at_once(tmp_path, small_params):
+    """Four labels on two processes (issue 9 item 10): SIGTERM while the first subjects are being
+    written kills the workers at once (no subject is finished afterwards), removes every
+    temporary folder and exits 143."""
+    out = tmp_path / "out"
+    argv = [str(RUN_PY), str(out), "participant", "--n-procs", "2", "--params", str(small_params)]
+    argv += ["--participant-label", *LABELS]
+    job = subprocess.Popen(  # pylint: disable=consider-using-with
+        argv, env=app_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    workers: list[int] = []
+    try:
+        wait_until(job, lambda: hidden_partial_subject(out))
+        workers = children(job.pid)
+    finally:
+        job.send_signal(signal.SIGTERM)
+        _, stderr = job.communicate(timeout=120)
+    try:
+        assert job.returncode == 143, stderr
+        assert workers and alive(workers) == []
+        finished = [p.name for p in out.glob("sub-*")] if out.exists() else []
+        assert len(finished) < len(LABELS)  # it did not go on writing every subject
+        if out.exists():
+            assert asldro_leftovers(out) == []
+    finally:
+        kill_all(workers)
+
+
+@pytest.mark.slow
+def test_validator_temporaries_of_a_killed_run_are_removed_by_the_next(tmp_path, small_params):
+    """SIGKILL while bids-validator-deno runs leaves its hidden work folder (deno cache
+    included); the next run removes it, as the README says."""
+    out = tmp_path / "out"
+    argv = [str(RUN_PY), str(out), "participant", "--params", str(small_params)]
+    job = subprocess.Popen(  # pylint: disable=consider-using-with
+        argv, env=app_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        wait_until(job, lambda: bool(validator_processes(out)))
+    finally:
+        job.send_signal(signal.SIGKILL)
+        job.wait()
+        kill_all(validator_processes(out))
+    assert list(out.glob(".asldro-tmp-deno-*")), "the validator's folder was not there"
+    done = run_app(out, "participant", "--params", small_params, "--participant-label", "02")
+    assert done.returncode == 0, done.stderr
+    assert asldro_leftovers(out) == []

@@ -1,0 +1,71 @@
+"""Command-line values shared by both front doors (``asldro generate`` and ``run.py``): one rule
+each for participant labels, ``--seed`` and ``--n-procs`` (DESIGN.md "Facts in one place").
+
+Nothing here imports the numeric stack, so argument errors stay fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from typing import Iterable
+
+from asldro.exit_codes import UsageError
+
+LABEL_PATTERN = re.compile(r"[0-9a-zA-Z+]+")  # BIDS label format (schema objects.formats.label)
+SUBJECT_PREFIX = "sub-"
+
+
+def participant_labels(values: Iterable[str] | None) -> tuple[str, ...]:
+    """Participant labels without one leading ``sub-``, de-duplicated in order.
+
+    Raises ``UsageError`` (exit 64) for anything that is not a BIDS label (``../x``, ``a_b``,
+    ``""``).
+    """
+    labels: list[str] = []
+    for value in values or ():
+        label = value[len(SUBJECT_PREFIX) :] if value.startswith(SUBJECT_PREFIX) else value
+        if not LABEL_PATTERN.fullmatch(label):
+            raise UsageError(
+                f"participant label {value!r} is not a BIDS label (letters, digits and + only)"
+            )
+        if label not in labels:
+            labels.append(label)
+    return tuple(labels)
+
+
+def _integer(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+
+
+def non_negative_int(text: str) -> int:
+    """argparse type of ``--seed``: an integer >= 0."""
+    value = _integer(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
+    return value
+
+
+def _process_count_problem(value: int) -> str | None:
+    """The ``n_procs`` rule: at least one worker process."""
+    return None if value >= 1 else f"expected an integer >= 1, got {value}"
+
+
+def process_count(text: str) -> int:
+    """argparse type of ``--n-procs``: an integer >= 1."""
+    value = _integer(text)
+    problem = _process_count_problem(value)
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
+    return value
+
+
+def check_process_count(value: int) -> int:
+    """``n_procs`` of the Python API; raises ``ValueError`` when it breaks the rule."""
+    problem = _process_count_problem(value)
+    if problem:
+        raise ValueError(f"n_procs: {problem}")
+    return value
