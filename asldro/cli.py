@@ -230,8 +230,6 @@ def _validate(args: argparse.Namespace) -> int:
     return _report_status(report, dataset)
 
 
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``asldro`` command line; returns the exit status.
 

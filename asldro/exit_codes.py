@@ -128,7 +128,8 @@ def error_text(err: BaseException, program: str) -> str:
     else:
         text = str(err)
     text = " ".join(text.split())
-    if status in (ExitCode.FAILURE,) or not text:
+    unexpected = status is ExitCode.FAILURE and not isinstance(err, StatusError)
+    if unexpected or not text:
         return f"{type(err).__name__}: {text}" if text else type(err).__name__
     return text
 

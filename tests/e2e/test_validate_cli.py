@@ -265,7 +265,7 @@ def test_default_parameters_do_not_warn(tmp_path):
     done = _subprocess([ASLDRO, "generate", "--skip-validation", out])
     assert done.returncode == 0, done.stderr
     assert "warning" not in done.stderr.lower(), done.stderr
-    resolved = json.loads((out / "code" / "dro_params.json").read_text())
+    resolved = json.loads((out / "code" / "sub-01_dro_params.json").read_text())
     kinds = {s["series_type"]: s for s in resolved["image_series"]}
     assert kinds["structural"]["series_parameters"]["modality"] == "T1w"
 
