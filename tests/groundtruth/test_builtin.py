@@ -137,7 +137,9 @@ def test_metadata(name):
         "m0": "",
         "seg_label": "",
     }
-    assert gt.parameters["lambda_blood_brain"] == 0.9  # T1b: test_blood_t1_follows_the_field_strength
+    assert (
+        gt.parameters["lambda_blood_brain"] == 0.9
+    )  # T1b: test_blood_t1_follows_the_field_strength
 
 
 def test_arrays_are_read_only():
