@@ -101,15 +101,22 @@ def generate(
     validate: bool = True,
     overwrite: bool = False,
     n_procs: int = 1,
+    max_memory: int | None = None,
 ) -> GenerateResult:
     """Generate a BIDS dataset at ``output`` (a folder, or a ``.zip``/``.tar.gz`` archive).
 
-    Raises ``ParamError`` (bad parameters), ``GroundTruthError`` (bad ground truth) or
-    ``OutputError`` (the output cannot be written) before anything is left behind.
+    Raises ``ParamError`` (bad parameters; ``MemoryLimitError`` when the estimated peak memory
+    exceeds ``max_memory`` bytes, default the memory available), ``GroundTruthError`` (bad
+    ground truth) or ``OutputError`` (the output cannot be written) before anything is left
+    behind; the ground truth and the memory are checked before the output is touched.
     """
     from asldro.bids import update_participants
+    from asldro.pipelines.memory import check_memory
 
     params = as_params(params)
+    check_memory(
+        params, participants=len(participant_labels), parallel=n_procs, max_memory=max_memory
+    )
     output = Path(output)
     archive = output.name.endswith(ARCHIVE_SUFFIXES)
     created = False

@@ -48,6 +48,15 @@ def _version() -> str:
     return __version__
 
 
+def _memory_size(text: str) -> int:
+    from asldro.pipelines.memory import parse_memory_size
+
+    try:
+        return parse_memory_size(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``asldro`` argument parser (all sub-commands)."""
     parser = _Parser(
@@ -78,6 +87,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     gen.add_argument(
         "--overwrite", action="store_true", help="replace the contents of a non-empty output"
+    )
+    gen.add_argument(
+        "--max-memory",
+        type=_memory_size,
+        metavar="SIZE",
+        help="refuse a run whose estimated peak memory exceeds SIZE (e.g. 16G, 800M; binary "
+        "units); default: the memory available on this machine",
     )
 
     out = commands.add_parser("output", help="write the default parameters or a ground truth")
@@ -131,6 +147,7 @@ def _generate(args: argparse.Namespace) -> int:
         validate=not args.skip_validation,
         overwrite=args.overwrite,
         n_procs=args.n_procs,
+        max_memory=args.max_memory,
     )
     print(f"wrote {result.output} ({len(result.participants)} participant(s))")
     if result.validation is not None:

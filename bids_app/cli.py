@@ -77,6 +77,15 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _memory_size(text: str) -> int:
+    from asldro.pipelines.memory import parse_memory_size
+
+    try:
+        return parse_memory_size(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``run.py`` argument parser (bids-asl.md §11).
 
@@ -139,6 +148,15 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="do not validate the dataset after writing",
     )
+    parser.add_argument(
+        "--max-memory",
+        "--max_memory",
+        dest="max_memory",
+        type=_memory_size,
+        metavar="SIZE",
+        help="refuse a run whose estimated peak memory exceeds SIZE (e.g. 16G, 800M; binary "
+        "units); default: the memory available on this machine",
+    )
     parser.add_argument("-v", "--version", action="version", version=version())
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     return parser
@@ -181,6 +199,7 @@ def _run(args: argparse.Namespace) -> int:
         seed=args.seed,
         n_procs=args.n_procs,
         validate=not args.skip_validation,
+        max_memory=args.max_memory,
     )
 
 

@@ -269,10 +269,17 @@ def run_participant(
     seed: int | None,
     n_procs: int,
     validate: bool,
+    max_memory: int | None = None,
 ) -> int:
     """Participant level (bids-asl.md §11): generate ``sub-<label>`` for each label, rebuild
-    participants.tsv and self-validate the dataset. Returns the exit status."""
+    participants.tsv and self-validate the dataset. Returns the exit status.
+
+    The ground truth and the estimated peak memory are checked before anything is written
+    (``max_memory`` replaces the machine's available memory as the limit)."""
+    from asldro.pipelines.memory import check_memory
+
     params = load_run_params(params_file)  # before anything is written
+    check_memory(params, participants=len(labels), parallel=n_procs, max_memory=max_memory)
     created = not output_dir.exists()
     prepare_output_dir(output_dir)
     try:

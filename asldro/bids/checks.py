@@ -748,8 +748,8 @@ def check_derivative_description(root: Path) -> list[Finding]:
 def _non_finite_per_volume(path: Path) -> list[int] | None:
     """Non-finite values in each volume of a floating-point image (streamed from the file);
     None for an integer image (finite by type) or one nibabel cannot read."""
-    import nibabel as nib  # pylint: disable=import-outside-toplevel  # only this check reads data
-    import numpy as np  # pylint: disable=import-outside-toplevel
+    import nibabel as nib
+    import numpy as np
 
     try:
         header = nib.load(path).header
