@@ -204,25 +204,36 @@ def generate(
     overwrite: bool = False,
     n_procs: int = 1,
     on_written: Callable[[str], None] | None = None,
+    max_memory: int | None = None,
 ) -> GenerateResult:
     """Generate a BIDS dataset at ``output`` (a folder, or a ``.zip``/``.tar.gz`` archive).
 
     Everything that can be checked is checked before the output is touched: the parameters
     (``ParamError``), the output location and what it may replace (``OutputError``: a folder
     must be empty, or with ``overwrite`` an asldro dataset holding only files asldro wrote), the
-    ground truth (``GroundTruthError``) and the length of every file name (``NameTooLongError``).
+    ground truth (``GroundTruthError``), the estimated peak memory (``MemoryLimitError``, a
+    ``ParamError``: over ``max_memory`` bytes, default the memory available) and the length of
+    every file name (``NameTooLongError``).
     The dataset is then built in a hidden folder and put in place only once complete (and
     validated, unless ``validate`` is false): a failure or a signal leaves the output as it was.
     """
     from asldro.bids import update_participants
     from asldro.options import check_process_count, participant_labels as clean_labels
     from asldro.output import building, check_participant_names, commit, plan_output
+    from asldro.pipelines.memory import check_memory
 
     params = as_params(params)
     labels = clean_labels(participant_labels)
     check_process_count(n_procs)
     plan = plan_output(output, overwrite=overwrite)
     ground_truth = load_params_ground_truth(params)
+    check_memory(
+        params,
+        participants=len(labels),
+        parallel=n_procs,
+        max_memory=max_memory,
+        ground_truth=ground_truth,
+    )
     check_participant_names(plan.build_parent, params, ground_truth, labels)
     report = None
     with building(plan) as area:

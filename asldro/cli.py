@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Sequence
 
 from asldro.exit_codes import ExitCode, UsageError, report_error
-from asldro.options import non_negative_int, participant_labels, process_count
+from asldro.options import memory_size, non_negative_int, participant_labels, process_count
 
 EXIT_OK = ExitCode.OK
 EXIT_INVALID = ExitCode.INVALID
@@ -88,6 +88,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--overwrite",
         action="store_true",
         help="replace an existing dataset or archive written by asldro (nothing else)",
+    )
+    gen.add_argument(
+        "--max-memory",
+        type=memory_size,
+        metavar="SIZE",
+        help="refuse a run whose estimated peak memory exceeds SIZE (e.g. 16G, 800M; binary "
+        "units); default: the memory available on this machine",
     )
 
     out = commands.add_parser("output", help="write the default parameters or a ground truth")
@@ -162,6 +169,7 @@ def _generate(args: argparse.Namespace) -> int:
         validate=not args.skip_validation,
         overwrite=args.overwrite,
         n_procs=args.n_procs,
+        max_memory=args.max_memory,
     )
     print(f"wrote {result.output} ({len(result.participants)} participant(s))")
     if result.validation is not None:

@@ -69,3 +69,13 @@ def check_process_count(value: int) -> int:
     if problem:
         raise ValueError(f"n_procs: {problem}")
     return value
+
+
+def memory_size(text: str) -> int:
+    """argparse type of ``--max-memory``: a size with its unit (``16G``, ``500MiB``), in bytes."""
+    from asldro.pipelines.memory import parse_memory_size
+
+    try:
+        return parse_memory_size(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import NoReturn, Sequence
 
 from asldro.exit_codes import UsageError, report_error
-from asldro.options import non_negative_int, participant_labels, process_count
+from asldro.options import memory_size, non_negative_int, participant_labels, process_count
 from bids_app.levels import AppError, ExitCode
 
 PROG = "run.py"
@@ -125,6 +125,15 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="do not validate the dataset after writing",
     )
+    parser.add_argument(
+        "--max-memory",
+        "--max_memory",
+        dest="max_memory",
+        type=memory_size,
+        metavar="SIZE",
+        help="refuse a run whose estimated peak memory exceeds SIZE (e.g. 16G, 800M; binary "
+        "units); default: the memory available on this machine",
+    )
     parser.add_argument("-v", "--version", action="version", version=version())
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     return parser
@@ -161,6 +170,7 @@ def _run(args: argparse.Namespace) -> int:
         seed=args.seed,
         n_procs=args.n_procs,
         validate=not args.skip_validation,
+        max_memory=args.max_memory,
     )
 
 

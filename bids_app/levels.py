@@ -246,15 +246,27 @@ def run_participant(
     seed: int | None,
     n_procs: int,
     validate: bool,
+    max_memory: int | None = None,
 ) -> int:
     """Participant level (bids-asl.md §11): generate ``sub-<label>`` for each label, rebuild
-    participants.tsv and self-validate the dataset. Returns the exit status."""
+    participants.tsv and self-validate the dataset. Returns the exit status.
+
+    The ground truth and the estimated peak memory are checked before anything is written
+    (``max_memory`` replaces the machine's available memory as the limit)."""
     from asldro.api import load_params_ground_truth
     from asldro.output import check_dataset_folder, check_participant_names, remove_created
+    from asldro.pipelines.memory import check_memory
 
     params = load_run_params(params_file)  # everything checked before anything is written
     check_dataset_folder(output_dir, labels)
     ground_truth = load_params_ground_truth(params)
+    check_memory(
+        params,
+        participants=len(labels),
+        parallel=n_procs,
+        max_memory=max_memory,
+        ground_truth=ground_truth,
+    )
     check_participant_names(output_dir, params, ground_truth, labels)
     created = prepare_output_dir(output_dir, labels)
     try:

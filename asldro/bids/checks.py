@@ -2,7 +2,8 @@
 
 Each check takes a dataset root and returns a list of :class:`Finding`. File paths in findings
 are relative to the dataset root they were found in (POSIX form, ``""`` = the dataset itself).
-The checks read only NIfTI headers, never voxel data.
+The checks read only NIfTI headers, except :func:`check_non_finite_values`, which streams the
+voxel data of floating-point images one volume at a time.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import gzip
 import json
 import struct
+import zlib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Iterator
@@ -759,6 +761,67 @@ def check_derivative_description(root: Path) -> list[Finding]:
 
 
 # ---------------------------------------------------------------------------------------------
+# non-finite voxel values (issue 9 item 5)
+
+
+def _non_finite_per_volume(path: Path) -> list[int] | None:
+    """Non-finite values in each volume of a floating-point image (streamed from the file);
+    None for an integer image (finite by type) or one nibabel cannot read."""
+    import nibabel as nib
+    import numpy as np
+
+    try:
+        header = nib.load(path).header
+        dtype = header.get_data_dtype()
+        shape = header.get_data_shape()
+        offset = int(header.get_data_offset())
+    except Exception:  # pylint: disable=broad-except  # unreadable: NIFTI_UNREADABLE reports it
+        return None
+    if dtype.kind not in "fc" or not shape:
+        return None
+    per_volume = int(np.prod(shape[:3]))
+    volumes = int(np.prod(shape[3:])) if len(shape) > 3 else 1
+    counts: list[int] = []
+    opener = gzip.open if path.name.endswith(".gz") else open
+    try:
+        with opener(path, "rb") as stream:
+            stream.seek(offset)
+            for _ in range(volumes):  # NIfTI data is in Fortran order: a volume is one block
+                raw = stream.read(per_volume * dtype.itemsize)
+                if len(raw) < per_volume * dtype.itemsize:
+                    break  # a truncated file: the validators report it
+                values = np.frombuffer(raw, dtype=dtype)
+                counts.append(int(values.size - np.count_nonzero(np.isfinite(values))))
+    except (OSError, EOFError, zlib.error):
+        pass  # a corrupt stream: the validators report it; count what was read
+    return counts
+
+
+def check_non_finite_values(root: Path) -> list[Finding]:
+    """Every floating-point image under ``sub-*`` holds only finite values: NaN or Inf is never
+    a valid MR signal or ground-truth value (an image of Inf passed every other check)."""
+    findings = []
+    for path in nifti_files(root):
+        counts = _non_finite_per_volume(path)
+        total = sum(counts or ())
+        if not total:
+            continue
+        where = ""
+        if len(counts) > 1:
+            bad = [str(v) for v, count in enumerate(counts) if count]
+            where = f" in volume{'s' if len(bad) > 1 else ''} " + ", ".join(bad[:5])
+            where += ", ..." if len(bad) > 5 else ""
+        findings.append(
+            _finding(
+                "NON_FINITE_VALUES",
+                relative(path, root),
+                f"{total} non-finite value{'s' if total != 1 else ''} (NaN or infinite){where}",
+            )
+        )
+    return findings
+
+
+# ---------------------------------------------------------------------------------------------
 # entry points
 
 
@@ -771,6 +834,7 @@ def check_raw_dataset(root: Path) -> list[Finding]:
         + check_nifti_format(root)
         + check_participants(root)
         + check_t1w(root)
+        + check_non_finite_values(root)
     )
 
 
@@ -781,6 +845,7 @@ def check_derivative_dataset(root: Path, name: str) -> list[Finding]:
         + check_intended_for(root)
         + check_nifti_format(root)
         + check_skull_stripped(root)
+        + check_non_finite_values(root)
     )
     return [
         Finding(f.code, f.severity, f.file, f.message, layer=f.layer, dataset=name)

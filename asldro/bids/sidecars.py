@@ -183,13 +183,16 @@ def groundtruth_sidecar(
     image: Image, *, sources: Sequence[str] = (), description: str | None = None
 ) -> dict[str, Any]:
     """Derivative sidecar of a ground-truth map (bids-asl.md §9): ``SkullStripped`` false
-    (REQUIRED), ``Units``, ``Description`` and ``Sources``."""
+    (REQUIRED), ``Units``, ``Description`` (what the quantity is, then how the value was formed
+    from the ground truth: ``meta["derivation"]`` of the ground_truth series) and ``Sources``."""
     quantity = str(image.meta["quantity"])
     table = fields()["groundtruth_quantities"].get(quantity, {})
     units = table.get("Units", image.meta.get("units") or "arbitrary")
+    what = description or table.get("Description", f"Ground-truth {quantity}")
+    how = image.meta.get("derivation")
     sidecar: dict[str, Any] = {
         "SkullStripped": False,
-        "Description": description or table.get("Description", f"Ground-truth {quantity}"),
+        "Description": f"{what}. {how}" if how else what,
     }
     if units:
         sidecar["Units"] = units

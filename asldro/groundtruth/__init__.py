@@ -45,11 +45,13 @@ def load_ground_truth(
     """
     if source.name is not None:
         gt = builtin_ground_truth(source.name)
+        where = f"built-in ground truth {source.name}"
     elif source.nifti is not None:
         gt = read_ground_truth(source.nifti, source.json)
+        where = str(source.nifti)
     else:
         raise GroundTruthError("ground_truth: neither a built-in name nor a NIfTI path was given")
     if global_config is None:
-        check_ranges(gt)
+        check_ranges(gt, where)
         return gt
-    return apply_global_config(gt, global_config)
+    return apply_global_config(gt, global_config, where)

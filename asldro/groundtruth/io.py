@@ -23,11 +23,13 @@ import numpy as np
 
 from asldro.groundtruth.errors import GroundTruthError
 from asldro.groundtruth.types import REQUIRED_PARAMETERS, REQUIRED_QUANTITIES, GroundTruth
+from asldro.params.jsonfile import JsonFileError, read_json_file
 
 JSON_KEYS = ("quantities", "units", "segmentation", "parameters")
 SEG_QUANTITY = "seg_label"
 UINT16_MAX = int(np.iinfo(np.uint16).max)
 MAX_LABELS_FOR_SCAN = 256  # above this, first occurrences come from np.unique (one sort)
+MAX_AFFINE_CONDITION = 1e12  # condition number above which the affine counts as singular
 
 
 def json_path_for(nifti_path: str | Path) -> Path:
@@ -47,17 +49,29 @@ def _readonly(arr: np.ndarray) -> np.ndarray:
 
 def _read_json(json_path: Path) -> dict[str, Any]:
     try:
-        with json_path.open(encoding="utf-8") as handle:
-            doc = json.load(handle)
-    except OSError as exc:
-        raise GroundTruthError(f"{json_path}: cannot read ({exc.strerror or exc})") from exc
-    except json.JSONDecodeError as exc:
-        raise GroundTruthError(
-            f"{json_path}: not valid JSON ({exc.msg}, line {exc.lineno})"
-        ) from exc
+        doc = read_json_file(json_path, "ground-truth JSON")
+    except JsonFileError as exc:
+        raise GroundTruthError(str(exc)) from None
     if not isinstance(doc, dict):
         raise GroundTruthError(f"{json_path}: expected a JSON object with keys {JSON_KEYS}")
     return doc
+
+
+def check_affine(affine: np.ndarray, where: Path | str) -> None:
+    """Refuse a voxel-to-world matrix that is not finite or not invertible (a zero voxel size,
+    collinear axes): the acquisition grid and motion are computed through its inverse."""
+    affine = np.asarray(affine, dtype=np.float64)
+    if not np.all(np.isfinite(affine)):
+        problem = "holds non-finite values"
+    else:
+        singular_values = np.linalg.svd(affine[:3, :3], compute_uv=False)
+        if singular_values[-1] > singular_values[0] / MAX_AFFINE_CONDITION:
+            return
+        problem = "is singular (a voxel axis of zero length, or two axes parallel)"
+    rows = "; ".join(" ".join(f"{v:g}" for v in row) for row in np.asarray(affine)[:3])
+    raise GroundTruthError(
+        f"{where}: the affine (voxel-to-world matrix: sform, else qform) {problem}: [{rows}]"
+    )
 
 
 def _is_number(value: Any) -> bool:
@@ -123,10 +137,12 @@ def _load_volumes(nifti_path: Path, n_quantities: int) -> tuple[np.ndarray, np.n
         raise GroundTruthError(
             f"{nifti_path}: {shape[4]} volumes on axis 5 but {n_quantities} quantities in the JSON"
         )
+    affine = np.array(img.affine, dtype=np.float64)
+    check_affine(affine, nifti_path)
     data = np.asanyarray(img.dataobj)
     if data.dtype not in (np.float32, np.float64):
         data = data.astype(np.float64)
-    return data[:, :, :, 0, :], np.array(img.affine, dtype=np.float64)
+    return data[:, :, :, 0, :], affine
 
 
 def _memory_order(arr: np.ndarray) -> str:

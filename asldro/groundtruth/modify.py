@@ -16,29 +16,27 @@ separate image).
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Callable, Mapping
 
 import numpy as np
 
 from asldro.groundtruth.errors import GroundTruthError
 from asldro.groundtruth.types import GroundTruth
+from asldro.params.rules import (
+    bounds_text,
+    is_number,
+    outside_bounds,
+    quantity_rule,
+    scalar_parameter_rules,
+    suggest,
+)
 from asldro.params.types import GlobalConfig, Modulation
 
 UINT16_MAX = int(np.iinfo(np.uint16).max)
 
-# physics.md §3.3 run-time ranges: quantity -> (low, high); None means unbounded.
-QUANTITY_RANGES: Mapping[str, tuple[float, float | None]] = {
-    "perfusion_rate": (0.0, None),
-    "transit_time": (0.0, None),
-    "m0": (0.0, None),
-    "t2": (0.0, None),
-    "t2_star": (0.0, None),
-    "t1": (0.0, 100.0),
-}
-PARAMETER_RANGES: Mapping[str, tuple[float, float]] = {
-    "lambda_blood_brain": (0.0, 1.0),
-    "t1_arterial_blood": (0.0, 100.0),
-}
+# The physical ranges of quantities and scalar parameters are the parameter file's rules
+# (schema.json ``quantity_values`` and ``scalar_parameters``): one table for image_override,
+# parameter_override, ground-truth files and the result of modulation.
 
 
 def _readonly(arr: np.ndarray) -> np.ndarray:
@@ -50,21 +48,26 @@ def _check_names(gt: GroundTruth, names: Mapping[str, object], key: str) -> None
     available = gt.quantities
     for name in names:
         if name not in available:
+            hint = suggest(name, available)
+            extra = f" (did you mean '{hint}'?)" if hint else ""
             raise GroundTruthError(
-                f"global_configuration.{key}: unknown quantity {name!r}; "
-                f"available: {', '.join(available)}"
+                f"global_configuration.{key}.{name}: unknown quantity{extra}; "
+                f"the ground truth has {', '.join(available)}"
             )
 
 
 def _modulate(values: np.ndarray, modulation: Modulation | None) -> np.ndarray:
-    """``y = scale*x + offset`` (physics.md §2.2); a missing scale or offset skips that step."""
+    """``y = scale*x + offset`` (physics.md §2.2); a missing scale or offset skips that step.
+
+    An overflow gives Inf silently here: the result is checked (and refused) right after."""
     if modulation is None:
         return values
     out = values
-    if modulation.scale is not None:
-        out = out * float(modulation.scale)
-    if modulation.offset is not None:
-        out = out + float(modulation.offset)
+    with np.errstate(over="ignore", invalid="ignore"):
+        if modulation.scale is not None:
+            out = out * float(modulation.scale)
+        if modulation.offset is not None:
+            out = out + float(modulation.offset)
     return out
 
 
@@ -115,49 +118,82 @@ def _relabel(
     return new_seg, new_maps
 
 
-def _in_range(values: np.ndarray, low: float, high: float | None) -> bool:
-    return bool(np.all(values >= low)) and (high is None or bool(np.all(values <= high)))
+def _label_counts(gt: GroundTruth) -> np.ndarray:
+    return np.bincount(gt.seg.ravel(order="K"), minlength=1)
 
 
-def check_ranges(gt: GroundTruth, where: str = "ground truth") -> None:
-    """Raise :class:`GroundTruthError` when a value is outside the run-time ranges of
-    physics.md §3.3 (f, dt, M0, T2, T2* >= 0; T1 in [0, 100]; lambda in [0, 1]; T1b in [0, 100]).
-
-    Lookup tables are checked on the labels present in ``seg`` only.
-    """
-    present = None
-    for name, (low, high) in QUANTITY_RANGES.items():
-        if name not in gt.maps:
-            continue
-        values = gt.maps[name]
-        if _in_range(values, low, high):
-            continue
-        if values.ndim == 1:  # a failing entry may belong to a label absent from seg
-            if present is None:
-                present = np.bincount(gt.seg.ravel(order="K"), minlength=1) > 0
-            values = values[: present.size][present]
-            if _in_range(values, low, high):
-                continue
-        bound = f">= {low:g}" if high is None else f"in [{low:g}, {high:g}]"
+def _finite_values(name: str, values: np.ndarray, counts: np.ndarray, where: str) -> np.ndarray:
+    """The values that matter (a table's entries for labels present in ``seg``, or the dense
+    map); raise when any of them is NaN or infinite, counting the voxels affected."""
+    if values.ndim == 1:  # an entry of a label absent from seg holds no voxel
+        present = counts > 0
+        values = values[: counts.size]
+        finite = np.isfinite(values)
+        bad = int(counts[present & ~finite].sum())
+        values = values[present]
+    else:
+        finite = np.isfinite(values)
+        bad = int(finite.size - np.count_nonzero(finite))
+    if bad:
         raise GroundTruthError(
-            f"{where}: {name} must be {bound}; found values from "
+            f"{where}: {name} has {bad} non-finite values (NaN or infinite) in the ground "
+            "truth; every value must be a finite number"
+        )
+    return values
+
+
+def _check_quantity(name: str, values: np.ndarray, counts: np.ndarray, where: str) -> None:
+    """Finite values within the quantity's physical range (schema.json ``quantity_values``)."""
+    values = _finite_values(name, values, counts, where)
+    rule = quantity_rule(name)
+    if values.size and np.any(outside_bounds(values, rule)):
+        raise GroundTruthError(
+            f"{where}: {name} must be {bounds_text(rule)}; found values from "
             f"{np.min(values):g} to {np.max(values):g}"
         )
-    for name, (low, high) in PARAMETER_RANGES.items():
-        value = gt.parameters.get(name)
+
+
+def _check_parameters(parameters: Mapping[str, object], where: Callable[[str], str]) -> None:
+    """Known scalar parameters are numbers within range (schema.json ``scalar_parameters``);
+    other parameters of a ground-truth JSON are kept as they are."""
+    for name, rule in scalar_parameter_rules().items():
+        value = parameters.get(name)
         if value is None:
             continue
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise GroundTruthError(f"{where}: parameter {name} must be a number, got {value!r}")
-        if not low <= value <= high:
+        if not is_number(value):
             raise GroundTruthError(
-                f"{where}: parameter {name} must be in [{low:g}, {high:g}], got {value!r}"
+                f"{where(name)}: parameter {name} must be a number, got {value!r}"
+            )
+        if outside_bounds(value, rule):
+            raise GroundTruthError(
+                f"{where(name)}: parameter {name} must be {bounds_text(rule)}, got {value!r}"
             )
 
 
-def apply_global_config(gt: GroundTruth, global_config: GlobalConfig) -> GroundTruth:
+def check_ranges(gt: GroundTruth, where: str = "ground truth") -> None:
+    """Raise :class:`GroundTruthError` (message starting with ``where``) when a quantity holds a
+    non-finite value (the count of voxels is given) or a value outside its physical range, or a
+    known parameter is outside its range (schema.json ``quantity_values``, ``scalar_parameters``:
+    f in [0, 1000], dt >= 0, T1, T2, T2* in [0, 100], M0 in [0, 1e12], lambda in (0, 1],
+    T1b in (0, 100], B0 in (0, 30]).
+
+    Lookup tables are checked on the labels present in ``seg`` only.
+    """
+    counts = _label_counts(gt)
+    for name, values in gt.maps.items():
+        _check_quantity(name, values, counts, where)
+    _check_parameters(gt.parameters, lambda name: where)
+
+
+def apply_global_config(
+    gt: GroundTruth, global_config: GlobalConfig, source: str = "ground truth"
+) -> GroundTruth:
     """Apply ``image_override``, ``ground_truth_modulate`` and ``parameter_override``
-    (physics.md §3.3 steps 2 and 4, §2.2), then :func:`check_ranges`.
+    (physics.md §3.3 steps 2 and 4, §2.2), then check every value.
+
+    A non-finite value of the ground truth itself is blamed on ``source`` (the file or built-in
+    name), unless ``image_override`` replaces that quantity; a value out of range after the
+    configuration is blamed on the override or modulation that produced it (else on ``source``).
 
     Parameters
     ----------
@@ -165,6 +201,8 @@ def apply_global_config(gt: GroundTruth, global_config: GlobalConfig) -> GroundT
         The loaded ground truth (not changed).
     global_config : GlobalConfig
         ``global_configuration`` of the parameter file.
+    source : str
+        What the ground truth is, for messages (a file path or a built-in name).
 
     Returns
     -------
@@ -176,8 +214,12 @@ def apply_global_config(gt: GroundTruth, global_config: GlobalConfig) -> GroundT
     _check_names(gt, overrides, "image_override")
     _check_names(gt, modulations, "ground_truth_modulate")
     if not overrides and not modulations and not global_config.parameter_override:
-        check_ranges(gt)
+        check_ranges(gt, source)
         return gt
+    counts = _label_counts(gt)
+    for name, values in gt.maps.items():
+        if name not in overrides:
+            _finite_values(name, values, counts, source)
     maps: dict[str, np.ndarray] = {}
     for name, values in gt.maps.items():
         out = values
@@ -199,5 +241,22 @@ def apply_global_config(gt: GroundTruth, global_config: GlobalConfig) -> GroundT
         parameters={**gt.parameters, **global_config.parameter_override},
         quantity_order=gt.quantity_order,
     )
-    check_ranges(result, "global_configuration")
+
+    def blame(name: str) -> str:
+        for key, names in (("ground_truth_modulate", modulations), ("image_override", overrides)):
+            if name in names:
+                return f"global_configuration.{key}.{name}"
+        return source
+
+    counts = _label_counts(result)
+    for name, values in result.maps.items():
+        _check_quantity(name, values, counts, blame(name))
+    _check_parameters(
+        result.parameters,
+        lambda name: (
+            f"global_configuration.parameter_override.{name}"
+            if name in global_config.parameter_override
+            else source
+        ),
+    )
     return result

@@ -8,7 +8,17 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from asldro.params.builtin import BUILTIN_GROUND_TRUTHS
-from asldro.params.rules import INVALID, check, check_keys, defaults, join, schema, show
+from asldro.params.rules import (
+    INVALID,
+    check,
+    check_keys,
+    defaults,
+    join,
+    resolve,
+    schema,
+    show,
+    unknown_key_message,
+)
 from asldro.params.types import GlobalConfig, GroundTruthSource, Modulation
 
 _NIFTI_SUFFIXES = (".nii.gz", ".nii")
@@ -80,7 +90,36 @@ def resolve_ground_truth(value: Any, folder: Path, path: str, errors: list[str])
     return {key: str(file) for key, file in files.items()}
 
 
+def _named_value(
+    item: Any, name: str, rule: Mapping[str, Any], path: str, errors: list[str]
+) -> Any:
+    """One entry of a ``{name: value}`` map: the rule of ``name`` (its ``properties`` entry,
+    else ``additionalProperties``; ``false`` there means only the listed names exist)."""
+    known = rule.get("properties", {})
+    item_rule = known.get(name, rule.get("additionalProperties", {}))
+    if item_rule is False:
+        errors.append(unknown_key_message(path, name, known))
+        return INVALID
+    item_rule = resolve(item_rule)
+    if item_rule.get("type") != "object":
+        return check(item, item_rule, join(path, name), errors)
+    if not isinstance(item, Mapping):
+        errors.append(f"{join(path, name)}: expected an object, got {show(item)}")
+        return INVALID
+    check_keys(item, item_rule["properties"], join(path, name), errors)
+    item = {
+        key: check(item[key], sub_rule, join(join(path, name), key), errors)
+        for key, sub_rule in item_rule["properties"].items()
+        if key in item
+    }
+    return INVALID if any(v is INVALID for v in item.values()) else item
+
+
 def _quantity_map(value: Any, rule: Mapping[str, Any], path: str, errors: list[str]) -> Any:
+    """``image_override``, ``parameter_override`` or ``ground_truth_modulate``: names checked
+    against the rule's ``properties`` (``parameter_override`` admits no others), values against
+    each name's rule. Quantity names are checked against the ground truth when it is loaded."""
+    rule = resolve(rule)
     if not isinstance(value, Mapping):
         errors.append(f"{path}: expected an object {{name: value}}, got {show(value)}")
         return INVALID
@@ -89,23 +128,9 @@ def _quantity_map(value: Any, rule: Mapping[str, Any], path: str, errors: list[s
         if not isinstance(name, str) or not name:
             errors.append(f"{path}: names must be non-empty strings, got {show(name)}")
             continue
-        item_path = join(path, name)
-        item_rule = rule["additionalProperties"]
-        if item_rule.get("type") == "object":
-            if not isinstance(item, Mapping):
-                errors.append(f"{item_path}: expected an object, got {show(item)}")
-                continue
-            check_keys(item, item_rule["properties"], item_path, errors)
-            item = {
-                key: check(item[key], sub_rule, join(item_path, key), errors)
-                for key, sub_rule in item_rule["properties"].items()
-                if key in item
-            }
-            if any(v is INVALID for v in item.values()):
-                continue
-        else:
-            item = check(item, item_rule, item_path, errors)
-        out[name] = item
+        item = _named_value(item, name, rule, path, errors)
+        if item is not INVALID:
+            out[name] = item
     return out
 
 

@@ -7,13 +7,13 @@ before anything is computed.
 from __future__ import annotations
 
 import copy
-import json
 import os
 from pathlib import Path
 from typing import Any, Mapping
 
 from asldro.params.errors import ParamError
 from asldro.params.gtsource import global_config_from, resolve_global
+from asldro.params.jsonfile import JsonFileError, read_json_file
 from asldro.params.pairing import pair_contexts
 from asldro.params.rules import INVALID, check_keys, defaults, schema, show
 from asldro.params.series import default_description, resolve_series, series_from
@@ -23,21 +23,9 @@ from asldro.params.types import DroParams
 def _read(path: Path) -> Any:
     """Parse a JSON file; every failure is a ParamError naming the file (and line/column)."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ParamError(f"{path}: parameter file not found") from None
-    except IsADirectoryError:
-        raise ParamError(f"{path}: is a directory, not a parameter file") from None
-    except UnicodeDecodeError as err:
-        raise ParamError(f"{path}: not UTF-8 text ({err.reason})") from None
-    except OSError as err:
-        raise ParamError(f"{path}: cannot read ({err.strerror})") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as err:
-        raise ParamError(
-            f"{path}: invalid JSON at line {err.lineno} column {err.colno}: {err.msg}"
-        ) from None
+        return read_json_file(path, "parameter file")
+    except JsonFileError as err:
+        raise ParamError(str(err)) from None
 
 
 def _asl_contexts(series: list[Any]) -> list[tuple[str, ...] | None] | None:

@@ -44,6 +44,19 @@ def parameter_rules(series_type: str) -> Mapping[str, Mapping[str, Any]]:
     return schema()["$defs"][f"{series_type}_parameters"]["properties"]
 
 
+def quantity_rule(name: str) -> Mapping[str, Any]:
+    """The rule for values of ground-truth quantity ``name`` (``image_override``, and every map
+    after overrides and modulation): its physical range, or any finite number for an extra."""
+    values = schema()["$defs"]["quantity_values"]
+    return values["properties"].get(name, values["additionalProperties"])
+
+
+def scalar_parameter_rules() -> Mapping[str, Mapping[str, Any]]:
+    """Rule of every known scalar ground-truth parameter (``parameter_override`` and the
+    ``parameters`` of a ground-truth JSON), keyed by name."""
+    return schema()["$defs"]["scalar_parameters"]["properties"]
+
+
 def parameter_defaults(series_type: str) -> Mapping[str, Any]:
     """Default of every ``series_parameters`` key of ``series_type`` (``None``: no default)."""
     return defaults()["series_parameters"][series_type]
@@ -131,7 +144,8 @@ def is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _bounds_text(rule: Mapping[str, Any]) -> str | None:
+def bounds_text(rule: Mapping[str, Any]) -> str | None:
+    """The bounds of a number rule as text: ``in [0, 1]``, ``in (0, 100]``, ``>= 0``."""
     low = rule.get("minimum", rule.get("exclusiveMinimum"))
     high = rule.get("maximum", rule.get("exclusiveMaximum"))
     low_open = "exclusiveMinimum" in rule
@@ -145,13 +159,19 @@ def _bounds_text(rule: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _in_bounds(number: float, rule: Mapping[str, Any]) -> bool:
-    return not (
-        ("minimum" in rule and number < rule["minimum"])
-        or ("exclusiveMinimum" in rule and number <= rule["exclusiveMinimum"])
-        or ("maximum" in rule and number > rule["maximum"])
-        or ("exclusiveMaximum" in rule and number >= rule["exclusiveMaximum"])
-    )
+def outside_bounds(values: Any, rule: Mapping[str, Any]) -> Any:
+    """True where ``values`` (a number, or element-wise for a numpy array) breaks the rule's
+    ``minimum``/``maximum``/``exclusiveMinimum``/``exclusiveMaximum``; NaN counts as outside."""
+    inside = values == values  # pylint: disable=comparison-with-itself  # False only for NaN
+    if "minimum" in rule:
+        inside = inside & (values >= rule["minimum"])
+    if "exclusiveMinimum" in rule:
+        inside = inside & (values > rule["exclusiveMinimum"])
+    if "maximum" in rule:
+        inside = inside & (values <= rule["maximum"])
+    if "exclusiveMaximum" in rule:
+        inside = inside & (values < rule["exclusiveMaximum"])
+    return ~inside if hasattr(inside, "shape") else not inside
 
 
 def _check_number(value: Any, rule: Mapping[str, Any], path: str, errors: list[str]) -> Any:
@@ -164,8 +184,8 @@ def _check_number(value: Any, rule: Mapping[str, Any], path: str, errors: list[s
         errors.append(f"{path}: expected an integer, got {show(value)}")
         return INVALID
     number = int(value) if integer else float(value)
-    if not _in_bounds(number, rule):
-        errors.append(f"{path}: {show(value)} must be {_bounds_text(rule)}")
+    if outside_bounds(number, rule):
+        errors.append(f"{path}: {show(value)} must be {bounds_text(rule)}")
         return INVALID
     return number
 

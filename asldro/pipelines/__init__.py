@@ -13,6 +13,7 @@ from asldro.groundtruth.types import GroundTruth
 from asldro.params.types import AslSeries, DroParams, GroundTruthSeries, StructuralSeries
 from asldro.pipelines.asl import simulate_asl
 from asldro.pipelines.context import SimulationContext
+from asldro.pipelines.finite import quiet_float_errors, require_finite
 from asldro.pipelines.groundtruth import simulate_ground_truth
 from asldro.pipelines.structural import simulate_structural
 from asldro.pipelines.types import SeriesResult
@@ -30,7 +31,8 @@ def generate_series(
     """Simulate every series of ``params`` for one participant (physics.md §1).
 
     ``ground_truth`` is loaded from the parameters when not given. ``seed`` replaces every
-    series' ``random_seed``. Same inputs give bit-identical arrays.
+    series' ``random_seed``. Same inputs give bit-identical arrays. Raises
+    :class:`~asldro.pipelines.finite.SimulationError` when a simulated value is not finite.
     """
     if ground_truth is None:
         from asldro.groundtruth import load_ground_truth
@@ -39,18 +41,20 @@ def generate_series(
     context = SimulationContext(ground_truth)
     results = []
     for position, series in enumerate(params.series, start=1):
-        if isinstance(series, AslSeries):
-            result = simulate_asl(
-                context, series, position, participant_label=participant_label, seed=seed
-            )
-        elif isinstance(series, StructuralSeries):
-            result = simulate_structural(
-                context, series, position, participant_label=participant_label, seed=seed
-            )
-        elif isinstance(series, GroundTruthSeries):
-            result = simulate_ground_truth(context, series, position)
-        else:  # pragma: no cover - the parameter loader admits only the three types
-            raise TypeError(f"unknown series type {type(series).__name__}")
+        with quiet_float_errors():  # a non-finite result is refused by require_finite
+            if isinstance(series, AslSeries):
+                result = simulate_asl(
+                    context, series, position, participant_label=participant_label, seed=seed
+                )
+            elif isinstance(series, StructuralSeries):
+                result = simulate_structural(
+                    context, series, position, participant_label=participant_label, seed=seed
+                )
+            elif isinstance(series, GroundTruthSeries):
+                result = simulate_ground_truth(context, series, position)
+            else:  # pragma: no cover - the parameter loader admits only the three types
+                raise TypeError(f"unknown series type {type(series).__name__}")
+        require_finite(result)
         results.append(result)
     return tuple(results)
 

@@ -20,6 +20,7 @@ from asldro.pipelines import seeds
 from asldro.pipelines.context import SimulationContext
 from asldro.pipelines.contrast import excitation_flip_angle, tissue_signal
 from asldro.pipelines.filters import AddComplexNoise, CastTo, Magnitude
+from asldro.pipelines.finite import quiet_float_errors
 from asldro.pipelines.types import SeriesResult
 
 QUANTITIES = ("perfusion_rate", "transit_time", "t1", "t2", "t2_star", "m0")
@@ -80,6 +81,10 @@ def simulate_asl(
     flip = excitation_flip_angle(series)
 
     def simulate_volume(volume: int, token: str) -> tuple[Image, dict | None]:
+        with quiet_float_errors():  # per thread; non-finite output is refused afterwards
+            return _simulate_volume(volume, token)
+
+    def _simulate_volume(volume: int, token: str) -> tuple[Image, dict | None]:
         data = tissue_signal(
             series,
             maps,

@@ -16,6 +16,7 @@ from asldro.bids.sidecars import (
     structural_sidecar,
     total_acquired_pairs,
 )
+from asldro.image import Image
 
 REQUIRED_ASL = {
     "ArterialSpinLabelingType",
@@ -176,8 +177,12 @@ def test_groundtruth_sidecar(make_gt_results):
         assert sidecar["Units"] == units
         assert sidecar["Description"]
         assert sidecar["Sources"] == ["bids:raw:code/x.json"]
-    att = groundtruth_sidecar(images["transit_time"])
-    assert "1000" in att["Description"]
+    att = images["transit_time"]
+    how = "Per voxel: the perfusion-weighted mean over the voxel."
+    described = Image(att.data, att.affine, {**att.meta, "derivation": how}, att.history)
+    assert groundtruth_sidecar(described)["Description"] == (
+        f"{groundtruth_sidecar(att)['Description']}. {how}"
+    )
 
 
 def test_aslcontext_tsv():

@@ -137,8 +137,9 @@ def test_metadata(name):
         "m0": "",
         "seg_label": "",
     }
-    assert gt.parameters["lambda_blood_brain"] == 0.9
-    assert gt.parameters["t1_arterial_blood"] == 1.65
+    assert (
+        gt.parameters["lambda_blood_brain"] == 0.9
+    )  # T1b: test_blood_t1_follows_the_field_strength
 
 
 def test_arrays_are_read_only():
@@ -185,3 +186,12 @@ def test_missing_template_is_a_ground_truth_error(monkeypatch):
     finally:
         builtin.builtin_ground_truth.cache_clear()
         builtin.icbm_label_map.cache_clear()
+
+
+def test_blood_t1_follows_the_field_strength():
+    """Issue 9 item 18: arterial blood T1 is 1.65 s at 3 T and 1.35 s at 1.5 T (Alsop et al.
+    2015, the ASL white paper; the value ASLPrep uses), not ASLDRO's copied 3 T value."""
+    assert builtin_ground_truth("hrgt_icbm_2009a_nls_3t").parameters["t1_arterial_blood"] == 1.65
+    gt15 = builtin_ground_truth("hrgt_icbm_2009a_nls_1.5t")
+    assert gt15.parameters["magnetic_field_strength"] == 1.5
+    assert gt15.parameters["t1_arterial_blood"] == 1.35

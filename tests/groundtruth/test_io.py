@@ -207,14 +207,14 @@ def test_each_required_quantity_is_required(tmp_path, missing):
 def test_invalid_json_text(tmp_path):
     nifti, json_path = write_asldro_files(tmp_path, volumes(nested_seg()), np.eye(4))
     json_path.write_text("{not json", encoding="utf-8")
-    with pytest.raises(GroundTruthError, match="not valid JSON"):
+    with pytest.raises(GroundTruthError, match="invalid JSON at line 1 column 2"):
         read_ground_truth(nifti, json_path)
 
 
 def test_missing_json(tmp_path):
     nifti, json_path = write_asldro_files(tmp_path, volumes(nested_seg()), np.eye(4))
     json_path.unlink()
-    with pytest.raises(GroundTruthError, match="cannot read") as info:
+    with pytest.raises(GroundTruthError, match="ground-truth JSON not found") as info:
         read_ground_truth(nifti)
     assert str(json_path) in str(info.value)
 
@@ -259,6 +259,54 @@ def test_seg_label_out_of_uint16_range(tmp_path, bad):
     nifti, json_path = write_asldro_files(tmp_path, vols, np.eye(4))
     with pytest.raises(GroundTruthError, match="seg_label must round to integers"):
         read_ground_truth(nifti, json_path)
+
+
+def test_duplicate_key_in_the_json_is_rejected_naming_key_and_line(tmp_path):
+    """Issue 9 item 7: the last of two equal keys must not win silently."""
+    nifti, json_path = write_asldro_files(tmp_path, volumes(nested_seg()), np.eye(4))
+    text = json.dumps(_doc(), indent=2).replace(
+        '"lambda_blood_brain": 0.9,', '"lambda_blood_brain": 0.9,\n    "lambda_blood_brain": 0.1,'
+    )
+    json_path.write_text(text, encoding="utf-8")
+    line = text.splitlines().index('    "lambda_blood_brain": 0.1,') + 1
+    with pytest.raises(GroundTruthError) as info:
+        read_ground_truth(nifti, json_path)
+    assert str(info.value).startswith(str(json_path))
+    assert f'duplicate key "lambda_blood_brain" at line {line}' in str(info.value)
+
+
+def test_json_with_a_utf8_bom_is_accepted(tmp_path):
+    """Issue 9 item 17: a JSON saved with a byte-order mark reads like one without."""
+    nifti, json_path = write_asldro_files(tmp_path, volumes(nested_seg()), np.eye(4))
+    json_path.write_bytes(b"\xef\xbb\xbf" + json.dumps(_doc()).encode("utf-8"))
+    assert dict(read_ground_truth(nifti, json_path).parameters) == PARAMETERS
+
+
+def test_deeply_nested_json_is_a_ground_truth_error(tmp_path):
+    """Issue 9 item 13: 200 000 nested arrays give a GroundTruthError naming the file."""
+    nifti, json_path = write_asldro_files(tmp_path, volumes(nested_seg()), np.eye(4))
+    json_path.write_text("[" * 200_000 + "]" * 200_000, encoding="utf-8")
+    with pytest.raises(GroundTruthError, match="nested more than 100 levels") as info:
+        read_ground_truth(nifti, json_path)
+    assert str(info.value).startswith(str(json_path))
+
+
+@pytest.mark.parametrize(
+    "affine",
+    [np.diag([1.0, 1.0, 0.0, 1.0]), np.zeros((4, 4)), np.diag([1.0, np.nan, 1.0, 1.0])],
+    ids=["flat z", "all zero", "nan"],
+)
+def test_singular_or_non_finite_affine_is_rejected_naming_the_file(tmp_path, affine):
+    """Issue 9 item 13: no "Singular matrix" from deep in the resampler: the file is named."""
+    nifti, json_path = write_asldro_files(tmp_path, volumes(nested_seg()), np.eye(4))
+    img = nib.load(nifti)
+    header = img.header.copy()  # written field by field: nibabel refuses to decompose these
+    header["qform_code"], header["sform_code"] = 0, 1
+    header["srow_x"], header["srow_y"], header["srow_z"] = affine[0], affine[1], affine[2]
+    nib.save(nib.Nifti1Image(np.asanyarray(img.dataobj), None, header), nifti)
+    with pytest.raises(GroundTruthError, match="voxel-to-world matrix") as info:
+        read_ground_truth(nifti, json_path)
+    assert str(info.value).startswith(str(nifti))
 
 
 # ---------------------------------------------------------------- writing and round trip

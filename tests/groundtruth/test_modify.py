@@ -182,18 +182,27 @@ def test_unknown_quantity_names_the_key_and_the_choices(small_gt, key):
     with pytest.raises(GroundTruthError, match=key) as info:
         apply_global_config(small_gt, cfg)
     message = str(info.value)
-    assert "'perfusion'" in message
+    assert message.startswith(f"global_configuration.{key}.perfusion: unknown quantity")
     for quantity in small_gt.quantities:
         assert quantity in message
 
 
-@pytest.mark.parametrize("quantity", ["perfusion_rate", "transit_time", "m0", "t2", "t2_star"])
-def test_negative_values_are_rejected(small_gt, quantity):
-    with pytest.raises(GroundTruthError, match=f"{quantity} must be >= 0"):
+@pytest.mark.parametrize(
+    "quantity, bounds",
+    [
+        ("perfusion_rate", r"in \[0, 1000\]"),
+        ("transit_time", ">= 0"),
+        ("m0", r"in \[0, 1e\+12\]"),
+        ("t2", r"in \[0, 100\]"),
+        ("t2_star", r"in \[0, 100\]"),
+    ],
+)
+def test_negative_values_are_rejected(small_gt, quantity, bounds):
+    with pytest.raises(GroundTruthError, match=f"{quantity} must be {bounds}"):
         apply_global_config(small_gt, config(override={quantity: -0.5}))
 
 
-@pytest.mark.parametrize("value", [-0.1, 100.5, np.nan])
+@pytest.mark.parametrize("value", [-0.1, 100.5])
 def test_t1_outside_0_to_100_is_rejected(small_gt, value):
     with pytest.raises(GroundTruthError, match=r"t1 must be in \[0, 100\]"):
         apply_global_config(small_gt, config(override={"t1": value}))
@@ -207,10 +216,10 @@ def test_t1_bounds_are_inclusive(small_gt):
 @pytest.mark.parametrize(
     "name, value, message",
     [
-        ("lambda_blood_brain", 1.2, r"lambda_blood_brain must be in \[0, 1\]"),
-        ("lambda_blood_brain", -0.1, r"lambda_blood_brain must be in \[0, 1\]"),
-        ("t1_arterial_blood", 100.1, r"t1_arterial_blood must be in \[0, 100\]"),
-        ("t1_arterial_blood", -1.0, r"t1_arterial_blood must be in \[0, 100\]"),
+        ("lambda_blood_brain", 1.2, r"lambda_blood_brain must be in \(0, 1\]"),
+        ("lambda_blood_brain", -0.1, r"lambda_blood_brain must be in \(0, 1\]"),
+        ("t1_arterial_blood", 100.1, r"t1_arterial_blood must be in \(0, 100\]"),
+        ("t1_arterial_blood", -1.0, r"t1_arterial_blood must be in \(0, 100\]"),
         ("t1_arterial_blood", "slow", "must be a number"),
     ],
 )
@@ -222,12 +231,91 @@ def test_parameter_ranges(small_gt, name, value, message):
 def test_negative_dense_value_is_rejected(small_gt):
     dense = np.full(small_gt.shape, 10.0)
     dense[3, 4, 5] = -1e-9
-    with pytest.raises(GroundTruthError, match="perfusion_rate must be >= 0"):
+    with pytest.raises(GroundTruthError, match=r"perfusion_rate must be in \[0, 1000\]"):
         check_ranges(with_maps(small_gt, perfusion_rate=dense))
 
 
 def test_table_entries_of_absent_labels_are_not_checked(small_gt):
     gt = with_maps(small_gt, m0=np.array([0.0, 80.0, 70.0, 90.0, -5.0]))  # label 4 absent
     check_ranges(gt)  # no error
-    with pytest.raises(GroundTruthError, match="m0 must be >= 0"):
+    with pytest.raises(GroundTruthError, match=r"m0 must be in \[0, 1e\+12\]"):
         check_ranges(with_maps(small_gt, m0=np.array([0.0, -80.0, 70.0, 90.0])))
+
+
+# ---------------------------------------------------------------- issue 9 items 5 and 6
+
+
+@pytest.mark.parametrize(
+    "key, typo, hint",
+    [
+        ("image_override", "M0", "m0"),
+        ("ground_truth_modulate", "perfusion", "perfusion_rate"),
+        ("ground_truth_modulate", "T2star", "t2_star"),
+    ],
+)
+def test_unknown_quantity_gets_a_did_you_mean(small_gt, key, typo, hint):
+    """An override of a quantity the ground truth lacks names the closest one."""
+    if key == "image_override":
+        cfg = config(override={typo: 1.0})
+    else:
+        cfg = config(modulate={typo: Modulation(scale=2.0)})
+    with pytest.raises(GroundTruthError) as info:
+        apply_global_config(small_gt, cfg)
+    assert str(info.value).startswith(f"global_configuration.{key}.{typo}: unknown quantity")
+    assert f"(did you mean '{hint}'?)" in str(info.value)
+
+
+def test_modulation_to_infinity_names_quantity_and_count(small_gt):
+    """scale 1e308 makes every tissue voxel of m0 Inf: refused, naming the voxels."""
+    with pytest.raises(GroundTruthError) as info:
+        apply_global_config(small_gt, config(modulate={"m0": Modulation(scale=1e308)}))
+    tissue = int(np.count_nonzero(small_gt.seg > 0))
+    assert str(info.value).startswith("global_configuration.ground_truth_modulate.m0: ")
+    assert f"{tissue} non-finite values" in str(info.value)
+
+
+def test_modulation_beyond_the_physical_range_is_refused(small_gt):
+    """scale 1e20 keeps m0 finite but far beyond what fits a simulated float32 image."""
+    with pytest.raises(GroundTruthError, match=r"m0 must be in \[0, 1e\+12\]"):
+        apply_global_config(small_gt, config(modulate={"m0": Modulation(scale=1e20)}))
+
+
+def test_non_finite_dense_map_is_counted(small_gt):
+    """A dense map with NaN and Inf voxels: the count covers both."""
+    dense = np.full(small_gt.shape, 1.0)
+    dense[0, 0, :3] = np.inf
+    dense[1, 1, 1] = np.nan
+    with pytest.raises(GroundTruthError, match="t2 has 4 non-finite values"):
+        check_ranges(with_maps(small_gt, t2=dense))
+
+
+def test_non_finite_extra_quantity_is_refused(small_gt):
+    """Extra quantities (passed through to the derivative) must be finite too."""
+    dense = np.zeros(small_gt.shape)
+    dense[2, 3, 4] = -np.inf
+    with pytest.raises(GroundTruthError, match="my_map has 1 non-finite values"):
+        check_ranges(with_maps(small_gt, my_map=dense))
+
+
+@pytest.mark.parametrize(
+    "name, value, bounds",
+    [
+        ("lambda_blood_brain", 0.0, r"\(0, 1\]"),
+        ("t1_arterial_blood", 0.0, r"\(0, 100\]"),
+        ("magnetic_field_strength", -3.0, r"\(0, 30\]"),
+        ("magnetic_field_strength", float("nan"), r"\(0, 30\]"),
+    ],
+)
+def test_ground_truth_parameters_have_physical_ranges(small_gt, name, value, bounds):
+    """The parameters of a ground-truth file obey the same ranges as parameter_override."""
+    gt = GroundTruth(
+        affine=small_gt.affine,
+        shape=small_gt.shape,
+        seg=small_gt.seg,
+        segmentation=small_gt.segmentation,
+        maps=small_gt.maps,
+        units=small_gt.units,
+        parameters={**small_gt.parameters, name: value},
+    )
+    with pytest.raises(GroundTruthError, match=f"parameter {name} must be in {bounds}"):
+        check_ranges(gt)

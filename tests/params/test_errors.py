@@ -179,7 +179,7 @@ MALFORMED: list[tuple[str, Any, str]] = [
         document(asl(t1_arterial_blood=150)),
         f"{SP0}.t1_arterial_blood: 150 must be in (0, 100]",
     ),
-    ("negative m0", document(asl(m0=-1)), f"{SP0}.m0: -1 must be >= 0"),
+    ("negative m0", document(asl(m0=-1)), f"{SP0}.m0: -1 must be in [0, 1e+12]"),
     (
         "structural has no asl_context",
         document(structural(asl_context="control label")),
@@ -285,6 +285,64 @@ MALFORMED: list[tuple[str, Any, str]] = [
         "NaN number",
         document(asl(desired_snr=float("nan"))),
         f"{SP0}.desired_snr: expected a number, got NaN",
+    ),
+    # issue 9 item 6: parameter_override keys are known, with physical ranges
+    (
+        "parameter_override typo",
+        document(parameter_override={"lamda_blood_brain": 0.9}),
+        "global_configuration.parameter_override.lamda_blood_brain: unknown key "
+        "(did you mean 'lambda_blood_brain'?)",
+    ),
+    (
+        "parameter_override lambda zero",
+        document(parameter_override={"lambda_blood_brain": 0}),
+        "global_configuration.parameter_override.lambda_blood_brain: 0 must be in (0, 1]",
+    ),
+    (
+        "parameter_override negative field strength",
+        document(parameter_override={"magnetic_field_strength": -3}),
+        "global_configuration.parameter_override.magnetic_field_strength: -3 must be in (0, 30]",
+    ),
+    (
+        "parameter_override blood T1 zero",
+        document(parameter_override={"t1_arterial_blood": 0}),
+        "global_configuration.parameter_override.t1_arterial_blood: 0 must be in (0, 100]",
+    ),
+    # issue 9 items 5 and 6: image_override values are finite and physical
+    (
+        "image_override m0 1e308",
+        document(image_override={"m0": 1e308}),
+        "global_configuration.image_override.m0: 1e+308 must be in [0, 1e+12]",
+    ),
+    (
+        "image_override negative t1",
+        document(image_override={"t1": -1}),
+        "global_configuration.image_override.t1: -1 must be in [0, 100]",
+    ),
+    (
+        "image_override perfusion above any tissue",
+        document(image_override={"perfusion_rate": 6000}),
+        "global_configuration.image_override.perfusion_rate: 6000 must be in [0, 1000]",
+    ),
+    (
+        "image_override seg_label beyond uint16",
+        document(image_override={"seg_label": 70000}),
+        "global_configuration.image_override.seg_label: 70000 must be in [0, 65535]",
+    ),
+    (
+        "image_override infinite extra quantity",
+        document(image_override={"my_quantity": float("inf")}),
+        "global_configuration.image_override.my_quantity: expected a number, got Infinity",
+    ),
+    (
+        "modulate infinite scale",
+        document(ground_truth_modulate={"m0": {"scale": float("inf")}}),
+        "global_configuration.ground_truth_modulate.m0.scale: expected a number, got Infinity",
+    ),
+    (
+        "series m0 1e308",
+        document(asl(m0=1e308)),
+        f"{SP0}.m0: 1e+308 must be in [0, 1e+12]",
     ),
     (
         "m0-only without asl",

@@ -1,0 +1,309 @@
+"""Peak memory of a run, estimated from the parameters before anything is simulated (issue 9
+item 14), and the check that refuses a run the machine cannot hold.
+
+The estimate models one participant process: the interpreter and libraries, the ground truth
+(its label map, dense maps, and the transient of reading a file), then the series one after the
+other, each with its transient working set while it is simulated and written, while the results
+of every series are kept until the subject is written. Coefficients are bytes per voxel (of the
+acquisition grid, ``N``, or of the ground-truth grid, ``N_gt``), calibrated against the measured
+peak RSS by ``bench/memory_estimate.py`` (the table in its docstring: estimate / measured between
+1.00 and 1.19).
+
+Refusing is a parameter problem (exit status 65): the same parameters fail on any output
+location, and smaller ``acq_matrix`` or fewer volumes fix it. ``--max-memory`` replaces the
+limit (the memory available to this process: MemAvailable, or a cgroup limit when lower).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from asldro.groundtruth.types import GroundTruth
+from asldro.params.errors import ParamError
+from asldro.params.types import AslSeries, DroParams, GroundTruthSeries, Motion, StructuralSeries
+from asldro.pipelines.asl import QUANTITIES as ASL_QUANTITIES
+from asldro.pipelines.asl import volume_threads
+from asldro.pipelines.structural import QUANTITIES as STRUCTURAL_QUANTITIES
+
+KIB, MIB, GIB = 1 << 10, 1 << 20, 1 << 30
+_UNITS = {"": None, "K": KIB, "M": MIB, "G": GIB, "T": 1 << 40}
+
+#: Interpreter, numpy, scipy, nibabel and asldro (measured 123 MB with no series).
+PROCESS_BASE = 150 * MIB
+#: Built-in ground truth: uint16 labels plus the uint8 templates they are built from.
+BUILTIN_BYTES = 5
+#: Label map (uint16) of a ground-truth file.
+SEG_BYTES = 2
+#: Reading a ground-truth file: the 5-D data and one copy, per quantity and byte of its dtype.
+FILE_READ_COPIES = 2
+#: A series with rotation: summed-volume tables on the ground-truth grid.
+ROTATION = 20
+
+#: asl series on a resampled grid: the larger of the simulation working set
+#: ``8 L + ASL_SIM + ASL_THREAD T + ASL_SIM_VOLUME V`` and the writing peak
+#: ``ASL_WRITE + ASL_VOLUME V`` (L labels, T threads, V volumes), per acquisition voxel.
+ASL_SIM, ASL_THREAD, ASL_SIM_VOLUME = 14.0, 21.5, 2.0
+ASL_WRITE, ASL_VOLUME = 36.0, 17.0
+#: asl series on the ground-truth grid itself (no resampling).
+ASL_IDENTITY = 16.0
+#: Python objects per asl volume (history, seed records), whatever the grid.
+ASL_VOLUME_OBJECTS = 130 * KIB
+#: asl series with dense ground-truth maps: the signal is computed on the ground-truth grid.
+ASL_DENSE, ASL_DENSE_THREAD = 8.0, 40.0
+#: structural series per acquisition voxel (resampled / on the ground-truth grid), and dense maps.
+STRUCTURAL, STRUCTURAL_IDENTITY, STRUCTURAL_DENSE = 62.0, 24.0, 48.0
+#: ground_truth series: ``GT_LABEL L + GT_QUANTITY Q + GT_BASE`` per voxel (Q quantities).
+GT_LABEL, GT_QUANTITY, GT_BASE, GT_IDENTITY_BASE, GT_DENSE = 16.0, 4.0, 60.0, 40.0, 24.0
+
+
+class MemoryLimitError(ParamError):
+    """The parameters ask for more memory than the limit (exit status 65)."""
+
+
+@dataclass(frozen=True)
+class MemoryEstimate:
+    """Estimated peak resident memory of one participant process, in bytes.
+
+    ``parts`` names each contribution (the ground truth, then each series' peak with the other
+    series' kept results); ``largest`` is the part that sets the peak.
+    """
+
+    total: int
+    largest: str
+    parts: tuple[tuple[str, int], ...]
+
+
+def format_bytes(size: float) -> str:
+    """``1.5 GiB``, ``640 MiB``: binary units, as ``--max-memory`` reads them."""
+    if size >= GIB:
+        return f"{size / GIB:.1f} GiB"
+    return f"{size / MIB:.0f} MiB"
+
+
+def parse_memory_size(text: str) -> int:
+    """Bytes of a size such as ``16G``, ``16GiB``, ``800M``, ``1.5T`` (binary units, any case).
+
+    Raises ValueError (with a message for the command line) for anything else, a bare number
+    included: ``16`` is more likely 16 GiB than 16 bytes, so the unit is required.
+    """
+    match = re.fullmatch(r"\s*(\d+(?:\.\d*)?)\s*([kmgt]?)(i?b)?\s*", text, flags=re.IGNORECASE)
+    unit = _UNITS.get(match.group(2).upper()) if match else None
+    if match is None or unit is None:
+        raise ValueError(f"expected a size with a unit, such as 16G or 800M, got {text!r}")
+    size = int(float(match.group(1)) * unit)
+    if size <= 0:
+        raise ValueError(f"expected a size above 0, got {text!r}")
+    return size
+
+
+def _voxels(shape: Sequence[int]) -> int:
+    return int(math.prod(int(n) for n in shape))
+
+
+def _rotated(motion: Motion | Sequence[Motion]) -> bool:
+    motions = motion if isinstance(motion, (tuple, list)) else (motion,)
+    return any(m.rot_x or m.rot_y or m.rot_z for m in motions)
+
+
+def _on_truth_grid(series, gt: GroundTruth) -> bool:
+    motions = series.motion if isinstance(series.motion, tuple) else (series.motion,)
+    return tuple(series.acq_matrix) == tuple(gt.shape) and all(m.is_identity for m in motions)
+
+
+def _dense(gt: GroundTruth, names: Sequence[str]) -> bool:
+    return any(name in gt.maps and not gt.is_table(name) for name in names)
+
+
+def _series_bytes(series, gt: GroundTruth, n_labels: int) -> tuple[float, float]:
+    """(peak while this series is simulated and written, bytes of its kept result)."""
+    n_acq, n_gt = _voxels(series.acq_matrix), _voxels(gt.shape)
+    identity = _on_truth_grid(series, gt)
+    extra = ROTATION * n_gt if _rotated(series.motion) else 0.0
+    if isinstance(series, AslSeries):
+        volumes = len(series.asl_context)
+        threads = volume_threads(volumes)
+        if identity:
+            per_voxel = ASL_IDENTITY + ASL_VOLUME * volumes
+        else:
+            simulate = 8 * n_labels + ASL_SIM + ASL_THREAD * threads + ASL_SIM_VOLUME * volumes
+            per_voxel = max(simulate, ASL_WRITE + ASL_VOLUME * volumes)
+        if _dense(gt, ASL_QUANTITIES):
+            extra += n_gt * (ASL_DENSE + ASL_DENSE_THREAD * threads)
+        peak = n_acq * per_voxel + volumes * ASL_VOLUME_OBJECTS + extra
+        return peak, 4.0 * n_acq * volumes
+    if isinstance(series, StructuralSeries):
+        per_voxel = STRUCTURAL_IDENTITY if identity else STRUCTURAL
+        if _dense(gt, STRUCTURAL_QUANTITIES):
+            extra += n_gt * STRUCTURAL_DENSE
+        kept = 8.0 if series.output_image_type == "complex" else 4.0
+        return n_acq * per_voxel + extra, kept * n_acq
+    if isinstance(series, GroundTruthSeries):
+        n_quantities = len(gt.quantities)
+        base = GT_IDENTITY_BASE if identity else GT_BASE + GT_LABEL * n_labels
+        if _dense(gt, tuple(gt.maps)):
+            extra += n_gt * GT_DENSE
+        peak = n_acq * (GT_QUANTITY * n_quantities + base) + extra
+        return peak, n_acq * (4.0 * (n_quantities - 1) + 2.0)
+    raise TypeError(f"unknown series type {type(series).__name__}")  # pragma: no cover
+
+
+def _describe(index: int, series) -> str:
+    shape = "x".join(str(n) for n in series.acq_matrix)
+    volumes = f", {len(series.asl_context)} volumes" if isinstance(series, AslSeries) else ""
+    return f"image_series[{index}] ({series.series_type}, acq_matrix {shape}{volumes})"
+
+
+def _file_itemsize(params: DroParams) -> int:
+    """Bytes per value of a ground-truth file (from its header; 8 if it cannot be read)."""
+    nifti = params.global_config.ground_truth.nifti
+    try:
+        import nibabel as nib
+
+        return int(nib.load(nifti).header.get_data_dtype().itemsize)
+    except Exception:  # pylint: disable=broad-except  # the ground truth was read already
+        return 8
+
+
+def estimate_peak_memory(params: DroParams, ground_truth: GroundTruth) -> MemoryEstimate:
+    """Estimated peak resident memory of simulating and writing one participant."""
+    n_gt = _voxels(ground_truth.shape)
+    n_labels = int(ground_truth.seg.max(initial=0)) + 1
+    dense_bytes = sum(values.nbytes for values in ground_truth.maps.values() if values.ndim == 3)
+    read_transient = 0.0
+    if params.global_config.ground_truth.name is not None:
+        resident = BUILTIN_BYTES * n_gt + dense_bytes
+    else:
+        resident = SEG_BYTES * n_gt + dense_bytes
+        quantities = len(ground_truth.quantities)
+        read_transient = FILE_READ_COPIES * quantities * _file_itemsize(params) * n_gt
+    costs = [_series_bytes(series, ground_truth, n_labels) for series in params.series]
+    kept = sum(result for _, result in costs)
+    parts = [("the ground truth", PROCESS_BASE + resident + read_transient)]
+    for index, (series, (peak, result)) in enumerate(zip(params.series, costs)):
+        parts.append((_describe(index, series), PROCESS_BASE + resident + peak - result + kept))
+    largest, total = max(parts, key=lambda part: part[1])
+    return MemoryEstimate(
+        total=int(total), largest=largest, parts=tuple((n, int(b)) for n, b in parts)
+    )
+
+
+def _read_int(path: Path) -> int | None:
+    try:
+        text = path.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return int(text) if text.isdigit() else None
+
+
+def _inactive_file(stat: Path) -> int:
+    """Reclaimable page cache of a cgroup (``inactive_file`` of memory.stat)."""
+    try:
+        lines = stat.read_text(encoding="ascii").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return 0
+    for line in lines:
+        key, _, value = line.partition(" ")
+        if key in ("inactive_file", "total_inactive_file") and value.isdigit():
+            return int(value)
+    return 0
+
+
+def _cgroup_room() -> int | None:
+    """Room left under the tightest memory limit of this process's cgroups (v1 or v2)."""
+    try:
+        lines = Path("/proc/self/cgroup").read_text(encoding="ascii").splitlines()
+    except OSError:
+        return None
+    rooms = []
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        if controllers == "":  # v2: memory.max/current in the unified hierarchy
+            base, files = Path("/sys/fs/cgroup"), ("memory.max", "memory.current")
+        elif "memory" in controllers.split(","):
+            base = Path("/sys/fs/cgroup/memory")
+            files = ("memory.limit_in_bytes", "memory.usage_in_bytes")
+        else:
+            continue
+        folder = base / path.lstrip("/")
+        for candidate in (folder, *folder.parents):
+            if base not in (candidate, *candidate.parents):
+                break
+            limit, usage = (_read_int(candidate / name) for name in files)
+            if limit is not None and usage is not None and limit < (1 << 60):
+                used = usage - _inactive_file(candidate / "memory.stat")
+                rooms.append(max(limit - used, 0))
+    return min(rooms) if rooms else None
+
+
+def available_memory() -> int | None:
+    """Bytes this process can still allocate: MemAvailable, or the cgroup room when lower
+    (a container's limit); None when unknown (not Linux)."""
+    try:
+        meminfo = Path("/proc/meminfo").read_text(encoding="ascii")
+    except OSError:
+        return None
+    found = re.search(r"^MemAvailable:\s+(\d+) kB", meminfo, flags=re.MULTILINE)
+    if found is None:
+        return None
+    room = _cgroup_room()
+    available = int(found.group(1)) * KIB
+    return available if room is None else min(available, room)
+
+
+def resident_memory() -> int:
+    """Resident bytes of this process now (0 when unknown)."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text(encoding="ascii").split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0
+    return pages * os.sysconf("SC_PAGE_SIZE")
+
+
+def check_memory(
+    params: DroParams,
+    *,
+    participants: int = 1,
+    parallel: int = 1,
+    max_memory: int | None = None,
+    ground_truth: GroundTruth | None = None,
+) -> MemoryEstimate:
+    """Estimate the run's peak memory and refuse it when it exceeds the limit.
+
+    The ground truth is loaded (and so validated) when not given. With several participants
+    and ``parallel > 1`` that many worker processes run at once, each with the estimated peak,
+    while this process stays resident. The limit is ``max_memory`` when given, else the memory
+    available now plus what this process already holds; unknown (not Linux): no check.
+
+    Raises
+    ------
+    MemoryLimitError
+        One line with the estimate, the part that sets it, and the limit.
+    """
+    if ground_truth is None:
+        from asldro.groundtruth import load_ground_truth
+
+        ground_truth = load_ground_truth(params.global_config.ground_truth, params.global_config)
+    estimate = estimate_peak_memory(params, ground_truth)
+    workers = min(parallel, participants) if parallel > 1 and participants > 1 else 1
+    held = resident_memory()
+    need = estimate.total if workers == 1 else held + workers * estimate.total
+    if max_memory is not None:
+        limit, source = max_memory, "allowed by --max-memory"
+    else:
+        available = available_memory()
+        if available is None:
+            return estimate
+        limit, source = available + held, "available on this machine"
+    if need > limit:
+        each = f" ({workers} participants in parallel)" if workers > 1 else ""
+        raise MemoryLimitError(
+            f"the run needs an estimated {format_bytes(need)} of memory at its peak{each}, set "
+            f"by {estimate.largest}, more than the {format_bytes(limit)} {source}; use a smaller "
+            "acq_matrix or fewer volumes, or raise the limit with --max-memory"
+        )
+    return estimate

@@ -1,0 +1,114 @@
+"""Peak-memory estimate and the check that refuses what cannot fit (issue 9 item 14).
+
+No run is measured here (bench/memory_estimate.py compares the estimate with measured RSS);
+these tests check the rules: what the estimate grows with, the limit, parallel workers, and
+that the default and end-to-end cases are never refused.
+"""
+
+import copy
+
+import pytest
+
+from asldro.params import ParamError, default_params, load_params
+from asldro.pipelines.memory import (
+    GIB,
+    MIB,
+    MemoryLimitError,
+    available_memory,
+    check_memory,
+    estimate_peak_memory,
+    parse_memory_size,
+)
+from tests.e2e.test_generate import CASES
+
+
+def _asl(acq_matrix, volumes=3):
+    context = " ".join((["control", "label"] * volumes)[:volumes])
+    doc = default_params()
+    doc["image_series"] = [
+        {
+            "series_type": "asl",
+            "series_parameters": {
+                "acq_matrix": acq_matrix,
+                "asl_context": context,
+                "echo_time": 0.01,
+                "repetition_time": 5.0,
+                **{k: 0.0 for k in ("rot_x", "rot_y", "rot_z", "transl_x", "transl_y", "transl_z")},
+            },
+        }
+    ]
+    return load_params(doc)
+
+
+@pytest.mark.parametrize(
+    "text, size",
+    [
+        ("16G", 16 * GIB),
+        ("16GiB", 16 * GIB),
+        ("16gb", 16 * GIB),
+        ("800M", 800 * MIB),
+        ("1.5T", int(1.5 * 1024 * GIB)),
+        (" 512 k ", 512 * 1024),
+    ],
+)
+def test_memory_sizes_take_binary_units(text, size):
+    assert parse_memory_size(text) == size
+
+
+@pytest.mark.parametrize("text", ["16", "lots", "-1G", "0G", "16X", ""])
+def test_memory_size_needs_a_number_and_a_unit(text):
+    with pytest.raises(ValueError, match="expected a size"):
+        parse_memory_size(text)
+
+
+def test_the_default_run_and_every_end_to_end_case_fit_in_2_gib(gt3t):
+    """They run at about 400 MiB: the estimate never refuses them on an ordinary machine."""
+    for doc in [default_params(), *CASES.values()]:
+        params = load_params(copy.deepcopy(doc))
+        estimate = check_memory(params, max_memory=2 * GIB, ground_truth=gt3t)
+        assert estimate.total < 2 * GIB
+
+
+def test_700_cubed_is_refused_before_simulating(gt3t):
+    """acq_matrix [700, 700, 700] needs ~30 GiB: refused with the estimate, the series that
+    sets it and the limit, as a parameter error (exit 65)."""
+    params = _asl([700, 700, 700])
+    with pytest.raises(MemoryLimitError) as info:
+        check_memory(params, max_memory=24 * GIB, ground_truth=gt3t)
+    message = str(info.value)
+    assert isinstance(info.value, ParamError)
+    assert "image_series[0] (asl, acq_matrix 700x700x700, 3 volumes)" in message
+    assert "more than the 24.0 GiB allowed by --max-memory" in message
+    assert estimate_peak_memory(params, gt3t).total > 24 * GIB
+
+
+def test_max_memory_can_raise_the_limit(gt3t):
+    """--max-memory above the estimate lets the same parameters through."""
+    params = _asl([700, 700, 700])
+    assert check_memory(params, max_memory=1 << 40, ground_truth=gt3t).total < 1 << 40
+
+
+def test_estimate_grows_with_volumes_and_grid(gt3t):
+    """10 000 volumes at 64x64x12 (measured 9.9 GB) and a finer grid cost more."""
+    small = estimate_peak_memory(_asl([64, 64, 12], 4), gt3t).total
+    many = estimate_peak_memory(_asl([64, 64, 12], 10_000), gt3t).total
+    fine = estimate_peak_memory(_asl([128, 128, 24], 4), gt3t).total
+    assert small < fine < many
+    assert 8 * GIB < many < 12 * GIB
+
+
+def test_parallel_participants_multiply_the_need(gt3t):
+    """Two participants in two processes need twice one participant's peak."""
+    params = _asl([200, 200, 200], 8)
+    one = estimate_peak_memory(params, gt3t).total
+    limit = int(1.5 * one)
+    check_memory(params, participants=2, parallel=1, max_memory=limit, ground_truth=gt3t)
+    check_memory(params, participants=1, parallel=4, max_memory=limit, ground_truth=gt3t)
+    with pytest.raises(MemoryLimitError, match=r"\(2 participants in parallel\)"):
+        check_memory(params, participants=2, parallel=4, max_memory=limit, ground_truth=gt3t)
+
+
+def test_available_memory_is_known_on_linux():
+    """MemAvailable (or a cgroup limit) is read: a positive number of bytes."""
+    available = available_memory()
+    assert available is not None and available > 0
