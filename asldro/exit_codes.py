@@ -127,7 +127,7 @@ def error_text(err: BaseException, program: str) -> str:
         text = f"{where}: {err.strerror}" if where else err.strerror
     else:
         text = str(err)
-    text = " ".join(text.split())
+    text = " ".join(line.strip() for line in text.splitlines() if line.strip())  # one line
     unexpected = status is ExitCode.FAILURE and not isinstance(err, StatusError)
     if unexpected or not text:
         return f"{type(err).__name__}: {text}" if text else type(err).__name__
