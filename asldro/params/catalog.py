@@ -617,9 +617,9 @@ STRUCTURAL_PARAMETERS: tuple[Parameter, ...] = (
         STRUCTURAL,
         Choice(("T1w", "T2w", "FLAIR", "anat")),
         "",
-        "anat",
+        "T1w",
         "BIDS suffix of the image (names it only; the contrast comes from acq_contrast); "
-        "ASLDRO's anat is written as T1w",
+        "ASLDRO's anat (its default) is written as T1w with a warning",
     ),
 )
 
