@@ -26,7 +26,7 @@ def test_descriptor_fields_follow_the_contract():
     assert descriptor["tool-version"] == (ROOT / "version").read_text().strip()
     assert descriptor["command-line"] == (
         "/run.py [BIDS_DIR] [OUTPUT_DIR] [ANALYSIS_LEVEL] [PARTICIPANT_LABEL] [PARAMS] [SEED]"
-        " [SKIP_VALIDATION]"
+        " [N_PROCS] [MAX_MEMORY] [SKIP_VALIDATION]"
     )
     inputs = {item["id"]: item for item in descriptor["inputs"]}
     assert inputs["analysis_level"]["value-choices"] == ["participant", "group"]
@@ -38,6 +38,16 @@ def test_descriptor_fields_follow_the_contract():
     parser_flags = {s for action in build_parser()._actions for s in action.option_strings}
     flags = {item["command-line-flag"] for item in inputs.values() if "command-line-flag" in item}
     assert flags <= parser_flags
+    # ... and every option of the parser that a user sets is in the descriptor.
+    described = {
+        action.dest for action in build_parser()._actions if set(action.option_strings) & flags
+    }
+    settable = {
+        action.dest
+        for action in build_parser()._actions
+        if action.option_strings and action.dest not in ("help", "version", "debug")
+    }
+    assert settable == described
 
 
 @needs_bosh
