@@ -194,6 +194,31 @@ def _stop_workers(pool: Any, dataset: Path) -> None:
         remove_stale_temporaries(dataset)
 
 
+def preflight(
+    params: DroParams,
+    folder: Path,
+    labels: Sequence[str],
+    n_procs: int,
+    max_memory: int | None,
+) -> Any:
+    """The checks both front doors run before touching the output: load (and so validate) the
+    ground truth, estimate the peak memory against the limit, and check that every file name
+    the participants will get fits the file system under ``folder``. Returns the ground truth."""
+    from asldro.output import check_participant_names
+    from asldro.pipelines.memory import check_memory
+
+    ground_truth = load_params_ground_truth(params)
+    check_memory(
+        params,
+        participants=len(labels),
+        parallel=n_procs,
+        max_memory=max_memory,
+        ground_truth=ground_truth,
+    )
+    check_participant_names(folder, params, ground_truth, labels)
+    return ground_truth
+
+
 def generate(
     params: DroParams | Mapping[str, Any] | str | os.PathLike | None,
     output: str | os.PathLike,
@@ -219,22 +244,13 @@ def generate(
     """
     from asldro.bids import update_participants
     from asldro.options import check_process_count, participant_labels as clean_labels
-    from asldro.output import building, check_participant_names, commit, plan_output
-    from asldro.pipelines.memory import check_memory
+    from asldro.output import building, commit, plan_output
 
     params = as_params(params)
     labels = clean_labels(participant_labels)
     check_process_count(n_procs)
     plan = plan_output(output, overwrite=overwrite)
-    ground_truth = load_params_ground_truth(params)
-    check_memory(
-        params,
-        participants=len(labels),
-        parallel=n_procs,
-        max_memory=max_memory,
-        ground_truth=ground_truth,
-    )
-    check_participant_names(plan.build_parent, params, ground_truth, labels)
+    ground_truth = preflight(params, plan.build_parent, labels, n_procs, max_memory)
     report = None
     with building(plan) as area:
         try:

@@ -253,21 +253,12 @@ def run_participant(
 
     The ground truth and the estimated peak memory are checked before anything is written
     (``max_memory`` replaces the machine's available memory as the limit)."""
-    from asldro.api import load_params_ground_truth
-    from asldro.output import check_dataset_folder, check_participant_names, remove_created
-    from asldro.pipelines.memory import check_memory
+    from asldro.api import preflight
+    from asldro.output import check_dataset_folder, remove_created
 
     params = load_run_params(params_file)  # everything checked before anything is written
     check_dataset_folder(output_dir, labels)
-    ground_truth = load_params_ground_truth(params)
-    check_memory(
-        params,
-        participants=len(labels),
-        parallel=n_procs,
-        max_memory=max_memory,
-        ground_truth=ground_truth,
-    )
-    check_participant_names(output_dir, params, ground_truth, labels)
+    ground_truth = preflight(params, output_dir, labels, n_procs, max_memory)
     created = prepare_output_dir(output_dir, labels)
     try:
         with scratch_environment(output_dir):
