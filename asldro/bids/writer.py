@@ -28,7 +28,7 @@ from asldro.bids.dataset import (
     update_participants,
 )
 from asldro.bids.fields import fields
-from asldro.bids.jsonable import json_bytes, to_jsonable
+from asldro.jsonable import json_bytes, to_jsonable
 from asldro.bids.naming import (
     SeriesName,
     asl_context,
@@ -39,16 +39,18 @@ from asldro.bids.naming import (
     raw_series_names,
 )
 from asldro.bids.nifti import nifti_gz_bytes
+from asldro.bids.provenance import record_summary
 from asldro.bids.sidecars import (
     asl_sidecar,
     aslcontext_tsv,
     groundtruth_sidecar,
-    m0_type,
     m0scan_sidecar,
     structural_sidecar,
 )
 from asldro.exit_codes import OutputError
 from asldro.image import Image
+from asldro.params.types import Series
+from asldro.pipelines.records import AslAcquisition
 from asldro.pipelines.types import SeriesResult
 
 
@@ -117,11 +119,10 @@ def _groundtruth_files(label: str, entities: Mapping[str, str], quantity: str) -
     return f"{datatype}/{stem}.nii.gz", f"{datatype}/{stem}.json"
 
 
-def _first_label_control_tr(meta: Mapping[str, Any]) -> float:
+def _first_label_control_tr(record: AslAcquisition) -> float:
     """pixdim[4] of a 4-D asl image: the TR of the first control/label volume (physics.md D16)."""
-    trs = list(meta["repetition_time"])
-    context = [str(t).lower() for t in meta["asl_context"]]
-    for token, tr in zip(context, trs):
+    trs = list(record.value("repetition_time"))
+    for token, tr in zip(record.value("asl_context"), trs):
         if token != "m0scan":
             return float(tr)
     return float(trs[0])
@@ -134,45 +135,45 @@ def _image_4d(image: Image) -> np.ndarray:
 def _write_asl(
     tree: _Tree, label: str, result: SeriesResult, name: SeriesName, has_separate_m0: bool
 ) -> str:
-    image = result.images["asl"]
+    image, record = result.images["asl"], result.records["asl"]
     image_file, sidecar_file, context_file = _asl_files(label, name)
-    m0_fields = m0_type(
-        asl_context(result),
-        has_separate_m0=has_separate_m0,
-        m0_uniform_value=image.meta.get("m0_uniform_value"),
-    )
     data = _image_4d(image)
-    tr = _first_label_control_tr(image.meta)
+    context = asl_context(result)
+    if data.shape[3] != len(context):
+        raise ValueError(
+            f"series {result.index}: the asl image has {data.shape[3]} volumes, its asl_context "
+            f"{len(context)} tokens"
+        )
+    tr = _first_label_control_tr(record)
     tree.put(image_file, nifti_gz_bytes(data, image.affine, repetition_time=tr))
-    tree.put(sidecar_file, json_bytes(asl_sidecar(image, m0_fields=m0_fields)))
-    tree.put(context_file, aslcontext_tsv(asl_context(result)).encode())
+    sidecar = asl_sidecar(record, has_separate_m0=has_separate_m0)
+    tree.put(sidecar_file, json_bytes(sidecar))
+    tree.put(context_file, aslcontext_tsv(context).encode())
     return Path(image_file).name
 
 
 def _write_m0scan(
     tree: _Tree, label: str, result: SeriesResult, name: SeriesName, asl_file: str
 ) -> None:
-    image = result.images["asl"]
+    image, record = result.images["asl"], result.records["asl"]
     image_file, sidecar_file = _m0scan_files(label, name)
     data = image.data
     if data.ndim == 4 and data.shape[3] == 1:
         data = data[..., 0]
-    tr = float(list(image.meta["repetition_time"])[0])
+    tr = float(list(record.value("repetition_time"))[0])
     nifti = nifti_gz_bytes(data, image.affine, repetition_time=tr if data.ndim == 4 else None)
     tree.put(image_file, nifti)
     intended = f"bids::sub-{label}/perf/{asl_file}"
-    tree.put(sidecar_file, json_bytes(m0scan_sidecar(image, intended_for=intended)))
+    tree.put(sidecar_file, json_bytes(m0scan_sidecar(record, intended_for=intended)))
 
 
 def _write_structural(tree: _Tree, label: str, result: SeriesResult, name: SeriesName) -> None:
-    image = result.images["structural"]
-    complex_output = str(
-        image.meta.get("output_image_type", "magnitude")
-    ) == "complex" or np.iscomplexobj(image.data)
+    image, record = result.images["structural"], result.records["structural"]
+    complex_output = record.image_type == "complex" or np.iscomplexobj(image.data)
     values = {"mag": np.abs, "phase": np.angle, None: lambda data: data}
     for part, image_file, sidecar_file in _structural_files(label, name, complex_output):
         tree.put(image_file, nifti_gz_bytes(values[part](image.data), image.affine))
-        tree.put(sidecar_file, json_bytes(structural_sidecar(image, part=part)))
+        tree.put(sidecar_file, json_bytes(structural_sidecar(record, part=part)))
 
 
 def _label_dtype(data: np.ndarray) -> type:
@@ -184,15 +185,15 @@ def _label_dtype(data: np.ndarray) -> type:
 def _write_groundtruth(
     tree: _Tree, label: str, result: SeriesResult, entities: Mapping[str, str]
 ) -> None:
-    for quantity, image in result.images.items():
-        quantity = str(image.meta.get("quantity", quantity))
-        image_file, sidecar_file = _groundtruth_files(label, entities, quantity)
-        if quantity == "seg_label":
+    for key, image in result.images.items():
+        record = result.records[key]
+        image_file, sidecar_file = _groundtruth_files(label, entities, record.quantity)
+        if record.quantity == "seg_label":
             dtype = _label_dtype(np.asarray(image.data))
         else:
             dtype = np.float32
         tree.put(image_file, nifti_gz_bytes(image.data, image.affine, dtype=dtype))
-        sidecar = groundtruth_sidecar(image, sources=[params_uri(label)])
+        sidecar = groundtruth_sidecar(record, sources=[params_uri(label)])
         tree.put(sidecar_file, json_bytes(sidecar))
 
 
@@ -203,12 +204,12 @@ def _groundtruth_extras(results: Sequence[SeriesResult]) -> tuple[dict[str, int]
     for result in results:
         if result.series_type != "ground_truth":
             continue
-        for quantity, image in result.images.items():
-            _, suffix, is_bids = groundtruth_suffix(str(image.meta.get("quantity", quantity)))
+        for record in result.records.values():
+            _, suffix, is_bids = groundtruth_suffix(record.quantity)
             if not is_bids:
                 extra.add(suffix)
-            if image.meta.get("segmentation") is not None:
-                segmentation = {**(segmentation or {}), **dict(image.meta["segmentation"])}
+            if record.segmentation is not None:
+                segmentation = {**(segmentation or {}), **dict(record.segmentation)}
     return segmentation, extra
 
 
@@ -218,15 +219,16 @@ def _provenance(
     files: Mapping[int, list[str]],
     provenance: Mapping,
 ) -> dict[str, Any]:
-    """Per-participant provenance: the given mapping plus each series' parameters, image meta
-    (seeds, noise sigma and reference, motion ...) and filter history."""
+    """Per-participant provenance: the given mapping plus each series' parameters, each image's
+    record summary (seeds, noise sigma and reference, motion ..., under ``meta``) and filter
+    history."""
     series = []
     for result in results:
         images = {
             key: {
                 "shape": list(image.data.shape),
                 "dtype": str(image.data.dtype),
-                "meta": to_jsonable(image.meta),
+                "meta": to_jsonable(record_summary(result.records[key])),
                 "history": to_jsonable(image.history),
             }
             for key, image in result.images.items()
@@ -358,38 +360,20 @@ def write_participant(
 
 
 @dataclass(frozen=True)
-class _PlannedImage:
-    """What naming reads of an image: its ``meta``."""
-
-    meta: Mapping[str, Any]
-
-
-@dataclass(frozen=True)
 class _PlannedSeries:
     """What naming reads of a simulated series, known from the parameters alone."""
 
     index: int
     series_type: str
     description: str
-    images: Mapping[str, _PlannedImage]
+    params: Series
 
 
-def _planned_series(params: Any, quantities: Sequence[str]) -> list[_PlannedSeries]:
-    planned = []
-    for index, series in enumerate(params.series, start=1):
-        if series.series_type == "asl":
-            images = {"asl": _PlannedImage({"asl_context": tuple(series.asl_context)})}
-        elif series.series_type == "structural":
-            meta = {
-                "acq_contrast": series.acq_contrast,
-                "modality": series.modality,
-                "output_image_type": series.output_image_type,
-            }
-            images = {"structural": _PlannedImage(meta)}
-        else:
-            images = {q: _PlannedImage({"quantity": q}) for q in quantities}
-        planned.append(_PlannedSeries(index, series.series_type, series.description, images))
-    return planned
+def _planned_series(params: Any) -> list[_PlannedSeries]:
+    return [
+        _PlannedSeries(index, series.series_type, series.description, series)
+        for index, series in enumerate(params.series, start=1)
+    ]
 
 
 def planned_files(
@@ -400,11 +384,11 @@ def planned_files(
     root), found with the writer's own naming rules without simulating anything."""
     import warnings
 
-    series = _planned_series(params, quantities)
+    series = _planned_series(params)
     with warnings.catch_warnings():  # naming warnings are given when the data are written
         warnings.simplefilter("ignore")
-        names = raw_series_names(series, m0_pairs)  # type: ignore[arg-type]
-    gt_entities = groundtruth_series_entities(series)  # type: ignore[arg-type]
+        names = raw_series_names(series, m0_pairs)
+    gt_entities = groundtruth_series_entities(series)
     subject, gt_subject = f"sub-{label}", f"{fields()['groundtruth_dir']}/sub-{label}"
     files = [participant_params_path(label), provenance_path(label)]
     for planned in series:
@@ -413,11 +397,11 @@ def planned_files(
             made = _asl_files(label, name) if name.suffix == "asl" else _m0scan_files(label, name)
             files += [f"{subject}/{f}" for f in made]
         elif planned.series_type == "structural" and name is not None:
-            complex_output = planned.images["structural"].meta["output_image_type"] == "complex"
+            complex_output = planned.params.output_image_type == "complex"
             for _, image_file, sidecar_file in _structural_files(label, name, complex_output):
                 files += [f"{subject}/{image_file}", f"{subject}/{sidecar_file}"]
         elif planned.series_type == "ground_truth":
-            for quantity in planned.images:
+            for quantity in quantities:
                 made = _groundtruth_files(label, gt_entities[planned.index], quantity)
                 files += [f"{gt_subject}/{f}" for f in made]
     return files
