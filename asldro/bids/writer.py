@@ -293,66 +293,114 @@ def write_participant(
     root = Path(output_dir)
     label = check_label(label)
     names = raw_series_names(results, m0_pairs)  # naming errors before anything is written
-    gt_entities = groundtruth_series_entities(results)
     segmentation, extra_suffixes = _groundtruth_extras(results)
-    foreign = foreign_subject_files(root, label)
-    if foreign:
-        raise OutputError(
-            f"{foreign[0]}: asldro did not write this file ({len(foreign)} such file(s) where "
-            f"sub-{label} would be replaced); asldro replaces only what it wrote: move them away"
-        )
-    subject = f"sub-{label}"
-    gt_target = groundtruth_root(root) / subject
-    raw_target = root / subject
-    prov_target = root / provenance_path(label)
-    params_target = root / participant_params_path(label)
+    _refuse_foreign_files(root, label)
     with temp_dir(root) as tmp:
-        raw = _Tree(tmp / "raw" / subject, raw_target)
-        derivative = _Tree(tmp / "gt" / subject, gt_target)
-        code = _Tree(tmp / "code", root)
-        files: dict[int, list[str]] = {}
-        asl_files: dict[int, str] = {}
-        for result in results:
-            start_raw, start_gt = len(raw.written), len(derivative.written)
-            name = names.get(result.index)
-            if result.series_type == "asl" and name is not None and name.suffix == "asl":
-                has_m0 = result.index in m0_pairs.values()
-                asl_files[result.index] = _write_asl(raw, label, result, name, has_m0)
-            elif result.series_type == "structural":
-                _write_structural(raw, label, result, name)
-            elif result.series_type == "ground_truth":
-                _write_groundtruth(derivative, label, result, gt_entities[result.index])
-            files[result.index] = [f"{subject}/{p}" for p in raw.written[start_raw:]] + [
-                f"{fields()['groundtruth_dir']}/{subject}/{p}"
-                for p in derivative.written[start_gt:]
-            ]
-        for m0_index, asl_index in m0_pairs.items():
-            start = len(raw.written)
-            m0_result = next(r for r in results if r.index == m0_index)
-            _write_m0scan(raw, label, m0_result, names[m0_index], asl_files[asl_index])
-            files[m0_index] = [f"{subject}/{p}" for p in raw.written[start:]]
-        code.put(participant_params_path(label), json_bytes(resolved_params))
-        code.put(provenance_path(label), json_bytes(_provenance(label, results, files, provenance)))
-
+        trees = _Trees(root, label, tmp)
+        files = _write_series(trees, results, names, m0_pairs)
+        trees.code.put(participant_params_path(label), json_bytes(resolved_params))
+        trees.code.put(
+            provenance_path(label), json_bytes(_provenance(label, results, files, provenance))
+        )
         ensure_dataset_files(
             root,
             ground_truth_description=ground_truth_description,
             segmentation=segmentation,
             extra_suffixes=extra_suffixes,
         )
-        move_aside(raw_target, tmp)  # an old raw subject never sits beside a new derivative
-        if derivative.written:
-            put_in_place(derivative.root, gt_target, tmp)
-        else:
-            move_aside(gt_target, tmp)
-        put_in_place(code.root / participant_params_path(label), params_target, tmp)
-        put_in_place(code.root / provenance_path(label), prov_target, tmp)
-        raw.root.mkdir(parents=True, exist_ok=True)
-        put_in_place(raw.root, raw_target, tmp)
+        trees.put_in_place(tmp)
     update_participants(root)
-    written = [raw_target / p for p in raw.written]
-    written += [gt_target / p for p in derivative.written]
-    return sorted(written + [params_target, prov_target])
+    return trees.written()
+
+
+def _refuse_foreign_files(root: Path, label: str) -> None:
+    """Raise :class:`OutputError` when ``sub-<label>`` holds a file asldro did not write."""
+    foreign = foreign_subject_files(root, label)
+    if foreign:
+        raise OutputError(
+            f"{foreign[0]}: asldro did not write this file ({len(foreign)} such file(s) where "
+            f"sub-{label} would be replaced); asldro replaces only what it wrote: move them away"
+        )
+
+
+class _Trees:
+    """The three trees of one participant built in the temp dir ``tmp`` (raw subject,
+    ground-truth subject, ``code/`` files) and where each goes in the dataset at ``root``."""
+
+    def __init__(self, root: Path, label: str, tmp: Path) -> None:
+        subject = f"sub-{label}"
+        self.label = label
+        self.raw = _Tree(tmp / "raw" / subject, root / subject)
+        self.derivative = _Tree(tmp / "gt" / subject, groundtruth_root(root) / subject)
+        self.code = _Tree(tmp / "code", root)
+
+    def put_in_place(self, tmp: Path) -> None:
+        """Move the trees into the dataset, the raw subject last (a visible raw subject is a
+        complete one); what they replace goes into ``tmp``."""
+        raw, derivative, code = self.raw, self.derivative, self.code
+        move_aside(raw.final_root, tmp)  # an old raw subject never sits beside a new derivative
+        if derivative.written:
+            put_in_place(derivative.root, derivative.final_root, tmp)
+        else:
+            move_aside(derivative.final_root, tmp)
+        for relative in (participant_params_path(self.label), provenance_path(self.label)):
+            put_in_place(code.root / relative, code.final_root / relative, tmp)
+        raw.root.mkdir(parents=True, exist_ok=True)
+        put_in_place(raw.root, raw.final_root, tmp)
+
+    def counts(self) -> tuple[int, int]:
+        """How many raw and ground-truth files are written so far."""
+        return len(self.raw.written), len(self.derivative.written)
+
+    def files_since(self, counts: tuple[int, int]) -> list[str]:
+        """The raw and ground-truth files written since :meth:`counts` gave ``counts``, relative
+        to the dataset."""
+        subject = f"sub-{self.label}"
+        raw = [f"{subject}/{path}" for path in self.raw.written[counts[0] :]]
+        return raw + [
+            f"{fields()['groundtruth_dir']}/{subject}/{path}"
+            for path in self.derivative.written[counts[1] :]
+        ]
+
+    def written(self) -> list[Path]:
+        """Every file of the participant at its final place (absolute paths, sorted)."""
+        return sorted(
+            [
+                tree.final_root / path
+                for tree in (self.raw, self.derivative, self.code)
+                for path in tree.written
+            ]
+        )
+
+
+def _write_series(
+    trees: _Trees,
+    results: Sequence[SeriesResult],
+    names: Mapping[int, SeriesName],
+    m0_pairs: Mapping[int, int],
+) -> dict[int, list[str]]:
+    """Write every series into ``trees`` (m0scans last: they name their asl file); returns each
+    series' files (dataset-relative)."""
+    entities = groundtruth_series_entities(results)
+    files: dict[int, list[str]] = {}
+    asl_files: dict[int, str] = {}
+    for result in results:
+        start = trees.counts()
+        name = names.get(result.index)
+        if result.series_type == "asl" and name is not None and name.suffix == "asl":
+            calibrated = result.index in m0_pairs.values()
+            asl_files[result.index] = _write_asl(trees.raw, trees.label, result, name, calibrated)
+        elif result.series_type == "structural":
+            _write_structural(trees.raw, trees.label, result, name)
+        elif result.series_type == "ground_truth":
+            _write_groundtruth(trees.derivative, trees.label, result, entities[result.index])
+        files[result.index] = trees.files_since(start)
+    for m0_index, asl_index in m0_pairs.items():
+        start = trees.counts()
+        m0_result = next(r for r in results if r.index == m0_index)
+        _write_m0scan(trees.raw, trees.label, m0_result, names[m0_index], asl_files[asl_index])
+        files[m0_index] = trees.files_since(start)
+    return files
 
 
 # --------------------------------------------------------------------------------------------
@@ -376,6 +424,34 @@ def _planned_series(params: Any) -> list[_PlannedSeries]:
     ]
 
 
+def _planned_series_files(
+    label: str,
+    planned: _PlannedSeries,
+    name: SeriesName | None,
+    gt_entities: Mapping[str, str],
+    quantities: Sequence[str],
+) -> list[str]:
+    """The files of one series (raw-root relative), from its parameters and name."""
+    subject, gt_subject = f"sub-{label}", f"{fields()['groundtruth_dir']}/sub-{label}"
+    if planned.series_type == "asl" and name is not None:
+        made = _asl_files(label, name) if name.suffix == "asl" else _m0scan_files(label, name)
+        return [f"{subject}/{f}" for f in made]
+    if planned.series_type == "structural" and name is not None:
+        complex_output = planned.params.output_image_type == "complex"
+        return [
+            f"{subject}/{path}"
+            for _, image_file, sidecar_file in _structural_files(label, name, complex_output)
+            for path in (image_file, sidecar_file)
+        ]
+    if planned.series_type == "ground_truth":
+        return [
+            f"{gt_subject}/{path}"
+            for quantity in quantities
+            for path in _groundtruth_files(label, gt_entities, quantity)
+        ]
+    return []
+
+
 def planned_files(
     label: str, params: Any, quantities: Sequence[str], m0_pairs: Mapping[int, int]
 ) -> list[str]:
@@ -389,19 +465,9 @@ def planned_files(
         warnings.simplefilter("ignore")
         names = raw_series_names(series, m0_pairs)
     gt_entities = groundtruth_series_entities(series)
-    subject, gt_subject = f"sub-{label}", f"{fields()['groundtruth_dir']}/sub-{label}"
     files = [participant_params_path(label), provenance_path(label)]
     for planned in series:
+        entities = gt_entities.get(planned.index, {})
         name = names.get(planned.index)
-        if planned.series_type == "asl" and name is not None:
-            made = _asl_files(label, name) if name.suffix == "asl" else _m0scan_files(label, name)
-            files += [f"{subject}/{f}" for f in made]
-        elif planned.series_type == "structural" and name is not None:
-            complex_output = planned.params.output_image_type == "complex"
-            for _, image_file, sidecar_file in _structural_files(label, name, complex_output):
-                files += [f"{subject}/{image_file}", f"{subject}/{sidecar_file}"]
-        elif planned.series_type == "ground_truth":
-            for quantity in quantities:
-                made = _groundtruth_files(label, gt_entities[planned.index], quantity)
-                files += [f"{gt_subject}/{f}" for f in made]
+        files += _planned_series_files(label, planned, name, entities, quantities)
     return files
