@@ -1,7 +1,9 @@
 """The Image value and the filter contract (DESIGN.md, "Pipe and filter, done lightly").
 
-An :class:`Image` is immutable: a filter returns a new Image whose ``history`` has one more
-entry naming the filter and its parameters, so every output can say how it was made.
+An :class:`Image` is an immutable value: a filter returns a new Image whose ``history`` has one
+more entry naming the filter and its parameters, so every output can say how it was made. The
+acquisition facts a BIDS sidecar needs do not travel on the Image: they are the typed records of
+:mod:`asldro.pipelines.records`.
 """
 
 from __future__ import annotations
@@ -17,18 +19,34 @@ def _frozen(mapping: Mapping[str, Any] | None) -> Mapping[str, Any]:
     return MappingProxyType(dict(mapping or {}))
 
 
-@dataclass(frozen=True)
+def _read_only_view(array: Any) -> np.ndarray:
+    """A read-only view of ``array`` (no copy: the caller's array keeps its own flags)."""
+    view = np.asarray(array).view()
+    view.flags.writeable = False
+    return view
+
+
+@dataclass(frozen=True, eq=False)
 class Image:
-    """An image: voxel data, its voxel-to-world affine, acquisition facts and filter history.
+    """An image: voxel data, its voxel-to-world affine and filter history.
+
+    ``data`` is a read-only view of the array given (not a copy, to keep memory flat: the
+    producer hands the array over and does not change it afterwards); ``affine`` is a private
+    read-only float64 copy.
+
+    Two Images are equal when their data (shape, dtype and values), affine, history and meta are
+    equal; the hash is over shape, dtype and affine, so equal Images hash alike.
 
     Parameters
     ----------
     data : numpy.ndarray
-        3-D ``(X, Y, Z)`` or 4-D ``(X, Y, Z, N)`` voxel data.
+        3-D ``(X, Y, Z)`` or 4-D ``(X, Y, Z, N)`` voxel data (1-D: a per-label lookup table on
+        the ground-truth grid, see ``asldro.groundtruth.types``).
     affine : numpy.ndarray
         4x4 voxel-to-world (mm) matrix.
     meta : Mapping
-        Acquisition facts a BIDS sidecar needs (keys listed in ``asldro.pipelines``).
+        Facts a filter hands to the next one inside a pipeline (e.g. the acquisition grid's
+        ``voxel_size``); read-only, never read by the BIDS writer.
     history : tuple of Mapping
         One ``{"filter": name, **parameters}`` entry per filter applied, in order.
     """
@@ -39,12 +57,29 @@ class Image:
     history: tuple[Mapping[str, Any], ...] = ()
 
     def __post_init__(self) -> None:
-        affine = np.asarray(self.affine, dtype=np.float64)
+        affine = np.array(self.affine, dtype=np.float64)
         if affine.shape != (4, 4):
             raise ValueError(f"affine must be 4x4, got {affine.shape}")
+        affine.flags.writeable = False
+        object.__setattr__(self, "data", _read_only_view(self.data))
         object.__setattr__(self, "affine", affine)
         object.__setattr__(self, "meta", _frozen(self.meta))
         object.__setattr__(self, "history", tuple(_frozen(h) for h in self.history))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Image):
+            return NotImplemented
+        return (
+            self.data.shape == other.data.shape
+            and self.data.dtype == other.data.dtype
+            and np.array_equal(self.affine, other.affine)
+            and self.history == other.history
+            and self.meta == other.meta
+            and np.array_equal(self.data, other.data)
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.data.shape, str(self.data.dtype), self.affine.tobytes()))
 
     def evolve(
         self,

@@ -7,13 +7,10 @@ Nothing here imports the numeric stack, so argument errors stay fast.
 from __future__ import annotations
 
 import argparse
-import re
 from typing import Iterable
 
+from asldro.labels import SUBJECT_PREFIX, is_label
 from asldro.exit_codes import UsageError
-
-LABEL_PATTERN = re.compile(r"[0-9a-zA-Z+]+")  # BIDS label format (schema objects.formats.label)
-SUBJECT_PREFIX = "sub-"
 
 
 def participant_labels(values: Iterable[str] | None) -> tuple[str, ...]:
@@ -25,7 +22,7 @@ def participant_labels(values: Iterable[str] | None) -> tuple[str, ...]:
     labels: list[str] = []
     for value in values or ():
         label = value[len(SUBJECT_PREFIX) :] if value.startswith(SUBJECT_PREFIX) else value
-        if not LABEL_PATTERN.fullmatch(label):
+        if not is_label(label):
             raise UsageError(
                 f"participant label {value!r} is not a BIDS label (letters, digits and + only)"
             )

@@ -406,13 +406,11 @@ def place_user_file(source: Path, path: Path, *, overwrite: bool) -> Path:
 def write_user_file(path: Path, content: bytes, *, overwrite: bool) -> Path:
     """Write ``content`` to the file the user named (see :func:`user_file_target`), atomically
     (temporary file beside it, removed whatever happens). Returns the file written."""
-    from asldro.bids.atomic import named, temp_dir, write_file
+    from asldro.bids.atomic import write_atomic, write_file
 
     target = user_file_target(path, overwrite=overwrite)
-    with temp_dir(target.parent) as temp:
-        written = temp / target.name
-        try:
-            write_file(written, content)
-        except OSError as err:
-            raise named(err, target) from err
-        return place_user_file(written, path, overwrite=overwrite)
+    return write_atomic(
+        target,
+        lambda temporary: write_file(temporary, content),
+        place=lambda temporary, _: place_user_file(temporary, path, overwrite=overwrite),
+    )

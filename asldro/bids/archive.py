@@ -12,12 +12,11 @@ from __future__ import annotations
 import gzip
 import io
 import json
-import os
 import tarfile
 import zipfile
 from pathlib import Path
 
-from asldro.bids.atomic import TMP_PREFIX, named, temp_dir
+from asldro.bids.atomic import TMP_PREFIX, write_atomic
 
 FIXED_DATE_TIME = (1980, 1, 1, 0, 0, 0)
 FIXED_MTIME = 315532800  # 1980-01-01T00:00:00Z
@@ -83,14 +82,7 @@ def write_archive(dataset_dir: Path, archive_path: Path) -> Path:
         raise FileNotFoundError(f"dataset folder {root} does not exist")
     members = archive_members(root, exclude=target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    with temp_dir(target.parent) as temp:
-        written = temp / target.name
-        try:
-            writer(root, members, written)
-            os.replace(written, target)
-        except OSError as err:
-            raise named(err, target) from err
-    return target
+    return write_atomic(target, lambda temporary: writer(root, members, temporary))
 
 
 DESCRIPTION = "dataset_description.json"

@@ -3,8 +3,9 @@
 Temporary files live in hidden, owner-locked directories (``.asldro-tmp-*``) next to their target
 (same file system, so ``os.replace`` is atomic). They are removed on failure, and those left by a
 killed process (its lock is free) are removed by the next temporary directory made beside them.
-:func:`write_file` is the one place file contents are written; its errors are re-raised naming the
-file at its final place (``write(2)`` failing with ENOSPC names no file).
+:func:`write_file` is the one place file contents are written and :func:`write_atomic` the one
+write-beside-then-rename; errors are re-raised naming the file at its final place (``write(2)``
+failing with ENOSPC names no file).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import shutil
 import tempfile
 import uuid
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 TMP_PREFIX = ".asldro-tmp-"
 
@@ -32,9 +33,40 @@ def named(err: OSError, path: Path | str) -> OSError:
     return renamed if isinstance(renamed, OSError) else OSError(err.errno, str(err), str(path))
 
 
+def _replace(temporary: Path, target: Path) -> Path:
+    os.replace(temporary, target)
+    return target
+
+
+def write_atomic(
+    target: Path,
+    produce: Callable[[Path], object],
+    *,
+    place: Callable[[Path, Path], Path] | None = None,
+) -> Path:
+    """The one atomic writer: ``produce(temporary)`` writes the content into a temporary file
+    (in an owner-locked temp directory beside ``target``, removed whatever happens), then
+    ``place(temporary, target)`` puts it in place (default: ``os.replace``). Returns what
+    ``place`` returns (the file written).
+
+    Errors while producing (and of the default ``os.replace``) are re-raised naming ``target``;
+    a ``place`` given raises its own errors.
+    """
+    target = Path(target)
+    with temp_dir(target.parent) as tmp:
+        temporary = tmp / target.name
+        try:
+            produce(temporary)
+            if place is None:
+                return _replace(temporary, target)
+        except OSError as err:
+            raise named(err, target) from err
+        return place(temporary, target)
+
+
 def write_bytes_atomic(path: Path, content: bytes) -> bool:
-    """Write ``content`` to ``path`` via a temp file (in an owner-locked temp directory beside
-    it) + ``os.replace``. Errors name ``path``.
+    """Write ``content`` to ``path`` atomically (:func:`write_atomic`), creating its folder.
+    Errors name ``path``.
 
     Returns False (and writes nothing) when the file already holds exactly ``content``, so
     concurrent callers writing identical content do no harm.
@@ -46,13 +78,7 @@ def write_bytes_atomic(path: Path, content: bytes) -> bool:
     except OSError:
         pass
     path.parent.mkdir(parents=True, exist_ok=True)
-    with temp_dir(path.parent) as tmp:
-        temporary = tmp / path.name
-        try:
-            write_file(temporary, content)
-            os.replace(temporary, path)
-        except OSError as err:
-            raise named(err, path) from err
+    write_atomic(path, lambda temporary: write_file(temporary, content))
     return True
 
 

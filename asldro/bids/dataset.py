@@ -21,9 +21,9 @@ from typing import Any, Iterable, Iterator, Mapping
 from asldro import __version__
 from asldro.bids.atomic import write_bytes_atomic, write_text_atomic
 from asldro.bids.fields import fields
-from asldro.bids.jsonable import json_bytes
+from asldro.labels import subject_label
+from asldro.jsonable import json_bytes
 
-_SUBJECT_DIR = re.compile(r"^sub-([0-9a-zA-Z+]+)$")
 GENERATOR = "asldro"
 HIDDEN_PREFIX = ".asldro"  # .asldro-tmp-*, .asldro-scratch-*, .asldro.lock
 # Written by earlier versions (one parameter file for the whole dataset).
@@ -400,9 +400,9 @@ def update_participants(output_dir: Path) -> list[str]:
     paths = _dataset_file_paths(root)
     with _participants_lock(root):
         labels = sorted(
-            match.group(1)
-            for match in (_SUBJECT_DIR.match(p.name) for p in root.iterdir() if p.is_dir())
-            if match
+            label
+            for label in (subject_label(p.name) for p in root.iterdir() if p.is_dir())
+            if label is not None
         )
         tsv = participants_tsv(labels, _read(paths["participants_tsv"]))
         write_text_atomic(paths["participants_tsv"], tsv)

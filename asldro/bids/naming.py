@@ -7,15 +7,34 @@ appear in a name: several series of one kind are told apart by ``run-<i>`` in se
 
 from __future__ import annotations
 
-import re
 import warnings
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
+from typing import Mapping, Protocol, Sequence
 
 from asldro.bids.fields import fields
-from asldro.pipelines.types import SeriesResult
+from asldro.labels import alphanumeric, is_label, is_suffix
+from asldro.params.types import Series
 
-_LABEL = re.compile(r"^[0-9a-zA-Z+]+$")
+
+class NamedSeries(Protocol):
+    """What naming reads of a series: its position, type, description and typed parameters (a
+    :class:`~asldro.pipelines.types.SeriesResult`, or a series not yet simulated)."""
+
+    @property
+    def index(self) -> int:
+        """1-based position in the parameter file."""
+
+    @property
+    def series_type(self) -> str:
+        """``asl``, ``structural`` or ``ground_truth``."""
+
+    @property
+    def description(self) -> str:
+        """The series' free-text description (named in warnings, never in file names)."""
+
+    @property
+    def params(self) -> Series:
+        """The series' typed parameters."""
 
 
 class NamingError(ValueError):
@@ -34,7 +53,7 @@ class SeriesName:
 
 def check_label(label: str) -> str:
     """Return ``label`` when it is a valid BIDS label (``[0-9a-zA-Z+]+``), else raise."""
-    if not isinstance(label, str) or not _LABEL.match(label):
+    if not is_label(label):
         raise NamingError(f"invalid BIDS label {label!r}: use letters, digits and '+' only")
     return label
 
@@ -66,18 +85,17 @@ def bids_stem(
             if key in ("run", "echo") and not value.isdigit():
                 raise NamingError(f"{key} index must be a number, got {value!r}")
             parts.append(f"{key}-{check_label(value)}")
-    if not re.match(r"^[0-9a-zA-Z]+$", suffix):
+    if not is_suffix(suffix):
         raise NamingError(f"invalid BIDS suffix {suffix!r}")
     return "_".join(parts + [suffix])
 
 
-def asl_context(result: SeriesResult) -> tuple[str, ...]:
-    """The volume types of an asl series, in order (from the image meta)."""
-    image = result.images["asl"]
-    return tuple(str(token).lower() for token in image.meta["asl_context"])
+def asl_context(result: NamedSeries) -> tuple[str, ...]:
+    """The volume types of an asl series, in order."""
+    return tuple(result.params.asl_context)  # type: ignore[union-attr]
 
 
-def is_m0_only(result: SeriesResult) -> bool:
+def is_m0_only(result: NamedSeries) -> bool:
     """True for an asl series whose tokens are all ``m0scan`` (written as ``_m0scan``)."""
     return result.series_type == "asl" and all(t == "m0scan" for t in asl_context(result))
 
@@ -86,7 +104,7 @@ def _run_entities(count: int, position: int) -> dict[str, str]:
     return {"run": str(position)} if count > 1 else {}
 
 
-def check_m0_pairs(results: Sequence[SeriesResult], m0_pairs: Mapping[int, int]) -> None:
+def check_m0_pairs(results: Sequence[NamedSeries], m0_pairs: Mapping[int, int]) -> None:
     """Check the m0scan pairing (bids-asl.md §2, §5); raise :class:`NamingError` if broken.
 
     Every m0-only series must calibrate exactly one asl series with control/label volumes, an asl
@@ -118,13 +136,13 @@ def check_m0_pairs(results: Sequence[SeriesResult], m0_pairs: Mapping[int, int])
             )
 
 
-def structural_suffix(result: SeriesResult) -> str:
+def structural_suffix(result: NamedSeries) -> str:
     """The anat suffix for a structural series (bids-asl.md §8).
 
     ``modality`` T1w/T2w/FLAIR is used as is; ASLDRO's ``"anat"`` is not a BIDS suffix and is
     written as ``T1w`` (the default structural is T1-weighted) with a warning naming the series.
     """
-    modality = str(result.images["structural"].meta["modality"])
+    modality = str(result.params.modality)  # type: ignore[union-attr]
     suffixes = fields()["structural_suffixes"]
     if modality not in suffixes:
         raise NamingError(
@@ -145,7 +163,7 @@ def contrast_acq_label(acq_contrast: str) -> str:
 
 
 def raw_series_names(
-    results: Sequence[SeriesResult], m0_pairs: Mapping[int, int]
+    results: Sequence[NamedSeries], m0_pairs: Mapping[int, int]
 ) -> dict[int, SeriesName]:
     """Map each asl and structural series (by ``SeriesResult.index``) to its raw BIDS name.
 
@@ -166,7 +184,7 @@ def raw_series_names(
     structurals = [r for r in results if r.series_type == "structural"]
     keys = {
         r.index: (
-            contrast_acq_label(r.images["structural"].meta["acq_contrast"]),
+            contrast_acq_label(r.params.acq_contrast),  # type: ignore[union-attr]
             structural_suffix(r),
         )
         for r in structurals
@@ -179,7 +197,7 @@ def raw_series_names(
     return names
 
 
-def groundtruth_series_entities(results: Sequence[SeriesResult]) -> dict[int, dict[str, str]]:
+def groundtruth_series_entities(results: Sequence[NamedSeries]) -> dict[int, dict[str, str]]:
     """Entities of each ground_truth series: ``run-<i>`` in series order when there are several."""
     gts = [r for r in results if r.series_type == "ground_truth"]
     return {r.index: _run_entities(len(gts), pos) for pos, r in enumerate(gts, start=1)}
@@ -197,7 +215,7 @@ def groundtruth_suffix(quantity: str) -> tuple[str, str, bool]:
     if quantity in table:
         suffix = table[quantity]["suffix"]
         return table[quantity]["datatype"], suffix, suffix not in ignored
-    suffix = re.sub(r"[^0-9a-zA-Z]", "", quantity)
+    suffix = alphanumeric(quantity)
     if not suffix:
         raise NamingError(f"ground-truth quantity {quantity!r} cannot be turned into a suffix")
     known = {q["suffix"] for q in table.values()}

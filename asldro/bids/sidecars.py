@@ -1,18 +1,37 @@
 """JSON sidecars and the aslcontext table (bids-asl.md §3–§6, §8, §9; physics.md D20, D21).
 
-Functions here turn an :class:`asldro.image.Image` (its ``meta``, see ``asldro.pipelines.types``)
-into the dict that is written as a BIDS sidecar. Units: s, degrees, T, mm.
+The asl, m0scan and structural sidecars are made in ONE place, :func:`catalog_fields`: it walks
+the catalog's field order (:data:`asldro.params.catalog.SIDECAR_FIELDS`) and computes each field
+from the acquisition record (:mod:`asldro.pipelines.records`) through the field's catalog row:
+
+* a :class:`~asldro.params.catalog.Parameter` row: the parameter as used
+  (:meth:`record.value <asldro.pipelines.records.AslAcquisition.value>`), converted through the
+  ``fields.json`` table the row names, else collapsed per :class:`~asldro.params.catalog.Collapse`;
+  a table entry that is an object gives the field and the other BIDS fields (CamelCase keys) it
+  holds, in its order (``contrasts``: ``ScanningSequence`` then ``PulseSequenceType``);
+* a :class:`~asldro.params.catalog.Derived` row: its rule in :mod:`asldro.bids.derived`;
+* a :class:`~asldro.params.catalog.Fixed` row: its value;
+
+each only where its ``when`` condition holds. The writer adds ``IntendedFor`` (first, m0scan),
+the phase image's ``Units`` and ``DROSoftware`` (last). Units: s, degrees, T, mm.
 """
 
 from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
-import numpy as np
-
 from asldro import __version__
+from asldro.bids import derived
+from asldro.bids.checks import ASLCONTEXT_VALUES
+from asldro.bids.derived import Layout
 from asldro.bids.fields import fields
-from asldro.image import Image
+from asldro.params import catalog
+from asldro.pipelines.records import (
+    AcquisitionRecord,
+    AslAcquisition,
+    GroundTruthMap,
+    StructuralAcquisition,
+)
 
 
 def scalar_or_list(values: Sequence[float]) -> float | list[float]:
@@ -23,185 +42,118 @@ def scalar_or_list(values: Sequence[float]) -> float | list[float]:
     return values[0] if all(v == values[0] for v in values) else values
 
 
-def _per_volume(meta: Mapping[str, Any], key: str, count: int) -> list[float]:
-    value = meta[key]
-    values = [float(value)] * count if np.isscalar(value) else [float(v) for v in value]
-    if len(values) != count:
-        raise ValueError(f"meta {key!r} has {len(values)} values for {count} volumes")
-    return values
-
-
-def _number(value: Any) -> float | int:
-    """A JSON number: integers stay integers (e.g. 3 T), everything else is a float."""
-    number = float(value)
-    return int(number) if number.is_integer() and isinstance(value, (int, np.integer)) else number
-
-
 def aslcontext_tsv(context: Sequence[str]) -> str:
     """``*_aslcontext.tsv`` text: header ``volume_type``, one row per volume (bids-asl.md §6)."""
-    allowed = {"control", "label", "m0scan", "deltam", "cbf", "noRF", "n/a"}
-    bad = [t for t in context if t not in allowed]
+    bad = [t for t in context if t not in ASLCONTEXT_VALUES]
     if bad:
         raise ValueError(f"invalid aslcontext volume types {bad}")
     return "volume_type\n" + "".join(f"{t}\n" for t in context)
 
 
-def total_acquired_pairs(context: Sequence[str]) -> int:
-    """Number of control–label pairs (bids-asl.md §3, §6).
-
-    BIDS requires a value > 0; for a label-only (or control-only) series this is the number of
-    label (or control) volumes, a documented project convention.
-    """
-    controls, labels = context.count("control"), context.count("label")
-    pairs = min(controls, labels) if controls and labels else max(controls, labels)
-    if pairs <= 0:
-        raise ValueError("an asl run needs at least one control or label volume")
-    return pairs
+def _holds(when: str | None, record: AcquisitionRecord) -> bool:
+    return when is None or derived.CONDITIONS[when](record)
 
 
-def m0_type(
-    context: Sequence[str], *, has_separate_m0: bool, m0_uniform_value: float | None
-) -> dict[str, Any]:
-    """``M0Type`` (and ``M0Estimate``) by the project rule (bids-asl.md §5).
-
-    Included when the context has m0scan rows; Separate when an m0scan file with identical
-    entities exists; both is a configuration error; else Estimate with ``M0Estimate`` when the
-    ground-truth M0 is uniform (and > 0), else Absent.
-    """
-    included = "m0scan" in context
-    if included and has_separate_m0:
-        raise ValueError("M0Type cannot be both Included and Separate")
-    if included:
-        return {"M0Type": "Included"}
-    if has_separate_m0:
-        return {"M0Type": "Separate"}
-    if m0_uniform_value is not None and float(m0_uniform_value) > 0:
-        return {"M0Type": "Estimate", "M0Estimate": float(m0_uniform_value)}
-    return {"M0Type": "Absent"}
-
-
-def post_labeling_delay(label_type: str, label_duration: float, signal_time: float) -> float:
-    """PLD in s: ``signal_time - label_duration`` for (P)CASL, ``signal_time`` (TI) for PASL
-    (bids-asl.md §3; physics.md D21)."""
-    if label_type == "pasl":
-        return float(signal_time)
-    return float(signal_time) - float(label_duration)
-
-
-def _sequence_fields(meta: Mapping[str, Any], count: int) -> dict[str, Any]:
-    """Generic MRI fields shared by asl, m0scan and structural sidecars (bids-asl.md §3, §8)."""
-    contrast = fields()["contrasts"][str(meta["acq_contrast"]).lower()]
-    out: dict[str, Any] = {
-        "MagneticFieldStrength": _number(meta["magnetic_field_strength"]),
-        "MRAcquisitionType": str(meta.get("mr_acq_type", "3D")),
-        "ScanningSequence": contrast["ScanningSequence"],
-        "PulseSequenceType": contrast["PulseSequenceType"],
-        "EchoTime": scalar_or_list(_per_volume(meta, "echo_time", count)),
-        "FlipAngle": float(meta["excitation_flip_angle"]),
+def _from_table(table: str, field: str, value: Any) -> dict[str, Any]:
+    entry = fields()[table][value]
+    if not isinstance(entry, Mapping):
+        return {field: entry}
+    return {field: entry[field]} | {
+        key: item for key, item in entry.items() if key != field and key[:1].isupper()
     }
-    if meta.get("inversion_time") is not None and str(meta["acq_contrast"]).lower() == "ir":
-        out["InversionTime"] = float(meta["inversion_time"])
-    if meta.get("voxel_size") is not None:
-        out["AcquisitionVoxelSize"] = [float(v) for v in meta["voxel_size"]]
+
+
+def _collapsed(collapse: catalog.Collapse, value: Any) -> Any:
+    if collapse is catalog.Collapse.SCALAR_OR_LIST:
+        return scalar_or_list(value if isinstance(value, Sequence) else [value])
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
+def _row_fields(
+    field: str,
+    row: catalog.Parameter | catalog.Derived | catalog.Fixed,
+    record: AcquisitionRecord,
+    layout: Layout,
+) -> Mapping[str, Any]:
+    """The field of ``row`` (with the fields that come with it), or nothing when the row's
+    condition does not hold."""
+    if isinstance(row, catalog.Parameter):
+        assert row.bids is not None  # bids_rows gives rows with a BIDS mapping only
+        if not _holds(row.bids.when, record):
+            return {}
+        value = record.value(row.name)
+        if row.bids.table is not None:
+            return _from_table(row.bids.table, field, value)
+        return {field: _collapsed(row.bids.collapse, value)}
+    if not _holds(row.when, record):
+        return {}
+    if isinstance(row, catalog.Derived):
+        value = derived.RULES[row.rule](record, layout)
+        return value if isinstance(value, Mapping) else {field: value}
+    return {field: row.value}
+
+
+def catalog_fields(
+    sidecar: str, record: AcquisitionRecord, layout: Layout = Layout()
+) -> dict[str, Any]:
+    """The catalog's fields of ``sidecar`` (``asl``, ``m0scan``, ``structural``) for ``record``,
+    in :data:`~asldro.params.catalog.SIDECAR_FIELDS` order."""
+    rows = catalog.bids_rows(sidecar)
+    out: dict[str, Any] = {}
+    for field in catalog.SIDECAR_FIELDS[sidecar]:
+        out.update(_row_fields(field, rows[field], record, layout))
     return out
 
 
-def _volume_count(image: Image) -> int:
-    return int(image.data.shape[3]) if image.data.ndim == 4 else 1
-
-
-def asl_sidecar(image: Image, *, m0_fields: Mapping[str, Any]) -> dict[str, Any]:
-    """``*_asl.json`` (bids-asl.md §3): every REQUIRED and conditional field.
-
-    Parameters
-    ----------
-    image : Image
-        The 4-D asl image with the asl meta keys of ``asldro.pipelines.types``.
-    m0_fields : Mapping
-        The result of :func:`m0_type` (``M0Type`` and, for Estimate, ``M0Estimate``).
-    """
-    meta = image.meta
-    context = [str(t).lower() for t in meta["asl_context"]]
-    count = len(context)
-    if _volume_count(image) != count:
-        raise ValueError(f"asl image has {_volume_count(image)} volumes, context {count} tokens")
-    label_type = str(meta["label_type"]).lower()
-    sidecar: dict[str, Any] = {
-        "ArterialSpinLabelingType": fields()["asl_label_types"][label_type],
-        "PostLabelingDelay": post_labeling_delay(
-            label_type, meta["label_duration"], meta["signal_time"]
-        ),
-        "BackgroundSuppression": False,
-        **dict(m0_fields),
-        "TotalAcquiredPairs": total_acquired_pairs(context),
-        "RepetitionTimePreparation": scalar_or_list(_per_volume(meta, "repetition_time", count)),
-        **_sequence_fields(meta, count),
-        "VascularCrushing": False,
-        "LabelingEfficiency": float(meta["label_efficiency"]),
-    }
-    if label_type == "pasl":
-        sidecar["BolusCutOffFlag"] = True
-        sidecar["BolusCutOffTechnique"] = fields()["pasl_bolus_cut_off_technique"]
-        sidecar["BolusCutOffDelayTime"] = float(meta["label_duration"])
-    else:
-        sidecar["LabelingDuration"] = float(meta["label_duration"])
+def _signed(sidecar: dict[str, Any]) -> dict[str, Any]:
     sidecar["DROSoftware"] = f"asldro {__version__}"
     return sidecar
 
 
-def m0scan_sidecar(image: Image, *, intended_for: str) -> dict[str, Any]:
-    """``*_m0scan.json`` (bids-asl.md §4): IntendedFor (a BIDS URI), EchoTime and the real TR
-    as ``RepetitionTimePreparation`` (> 0)."""
-    meta = image.meta
-    count = _volume_count(image)
-    tr = scalar_or_list(_per_volume(meta, "repetition_time", count))
-    if min(np.atleast_1d(tr)) <= 0:
-        raise ValueError("m0scan RepetitionTimePreparation must be > 0")
-    return {
-        "IntendedFor": intended_for,
-        "RepetitionTimePreparation": tr,
-        **_sequence_fields(meta, count),
-        "DROSoftware": f"asldro {__version__}",
-    }
+def asl_sidecar(record: AslAcquisition, *, has_separate_m0: bool = False) -> dict[str, Any]:
+    """``*_asl.json`` (bids-asl.md §3): every REQUIRED and conditional field.
+    ``has_separate_m0``: an m0scan file calibrates this run (``M0Type`` Separate)."""
+    return _signed(catalog_fields("asl", record, Layout(has_separate_m0=has_separate_m0)))
 
 
-def structural_sidecar(image: Image, *, part: str | None = None) -> dict[str, Any]:
-    """``anat/*.json`` for a structural series (bids-asl.md §8): sequence, TE, TR, FA, TI."""
-    meta = image.meta
-    sidecar = {
-        **_sequence_fields(meta, 1),
-        "RepetitionTime": float(meta["repetition_time"]),
-        "SequenceVariant": "NONE",
-    }
+def m0scan_sidecar(record: AslAcquisition, *, intended_for: str) -> dict[str, Any]:
+    """``*_m0scan.json`` (bids-asl.md §4): ``IntendedFor`` (a BIDS URI) first, EchoTime and the
+    real TR as ``RepetitionTimePreparation``."""
+    return _signed({"IntendedFor": intended_for, **catalog_fields("m0scan", record)})
+
+
+def structural_sidecar(record: StructuralAcquisition, *, part: str | None = None) -> dict[str, Any]:
+    """``anat/*.json`` for a structural series (bids-asl.md §8): sequence, TE, TR, FA, TI; the
+    phase image of a complex series (``part`` ``phase``) has ``Units`` rad."""
+    sidecar = catalog_fields("structural", record)
     if part == "phase":
         sidecar["Units"] = "rad"
-    sidecar["DROSoftware"] = f"asldro {__version__}"
-    return sidecar
+    return _signed(sidecar)
 
 
 def groundtruth_sidecar(
-    image: Image, *, sources: Sequence[str] = (), description: str | None = None
+    record: GroundTruthMap, *, sources: Sequence[str] = (), description: str | None = None
 ) -> dict[str, Any]:
     """Derivative sidecar of a ground-truth map (bids-asl.md §9): ``SkullStripped`` false
-    (REQUIRED), ``Units``, ``Description`` (what the quantity is, then how the value was formed
-    from the ground truth: ``meta["derivation"]`` of the ground_truth series) and ``Sources``."""
-    quantity = str(image.meta["quantity"])
+    (REQUIRED), ``Description`` (what the quantity is, then how the value was formed from the
+    ground truth: the record's ``derivation``), ``Units``, the field strength and voxel size
+    (the catalog's rules) and ``Sources``."""
+    quantity = record.quantity
     table = fields()["groundtruth_quantities"].get(quantity, {})
-    units = table.get("Units", image.meta.get("units") or "arbitrary")
+    units = table.get("Units", record.units or "arbitrary")
     what = description or table.get("Description", f"Ground-truth {quantity}")
-    how = image.meta.get("derivation")
+    how = record.derivation
     sidecar: dict[str, Any] = {
         "SkullStripped": False,
         "Description": f"{what}. {how}" if how else what,
     }
     if units:
         sidecar["Units"] = units
-    if image.meta.get("magnetic_field_strength") is not None:
-        sidecar["MagneticFieldStrength"] = _number(image.meta["magnetic_field_strength"])
-    if image.meta.get("voxel_size") is not None:
-        sidecar["AcquisitionVoxelSize"] = [float(v) for v in image.meta["voxel_size"]]
+    sidecar["MagneticFieldStrength"] = derived.magnetic_field_strength(record)
+    sidecar["AcquisitionVoxelSize"] = derived.acquisition_voxel_size(record)
     if sources:
         sidecar["Sources"] = list(sources)
     sidecar["GroundTruthQuantity"] = quantity
-    sidecar["DROSoftware"] = f"asldro {__version__}"
-    return sidecar
+    return _signed(sidecar)

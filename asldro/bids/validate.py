@@ -528,16 +528,10 @@ def _run_bids_validator_layer(
 
 
 def _write_json_atomic(path: Path, content: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump(content, stream, indent=2)
-            stream.write("\n")
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    from asldro.bids.atomic import write_bytes_atomic
+    from asldro.jsonable import json_bytes
+
+    write_bytes_atomic(path, json_bytes(content))
 
 
 def write_validation_reports(report: ValidationReport) -> None:

@@ -28,7 +28,7 @@ from asldro.bids.dataset import (
     update_participants,
 )
 from asldro.bids.fields import fields
-from asldro.bids.jsonable import json_bytes, to_jsonable
+from asldro.jsonable import json_bytes, to_jsonable
 from asldro.bids.naming import (
     SeriesName,
     asl_context,
@@ -39,16 +39,18 @@ from asldro.bids.naming import (
     raw_series_names,
 )
 from asldro.bids.nifti import nifti_gz_bytes
+from asldro.bids.provenance import record_summary
 from asldro.bids.sidecars import (
     asl_sidecar,
     aslcontext_tsv,
     groundtruth_sidecar,
-    m0_type,
     m0scan_sidecar,
     structural_sidecar,
 )
 from asldro.exit_codes import OutputError
 from asldro.image import Image
+from asldro.params.types import Series
+from asldro.pipelines.records import AslAcquisition
 from asldro.pipelines.types import SeriesResult
 
 
@@ -117,11 +119,10 @@ def _groundtruth_files(label: str, entities: Mapping[str, str], quantity: str) -
     return f"{datatype}/{stem}.nii.gz", f"{datatype}/{stem}.json"
 
 
-def _first_label_control_tr(meta: Mapping[str, Any]) -> float:
+def _first_label_control_tr(record: AslAcquisition) -> float:
     """pixdim[4] of a 4-D asl image: the TR of the first control/label volume (physics.md D16)."""
-    trs = list(meta["repetition_time"])
-    context = [str(t).lower() for t in meta["asl_context"]]
-    for token, tr in zip(context, trs):
+    trs = list(record.value("repetition_time"))
+    for token, tr in zip(record.value("asl_context"), trs):
         if token != "m0scan":
             return float(tr)
     return float(trs[0])
@@ -134,45 +135,45 @@ def _image_4d(image: Image) -> np.ndarray:
 def _write_asl(
     tree: _Tree, label: str, result: SeriesResult, name: SeriesName, has_separate_m0: bool
 ) -> str:
-    image = result.images["asl"]
+    image, record = result.images["asl"], result.records["asl"]
     image_file, sidecar_file, context_file = _asl_files(label, name)
-    m0_fields = m0_type(
-        asl_context(result),
-        has_separate_m0=has_separate_m0,
-        m0_uniform_value=image.meta.get("m0_uniform_value"),
-    )
     data = _image_4d(image)
-    tr = _first_label_control_tr(image.meta)
+    context = asl_context(result)
+    if data.shape[3] != len(context):
+        raise ValueError(
+            f"series {result.index}: the asl image has {data.shape[3]} volumes, its asl_context "
+            f"{len(context)} tokens"
+        )
+    tr = _first_label_control_tr(record)
     tree.put(image_file, nifti_gz_bytes(data, image.affine, repetition_time=tr))
-    tree.put(sidecar_file, json_bytes(asl_sidecar(image, m0_fields=m0_fields)))
-    tree.put(context_file, aslcontext_tsv(asl_context(result)).encode())
+    sidecar = asl_sidecar(record, has_separate_m0=has_separate_m0)
+    tree.put(sidecar_file, json_bytes(sidecar))
+    tree.put(context_file, aslcontext_tsv(context).encode())
     return Path(image_file).name
 
 
 def _write_m0scan(
     tree: _Tree, label: str, result: SeriesResult, name: SeriesName, asl_file: str
 ) -> None:
-    image = result.images["asl"]
+    image, record = result.images["asl"], result.records["asl"]
     image_file, sidecar_file = _m0scan_files(label, name)
     data = image.data
     if data.ndim == 4 and data.shape[3] == 1:
         data = data[..., 0]
-    tr = float(list(image.meta["repetition_time"])[0])
+    tr = float(list(record.value("repetition_time"))[0])
     nifti = nifti_gz_bytes(data, image.affine, repetition_time=tr if data.ndim == 4 else None)
     tree.put(image_file, nifti)
     intended = f"bids::sub-{label}/perf/{asl_file}"
-    tree.put(sidecar_file, json_bytes(m0scan_sidecar(image, intended_for=intended)))
+    tree.put(sidecar_file, json_bytes(m0scan_sidecar(record, intended_for=intended)))
 
 
 def _write_structural(tree: _Tree, label: str, result: SeriesResult, name: SeriesName) -> None:
-    image = result.images["structural"]
-    complex_output = str(
-        image.meta.get("output_image_type", "magnitude")
-    ) == "complex" or np.iscomplexobj(image.data)
+    image, record = result.images["structural"], result.records["structural"]
+    complex_output = record.image_type == "complex" or np.iscomplexobj(image.data)
     values = {"mag": np.abs, "phase": np.angle, None: lambda data: data}
     for part, image_file, sidecar_file in _structural_files(label, name, complex_output):
         tree.put(image_file, nifti_gz_bytes(values[part](image.data), image.affine))
-        tree.put(sidecar_file, json_bytes(structural_sidecar(image, part=part)))
+        tree.put(sidecar_file, json_bytes(structural_sidecar(record, part=part)))
 
 
 def _label_dtype(data: np.ndarray) -> type:
@@ -184,15 +185,15 @@ def _label_dtype(data: np.ndarray) -> type:
 def _write_groundtruth(
     tree: _Tree, label: str, result: SeriesResult, entities: Mapping[str, str]
 ) -> None:
-    for quantity, image in result.images.items():
-        quantity = str(image.meta.get("quantity", quantity))
-        image_file, sidecar_file = _groundtruth_files(label, entities, quantity)
-        if quantity == "seg_label":
+    for key, image in result.images.items():
+        record = result.records[key]
+        image_file, sidecar_file = _groundtruth_files(label, entities, record.quantity)
+        if record.quantity == "seg_label":
             dtype = _label_dtype(np.asarray(image.data))
         else:
             dtype = np.float32
         tree.put(image_file, nifti_gz_bytes(image.data, image.affine, dtype=dtype))
-        sidecar = groundtruth_sidecar(image, sources=[params_uri(label)])
+        sidecar = groundtruth_sidecar(record, sources=[params_uri(label)])
         tree.put(sidecar_file, json_bytes(sidecar))
 
 
@@ -203,12 +204,12 @@ def _groundtruth_extras(results: Sequence[SeriesResult]) -> tuple[dict[str, int]
     for result in results:
         if result.series_type != "ground_truth":
             continue
-        for quantity, image in result.images.items():
-            _, suffix, is_bids = groundtruth_suffix(str(image.meta.get("quantity", quantity)))
+        for record in result.records.values():
+            _, suffix, is_bids = groundtruth_suffix(record.quantity)
             if not is_bids:
                 extra.add(suffix)
-            if image.meta.get("segmentation") is not None:
-                segmentation = {**(segmentation or {}), **dict(image.meta["segmentation"])}
+            if record.segmentation is not None:
+                segmentation = {**(segmentation or {}), **dict(record.segmentation)}
     return segmentation, extra
 
 
@@ -218,15 +219,16 @@ def _provenance(
     files: Mapping[int, list[str]],
     provenance: Mapping,
 ) -> dict[str, Any]:
-    """Per-participant provenance: the given mapping plus each series' parameters, image meta
-    (seeds, noise sigma and reference, motion ...) and filter history."""
+    """Per-participant provenance: the given mapping plus each series' parameters, each image's
+    record summary (seeds, noise sigma and reference, motion ..., under ``meta``) and filter
+    history."""
     series = []
     for result in results:
         images = {
             key: {
                 "shape": list(image.data.shape),
                 "dtype": str(image.data.dtype),
-                "meta": to_jsonable(image.meta),
+                "meta": to_jsonable(record_summary(result.records[key])),
                 "history": to_jsonable(image.history),
             }
             for key, image in result.images.items()
@@ -291,77 +293,118 @@ def write_participant(
     root = Path(output_dir)
     label = check_label(label)
     names = raw_series_names(results, m0_pairs)  # naming errors before anything is written
-    gt_entities = groundtruth_series_entities(results)
     segmentation, extra_suffixes = _groundtruth_extras(results)
-    foreign = foreign_subject_files(root, label)
-    if foreign:
-        raise OutputError(
-            f"{foreign[0]}: asldro did not write this file ({len(foreign)} such file(s) where "
-            f"sub-{label} would be replaced); asldro replaces only what it wrote: move them away"
-        )
-    subject = f"sub-{label}"
-    gt_target = groundtruth_root(root) / subject
-    raw_target = root / subject
-    prov_target = root / provenance_path(label)
-    params_target = root / participant_params_path(label)
+    _refuse_foreign_files(root, label)
     with temp_dir(root) as tmp:
-        raw = _Tree(tmp / "raw" / subject, raw_target)
-        derivative = _Tree(tmp / "gt" / subject, gt_target)
-        code = _Tree(tmp / "code", root)
-        files: dict[int, list[str]] = {}
-        asl_files: dict[int, str] = {}
-        for result in results:
-            start_raw, start_gt = len(raw.written), len(derivative.written)
-            name = names.get(result.index)
-            if result.series_type == "asl" and name is not None and name.suffix == "asl":
-                has_m0 = result.index in m0_pairs.values()
-                asl_files[result.index] = _write_asl(raw, label, result, name, has_m0)
-            elif result.series_type == "structural":
-                _write_structural(raw, label, result, name)
-            elif result.series_type == "ground_truth":
-                _write_groundtruth(derivative, label, result, gt_entities[result.index])
-            files[result.index] = [f"{subject}/{p}" for p in raw.written[start_raw:]] + [
-                f"{fields()['groundtruth_dir']}/{subject}/{p}"
-                for p in derivative.written[start_gt:]
-            ]
-        for m0_index, asl_index in m0_pairs.items():
-            start = len(raw.written)
-            m0_result = next(r for r in results if r.index == m0_index)
-            _write_m0scan(raw, label, m0_result, names[m0_index], asl_files[asl_index])
-            files[m0_index] = [f"{subject}/{p}" for p in raw.written[start:]]
-        code.put(participant_params_path(label), json_bytes(resolved_params))
-        code.put(provenance_path(label), json_bytes(_provenance(label, results, files, provenance)))
-
+        trees = _Trees(root, label, tmp)
+        files = _write_series(trees, results, names, m0_pairs)
+        trees.code.put(participant_params_path(label), json_bytes(resolved_params))
+        trees.code.put(
+            provenance_path(label), json_bytes(_provenance(label, results, files, provenance))
+        )
         ensure_dataset_files(
             root,
             ground_truth_description=ground_truth_description,
             segmentation=segmentation,
             extra_suffixes=extra_suffixes,
         )
-        move_aside(raw_target, tmp)  # an old raw subject never sits beside a new derivative
-        if derivative.written:
-            put_in_place(derivative.root, gt_target, tmp)
-        else:
-            move_aside(gt_target, tmp)
-        put_in_place(code.root / participant_params_path(label), params_target, tmp)
-        put_in_place(code.root / provenance_path(label), prov_target, tmp)
-        raw.root.mkdir(parents=True, exist_ok=True)
-        put_in_place(raw.root, raw_target, tmp)
+        trees.put_in_place(tmp)
     update_participants(root)
-    written = [raw_target / p for p in raw.written]
-    written += [gt_target / p for p in derivative.written]
-    return sorted(written + [params_target, prov_target])
+    return trees.written()
+
+
+def _refuse_foreign_files(root: Path, label: str) -> None:
+    """Raise :class:`OutputError` when ``sub-<label>`` holds a file asldro did not write."""
+    foreign = foreign_subject_files(root, label)
+    if foreign:
+        raise OutputError(
+            f"{foreign[0]}: asldro did not write this file ({len(foreign)} such file(s) where "
+            f"sub-{label} would be replaced); asldro replaces only what it wrote: move them away"
+        )
+
+
+class _Trees:
+    """The three trees of one participant built in the temp dir ``tmp`` (raw subject,
+    ground-truth subject, ``code/`` files) and where each goes in the dataset at ``root``."""
+
+    def __init__(self, root: Path, label: str, tmp: Path) -> None:
+        subject = f"sub-{label}"
+        self.label = label
+        self.raw = _Tree(tmp / "raw" / subject, root / subject)
+        self.derivative = _Tree(tmp / "gt" / subject, groundtruth_root(root) / subject)
+        self.code = _Tree(tmp / "code", root)
+
+    def put_in_place(self, tmp: Path) -> None:
+        """Move the trees into the dataset, the raw subject last (a visible raw subject is a
+        complete one); what they replace goes into ``tmp``."""
+        raw, derivative, code = self.raw, self.derivative, self.code
+        move_aside(raw.final_root, tmp)  # an old raw subject never sits beside a new derivative
+        if derivative.written:
+            put_in_place(derivative.root, derivative.final_root, tmp)
+        else:
+            move_aside(derivative.final_root, tmp)
+        for relative in (participant_params_path(self.label), provenance_path(self.label)):
+            put_in_place(code.root / relative, code.final_root / relative, tmp)
+        raw.root.mkdir(parents=True, exist_ok=True)
+        put_in_place(raw.root, raw.final_root, tmp)
+
+    def counts(self) -> tuple[int, int]:
+        """How many raw and ground-truth files are written so far."""
+        return len(self.raw.written), len(self.derivative.written)
+
+    def files_since(self, counts: tuple[int, int]) -> list[str]:
+        """The raw and ground-truth files written since :meth:`counts` gave ``counts``, relative
+        to the dataset."""
+        subject = f"sub-{self.label}"
+        raw = [f"{subject}/{path}" for path in self.raw.written[counts[0] :]]
+        return raw + [
+            f"{fields()['groundtruth_dir']}/{subject}/{path}"
+            for path in self.derivative.written[counts[1] :]
+        ]
+
+    def written(self) -> list[Path]:
+        """Every file of the participant at its final place (absolute paths, sorted)."""
+        return sorted(
+            [
+                tree.final_root / path
+                for tree in (self.raw, self.derivative, self.code)
+                for path in tree.written
+            ]
+        )
+
+
+def _write_series(
+    trees: _Trees,
+    results: Sequence[SeriesResult],
+    names: Mapping[int, SeriesName],
+    m0_pairs: Mapping[int, int],
+) -> dict[int, list[str]]:
+    """Write every series into ``trees`` (m0scans last: they name their asl file); returns each
+    series' files (dataset-relative)."""
+    entities = groundtruth_series_entities(results)
+    files: dict[int, list[str]] = {}
+    asl_files: dict[int, str] = {}
+    for result in results:
+        start = trees.counts()
+        name = names.get(result.index)
+        if result.series_type == "asl" and name is not None and name.suffix == "asl":
+            calibrated = result.index in m0_pairs.values()
+            asl_files[result.index] = _write_asl(trees.raw, trees.label, result, name, calibrated)
+        elif result.series_type == "structural":
+            _write_structural(trees.raw, trees.label, result, name)
+        elif result.series_type == "ground_truth":
+            _write_groundtruth(trees.derivative, trees.label, result, entities[result.index])
+        files[result.index] = trees.files_since(start)
+    for m0_index, asl_index in m0_pairs.items():
+        start = trees.counts()
+        m0_result = next(r for r in results if r.index == m0_index)
+        _write_m0scan(trees.raw, trees.label, m0_result, names[m0_index], asl_files[asl_index])
+        files[m0_index] = trees.files_since(start)
+    return files
 
 
 # --------------------------------------------------------------------------------------------
 # The names a participant will get, without simulating it
-
-
-@dataclass(frozen=True)
-class _PlannedImage:
-    """What naming reads of an image: its ``meta``."""
-
-    meta: Mapping[str, Any]
 
 
 @dataclass(frozen=True)
@@ -371,25 +414,42 @@ class _PlannedSeries:
     index: int
     series_type: str
     description: str
-    images: Mapping[str, _PlannedImage]
+    params: Series
 
 
-def _planned_series(params: Any, quantities: Sequence[str]) -> list[_PlannedSeries]:
-    planned = []
-    for index, series in enumerate(params.series, start=1):
-        if series.series_type == "asl":
-            images = {"asl": _PlannedImage({"asl_context": tuple(series.asl_context)})}
-        elif series.series_type == "structural":
-            meta = {
-                "acq_contrast": series.acq_contrast,
-                "modality": series.modality,
-                "output_image_type": series.output_image_type,
-            }
-            images = {"structural": _PlannedImage(meta)}
-        else:
-            images = {q: _PlannedImage({"quantity": q}) for q in quantities}
-        planned.append(_PlannedSeries(index, series.series_type, series.description, images))
-    return planned
+def _planned_series(params: Any) -> list[_PlannedSeries]:
+    return [
+        _PlannedSeries(index, series.series_type, series.description, series)
+        for index, series in enumerate(params.series, start=1)
+    ]
+
+
+def _planned_series_files(
+    label: str,
+    planned: _PlannedSeries,
+    name: SeriesName | None,
+    gt_entities: Mapping[str, str],
+    quantities: Sequence[str],
+) -> list[str]:
+    """The files of one series (raw-root relative), from its parameters and name."""
+    subject, gt_subject = f"sub-{label}", f"{fields()['groundtruth_dir']}/sub-{label}"
+    if planned.series_type == "asl" and name is not None:
+        made = _asl_files(label, name) if name.suffix == "asl" else _m0scan_files(label, name)
+        return [f"{subject}/{f}" for f in made]
+    if planned.series_type == "structural" and name is not None:
+        complex_output = planned.params.output_image_type == "complex"
+        return [
+            f"{subject}/{path}"
+            for _, image_file, sidecar_file in _structural_files(label, name, complex_output)
+            for path in (image_file, sidecar_file)
+        ]
+    if planned.series_type == "ground_truth":
+        return [
+            f"{gt_subject}/{path}"
+            for quantity in quantities
+            for path in _groundtruth_files(label, gt_entities, quantity)
+        ]
+    return []
 
 
 def planned_files(
@@ -400,24 +460,14 @@ def planned_files(
     root), found with the writer's own naming rules without simulating anything."""
     import warnings
 
-    series = _planned_series(params, quantities)
+    series = _planned_series(params)
     with warnings.catch_warnings():  # naming warnings are given when the data are written
         warnings.simplefilter("ignore")
-        names = raw_series_names(series, m0_pairs)  # type: ignore[arg-type]
-    gt_entities = groundtruth_series_entities(series)  # type: ignore[arg-type]
-    subject, gt_subject = f"sub-{label}", f"{fields()['groundtruth_dir']}/sub-{label}"
+        names = raw_series_names(series, m0_pairs)
+    gt_entities = groundtruth_series_entities(series)
     files = [participant_params_path(label), provenance_path(label)]
     for planned in series:
+        entities = gt_entities.get(planned.index, {})
         name = names.get(planned.index)
-        if planned.series_type == "asl" and name is not None:
-            made = _asl_files(label, name) if name.suffix == "asl" else _m0scan_files(label, name)
-            files += [f"{subject}/{f}" for f in made]
-        elif planned.series_type == "structural" and name is not None:
-            complex_output = planned.images["structural"].meta["output_image_type"] == "complex"
-            for _, image_file, sidecar_file in _structural_files(label, name, complex_output):
-                files += [f"{subject}/{image_file}", f"{subject}/{sidecar_file}"]
-        elif planned.series_type == "ground_truth":
-            for quantity in planned.images:
-                made = _groundtruth_files(label, gt_entities[planned.index], quantity)
-                files += [f"{gt_subject}/{f}" for f in made]
+        files += _planned_series_files(label, planned, name, entities, quantities)
     return files

@@ -14,7 +14,6 @@ kept dense (a single label could not tell tissues apart, and dense is what the f
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ import numpy as np
 
 from asldro.groundtruth.errors import GroundTruthError
 from asldro.groundtruth.types import REQUIRED_PARAMETERS, REQUIRED_QUANTITIES, GroundTruth
+from asldro.jsonable import json_bytes, to_jsonable
 from asldro.params.jsonfile import JsonFileError, read_json_file
 
 JSON_KEYS = ("quantities", "units", "segmentation", "parameters")
@@ -245,12 +245,6 @@ def read_ground_truth(nifti_path: str | Path, json_path: str | Path | None = Non
     )
 
 
-def _json_value(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-
-
 def ground_truth_json(gt: GroundTruth) -> dict[str, Any]:
     """The JSON document of physics.md §3.1 for ``gt`` (exactly the four keys)."""
     quantities = list(gt.quantities)
@@ -258,7 +252,7 @@ def ground_truth_json(gt: GroundTruth) -> dict[str, Any]:
         "quantities": quantities,
         "units": [gt.units.get(name, "") for name in quantities],
         "segmentation": {name: int(label) for name, label in gt.segmentation.items()},
-        "parameters": {name: _json_value(value) for name, value in gt.parameters.items()},
+        "parameters": {name: to_jsonable(value) for name, value in gt.parameters.items()},
     }
 
 
@@ -284,9 +278,7 @@ def write_ground_truth(
     img.set_qform(gt.affine, code=1)
     try:
         nib.save(img, nifti_path)
-        with json_path.open("w", encoding="utf-8") as handle:
-            json.dump(doc, handle, indent=2)
-            handle.write("\n")
+        json_path.write_bytes(json_bytes(doc))
     except OSError as exc:
         raise GroundTruthError(
             f"{exc.filename or nifti_path}: cannot write ({exc.strerror or exc})"

@@ -5,20 +5,23 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
-
-import numpy as np
+from typing import Any, Sequence
 
 from asldro.groundtruth.types import GroundTruth
+from asldro.jsonable import to_jsonable
 from asldro.params.types import AslSeries, DroParams, GroundTruthSeries, StructuralSeries
 from asldro.pipelines.asl import simulate_asl
 from asldro.pipelines.context import SimulationContext
 from asldro.pipelines.finite import quiet_float_errors, require_finite
 from asldro.pipelines.groundtruth import simulate_ground_truth
+from asldro.pipelines.records import AslAcquisition, StructuralAcquisition
 from asldro.pipelines.structural import simulate_structural
 from asldro.pipelines.types import SeriesResult
 
 __all__ = ["generate_series", "provenance", "SeriesResult", "SimulationContext"]
+
+#: The noise facts of a series' record that the run provenance lists, in this order.
+NOISE_FACTS = ("random_seed", "seeds", "noise_sigma", "noise_reference", "desired_snr")
 
 
 def generate_series(
@@ -59,18 +62,6 @@ def generate_series(
     return tuple(results)
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    return value
-
-
 def provenance(
     results: Sequence[SeriesResult], *, participant_label: str, seed: int | None
 ) -> dict[str, Any]:
@@ -78,15 +69,17 @@ def provenance(
     series = []
     for result in results:
         for name, image in result.images.items():
-            keep = ("random_seed", "seeds", "noise_sigma", "noise_reference", "desired_snr")
+            record = result.records[name]
+            noisy = isinstance(record, (AslAcquisition, StructuralAcquisition))
+            keep = NOISE_FACTS if noisy else ()
             series.append(
                 {
                     "series_index": result.index,
                     "series_type": result.series_type,
                     "description": result.description,
                     "image": name,
-                    **{k: _jsonable(image.meta[k]) for k in keep if k in image.meta},
-                    "history": _jsonable(list(image.history)),
+                    **{fact: to_jsonable(record.value(fact)) for fact in keep},
+                    "history": to_jsonable(list(image.history)),
                 }
             )
     return {

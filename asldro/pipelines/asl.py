@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict
 
 import numpy as np
 
@@ -18,9 +17,10 @@ from asldro.params.types import AslSeries
 from asldro.physics import gkm
 from asldro.pipelines import seeds
 from asldro.pipelines.context import SimulationContext
-from asldro.pipelines.contrast import excitation_flip_angle, tissue_signal
+from asldro.pipelines.contrast import tissue_signal
 from asldro.pipelines.filters import AddComplexNoise, CastTo, Magnitude
 from asldro.pipelines.finite import quiet_float_errors
+from asldro.pipelines.records import AslAcquisition, Noise, voxel_size
 from asldro.pipelines.types import SeriesResult
 
 QUANTITIES = ("perfusion_rate", "transit_time", "t1", "t2", "t2_star", "m0")
@@ -33,13 +33,6 @@ def volume_threads(n_volumes: int) -> int:
     if wanted.isdigit() and int(wanted) > 0:
         return min(int(wanted), n_volumes)
     return max(1, min(len(os.sched_getaffinity(0)), 4, n_volumes))
-
-
-def post_label_delay(series: AslSeries) -> float:
-    """PLD written to BIDS: t - tau for (p)CASL, t (= TI) for PASL (physics.md D21)."""
-    if series.label_type == "pasl":
-        return float(series.signal_time)
-    return float(series.signal_time - series.label_duration)
 
 
 def simulate_asl(
@@ -78,7 +71,6 @@ def simulate_asl(
     tables = delta_m.ndim == 1
     sigma, reference = context.noise_sigma(maps["m0"], series.desired_snr)
     base_seed = series.random_seed if seed is None else seed
-    flip = excitation_flip_angle(series)
 
     def simulate_volume(volume: int, token: str) -> tuple[Image, dict | None]:
         with quiet_float_errors():  # per thread; non-finite output is refused afterwards
@@ -114,44 +106,21 @@ def simulate_asl(
     histories = [volume_image.history for volume_image, _ in done]
     seed_records = [seed_record for _, seed_record in done]
 
-    meta = {
-        "series_type": "asl",
-        "asl_context": tuple(series.asl_context),
-        "label_type": series.label_type,
-        "label_duration": series.label_duration,
-        "signal_time": series.signal_time,
-        "post_label_delay": post_label_delay(series),
-        "label_efficiency": series.label_efficiency,
-        "acq_contrast": series.acq_contrast,
-        "echo_time": tuple(series.echo_time),
-        "repetition_time": tuple(series.repetition_time),
-        "excitation_flip_angle": flip,
-        "inversion_flip_angle": (
-            series.inversion_flip_angle if series.acq_contrast == "ir" else None
-        ),
-        "inversion_time": series.inversion_time if series.acq_contrast == "ir" else None,
-        "magnetic_field_strength": gt.parameters["magnetic_field_strength"],
-        "lambda_blood_brain": float(lam),
-        "t1_arterial_blood": float(t1b),
-        "m0_uniform_value": context.uniform_value(maps["m0"]),
-        "voxel_size": image.meta["voxel_size"],
-        "acq_matrix": tuple(series.acq_matrix),
-        "desired_snr": series.desired_snr,
-        "noise_sigma": sigma if sigma > 0 else None,
-        "noise_reference": reference,
-        "random_seed": base_seed,
-        "seeds": tuple(seed_records),
-        "motion": tuple(asdict(m) for m in series.motion),
-        "mr_acq_type": "3D",
-        "image_type": "magnitude",
-    }
     stacked = Image(
         data=np.stack(volumes, axis=-1),
         affine=image.affine,
-        meta=meta,
         history=(
             {"filter": "delta_m", "label_type": series.label_type, **kinetics},
             {"filter": "stack_volumes", "volumes": [[dict(e) for e in h] for h in histories]},
         ),
     )
-    return SeriesResult(index, "asl", series.description, series, {"asl": stacked})
+    record = AslAcquisition(
+        series=series,
+        magnetic_field_strength=gt.parameters["magnetic_field_strength"],
+        voxel_size=voxel_size(stacked),
+        noise=Noise(sigma if sigma > 0 else None, reference, base_seed, tuple(seed_records)),
+        lambda_blood_brain=float(lam),
+        t1_arterial_blood=float(t1b),
+        m0_uniform_value=context.uniform_value(maps["m0"]),
+    )
+    return SeriesResult(index, "asl", series.description, series, {"asl": stacked}, {"asl": record})

@@ -12,8 +12,8 @@ How each quantity is carried to the acquisition grid depends on what it is (issu
 * ``seg_label`` takes the **majority label** (physics.md D2), so no label absent from the input
   ever appears.
 
-Each image's ``meta["derivation"]`` says in words how its value was formed; the derivative
-sidecar's ``Description`` carries it.
+Each map's record (``GroundTruthMap.derivation``) says in words how its value was formed; the
+derivative sidecar's ``Description`` carries it.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from asldro.image import Image
 from asldro.params.types import GroundTruthSeries
 from asldro.pipelines.context import SimulationContext
 from asldro.pipelines.filters import Acquire
+from asldro.pipelines.records import GroundTruthMap, voxel_size
 from asldro.pipelines.types import SeriesResult
 
 #: Quantities averaged with perfusion as the weight, and that weight.
@@ -102,33 +103,27 @@ def simulate_ground_truth(
         context.fractions(series.acq_matrix, series.motion)
     acquire = context.acquire(series.acq_matrix, series.motion, tables=tables)
     resampler = acquire.resampler
-    common = {
-        "series_type": "ground_truth",
-        "magnetic_field_strength": gt.parameters["magnetic_field_strength"],
-        "voxel_size": tuple(float(v) for v in resampler.target.voxel_size),
-        "acq_matrix": tuple(series.acq_matrix),
-        "motion": asdict(series.motion),
-    }
-    images = {}
+    images, records = {}, {}
     for quantity in gt.quantities:
         if quantity == "seg_label":
             data = context.majority_labels(series.acq_matrix, series.motion).astype(np.uint16)
-            meta = {"segmentation": dict(gt.segmentation)}
-            history = ({"filter": "majority_labels", "motion": common["motion"]},)
+            history = ({"filter": "majority_labels", "motion": asdict(series.motion)},)
         elif quantity in PERFUSION_WEIGHTED and PERFUSION in gt.maps:
             weighted, history = _perfusion_weighted(context, quantity, acquire)
-            data, meta = weighted.astype(np.float32), {}
+            data = weighted.astype(np.float32)
         else:
             values = context.maps([quantity])[quantity]
             acquired = acquire(Image(data=values, affine=gt.affine))
             data = acquired.data.astype(np.float32)
-            meta = {}
             history = acquired.history
-        meta["derivation"] = derivation(quantity, gt.affine, not resampler.is_identity)
-        images[quantity] = Image(
-            data=data,
-            affine=resampler.target.affine,
-            meta={**common, **meta, "quantity": quantity, "units": gt.units.get(quantity, "")},
-            history=history,
+        images[quantity] = Image(data=data, affine=resampler.target.affine, history=history)
+        records[quantity] = GroundTruthMap(
+            series=series,
+            quantity=quantity,
+            units=gt.units.get(quantity, ""),
+            magnetic_field_strength=gt.parameters["magnetic_field_strength"],
+            voxel_size=voxel_size(images[quantity]),
+            derivation=derivation(quantity, gt.affine, not resampler.is_identity),
+            segmentation=gt.segmentation if quantity == "seg_label" else None,
         )
-    return SeriesResult(index, "ground_truth", series.description, series, images)
+    return SeriesResult(index, "ground_truth", series.description, series, images, records)

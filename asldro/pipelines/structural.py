@@ -6,15 +6,13 @@ magnitude (or the complex image when ``output_image_type`` is ``complex``).
 
 from __future__ import annotations
 
-from dataclasses import asdict
-
-
 from asldro.image import Image, apply_pipeline
 from asldro.params.types import StructuralSeries
 from asldro.pipelines import seeds
 from asldro.pipelines.context import SimulationContext
-from asldro.pipelines.contrast import excitation_flip_angle, tissue_signal
+from asldro.pipelines.contrast import tissue_signal
 from asldro.pipelines.filters import AddComplexNoise, CastTo, Magnitude
+from asldro.pipelines.records import Noise, StructuralAcquisition, voxel_size
 from asldro.pipelines.types import SeriesResult
 
 QUANTITIES = ("t1", "t2", "t2_star", "m0")
@@ -31,7 +29,6 @@ def simulate_structural(
     """Simulate one structural series; ``index`` is its 1-based position in the parameter file."""
     gt = context.ground_truth
     maps = context.maps(QUANTITIES)
-    flip = excitation_flip_angle(series)
     data = tissue_signal(
         series, maps, repetition_time=series.repetition_time, echo_time=series.echo_time
     )
@@ -57,27 +54,17 @@ def simulate_structural(
         ),
         pipeline,
     )
-    is_ir = series.acq_contrast == "ir"
-    meta = {
-        "series_type": "structural",
-        "acq_contrast": series.acq_contrast,
-        "echo_time": series.echo_time,
-        "repetition_time": series.repetition_time,
-        "excitation_flip_angle": flip,
-        "inversion_flip_angle": series.inversion_flip_angle if is_ir else None,
-        "inversion_time": series.inversion_time if is_ir else None,
-        "modality": series.modality,
-        "output_image_type": series.output_image_type,
-        "magnetic_field_strength": gt.parameters["magnetic_field_strength"],
-        "acq_matrix": tuple(series.acq_matrix),
-        "desired_snr": series.desired_snr,
-        "noise_sigma": sigma if sigma > 0 else None,
-        "noise_reference": reference,
-        "random_seed": base_seed,
-        "seeds": (add_noise.seed,),
-        "motion": asdict(series.motion),
-        "mr_acq_type": "3D",
-        "image_type": series.output_image_type,
-    }
-    image = Image(image.data, image.affine, {**image.meta, **meta}, image.history)
-    return SeriesResult(index, "structural", series.description, series, {"structural": image})
+    record = StructuralAcquisition(
+        series=series,
+        magnetic_field_strength=gt.parameters["magnetic_field_strength"],
+        voxel_size=voxel_size(image),
+        noise=Noise(sigma if sigma > 0 else None, reference, base_seed, (add_noise.seed,)),
+    )
+    return SeriesResult(
+        index,
+        "structural",
+        series.description,
+        series,
+        {"structural": image},
+        {"structural": record},
+    )

@@ -1,34 +1,91 @@
-"""Hand-built SeriesResults for the BIDS writer tests (small grids, meta as documented in
-``asldro.pipelines.types``)."""
+"""SeriesResults for the BIDS writer tests, made by the real series pipelines on a tiny ground
+truth (24x27x40 voxels of 1 mm, three tissues) acquired on an 8x9x10 grid (3x3x4 mm voxels), so
+that what the writer is given is exactly what the pipelines produce and cannot drift from it."""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from functools import lru_cache
+from typing import Callable
 
 import numpy as np
 import pytest
 
-from asldro.image import Image
-from asldro.params.types import AslSeries, GroundTruthSeries, Motion, StructuralSeries
+from asldro.groundtruth import GroundTruth
+from asldro.params import load_params
+from asldro.pipelines.asl import simulate_asl
+from asldro.pipelines.context import SimulationContext
+from asldro.pipelines.groundtruth import simulate_ground_truth
+from asldro.pipelines.structural import simulate_structural
 from asldro.pipelines.types import SeriesResult
 
 SHAPE = (8, 9, 10)
+GT_SHAPE = (24, 27, 40)
+VOXEL = (3.0, 3.0, 4.0)
 SEGMENTATION = {"grey_matter": 1, "white_matter": 2, "csf": 3}
-
-
-def affine(voxel: tuple[float, float, float] = (3.0, 3.0, 4.0)) -> np.ndarray:
-    """A simple voxel-to-world matrix centred on the grid."""
-    out = np.diag([*voxel, 1.0])
-    out[:3, 3] = [-(n - 1) * v / 2 for n, v in zip(SHAPE, voxel)]
-    return out
+GT_VALUES = {
+    "perfusion_rate": ("ml/100g/min", (0.0, 60.0, 20.0, 0.0)),
+    "transit_time": ("s", (0.0, 0.8, 1.2, 1000.0)),
+    "t1": ("s", (0.0, 1.33, 0.83, 3.0)),
+    "t2": ("s", (0.0, 0.08, 0.11, 0.3)),
+    "t2_star": ("s", (0.0, 0.066, 0.053, 0.2)),
+    "m0": ("", (0.0, 74.6, 64.7, 68.0)),
+}
+GT_PARAMETERS = {"lambda_blood_brain": 0.9, "t1_arterial_blood": 1.65, "magnetic_field_strength": 3}
+PARTICIPANT = "01"
 
 
 def _segmentation_map() -> np.ndarray:
-    seg = np.zeros(SHAPE, dtype=np.uint16)
-    seg[2:6, 2:7, 2:8] = 1
-    seg[3:5, 3:6, 3:7] = 2
-    seg[4, 4, 4] = 3
+    seg = np.zeros(GT_SHAPE, dtype=np.uint16)
+    seg[3:21, 3:24, 4:36] = 3
+    seg[6:18, 6:21, 8:32] = 2
+    seg[9:15, 9:18, 12:28] = 1
     return seg
+
+
+@lru_cache(maxsize=None)
+def tiny_context(
+    extra: tuple[tuple[str, str], ...] = (), segmentation: tuple[tuple[str, int], ...] = ()
+) -> SimulationContext:
+    """The simulation context of the tiny ground truth, with ``extra`` quantities
+    (name, units) whose value is half the label, and a ``segmentation`` table (default
+    :data:`SEGMENTATION`)."""
+    seg = _segmentation_map()
+    affine = np.diag([1.0, 1.0, 1.0, 1.0])
+    affine[:3, 3] = [-(n - 1) / 2 for n in GT_SHAPE]
+    maps = {name: np.asarray(table) for name, (_, table) in GT_VALUES.items()}
+    units = {name: unit for name, (unit, _) in GT_VALUES.items()}
+    for name, unit in extra:
+        maps[name] = np.arange(4, dtype=np.float64) * 0.5
+        units[name] = unit
+    gt = GroundTruth(
+        affine=affine,
+        shape=GT_SHAPE,
+        seg=seg,
+        segmentation=dict(segmentation) or SEGMENTATION,
+        maps=maps,
+        units={**units, "seg_label": ""},
+        parameters=GT_PARAMETERS,
+    )
+    return SimulationContext(gt)
+
+
+def _series(series_type: str, parameters: dict) -> object:
+    """The typed parameters of one series (an m0scan-only asl series is loaded with an asl
+    series to calibrate, as the parameter rules require)."""
+    series = [
+        {
+            "series_type": series_type,
+            "series_description": f"{series_type} series",
+            "series_parameters": {"acq_matrix": list(SHAPE), **parameters},
+        }
+    ]
+    if set(str(parameters.get("asl_context", "")).split()) == {"m0scan"}:
+        series.append({"series_type": "asl", "series_parameters": {"asl_context": "control"}})
+    document = {
+        "global_configuration": {"ground_truth": "hrgt_icbm_2009a_nls_3t"},
+        "image_series": series,
+    }
+    return load_params(document).series[0]
 
 
 def _asl_result(
@@ -44,63 +101,24 @@ def _asl_result(
     m0_uniform_value: float | None = None,
     seed: int = 0,
 ) -> SeriesResult:
-    tokens = tuple(context.split())
-    n = len(tokens)
-    echo_time = echo_time or (0.01,) * n
-    if repetition_time is None:
-        repetition_time = tuple(10.0 if t == "m0scan" else 5.0 for t in tokens)
-    rng = np.random.default_rng(seed)
-    data = rng.uniform(1.0, 100.0, size=(*SHAPE, n)).astype(np.float32)
-    params = AslSeries(
-        description=f"asl {index}",
-        asl_context=tokens,
-        label_type=label_type,
-        label_duration=label_duration,
-        signal_time=signal_time,
-        label_efficiency=0.85,
-        acq_matrix=SHAPE,
-        acq_contrast=acq_contrast,
-        excitation_flip_angle=90.0,
-        inversion_flip_angle=180.0,
-        inversion_time=1.0,
-        desired_snr=100.0,
-        random_seed=seed,
-        echo_time=tuple(echo_time),
-        repetition_time=tuple(repetition_time),
-        motion=tuple(Motion() for _ in tokens),
-    )
-    pld = signal_time if label_type == "pasl" else signal_time - label_duration
-    meta: dict[str, Any] = {
-        "series_type": "asl",
-        "asl_context": tokens,
+    """An asl series simulated by the asl pipeline; ``m0_uniform_value`` is given as the series'
+    uniform ``m0``."""
+    parameters: dict = {
+        "asl_context": context,
         "label_type": label_type,
         "label_duration": label_duration,
         "signal_time": signal_time,
-        "post_label_delay": pld,
-        "label_efficiency": 0.85,
         "acq_contrast": acq_contrast,
-        "echo_time": tuple(echo_time),
-        "repetition_time": tuple(repetition_time),
-        "excitation_flip_angle": 90.0,
-        "inversion_flip_angle": 180.0 if acq_contrast == "ir" else None,
-        "inversion_time": 1.0 if acq_contrast == "ir" else None,
-        "magnetic_field_strength": 3,
-        "lambda_blood_brain": 0.9,
-        "t1_arterial_blood": 1.65,
-        "m0_uniform_value": m0_uniform_value,
-        "voxel_size": (3.0, 3.0, 4.0),
-        "acq_matrix": SHAPE,
-        "desired_snr": 100.0,
-        "noise_sigma": 0.5,
-        "noise_reference": "mean m0 over the tissue mask",
         "random_seed": seed,
-        "seeds": [[seed, index, v] for v in range(n)],
-        "motion": tuple({"rot_x": 0.0, "transl_z": 0.0} for _ in tokens),
-        "mr_acq_type": "3D",
-        "image_type": "magnitude",
     }
-    image = Image(data, affine(), meta, ({"filter": "gkm", "label_type": label_type},))
-    return SeriesResult(index, "asl", params.description, params, {"asl": image})
+    if echo_time is not None:
+        parameters["echo_time"] = list(echo_time)
+    if repetition_time is not None:
+        parameters["repetition_time"] = list(repetition_time)
+    if m0_uniform_value is not None:
+        parameters["m0"] = m0_uniform_value
+    series = _series("asl", parameters)
+    return simulate_asl(tiny_context(), series, index, participant_label=PARTICIPANT)
 
 
 def _structural_result(
@@ -111,88 +129,25 @@ def _structural_result(
     output_image_type: str = "magnitude",
     seed: int = 0,
 ) -> SeriesResult:
-    rng = np.random.default_rng(seed + 100)
-    data = rng.uniform(0.0, 50.0, size=SHAPE)
-    if output_image_type == "complex":
-        data = (data + 1j * rng.normal(size=SHAPE)).astype(np.complex64)
-    else:
-        data = data.astype(np.float32)
-    params = StructuralSeries(
-        description=f"structural {index}",
-        acq_matrix=SHAPE,
-        acq_contrast=acq_contrast,
-        echo_time=0.005,
-        repetition_time=0.3 if acq_contrast != "ir" else 3.0,
-        excitation_flip_angle=90.0,
-        inversion_flip_angle=180.0,
-        inversion_time=1.0,
-        desired_snr=50.0,
-        random_seed=seed,
-        output_image_type=output_image_type,
-        modality=modality,
-        motion=Motion(),
-    )
-    meta = {
-        "series_type": "structural",
-        "acq_contrast": acq_contrast,
-        "echo_time": 0.005,
-        "repetition_time": params.repetition_time,
-        "excitation_flip_angle": 90.0,
-        "inversion_flip_angle": 180.0 if acq_contrast == "ir" else None,
-        "inversion_time": 1.0 if acq_contrast == "ir" else None,
+    """A structural series simulated by the structural pipeline (TR 3 s for ir)."""
+    parameters = {
         "modality": modality,
+        "acq_contrast": acq_contrast,
         "output_image_type": output_image_type,
-        "magnetic_field_strength": 3,
-        "voxel_size": (3.0, 3.0, 4.0),
-        "acq_matrix": SHAPE,
-        "desired_snr": 50.0,
-        "noise_sigma": 0.3,
-        "noise_reference": "mean noiseless signal over the tissue mask",
         "random_seed": seed,
-        "seeds": [seed, index],
-        "motion": {"rot_x": 0.0},
-        "mr_acq_type": "3D",
+        "repetition_time": 3.0 if acq_contrast == "ir" else 0.3,
     }
-    image = Image(data, affine(), meta, ({"filter": "signal", "contrast": acq_contrast},))
-    return SeriesResult(index, "structural", params.description, params, {"structural": image})
-
-
-GT_VALUES = {
-    "perfusion_rate": ("ml/100g/min", (0.0, 60.0, 20.0, 0.0)),
-    "transit_time": ("s", (0.0, 0.8, 1.2, 1000.0)),
-    "t1": ("s", (0.0, 1.33, 0.83, 3.0)),
-    "t2": ("s", (0.0, 0.08, 0.11, 0.3)),
-    "t2_star": ("s", (0.0, 0.066, 0.053, 0.2)),
-    "m0": ("", (0.0, 74.6, 64.7, 68.0)),
-}
+    series = _series("structural", parameters)
+    return simulate_structural(tiny_context(), series, index, participant_label=PARTICIPANT)
 
 
 def _gt_results(
     index: int = 2, *, extra: dict[str, str] | None = None, segmentation: dict | None = None
 ) -> SeriesResult:
-    seg = _segmentation_map()
-    segmentation = dict(segmentation or SEGMENTATION)
-    common = {
-        "series_type": "ground_truth",
-        "magnetic_field_strength": 3,
-        "voxel_size": (3.0, 3.0, 4.0),
-        "acq_matrix": SHAPE,
-        "motion": {"rot_x": 0.0},
-    }
-    images = {}
-    for quantity, (units, table) in GT_VALUES.items():
-        data = np.asarray(table, dtype=np.float32)[seg]
-        meta = {**common, "quantity": quantity, "units": units}
-        images[quantity] = Image(data, affine(), meta, ({"filter": "resample"},))
-    for quantity, units in (extra or {}).items():
-        meta = {**common, "quantity": quantity, "units": units}
-        images[quantity] = Image(seg.astype(np.float32) * 0.5, affine(), meta)
-    meta = {**common, "quantity": "seg_label", "units": "", "segmentation": segmentation}
-    images["seg_label"] = Image(seg, affine(), meta, ({"filter": "majority"},))
-    params = GroundTruthSeries(
-        description=f"ground truth {index}", acq_matrix=SHAPE, motion=Motion()
-    )
-    return SeriesResult(index, "ground_truth", params.description, params, images)
+    """A ground_truth series simulated by its pipeline, with ``extra`` quantities
+    ``{name: units}`` and another ``segmentation`` table when given."""
+    context = tiny_context(tuple((extra or {}).items()), tuple((segmentation or {}).items()))
+    return simulate_ground_truth(context, _series("ground_truth", {}), index)
 
 
 @pytest.fixture

@@ -51,3 +51,58 @@ def test_a_killed_atomic_write_leaves_nothing_the_next_write_keeps(tmp_path):
     assert any(p.name.startswith(TMP_PREFIX) for p in tmp_path.iterdir())
     write_bytes_atomic(tmp_path / "b.txt", b"y")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["b.txt"]
+
+
+def test_write_atomic_puts_the_file_in_place_through_the_placer_given(tmp_path):
+    from asldro.bids.atomic import write_atomic, write_file
+
+    target = tmp_path / "out.txt"
+    assert write_atomic(target, lambda temporary: write_file(temporary, b"one")) == target
+    assert target.read_bytes() == b"one"
+    placed = []
+
+    def place(temporary, final):
+        placed.append((temporary.name, temporary.parent.name.startswith(TMP_PREFIX), final))
+        temporary.rename(final)
+        return final
+
+    write_atomic(target, lambda temporary: write_file(temporary, b"two"), place=place)
+    assert placed == [("out.txt", True, target)] and target.read_bytes() == b"two"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.txt"]
+
+
+def test_a_failed_write_names_the_target_and_leaves_the_old_file(tmp_path):
+    import errno
+
+    import pytest
+
+    from asldro.bids.atomic import write_atomic
+
+    target = tmp_path / "out.txt"
+    target.write_bytes(b"old")
+
+    def full_disk(temporary):
+        temporary.write_bytes(b"half")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(OSError) as caught:
+        write_atomic(target, full_disk)
+    assert caught.value.errno == errno.ENOSPC and caught.value.filename == str(target)
+    assert target.read_bytes() == b"old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.txt"]
+
+
+def test_validation_reports_are_written_like_every_other_json_file(tmp_path):
+    """One JSON converter and one atomic writer: the report's bytes are json_bytes of its
+    content (UTF-8 text, not \\u escapes), and nothing is left beside it."""
+    from asldro.bids.checks import Finding
+    from asldro.bids.validate import DatasetReport, ValidationReport, write_report_file
+    from asldro.jsonable import json_bytes
+
+    finding = Finding("SOME_CODE", "error", "sub-01/perf/sub-01_asl.json", "Größe ≠ 3")
+    report = ValidationReport(tmp_path, [DatasetReport("raw", tmp_path, ["own"], [finding])])
+    path = tmp_path / "report.json"
+    write_report_file(report, path)
+    assert path.read_bytes() == json_bytes(report.to_dict())
+    assert "Größe ≠ 3".encode() in path.read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.json"]

@@ -4,7 +4,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
+from types import SimpleNamespace
 
 import pytest
 
@@ -35,7 +37,7 @@ def test_derivative_entities_put_desc_last():
     )
 
 
-@pytest.mark.parametrize("bad", ["0_1", "a-b", "", "sub 1", "é"])
+@pytest.mark.parametrize("bad", ["0_1", "a-b", "", "sub 1", "é", "01\n", "\n"])
 def test_invalid_labels_are_rejected(bad):
     with pytest.raises(NamingError):
         check_label(bad)
@@ -140,8 +142,17 @@ def test_anat_modality_becomes_t1w_with_a_warning_naming_the_series(make_structu
 
 
 def test_unknown_modality_is_an_error(make_structural_result):
+    """The parameter rules refuse it first; naming refuses it too (a series not yet simulated,
+    named from its parameters alone)."""
+    params = make_structural_result(1).params
+    series = SimpleNamespace(
+        index=1,
+        series_type="structural",
+        description="x",
+        params=dataclasses.replace(params, modality="PDw"),
+    )
     with pytest.raises(NamingError, match="modality"):
-        raw_series_names([make_structural_result(1, modality="PDw")], {})
+        raw_series_names([series], {})
 
 
 def test_structurals_sharing_a_name_get_runs(make_structural_result):

@@ -1,22 +1,26 @@
-"""Sidecar fields (bids-asl.md §3–§6, §8, §9; physics.md D20, D21)."""
+"""Sidecar fields from the acquisition records through the catalog (bids-asl.md §3–§6, §8, §9;
+physics.md D20, D21)."""
 
 # pylint: disable=redefined-outer-name,missing-function-docstring
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
+from asldro.bids import derived
+from asldro.bids.derived import Layout
 from asldro.bids.sidecars import (
     asl_sidecar,
     aslcontext_tsv,
+    catalog_fields,
     groundtruth_sidecar,
-    m0_type,
     m0scan_sidecar,
     scalar_or_list,
     structural_sidecar,
-    total_acquired_pairs,
 )
-from asldro.image import Image
+from asldro.params import catalog
 
 REQUIRED_ASL = {
     "ArterialSpinLabelingType",
@@ -32,8 +36,12 @@ REQUIRED_ASL = {
 FORBIDDEN_ASL = {"LabelingType", "M0", "MrAcquisitionType", "RepetitionTime"}
 
 
-def _asl(result, m0=None):
-    return asl_sidecar(result.images["asl"], m0_fields=m0 or {"M0Type": "Included"})
+def _record(result):
+    return result.records["asl"]
+
+
+def _asl(result, separate=False):
+    return asl_sidecar(_record(result), has_separate_m0=separate)
 
 
 def test_pcasl_sidecar(make_asl_result):
@@ -57,9 +65,35 @@ def test_pcasl_sidecar(make_asl_result):
     assert not {"BolusCutOffFlag", "BolusCutOffDelayTime", "BolusCutOffTechnique"} & set(sidecar)
 
 
+def test_asl_sidecar_field_order(make_asl_result):
+    """The catalog's order, M0Estimate after M0Type, PulseSequenceType after ScanningSequence,
+    DROSoftware last (the bytes of every dataset written before the catalog)."""
+    sidecar = _asl(make_asl_result(1, "control label", m0_uniform_value=70.0, acq_contrast="ir"))
+    assert list(sidecar) == [
+        "ArterialSpinLabelingType",
+        "PostLabelingDelay",
+        "BackgroundSuppression",
+        "M0Type",
+        "M0Estimate",
+        "TotalAcquiredPairs",
+        "RepetitionTimePreparation",
+        "MagneticFieldStrength",
+        "MRAcquisitionType",
+        "ScanningSequence",
+        "PulseSequenceType",
+        "EchoTime",
+        "FlipAngle",
+        "InversionTime",
+        "AcquisitionVoxelSize",
+        "VascularCrushing",
+        "LabelingEfficiency",
+        "LabelingDuration",
+        "DROSoftware",
+    ]
+
+
 def test_casl_sidecar(make_asl_result):
-    result = make_asl_result(1, "control label", label_type="casl", signal_time=3.0)
-    sidecar = _asl(result, {"M0Type": "Absent"})
+    sidecar = _asl(make_asl_result(1, "control label", label_type="casl", signal_time=3.0))
     assert sidecar["ArterialSpinLabelingType"] == "CASL"
     assert sidecar["PostLabelingDelay"] == pytest.approx(1.2)
     assert sidecar["LabelingDuration"] == 1.8
@@ -77,6 +111,12 @@ def test_pasl_sidecar_uses_ti_as_pld_and_quipss_cut_off(make_asl_result):
     assert sidecar["BolusCutOffFlag"] is True
     assert sidecar["BolusCutOffTechnique"] == "QUIPSSII"
     assert sidecar["BolusCutOffDelayTime"] == 0.7
+    assert list(sidecar)[-4:] == [
+        "BolusCutOffFlag",
+        "BolusCutOffTechnique",
+        "BolusCutOffDelayTime",
+        "DROSoftware",
+    ]
 
 
 def test_repetition_time_scalar_when_uniform_else_per_volume(make_asl_result):
@@ -99,6 +139,23 @@ def test_single_pld_is_scalar_even_with_m0scan_rows(make_asl_result):
 
 
 @pytest.mark.parametrize(
+    ("label_type", "label_duration", "signal_time", "pld"),
+    [("pcasl", 1.8, 3.6, 1.8), ("casl", 1.5, 2.0, 0.5), ("pasl", 0.8, 1.8, 1.8)],
+)
+def test_post_labeling_delay_rule(make_asl_result, label_type, label_duration, signal_time, pld):
+    record = _record(
+        make_asl_result(
+            1,
+            "control label",
+            label_type=label_type,
+            label_duration=label_duration,
+            signal_time=signal_time,
+        )
+    )
+    assert derived.post_labeling_delay(record) == pytest.approx(pld, abs=1e-12)
+
+
+@pytest.mark.parametrize(
     ("context", "pairs"),
     [
         ("m0scan control label", 1),
@@ -108,13 +165,13 @@ def test_single_pld_is_scalar_even_with_m0scan_rows(make_asl_result):
         ("m0scan label label label", 3),
     ],
 )
-def test_total_acquired_pairs(context, pairs):
-    assert total_acquired_pairs(context.split()) == pairs
+def test_total_acquired_pairs(make_asl_result, context, pairs):
+    assert derived.total_acquired_pairs(_record(make_asl_result(1, context))) == pairs
 
 
-def test_total_acquired_pairs_needs_a_control_or_label():
+def test_total_acquired_pairs_needs_a_control_or_label(make_asl_result):
     with pytest.raises(ValueError):
-        total_acquired_pairs(["m0scan"])
+        derived.total_acquired_pairs(_record(make_asl_result(1, "m0scan")))
 
 
 @pytest.mark.parametrize(
@@ -128,28 +185,22 @@ def test_total_acquired_pairs_needs_a_control_or_label():
         ("control label", False, None, {"M0Type": "Absent"}),
     ],
 )
-def test_m0_type_rule(context, separate, uniform, expected):
-    result = m0_type(context.split(), has_separate_m0=separate, m0_uniform_value=uniform)
-    assert result == expected
+def test_m0_type_rule(make_asl_result, context, separate, uniform, expected):
+    record = _record(make_asl_result(1, context, m0_uniform_value=uniform))
+    assert derived.m0_type(record, Layout(has_separate_m0=separate)) == expected
 
 
-def test_m0_type_included_and_separate_is_an_error():
+def test_m0_type_included_and_separate_is_an_error(make_asl_result):
+    record = _record(make_asl_result(1, "m0scan control"))
     with pytest.raises(ValueError):
-        m0_type(["m0scan", "control"], has_separate_m0=True, m0_uniform_value=None)
-
-
-def test_asl_sidecar_rejects_context_volume_mismatch(make_asl_result):
-    result = make_asl_result(1, "control label")
-    image = result.images["asl"]
-    broken = image.evolve("drop", data=image.data[..., :1])
-    with pytest.raises(ValueError):
-        asl_sidecar(broken, m0_fields={"M0Type": "Absent"})
+        derived.m0_type(record, Layout(has_separate_m0=True))
 
 
 def test_m0scan_sidecar(make_asl_result):
-    image = make_asl_result(2, "m0scan", repetition_time=(10.0,)).images["asl"]
+    record = _record(make_asl_result(2, "m0scan", repetition_time=(10.0,)))
     target = "bids::sub-01/perf/sub-01_asl.nii.gz"
-    sidecar = m0scan_sidecar(image, intended_for=target)
+    sidecar = m0scan_sidecar(record, intended_for=target)
+    assert list(sidecar)[0] == "IntendedFor" and list(sidecar)[-1] == "DROSoftware"
     assert sidecar["IntendedFor"] == target
     assert sidecar["RepetitionTimePreparation"] == 10.0
     assert sidecar["EchoTime"] == 0.01
@@ -159,30 +210,30 @@ def test_m0scan_sidecar(make_asl_result):
 
 @pytest.mark.parametrize(("contrast", "sequence"), [("se", "SE"), ("ge", "GR"), ("ir", "IR")])
 def test_structural_sidecar(make_structural_result, contrast, sequence):
-    image = make_structural_result(1, acq_contrast=contrast).images["structural"]
-    sidecar = structural_sidecar(image)
+    record = make_structural_result(1, acq_contrast=contrast).records["structural"]
+    sidecar = structural_sidecar(record)
     assert sidecar["ScanningSequence"] == sequence
     assert sidecar["EchoTime"] == 0.005
-    assert sidecar["RepetitionTime"] == image.meta["repetition_time"]
+    assert sidecar["RepetitionTime"] == record.series.repetition_time
     assert sidecar["MRAcquisitionType"] == "3D"
     assert sidecar["FlipAngle"] == 90.0
     assert ("InversionTime" in sidecar) == (contrast == "ir")
 
 
 def test_groundtruth_sidecar(make_gt_results):
-    images = make_gt_results(2).images
+    records = make_gt_results(2).records
     for quantity, units in [("perfusion_rate", "mL/100g/min"), ("t1", "s"), ("m0", "arbitrary")]:
-        sidecar = groundtruth_sidecar(images[quantity], sources=["bids:raw:code/x.json"])
+        sidecar = groundtruth_sidecar(records[quantity], sources=["bids:raw:code/x.json"])
         assert sidecar["SkullStripped"] is False
         assert sidecar["Units"] == units
         assert sidecar["Description"]
         assert sidecar["Sources"] == ["bids:raw:code/x.json"]
-    att = images["transit_time"]
+        assert sidecar["AcquisitionVoxelSize"] == [3.0, 3.0, 4.0]
+    att = records["transit_time"]
     how = "Per voxel: the perfusion-weighted mean over the voxel."
-    described = Image(att.data, att.affine, {**att.meta, "derivation": how}, att.history)
-    assert groundtruth_sidecar(described)["Description"] == (
-        f"{groundtruth_sidecar(att)['Description']}. {how}"
-    )
+    described = dataclasses.replace(att, derivation=how)
+    what = groundtruth_sidecar(dataclasses.replace(att, derivation=""))["Description"]
+    assert groundtruth_sidecar(described)["Description"] == f"{what}. {how}"
 
 
 def test_aslcontext_tsv():
@@ -196,3 +247,45 @@ def test_aslcontext_tsv():
 def test_scalar_or_list():
     assert scalar_or_list([2, 2.0]) == 2.0
     assert scalar_or_list([1, 2]) == [1.0, 2.0]
+
+
+# --------------------------------------------------------------------------------------------
+# The catalog is the one place: its rows decide the sidecars
+
+
+def test_every_derived_row_and_condition_has_its_one_rule():
+    assert {row.rule for row in catalog.DERIVED} == set(derived.RULES)
+    assert set(catalog.CONDITIONS) == set(derived.CONDITIONS)
+
+
+def test_a_fixed_row_of_the_catalog_is_what_the_sidecar_says(make_asl_result, monkeypatch):
+    record = _record(make_asl_result(1))
+    changed = tuple(
+        dataclasses.replace(row, value=True) if row.field == "BackgroundSuppression" else row
+        for row in catalog.FIXED
+    )
+    monkeypatch.setattr(catalog, "FIXED", changed)
+    assert catalog_fields("asl", record)["BackgroundSuppression"] is True
+
+
+def test_the_catalog_field_order_is_the_sidecar_order(make_structural_result, monkeypatch):
+    record = make_structural_result(1).records["structural"]
+    order = tuple(reversed(catalog.SIDECAR_FIELDS["structural"]))
+    monkeypatch.setattr(catalog, "SIDECAR_FIELDS", {**catalog.SIDECAR_FIELDS, "structural": order})
+    fields = [f for f in catalog_fields("structural", record) if f != "PulseSequenceType"]
+    assert fields == [f for f in order if f != "InversionTime"]
+
+
+def test_a_parameter_row_reads_the_parameter_as_used(make_asl_result):
+    """Spin echo reports a 90 degree flip angle whatever was given (the record's fact shadows the
+    series parameter); gradient echo reports the one given."""
+    spin_echo = _record(make_asl_result(1, acq_contrast="se"))
+    spin_echo = dataclasses.replace(
+        spin_echo, series=dataclasses.replace(spin_echo.series, excitation_flip_angle=30.0)
+    )
+    assert asl_sidecar(spin_echo)["FlipAngle"] == 90.0
+    gradient = _record(make_asl_result(1, acq_contrast="ge"))
+    gradient = dataclasses.replace(
+        gradient, series=dataclasses.replace(gradient.series, excitation_flip_angle=30.0)
+    )
+    assert asl_sidecar(gradient)["FlipAngle"] == 30.0

@@ -19,6 +19,7 @@ from asldro import __version__
 from asldro.bids import ensure_dataset_files, update_participants, write_participant
 from asldro.bids.naming import NamingError
 from asldro.image import Image
+from asldro.pipelines.seeds import label_key
 from asldro.pipelines.types import SeriesResult
 
 BV_CONFIG = Path(__file__).resolve().parents[2] / "asldro" / "bids" / "bv-config.json"
@@ -251,8 +252,9 @@ def unwritable_result(make_structural_result):
     image = template.images["structural"]
     bad = np.empty(image.data.shape, dtype=object)
     bad.fill(object())
-    broken = Image(bad, image.affine, image.meta, image.history)
-    return SeriesResult(4, "structural", "broken", template.params, {"structural": broken})
+    broken = Image(bad, image.affine, history=image.history)
+    records = {"structural": template.records["structural"]}
+    return SeriesResult(4, "structural", "broken", template.params, {"structural": broken}, records)
 
 
 def test_failure_mid_write_leaves_no_subject_and_no_temp(
@@ -287,6 +289,7 @@ def test_update_participants(tmp_path, default_results):
     _write(tmp_path, default_results, label="02")
     _write(tmp_path, default_results, label="01")
     (tmp_path / "sub-bad_label").mkdir()
+    (tmp_path / "sub-03\n").mkdir()  # not a BIDS label: a trailing newline is not allowed
     (tmp_path / "sub-10").write_text("a file, not a subject")
     assert update_participants(tmp_path) == ["01", "02"]
     assert (tmp_path / "participants.tsv").read_text() == "participant_id\nsub-01\nsub-02\n"
@@ -312,9 +315,18 @@ def test_provenance_records_seeds_noise_and_history(tmp_path, default_results):
     asl = provenance["series"][0]
     assert asl["index"] == 1 and asl["files"][0].startswith("sub-01/perf/")
     meta = asl["images"]["asl"]["meta"]
-    assert meta["noise_sigma"] == 0.5 and meta["seeds"][1] == [0, 1, 1]
-    assert asl["images"]["asl"]["history"][0]["filter"] == "gkm"
+    record = default_results[0].records["asl"]
+    assert meta["noise_sigma"] == record.noise.sigma > 0
+    assert meta["noise_reference"] == pytest.approx(meta["noise_sigma"] * 100.0)
+    assert meta["seeds"][1] == {"entropy": 0, "spawn_key": [label_key("01"), 1, 1]}
+    assert meta["post_label_delay"] == pytest.approx(1.8)
+    assert meta["voxel_size"] == [3.0, 3.0, 4.0] and meta["mr_acq_type"] == "3D"
+    assert asl["images"]["asl"]["history"][0]["filter"] == "delta_m"
     assert asl["parameters"]["label_type"] == "pcasl"
+    structural = provenance["series"][2]["images"]["structural"]["meta"]
+    assert list(structural)[:3] == ["voxel_size", "acq_matrix", "image_type"]
+    seg = provenance["series"][1]["images"]["seg_label"]["meta"]
+    assert seg["segmentation"] == {"grey_matter": 1, "white_matter": 2, "csf": 3}
 
 
 def test_default_layout_validates(tmp_path, default_results, deno_env):
@@ -460,3 +472,28 @@ def test_a_write_error_names_the_file_being_written(tmp_path, default_results, m
     assert caught.value.errno == errno.ENOSPC
     assert caught.value.filename.startswith(str(tmp_path / "out" / "sub-01" / "perf"))
     assert not (tmp_path / "out").exists() or not list((tmp_path / "out").rglob("*.nii.gz"))
+
+
+def test_an_asl_image_that_does_not_match_its_context_is_refused(tmp_path, make_asl_result):
+    result = make_asl_result(1, "control label")
+    image = result.images["asl"]
+    broken = image.evolve("drop", data=image.data[..., :1])
+    records = dict(result.records)
+    mismatched = SeriesResult(1, "asl", "asl", result.params, {"asl": broken}, records)
+    with pytest.raises(ValueError, match="1 volumes, its asl_context 2 tokens"):
+        _write(tmp_path / "out", [mismatched])
+    assert not (tmp_path / "out" / "sub-01").exists()
+
+
+def test_the_writer_reads_the_records_not_the_image_meta(tmp_path, make_asl_result):
+    """Left-over ``meta`` on an Image (filters may use it internally) never reaches a sidecar."""
+    result = make_asl_result(1, "control label")
+    image = result.images["asl"]
+    misleading = image.evolve(
+        "noop", meta={"voxel_size": (9.0, 9.0, 9.0), "asl_context": ("m0scan", "m0scan")}
+    )
+    confused = SeriesResult(1, "asl", "asl", result.params, {"asl": misleading}, result.records)
+    _write(tmp_path, [confused])
+    sidecar = _json(tmp_path / "sub-01" / "perf" / "sub-01_asl.json")
+    assert sidecar["AcquisitionVoxelSize"] == [3.0, 3.0, 4.0]
+    assert sidecar["M0Type"] == "Absent" and sidecar["TotalAcquiredPairs"] == 1

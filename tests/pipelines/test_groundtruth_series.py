@@ -27,6 +27,11 @@ def _images(gt, acq_matrix, **motion):
     return result.images
 
 
+def _records(gt, acq_matrix, **motion):
+    (result,) = generate_series(_gt_series(acq_matrix, **motion), gt)
+    return result.records
+
+
 def test_default_att_never_mixes_csf_into_tissue(gt3t):
     """The default 64x64x12 derivative: every perfused voxel's ATT lies between GM's 0.8 s and
     WM's 1.2 s (the box average gave 2932 voxels >= 10 s); unperfused voxels hold 0."""
@@ -126,7 +131,7 @@ def test_att_on_the_ground_truth_grid_is_the_truth_where_perfused(gt3t):
 )
 def test_every_derivative_says_how_it_was_formed(gt3t, quantity, words):
     """Each ground-truth image carries how its value was formed from the 1 mm truth."""
-    derivation = _images(gt3t, [64, 64, 12])[quantity].meta["derivation"]
+    derivation = _records(gt3t, [64, 64, 12])[quantity].derivation
     assert "1x1x1 mm ground truth" in derivation
     for word in words:
         assert word in derivation, derivation
@@ -134,6 +139,6 @@ def test_every_derivative_says_how_it_was_formed(gt3t, quantity, words):
 
 def test_derivation_on_the_ground_truth_grid_says_it_is_the_truth(gt3t):
     """Without resampling the description does not claim an average."""
-    derivation = _images(gt3t, list(gt3t.shape))["t1"].meta["derivation"]
+    derivation = _records(gt3t, list(gt3t.shape))["t1"].derivation
     assert "the ground truth's own value" in derivation
     assert "mean" not in derivation

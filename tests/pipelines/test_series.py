@@ -45,12 +45,12 @@ def test_seed_streams_are_independent_of_python_hash():
 
 def test_noise_sigma_is_mean_tissue_m0_over_snr(gt3t):
     params = _asl_params(desired_snr=50)
-    meta = generate_series(params, gt3t)[0].images["asl"].meta
+    noise = generate_series(params, gt3t)[0].records["asl"].noise
     counts = np.bincount(gt3t.seg.ravel())
     m0 = gt3t.maps["m0"]
     expected = sum(counts[l] * m0[l] for l in range(1, len(counts))) / counts[1:].sum()
-    assert meta["noise_reference"] == pytest.approx(expected, rel=1e-9)
-    assert meta["noise_sigma"] == pytest.approx(expected / 50, rel=1e-9)
+    assert noise.reference == pytest.approx(expected, rel=1e-9)
+    assert noise.sigma == pytest.approx(expected / 50, rel=1e-9)
 
 
 def test_spin_echo_control_minus_label_is_delta_m_times_t2_decay(gt3t):
@@ -78,8 +78,9 @@ def test_spin_echo_control_minus_label_is_delta_m_times_t2_decay(gt3t):
 
 def test_series_m0_replaces_the_m0_map_and_is_reported_uniform(gt3t):
     params = _asl_params(m0=100.0, desired_snr=0, acq_matrix=[197, 233, 189])
-    image = generate_series(params, gt3t)[0].images["asl"]
-    assert image.meta["m0_uniform_value"] == 100.0
+    (result,) = generate_series(params, gt3t)
+    image = result.images["asl"]
+    assert result.records["asl"].m0_uniform_value == 100.0
     # m0scan (TR 10 s, TE 10 ms) of a uniform M0 is M0*(1-E1)*E2 in every tissue voxel
     grey = gt3t.seg == 1
     t1, t2 = gt3t.maps["t1"][1], gt3t.maps["t2"][1]
@@ -106,10 +107,11 @@ def test_ground_truth_series_never_invents_labels(gt3t):
 
 def test_structural_default_is_on_the_ground_truth_grid(gt3t):
     params = load_params(default_params())
-    structural = generate_series(params, gt3t)[2].images["structural"]
+    result = generate_series(params, gt3t)[2]
+    structural = result.images["structural"]
     assert structural.data.shape == gt3t.shape
     np.testing.assert_array_equal(structural.affine, gt3t.affine)
-    assert structural.meta["noise_sigma"] > 0
+    assert result.records["structural"].noise.sigma > 0
     assert [h["filter"] for h in structural.history][-3:] == [
         "add_complex_noise",
         "magnitude",

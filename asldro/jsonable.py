@@ -1,4 +1,6 @@
-"""Turn engine values (numpy scalars and arrays, dataclasses, mapping proxies) into JSON."""
+"""Turn engine values (numpy scalars and arrays, dataclasses, mapping proxies) into JSON: the one
+JSON converter of asldro (sidecars, provenance, parameter and validation files all go through
+:func:`json_bytes` or :func:`to_jsonable`)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,120 @@
+"""What ``code/provenance/sub-<label>.json`` says of each image: a flat summary of its
+acquisition record (the parameters as used and the facts the simulation established).
+
+The summary lists, per record type, named facts in a fixed order (the order of the provenance
+files asldro has always written, kept byte for byte). Each fact is the record's
+:meth:`~asldro.pipelines.records.AslAcquisition.value`, except ``post_label_delay`` (the catalog's
+``PostLabelingDelay`` rule) and ``mr_acq_type`` (the catalog's fixed ``MRAcquisitionType``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping
+
+from asldro.bids import derived
+from asldro.params import catalog
+from asldro.pipelines.records import (
+    AcquisitionRecord,
+    AslAcquisition,
+    GroundTruthMap,
+    StructuralAcquisition,
+)
+
+ASL_FACTS = (
+    "series_type",
+    "asl_context",
+    "label_type",
+    "label_duration",
+    "signal_time",
+    "post_label_delay",
+    "label_efficiency",
+    "acq_contrast",
+    "echo_time",
+    "repetition_time",
+    "excitation_flip_angle",
+    "inversion_flip_angle",
+    "inversion_time",
+    "magnetic_field_strength",
+    "lambda_blood_brain",
+    "t1_arterial_blood",
+    "m0_uniform_value",
+    "voxel_size",
+    "acq_matrix",
+    "desired_snr",
+    "noise_sigma",
+    "noise_reference",
+    "random_seed",
+    "seeds",
+    "motion",
+    "mr_acq_type",
+    "image_type",
+)
+"""The facts of an asl image, in order."""
+
+STRUCTURAL_FACTS = (
+    "series_type",
+    "acq_contrast",
+    "echo_time",
+    "repetition_time",
+    "excitation_flip_angle",
+    "inversion_flip_angle",
+    "inversion_time",
+    "modality",
+    "output_image_type",
+    "magnetic_field_strength",
+    "desired_snr",
+    "noise_sigma",
+    "noise_reference",
+    "random_seed",
+    "seeds",
+    "motion",
+    "mr_acq_type",
+)
+"""The facts of a structural image after its grid (``voxel_size``, ``acq_matrix``) and, for a
+magnitude image, ``image_type``; a complex image's ``image_type`` comes last."""
+
+GROUND_TRUTH_FACTS = (
+    "series_type",
+    "magnetic_field_strength",
+    "voxel_size",
+    "acq_matrix",
+    "motion",
+    "segmentation",
+    "derivation",
+    "quantity",
+    "units",
+)
+"""The facts of a ground-truth map (``segmentation`` for ``seg_label`` only)."""
+
+
+def _fixed(field: str) -> Any:
+    return next(row.value for row in catalog.FIXED if row.field == field)
+
+
+_COMPUTED: Mapping[str, Callable[[Any], Any]] = {
+    "post_label_delay": derived.post_labeling_delay,
+    "mr_acq_type": lambda record: _fixed("MRAcquisitionType"),
+}
+
+
+def _facts(record: AcquisitionRecord) -> tuple[str, ...]:
+    if isinstance(record, AslAcquisition):
+        return ASL_FACTS
+    if isinstance(record, StructuralAcquisition):
+        grid = ("voxel_size", "acq_matrix")
+        if record.image_type == "magnitude":
+            return (*grid, "image_type", *STRUCTURAL_FACTS)
+        return (*grid, *STRUCTURAL_FACTS, "image_type")
+    if isinstance(record, GroundTruthMap):
+        if record.segmentation is None:
+            return tuple(name for name in GROUND_TRUTH_FACTS if name != "segmentation")
+        return GROUND_TRUTH_FACTS
+    raise TypeError(f"not an acquisition record: {type(record).__name__}")
+
+
+def record_summary(record: AcquisitionRecord) -> dict[str, Any]:
+    """The named facts of ``record`` in their fixed order (values not yet JSON-converted)."""
+    return {
+        name: _COMPUTED[name](record) if name in _COMPUTED else record.value(name)
+        for name in _facts(record)
+    }

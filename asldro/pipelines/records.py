@@ -1,0 +1,195 @@
+"""Typed acquisition records: the facts of a simulated series the BIDS writer needs, beside its
+images (DESIGN.md "Pipe and filter, done lightly": never a free-form dict).
+
+One frozen record per image: :class:`AslAcquisition` (the 4-D asl image),
+:class:`StructuralAcquisition` and :class:`GroundTruthMap` (one per ground-truth quantity). A
+record holds the series' typed parameters themselves (``series``: a new parameter needs no edit
+here) and the facts the simulation established (field strength, voxel size, the λ and T1 of blood
+used, the uniform M0, the noise added and its seeds ...).
+
+:meth:`AcquisitionRecord.value` is the one way to read a parameter as it was *used*: a fact of the
+record shadows the series parameter of the same name (``excitation_flip_angle`` is 90 for spin
+echo whatever was given; ``random_seed`` is ``--seed`` when given; ``inversion_time`` is None
+unless the contrast is inversion recovery; ``lambda_blood_brain`` is the ground truth's unless the
+series replaced it). The sidecars are computed from records in :mod:`asldro.bids.sidecars`.
+Units: s, mm, degrees, T.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from functools import lru_cache
+from types import MappingProxyType
+from typing import Any, Mapping, Union
+
+from asldro.acquisition.sampling import Grid
+from asldro.image import Image
+from asldro.params.types import AslSeries, GroundTruthSeries, StructuralSeries
+from asldro.pipelines.contrast import excitation_flip_angle
+
+
+def voxel_size(image: Image) -> tuple[float, float, float]:
+    """Voxel edge lengths (mm) of an image on its acquisition grid (the rule of
+    :attr:`asldro.acquisition.sampling.Grid.voxel_size`)."""
+    size = Grid(image.data.shape[:3], image.affine).voxel_size
+    return (float(size[0]), float(size[1]), float(size[2]))
+
+
+@dataclass(frozen=True)
+class Noise:
+    """The complex Gaussian noise added to a series (physics.md §7).
+
+    ``sigma`` is None when no noise was added (``desired_snr`` 0); ``reference`` is the mean
+    signal the SNR refers to (sigma = reference / desired_snr); ``random_seed`` the seed used
+    (the series' ``random_seed``, or the run's ``--seed``); ``seeds`` one JSON-able SeedSequence
+    description per volume (None where nothing was drawn).
+    """
+
+    sigma: float | None
+    reference: float
+    random_seed: int
+    seeds: tuple[Mapping[str, Any] | None, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "seeds", tuple(self.seeds))
+
+
+@lru_cache(maxsize=None)
+def _own_facts(record_type: type) -> frozenset[str]:
+    """Names a record type answers itself: its fields (but ``series``) and its properties."""
+    names = {f.name for f in dataclasses.fields(record_type)} - {"series"}
+    for klass in record_type.__mro__:
+        names |= {name for name, member in vars(klass).items() if isinstance(member, property)}
+    return frozenset(names)
+
+
+class _Acquired:
+    """What the asl and structural records share: the series' contrast as it was simulated and
+    the noise added (``series`` and ``noise`` are fields of the dataclasses below)."""
+
+    series: Any
+    noise: Noise
+
+    @property
+    def series_type(self) -> str:
+        """``asl``, ``structural`` or ``ground_truth``."""
+        return str(self.series.series_type)
+
+    @property
+    def excitation_flip_angle(self) -> float:
+        """The flip angle used and reported (90 for spin echo)."""
+        return excitation_flip_angle(self.series)
+
+    @property
+    def inversion_flip_angle(self) -> float | None:
+        """The inversion flip angle, None unless the contrast is inversion recovery."""
+        return self.series.inversion_flip_angle if self.series.acq_contrast == "ir" else None
+
+    @property
+    def inversion_time(self) -> float | None:
+        """The inversion time, None unless the contrast is inversion recovery."""
+        return self.series.inversion_time if self.series.acq_contrast == "ir" else None
+
+    @property
+    def noise_sigma(self) -> float | None:
+        """Sigma of the noise added per channel (None: no noise)."""
+        return self.noise.sigma
+
+    @property
+    def noise_reference(self) -> float:
+        """The mean tissue signal the SNR refers to."""
+        return self.noise.reference
+
+    @property
+    def random_seed(self) -> int:
+        """The seed of the noise streams used (``--seed`` when given)."""
+        return self.noise.random_seed
+
+    @property
+    def seeds(self) -> tuple[Mapping[str, Any] | None, ...]:
+        """Per-volume SeedSequence descriptions."""
+        return self.noise.seeds
+
+    def value(self, name: str) -> Any:
+        """Parameter or fact ``name`` as used for this acquisition (see the module docstring)."""
+        return _value(self, name)
+
+
+def _value(record: Any, name: str) -> Any:
+    if name in _own_facts(type(record)):
+        return getattr(record, name)
+    return getattr(record.series, name)
+
+
+@dataclass(frozen=True)
+class AslAcquisition(_Acquired):
+    """The 4-D asl image of an ``asl`` series: one volume per ``series.asl_context`` token.
+
+    ``lambda_blood_brain`` and ``t1_arterial_blood`` are the values used (the series' when given,
+    else the ground truth's); ``m0_uniform_value`` is the M0 value when the M0 used is uniform
+    (else None).
+    """
+
+    series: AslSeries
+    magnetic_field_strength: float
+    voxel_size: tuple[float, float, float]
+    noise: Noise
+    lambda_blood_brain: float
+    t1_arterial_blood: float
+    m0_uniform_value: float | None
+
+    @property
+    def image_type(self) -> str:
+        """The asl image is a magnitude image."""
+        return "magnitude"
+
+
+@dataclass(frozen=True)
+class StructuralAcquisition(_Acquired):
+    """The image of a ``structural`` series (magnitude, or complex for
+    ``output_image_type`` complex)."""
+
+    series: StructuralSeries
+    magnetic_field_strength: float
+    voxel_size: tuple[float, float, float]
+    noise: Noise
+
+    @property
+    def image_type(self) -> str:
+        """``magnitude`` or ``complex`` (the series' ``output_image_type``)."""
+        return str(self.series.output_image_type)
+
+
+@dataclass(frozen=True)
+class GroundTruthMap:
+    """One ground-truth quantity of a ``ground_truth`` series on its acquisition grid.
+
+    ``derivation`` says in words how the value was formed from the ground truth;
+    ``segmentation`` (tissue name -> label) is given for ``seg_label`` only.
+    """
+
+    series: GroundTruthSeries
+    quantity: str
+    units: str
+    magnetic_field_strength: float
+    voxel_size: tuple[float, float, float]
+    derivation: str
+    segmentation: Mapping[str, int] | None = field(default=None)
+
+    def __post_init__(self) -> None:
+        if self.segmentation is not None:
+            object.__setattr__(self, "segmentation", MappingProxyType(dict(self.segmentation)))
+
+    @property
+    def series_type(self) -> str:
+        """``ground_truth``."""
+        return str(self.series.series_type)
+
+    def value(self, name: str) -> Any:
+        """Parameter or fact ``name`` of this map (see the module docstring)."""
+        return _value(self, name)
+
+
+AcquisitionRecord = Union[AslAcquisition, StructuralAcquisition, GroundTruthMap]
+"""The record of one image of a :class:`~asldro.pipelines.types.SeriesResult`."""
