@@ -19,6 +19,7 @@ Units: s, mm, degrees, T. Kinds map to JSON Schema Draft 2020-12 (:meth:`Kind.sc
 
 from __future__ import annotations
 
+import copy
 import enum
 from dataclasses import dataclass
 from typing import Any, Mapping, Union
@@ -26,66 +27,132 @@ from typing import Any, Mapping, Union
 SERIES_TYPES = ("asl", "structural", "ground_truth")
 GLOBAL = "global_configuration"
 ASL_TOKENS = ("m0scan", "control", "label")
+CONTEXT_KEY = "asl_context"
+"""The key whose tokens the :attr:`PerVolume.PER_TOKEN` keys of a series follow."""
 
 
 # --------------------------------------------------------------------------------------------
-# Kinds: what a value may be. Each knows its JSON Schema; nothing else is needed to validate.
+# Kinds: what a value may be. Each knows its JSON Schema (``schema()``), the words for what it
+# expects (``expected()``, used in messages), its JSON type, and the kind of each of its parts
+# (``child()``, ``select()``: how the validator and the loader walk a document).
+
+NO_DEFAULT: Any = type("NoDefault", (), {"__repr__": lambda self: "NO_DEFAULT"})()
+"""The default of a parameter that is absent from the resolved file unless given."""
+
+
+def json_type_of(value: Any) -> str | None:
+    """The JSON type of a parsed value (``"number"`` for any int or float, NaN included)."""
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, Mapping):
+        return "object"
+    if value is None:
+        return "null"
+    return None
+
+
+class _Leaf:
+    """A kind without parts (a number, a string ...)."""
+
+    json_type = ""
+
+    def child(self, key: Any, container: Any) -> Kind | None:  # pylint: disable=unused-argument
+        """The kind of ``container[key]``: a leaf has no parts."""
+        return None
+
+    def select(self, value: Any) -> Kind | None:  # pylint: disable=unused-argument
+        """The kind that describes ``value`` (itself; an :class:`AnyOf` picks an option)."""
+        return self  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
-class Number:
+class Number(_Leaf):
     """A finite number (ints accepted and stored as float; booleans refused)."""
 
     minimum: float | None = None
     maximum: float | None = None
     exclusive_minimum: float | None = None
     exclusive_maximum: float | None = None
+    json_type = "number"
 
     def schema(self) -> dict[str, Any]:
         """The JSON Schema of this kind."""
         return _bounded({"type": "number"}, self)
 
+    def expected(self) -> str:
+        """What a value of this kind is, in words (``expected <this>, got ...``)."""
+        return "a number"
+
 
 @dataclass(frozen=True)
-class Integer:
-    """A whole number (a float such as 3.0 is refused; booleans refused)."""
+class Integer(_Leaf):
+    """A whole number (3.0 accepted and stored as 3; 3.5 and booleans refused)."""
 
     minimum: int | None = None
     maximum: int | None = None
     exclusive_minimum: int | None = None
     exclusive_maximum: int | None = None
+    json_type = "integer"
 
     def schema(self) -> dict[str, Any]:
         """The JSON Schema of this kind."""
         return _bounded({"type": "integer"}, self)
 
+    def expected(self) -> str:
+        """What a value of this kind is, in words."""
+        return "an integer"
+
 
 @dataclass(frozen=True)
-class Boolean:
+class Boolean(_Leaf):
     """``true`` or ``false`` (not ``"yes"``, not 0/1)."""
+
+    json_type = "boolean"
 
     def schema(self) -> dict[str, Any]:
         """The JSON Schema of this kind."""
         return {"type": "boolean"}
 
+    def expected(self) -> str:
+        """What a value of this kind is, in words."""
+        return "true or false"
+
 
 @dataclass(frozen=True)
-class Choice:
+class Choice(_Leaf):
     """One of ``values``; the input may use any case, the canonical spelling is stored (D10)."""
 
     values: tuple[str, ...]
+    json_type = "string"
 
     def schema(self) -> dict[str, Any]:
         """The JSON Schema of this kind."""
         return {"type": "string", "enum": list(self.values)}
 
+    def expected(self) -> str:
+        """What a value of this kind is, in words."""
+        return "a string"
+
+    def canonical(self, value: str) -> str:
+        """``value`` in its canonical spelling when it matches a choice in any case, else as is."""
+        return {choice.lower(): choice for choice in self.values}.get(value.lower(), value)
+
 
 @dataclass(frozen=True)
-class Text:
-    """A string, optionally matching ``pattern`` (a regular expression, searched)."""
+class Text(_Leaf):
+    """A string, optionally matching ``pattern`` (a regular expression, searched); ``means``
+    says in words what the pattern asks for (``a path ending in .json``)."""
 
     pattern: str | None = None
     min_length: int | None = None
+    means: str | None = None
+    json_type = "string"
 
     def schema(self) -> dict[str, Any]:
         """The JSON Schema of this kind."""
@@ -96,26 +163,42 @@ class Text:
             out["pattern"] = self.pattern
         return out
 
+    def expected(self) -> str:
+        """What a value of this kind is, in words."""
+        return self.means or "a string"
+
 
 @dataclass(frozen=True)
-class Tokens:
+class Tokens(_Leaf):
     """Space-separated tokens from ``tokens`` (any case on input), exactly one space between."""
 
     tokens: tuple[str, ...]
+    json_type = "string"
 
     def schema(self) -> dict[str, Any]:
         """The JSON Schema of this kind."""
         alternatives = "|".join(self.tokens)
         return {"type": "string", "pattern": f"^({alternatives})( ({alternatives}))*$"}
 
+    def expected(self) -> str:
+        """What a value of this kind is, in words."""
+        return "a string of space-separated tokens"
+
+    def canonical(self, value: str) -> str:
+        """Each token of ``value`` in its canonical spelling (any case on input); the spacing,
+        and any unknown token, are kept as they are so that the validator can name them."""
+        canonical = {token.lower(): token for token in self.tokens}
+        return " ".join(canonical.get(piece.lower(), piece) for piece in value.split(" "))
+
 
 @dataclass(frozen=True)
 class Array:
     """A list of ``item`` values."""
 
-    item: "Kind"
+    item: Kind
     min_items: int | None = None
     max_items: int | None = None
+    json_type = "array"
 
     def schema(self) -> dict[str, Any]:
         """The JSON Schema of this kind."""
@@ -127,35 +210,49 @@ class Array:
         out["items"] = self.item.schema()
         return out
 
+    def expected(self) -> str:
+        """What a value of this kind is, in words."""
+        return "a list"
+
+    def child(self, key: Any, container: Any) -> Kind | None:  # pylint: disable=unused-argument
+        """The kind of ``container[key]``: every item has the item kind."""
+        return self.item
+
+    def select(self, value: Any) -> Kind | None:  # pylint: disable=unused-argument
+        """The kind that describes ``value``: itself."""
+        return self
+
 
 @dataclass(frozen=True)
-class Table:
-    """An object ``{name: value}``; ``names`` (when given) are the only names allowed."""
+class Field:
+    """One named entry of a :class:`Record` or a :class:`Table`: its kind, unit, one-line
+    description and default (annotations of the generated schema)."""
 
-    value: "Kind"
-    names: tuple[str, ...] | None = None
+    name: str
+    kind: Kind
+    unit: str = ""
+    description: str = ""
+    default: Any = NO_DEFAULT
 
     def schema(self) -> dict[str, Any]:
-        """The JSON Schema of this kind."""
-        if self.names is None:
-            return {
-                "type": "object",
-                "propertyNames": {"minLength": 1},
-                "additionalProperties": self.value.schema(),
-            }
-        return {
-            "type": "object",
-            "additionalProperties": False,
-            "properties": {name: self.value.schema() for name in self.names},
-        }
+        """The JSON Schema of the entry: its kind's, with the annotations."""
+        out = self.kind.schema()
+        if self.description:
+            out["description"] = self.description
+        if self.unit:
+            out["x-unit"] = self.unit
+        if self.default is not NO_DEFAULT:
+            out["default"] = self.default
+        return out
 
 
 @dataclass(frozen=True)
 class Record:
     """An object with a fixed set of optional keys (``required`` must be present)."""
 
-    fields: tuple[tuple[str, "Kind"], ...]
+    fields: tuple[Field, ...]
     required: tuple[str, ...] = ()
+    json_type = "object"
 
     def schema(self) -> dict[str, Any]:
         """The JSON Schema of this kind."""
@@ -163,22 +260,197 @@ class Record:
         if self.required:
             out["required"] = list(self.required)
         out["additionalProperties"] = False
-        out["properties"] = {name: kind.schema() for name, kind in self.fields}
+        out["properties"] = {field.name: field.schema() for field in self.fields}
         return out
+
+    def expected(self) -> str:
+        """What a value of this kind is, in words."""
+        return "an object"
+
+    def names(self) -> tuple[str, ...]:
+        """The keys, in order."""
+        return tuple(field.name for field in self.fields)
+
+    def child(self, key: Any, container: Any) -> Kind | None:  # pylint: disable=unused-argument
+        """The kind of ``container[key]`` (None for an unknown key)."""
+        return next((field.kind for field in self.fields if field.name == key), None)
+
+    def select(self, value: Any) -> Kind | None:  # pylint: disable=unused-argument
+        """The kind that describes ``value``: itself."""
+        return self
+
+
+@dataclass(frozen=True)
+class Table:
+    """An object ``{name: value}``: the names of ``known`` with their own kinds, and any other
+    non-empty name with kind ``value`` (``None``: only the known names exist)."""
+
+    value: Kind | None
+    known: tuple[Field, ...] = ()
+    json_type = "object"
+
+    def schema(self) -> dict[str, Any]:
+        """The JSON Schema of this kind."""
+        out: dict[str, Any] = {"type": "object"}
+        if self.value is not None:
+            out["propertyNames"] = {"minLength": 1}
+        if self.known:
+            out["properties"] = {field.name: field.schema() for field in self.known}
+        out["additionalProperties"] = False if self.value is None else self.value.schema()
+        return out
+
+    def expected(self) -> str:
+        """What a value of this kind is, in words."""
+        return "an object {name: value}"
+
+    def child(self, key: Any, container: Any) -> Kind | None:  # pylint: disable=unused-argument
+        """The kind of ``container[key]``: a known name's own, else the value kind."""
+        return next((field.kind for field in self.known if field.name == key), self.value)
+
+    def select(self, value: Any) -> Kind | None:  # pylint: disable=unused-argument
+        """The kind that describes ``value``: itself."""
+        return self
 
 
 @dataclass(frozen=True)
 class AnyOf:
-    """One of several kinds (e.g. a number or a list of numbers)."""
+    """One of several kinds of different JSON types (e.g. a number or a list of numbers);
+    ``expected_text`` names them in messages (default: the options' words joined by "or")."""
 
-    options: tuple["Kind", ...]
+    options: tuple[Kind, ...]
+    expected_text: str | None = None
+    json_type = ""
 
     def schema(self) -> dict[str, Any]:
         """The JSON Schema of this kind."""
         return {"anyOf": [option.schema() for option in self.options]}
 
+    def expected(self) -> str:
+        """What a value of this kind is, in words."""
+        return self.expected_text or " or ".join(option.expected() for option in self.options)
 
-Kind = Union[Number, Integer, Boolean, Choice, Text, Tokens, Array, Table, Record, AnyOf]
+    def child(self, key: Any, container: Any) -> Kind | None:
+        """The kind of ``container[key]``, through the option that describes ``container``."""
+        option = self.select(container)
+        return None if option is None else option.child(key, container)
+
+    def select(self, value: Any) -> Kind | None:
+        """The option whose JSON type is ``value``'s (an integer option takes any number), or
+        None when no option, or more than one, has that type."""
+        found = json_type_of(value)
+        matches = [
+            option
+            for option in self.options
+            if option.json_type == found or (option.json_type == "integer" and found == "number")
+        ]
+        return matches[0].select(value) if len(matches) == 1 else None
+
+
+@dataclass(frozen=True)
+class Named:
+    """A kind given a name: the generated schema states it once under ``$defs/<name>`` and
+    refers to it (``title`` is its schema title)."""
+
+    name: str
+    kind: Kind
+    title: str = ""
+
+    @property
+    def json_type(self) -> str:
+        """The named kind's JSON type."""
+        return self.kind.json_type
+
+    def schema(self) -> dict[str, Any]:
+        """A reference to ``$defs/<name>``."""
+        return {"$ref": f"#/$defs/{self.name}"}
+
+    def definition(self) -> dict[str, Any]:
+        """The schema stated under ``$defs/<name>``."""
+        out = {"title": self.title} if self.title else {}
+        return {**out, **self.kind.schema()}
+
+    def expected(self) -> str:
+        """What a value of this kind is, in words."""
+        return self.kind.expected()
+
+    def child(self, key: Any, container: Any) -> Kind | None:
+        """The kind of ``container[key]``."""
+        return self.kind.child(key, container)
+
+    def select(self, value: Any) -> Kind | None:
+        """The kind that describes ``value``."""
+        return self.kind.select(value)
+
+
+@dataclass(frozen=True)
+class Tagged:
+    """An object whose ``tag`` (one of ``variants``' names, any case) selects the kind of its
+    ``field``; ``fields`` are the other keys (an ``image_series`` entry: ``series_type`` selects
+    the kind of ``series_parameters``)."""
+
+    tag: str
+    field: str
+    variants: tuple[tuple[str, Kind], ...]
+    fields: tuple[Field, ...] = ()
+    json_type = "object"
+
+    @property
+    def tag_kind(self) -> Choice:
+        """The kind of the tag: one of the variant names."""
+        return Choice(tuple(name for name, _ in self.variants))
+
+    def names(self) -> tuple[str, ...]:
+        """The keys, in order: the tag, the other fields, the selected field."""
+        return (self.tag, *(field.name for field in self.fields), self.field)
+
+    def schema(self) -> dict[str, Any]:
+        """The JSON Schema: the keys, and one ``if``/``then`` per variant (the ``if`` requires
+        the tag, so that an entry without one gets no variant's rules)."""
+        properties: dict[str, Any] = {self.tag: self.tag_kind.schema()}
+        properties.update({field.name: field.schema() for field in self.fields})
+        properties[self.field] = {"type": "object"}
+        return {
+            "type": "object",
+            "required": [self.tag],
+            "additionalProperties": False,
+            "properties": properties,
+            "allOf": [
+                {
+                    "if": {"required": [self.tag], "properties": {self.tag: {"const": name}}},
+                    "then": {"properties": {self.field: kind.schema()}},
+                }
+                for name, kind in self.variants
+            ],
+        }
+
+    def expected(self) -> str:
+        """What a value of this kind is, in words."""
+        return "an object"
+
+    def variant(self, container: Any) -> Kind | None:
+        """The kind of ``field`` for ``container`` (None when its tag, in any case, is not a
+        variant)."""
+        tag = container.get(self.tag) if isinstance(container, Mapping) else None
+        if not isinstance(tag, str):
+            return None
+        return dict(self.variants).get(self.tag_kind.canonical(tag))
+
+    def child(self, key: Any, container: Any) -> Kind | None:
+        """The kind of ``container[key]``."""
+        if key == self.tag:
+            return self.tag_kind
+        if key == self.field:
+            return self.variant(container)
+        return next((field.kind for field in self.fields if field.name == key), None)
+
+    def select(self, value: Any) -> Kind | None:  # pylint: disable=unused-argument
+        """The kind that describes ``value``: itself."""
+        return self
+
+
+Kind = Union[
+    Number, Integer, Boolean, Choice, Text, Tokens, Array, Table, Record, AnyOf, Named, Tagged
+]
 
 _BOUNDS = (
     ("minimum", "minimum"),
@@ -194,6 +466,23 @@ def _bounded(out: dict[str, Any], kind: Number | Integer) -> dict[str, Any]:
         if bound is not None:
             out[keyword] = bound
     return out
+
+
+def names_of(kind: Kind) -> tuple[str, ...]:
+    """The known keys of an object kind, in order (empty for other kinds)."""
+    kind = unwrap(kind)
+    if isinstance(kind, (Record, Tagged)):
+        return kind.names()
+    if isinstance(kind, Table):
+        return tuple(field.name for field in kind.known)
+    return ()
+
+
+def unwrap(kind: Kind) -> Kind:
+    """The kind behind a :class:`Named` one."""
+    while isinstance(kind, Named):
+        kind = kind.kind
+    return kind
 
 
 # --------------------------------------------------------------------------------------------
@@ -236,10 +525,6 @@ class Bids:
     when: str | None = None
 
 
-NO_DEFAULT: Any = type("NoDefault", (), {"__repr__": lambda self: "NO_DEFAULT"})()
-"""The default of a parameter that is absent from the resolved file unless given."""
-
-
 @dataclass(frozen=True)
 class Parameter:
     """One parameter of one or more series types (or of ``global_configuration``).
@@ -257,6 +542,22 @@ class Parameter:
     per_volume: PerVolume = PerVolume.SCALAR
     bids: Bids | None = None
     origin: str = "ASLDRO 2.x"
+    group: str | None = None
+    """The field of the typed series that gathers this key with others (``motion``: the six
+    rigid-motion keys make one :class:`asldro.params.types.Motion`); None: a field of its own."""
+    required: bool = False
+    """The key must be given (``ground_truth``); its default is then only the defaults file's."""
+    in_defaults_file: bool = True
+    """Whether the defaults file states the key (physics.md §2.5 has no
+    ``ground_truth_modulate``; a resolved file always has it)."""
+
+    def field(self) -> Field:
+        """The parameter as an entry of its series' :class:`Record` (a per-token default,
+        ``{token: value}``, is not a value of the key and is left out of the schema)."""
+        default = self.default
+        if isinstance(default, Mapping) and self.per_volume is PerVolume.PER_TOKEN:
+            default = NO_DEFAULT
+        return Field(self.name, self.kind, self.unit, self.description, default)
 
 
 @dataclass(frozen=True)
@@ -305,8 +606,87 @@ RANDOM_SEED = Integer(minimum=0)
 
 
 def per_token(element: Kind) -> AnyOf:
-    """A number for all volumes, or a non-empty list with one per ``asl_context`` token."""
-    return AnyOf((element, Array(element, min_items=1)))
+    """A number for all volumes, or a list with one per ``asl_context`` token (its length is
+    the loader's cross-field rule: it depends on ``asl_context``)."""
+    return AnyOf(
+        (element, Array(element)),
+        "a number or a list of numbers (one per asl_context volume)",
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Ground-truth quantities and scalar parameters: their physical ranges are the rules of
+# image_override, parameter_override, the ground-truth files and every map after overrides and
+# modulation (asldro.groundtruth.modify reads them through asldro.params.rules).
+
+QUANTITIES: tuple[Field, ...] = (
+    Field(
+        "perfusion_rate",
+        Number(minimum=0, maximum=1000),
+        "ml/100g/min",
+        "CBF; no tissue perfuses faster than 1000 ml/100g/min",
+    ),
+    Field(
+        "transit_time",
+        Number(minimum=0),
+        "s",
+        "Arterial transit time; a large value (the built-ins' CSF: 1000 s) means labelled "
+        "blood never arrives",
+    ),
+    Field("t1", SECONDS_0_100, "s", "Longitudinal relaxation time T1"),
+    Field("t2", SECONDS_0_100, "s", "Transverse relaxation time T2"),
+    Field("t2_star", SECONDS_0_100, "s", "Effective transverse relaxation time T2*"),
+    Field(
+        "m0",
+        Number(minimum=0, maximum=1e12),
+        "arbitrary",
+        "Equilibrium magnetisation; the bound keeps every simulated image within float32",
+    ),
+    Field(
+        "seg_label",
+        Number(minimum=0, maximum=65535),
+        "",
+        "Tissue label; rounded to the nearest integer label (uint16)",
+    ),
+)
+"""The known ground-truth quantities (any other quantity of a ground-truth file, an extra, takes
+any finite number: :data:`OTHER_QUANTITY`)."""
+
+OTHER_QUANTITY = Number()
+"""The kind of a quantity that is not in :data:`QUANTITIES`."""
+
+SCALAR_PARAMETERS: tuple[Field, ...] = (
+    Field(
+        "lambda_blood_brain",
+        Number(exclusive_minimum=0, maximum=1),
+        "ml/g",
+        "Blood-brain partition coefficient",
+    ),
+    Field(
+        "t1_arterial_blood",
+        Number(exclusive_minimum=0, maximum=100),
+        "s",
+        "T1 of arterial blood",
+    ),
+    Field(
+        "magnetic_field_strength",
+        Number(exclusive_minimum=0, maximum=30),
+        "T",
+        "Main field; no MRI magnet reaches 30 T",
+    ),
+)
+"""The scalar ground-truth parameters (``parameter_override`` admits only these; a ground-truth
+JSON may hold others, kept as they are)."""
+
+
+def quantity(name: str) -> Field:
+    """The row of a known quantity (:data:`QUANTITIES`)."""
+    return next(row for row in QUANTITIES if row.name == name)
+
+
+def scalar_parameter(name: str) -> Field:
+    """The row of a scalar ground-truth parameter (:data:`SCALAR_PARAMETERS`)."""
+    return next(row for row in SCALAR_PARAMETERS if row.name == name)
 
 
 ASL = ("asl",)
@@ -341,6 +721,7 @@ def _motion(series: str, axes: str) -> tuple[Parameter, ...]:
                     0.0,
                     f"{words} {axis}, {unit}{note}",
                     per_volume,
+                    group="motion",
                 )
             )
     return tuple(rows)
@@ -438,20 +819,30 @@ GLOBAL_PARAMETERS: tuple[Parameter, ...] = (
             (
                 Text(min_length=1),
                 Record(
-                    (("nii", Text(pattern=r"\.nii(\.gz)?$")), ("json", Text(pattern=r"\.json$"))),
+                    (
+                        Field(
+                            "nii",
+                            Text(
+                                pattern=r"\.nii(\.gz)?$", means="a path ending in .nii.gz or .nii"
+                            ),
+                        ),
+                        Field("json", Text(pattern=r"\.json$", means="a path ending in .json")),
+                    ),
                     required=("nii", "json"),
                 ),
-            )
+            ),
+            'a built-in name, a .nii/.nii.gz path or {"nii": path, "json": path}',
         ),
         "",
         "hrgt_icbm_2009a_nls_3t",
         "A built-in name, a path to an ASLDRO-format 5-D .nii/.nii.gz with its .json beside it, "
         'or {"nii": path, "json": path}; relative paths resolve against the parameter file',
+        required=True,
     ),
     Parameter(
         "image_override",
         (GLOBAL,),
-        Table(Number()),
+        Table(OTHER_QUANTITY, QUANTITIES),
         "",
         {},
         "Ground-truth quantities replaced by one value everywhere, {quantity: value}",
@@ -459,7 +850,7 @@ GLOBAL_PARAMETERS: tuple[Parameter, ...] = (
     Parameter(
         "parameter_override",
         (GLOBAL,),
-        Table(Number()),
+        Table(None, SCALAR_PARAMETERS),
         "",
         {},
         "Ground-truth scalar parameters replaced, {name: value} (lambda_blood_brain, "
@@ -468,16 +859,17 @@ GLOBAL_PARAMETERS: tuple[Parameter, ...] = (
     Parameter(
         "ground_truth_modulate",
         (GLOBAL,),
-        Table(Record((("scale", Number()), ("offset", Number())))),
+        Table(Record((Field("scale", Number()), Field("offset", Number())))),
         "",
-        NO_DEFAULT,
+        {},
         "Ground-truth quantities rescaled, {quantity: {scale, offset}}: y = scale * x + offset",
+        in_defaults_file=False,
     ),
 )
 
 ASL_PARAMETERS: tuple[Parameter, ...] = (
     Parameter(
-        "asl_context",
+        CONTEXT_KEY,
         ASL,
         Tokens(ASL_TOKENS),
         "",
@@ -523,24 +915,24 @@ ASL_PARAMETERS: tuple[Parameter, ...] = (
     Parameter(
         "lambda_blood_brain",
         ASL,
-        Number(exclusive_minimum=0, maximum=1),
-        "mL/g",
+        scalar_parameter("lambda_blood_brain").kind,
+        scalar_parameter("lambda_blood_brain").unit,
         NO_DEFAULT,
         "Per-series blood-brain partition coefficient (replaces the ground truth's, D8)",
     ),
     Parameter(
         "t1_arterial_blood",
         ASL,
-        Number(exclusive_minimum=0, maximum=100),
-        "s",
+        scalar_parameter("t1_arterial_blood").kind,
+        scalar_parameter("t1_arterial_blood").unit,
         NO_DEFAULT,
         "Per-series arterial blood T1 (replaces the ground truth's, D8)",
     ),
     Parameter(
         "m0",
         ASL,
-        NON_NEGATIVE,
-        "",
+        quantity("m0").kind,
+        quantity("m0").unit,
         NO_DEFAULT,
         "Per-series uniform M0 (replaces the ground-truth M0 map, D8)",
     ),
@@ -630,6 +1022,83 @@ PARAMETERS: tuple[Parameter, ...] = (
     *STRUCTURAL_PARAMETERS,
 )
 """Every parameter, in the order of the resolved file."""
+
+
+# --------------------------------------------------------------------------------------------
+# The document: how the rows make a parameter file (physics.md §2.1).
+
+DEFAULTS_FILE_SERIES = ("asl", "ground_truth", "structural")
+"""The series of the defaults file, in its order (physics.md §2.5)."""
+
+
+def default_description(series_type: str) -> str:
+    """The ``series_description`` of a series that gives none: ``"user description for
+    <series_type>"`` (physics.md §2.5, D9)."""
+    return f"user description for {series_type}"
+
+
+def defaults_file_global() -> dict[str, Any]:
+    """The ``global_configuration`` of the defaults file (physics.md §2.5, D19): the ground
+    truth by name, empty ``image_override`` and ``parameter_override`` (a fresh copy)."""
+    return {
+        row.name: copy.deepcopy(row.default)
+        for row in GLOBAL_PARAMETERS
+        if row.in_defaults_file and row.default is not NO_DEFAULT
+    }
+
+
+def series_record(series_type: str, rows: tuple[Parameter, ...] = PARAMETERS) -> Record:
+    """The ``series_parameters`` of ``series_type`` (or the ``global_configuration``) made of
+    ``rows``: every key optional except the required ones."""
+    mine = [row for row in rows if series_type in row.series]
+    return Record(
+        tuple(row.field() for row in mine), tuple(row.name for row in mine if row.required)
+    )
+
+
+def document_kind(rows: tuple[Parameter, ...] = PARAMETERS) -> Record:
+    """The kind of a whole parameter file made of ``rows`` (the catalog's, or a test's): the
+    generated ``schema.json`` is its schema."""
+    series = Tagged(
+        "series_type",
+        "series_parameters",
+        tuple(
+            (
+                kind,
+                Named(
+                    f"{kind}_parameters",
+                    series_record(kind, rows),
+                    f"series_parameters of a {kind} series",
+                ),
+            )
+            for kind in SERIES_TYPES
+        ),
+        (
+            Field(
+                "series_description",
+                Text(),
+                description="Free text; default: 'user description for <series_type>'",
+            ),
+        ),
+    )
+    return Record(
+        (
+            Field(
+                "global_configuration",
+                Named("global_configuration", series_record(GLOBAL, rows), "global_configuration"),
+            ),
+            Field(
+                "image_series",
+                Array(Named("series", series, "An image_series entry")),
+                description="The series to simulate, in order (may be empty)",
+            ),
+        ),
+        required=("global_configuration", "image_series"),
+    )
+
+
+DOCUMENT = document_kind()
+"""The kind of a parameter file (:func:`document_kind` of the catalog)."""
 
 
 DERIVED: tuple[Derived, ...] = (
