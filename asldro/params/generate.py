@@ -21,10 +21,16 @@ from typing import Any, Mapping, Sequence
 from asldro.params.catalog import (
     DEFAULTS_FILE_SERIES,
     GLOBAL,
-    NO_DEFAULT,
     PARAMETERS,
     QUANTITIES,
     SCALAR_PARAMETERS,
+    Parameter,
+    PerVolume,
+    defaults_file_global,
+    parameters,
+)
+from asldro.params.kinds import (
+    NO_DEFAULT,
     AnyOf,
     Array,
     Boolean,
@@ -33,15 +39,11 @@ from asldro.params.catalog import (
     Kind,
     Named,
     Number,
-    Parameter,
-    PerVolume,
     Record,
     Table,
     Tagged,
     Text,
     Tokens,
-    defaults_file_global,
-    parameters,
 )
 from asldro.params.rules import bounds_text
 from asldro.params.validate import document_schema

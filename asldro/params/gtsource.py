@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from asldro.params.builtin import BUILTIN_GROUND_TRUTHS
-from asldro.params.catalog import GLOBAL, NO_DEFAULT, parameters
+from asldro.params.catalog import GLOBAL, parameters
+from asldro.params.kinds import NO_DEFAULT
 from asldro.params.rules import INVALID, show
 from asldro.params.types import GlobalConfig, GroundTruthSource, Modulation
 from asldro.params.validate import Failures, JsonPath, Problem, convert, text_path

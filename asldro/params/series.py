@@ -12,17 +12,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Mapping
 
-from asldro.params.catalog import (
-    CONTEXT_KEY,
-    NO_DEFAULT,
-    Parameter,
-    PerVolume,
-    Tokens,
-    default_description,
-    json_type_of,
-    parameters,
-    unwrap,
-)
+from asldro.params.catalog import CONTEXT_KEY, Parameter, PerVolume, default_description, parameters
+from asldro.params.kinds import NO_DEFAULT, Tokens, json_type_of, unwrap
 from asldro.params.rules import INVALID, fmt, show
 from asldro.params.types import AslSeries, GroundTruthSeries, Motion, Series, StructuralSeries
 from asldro.params.validate import Failures, JsonPath, Problem, convert, text_path

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from asldro.params.catalog import (
-    DOCUMENT,
+from asldro.params.catalog import DOCUMENT
+from asldro.params.kinds import (
     AnyOf,
     Array,
     Choice,
@@ -38,8 +38,10 @@ from asldro.params.catalog import (
     Tagged,
     Text,
     Tokens,
+    child,
     json_type_of,
     names_of,
+    select,
     unwrap,
 )
 from asldro.params.rules import bounds_text, join, show, suggest, unknown_key_message
@@ -77,44 +79,42 @@ def text_path(path: Iterable[Any]) -> str:
 # Walking a document with its kinds
 
 
-def _step(kind: Kind | None, value: Any, key: Any) -> Kind | None:
-    """The kind of ``value[key]`` when ``value`` has kind ``kind``."""
-    holder = kind.select(value) if kind is not None else None
-    return holder.child(key, value) if holder is not None else None
+def _step(kind: Kind | None, value: Any, key: Any) -> tuple[Kind | None, Any]:
+    """The kind and the value of ``value[key]`` when ``value`` has kind ``kind`` (the value is
+    None where ``key`` is absent)."""
+    try:
+        item = value[key]
+    except (KeyError, IndexError, TypeError):
+        item = None
+    return child(select(kind, value), key), item
 
 
-def kind_at(root: Kind, document: Any, path: Sequence[Any]) -> Kind | None:
+def kind_at(root: Kind | None, document: Any, path: Sequence[Any]) -> Kind | None:
     """The catalog kind of the value at ``path`` (None where the document leaves the catalog:
     an unknown key, an unknown series type)."""
     kind, value = root, document
     for key in path:
-        kind = _step(kind, value, key)
-        try:
-            value = value[key]
-        except (KeyError, IndexError, TypeError):
-            value = None
+        kind, value = _step(kind, value, key)
     return kind
 
 
 def canonical(kind: Kind | None, value: Any) -> Any:
     """``value`` (a copy) with every enum value and token in its canonical spelling when it
     matches one in any case (D10); everything else as given."""
-    holder = kind.select(value) if kind is not None else None
-    if holder is None:
-        return value
+    holder = select(kind, value)
     if isinstance(holder, (Choice, Tokens)) and isinstance(value, str):
         return holder.canonical(value)
     if isinstance(value, Mapping):
-        return {key: canonical(holder.child(key, value), item) for key, item in value.items()}
+        return {key: canonical(child(holder, key), item) for key, item in value.items()}
     if isinstance(value, list):
-        return [canonical(holder.child(i, value), item) for i, item in enumerate(value)]
+        return [canonical(child(holder, i), item) for i, item in enumerate(value)]
     return value
 
 
 def convert(kind: Kind, value: Any) -> Any:
     """A valid ``value`` (a copy) with numbers as float and integers as int (D6); the keys of
     an object in the catalog's order, those of a ``{name: value}`` table as given."""
-    holder = unwrap(kind).select(value)
+    holder = select(kind, value)
     if isinstance(holder, Number):
         return float(value)
     if isinstance(holder, Integer):
@@ -124,7 +124,7 @@ def convert(kind: Kind, value: Any) -> Any:
     if isinstance(holder, Record):
         return {f.name: convert(f.kind, value[f.name]) for f in holder.fields if f.name in value}
     if isinstance(holder, Table):
-        return {name: convert(holder.child(name, value), item) for name, item in value.items()}
+        return {name: convert(child(holder, name), item) for name, item in value.items()}
     return value
 
 
@@ -133,8 +133,7 @@ def _rank(kind: Kind | None, value: Any, key: Any) -> int:
     keys first, as ``-1``), a table's own order."""
     if isinstance(key, int):
         return key
-    holder = kind.select(value) if kind is not None else None
-    holder = unwrap(holder) if holder is not None else None
+    holder = select(kind, value)
     if isinstance(holder, Table):
         keys = list(value) if isinstance(value, Mapping) else []
         return keys.index(key) if key in keys else len(keys)
@@ -143,17 +142,14 @@ def _rank(kind: Kind | None, value: Any, key: Any) -> int:
 
 
 def ordered(problems: Iterable[Problem], root: Kind | None, document: Any) -> list[str]:
-    """The messages in document order (the catalog's key order), each once."""
+    """The messages in document order (the catalog's key order; a rule across keys after the
+    keys' own problems), each once."""
 
     def rank(problem: Problem) -> tuple[int, ...]:
         kind, value, out = root, document, []
         for key in problem.path:
             out.append(_rank(kind, value, key))
-            kind = _step(kind, value, key)
-            try:
-                value = value[key]
-            except (KeyError, IndexError, TypeError):
-                value = None
+            kind, value = _step(kind, value, key)
         return (*out, 1 << 30) if problem.after else tuple(out)
 
     return list(dict.fromkeys(p.text for p in sorted(problems, key=rank)))
@@ -182,30 +178,61 @@ class Failures:
 
 @dataclass(frozen=True)
 class _Context:
-    """What a translator needs: the schema (for local ``$ref``), the root kind, the document."""
+    """What translators need besides the error: the schema (for local ``$ref``), the root kind
+    and the document."""
 
     schema: Mapping[str, Any]
     root: Kind | None
     document: Any
 
-    def kind(self, path: Sequence[Any]) -> Kind | None:
-        """The catalog kind at ``path`` (an :class:`AnyOf` as such)."""
-        return kind_at(self.root, self.document, path) if self.root is not None else None
 
-    def kind_of(self, path: Sequence[Any], value: Any) -> Kind | None:
-        """The catalog kind that describes ``value`` at ``path``: of an :class:`AnyOf`, the
-        option of ``value``'s JSON type (the branch whose failure is being explained)."""
-        kind = self.kind(path)
-        return kind.select(value) or kind if kind is not None else None
+@dataclass(frozen=True)
+class _Failure:
+    """One jsonschema error in its document: where it is, in words, and the kind found there."""
+
+    context: _Context
+    error: Any
+
+    @property
+    def path(self) -> JsonPath:
+        """The place of the failing value."""
+        return tuple(self.error.absolute_path)
+
+    @property
+    def where(self) -> str:
+        """The place in words: ``image_series[0].series_parameters.echo_time``."""
+        return text_path(self.path)
+
+    @property
+    def instance(self) -> Any:
+        """The failing value."""
+        return self.error.instance
+
+    def kind(self, path: Sequence[Any] | None = None) -> Kind | None:
+        """The catalog kind at ``path`` (default: the failure's place; an :class:`AnyOf` as
+        such)."""
+        return kind_at(
+            self.context.root, self.context.document, self.path if path is None else path
+        )
+
+    def kind_of_instance(self) -> Kind | None:
+        """The catalog kind that describes the failing value: of an :class:`AnyOf`, the option
+        of the value's JSON type (the branch whose failure is explained)."""
+        kind = self.kind()
+        return select(kind, self.instance) or kind
 
     def resolve(self, schema: Any) -> Any:
-        """Follow a local ``$ref``."""
+        """Follow a local ``$ref`` of the schema."""
         while isinstance(schema, Mapping) and "$ref" in schema:
-            target: Any = self.schema
+            target: Any = self.context.schema
             for part in schema["$ref"].removeprefix("#/").split("/"):
                 target = target[part]
             schema = target
         return schema
+
+    def problem(self, text: str, path: JsonPath | None = None) -> Problem:
+        """A problem at the failure's place (or ``path``)."""
+        return Problem(self.path if path is None else path, text)
 
 
 _TYPE_WORDS = {
@@ -219,79 +246,69 @@ _TYPE_WORDS = {
 }
 
 
-def _where(error: Any) -> tuple[JsonPath, str]:
-    path = tuple(error.absolute_path)
-    return path, text_path(path)
-
-
-def _type(context: _Context, error: Any) -> list[Problem]:
-    path, where = _where(error)
-    kind = context.kind_of(path, error.instance)
+def _type(failure: _Failure) -> list[Problem]:
+    kind = failure.kind_of_instance()
     if kind is not None:
         words = kind.expected()
     else:
-        types = error.validator_value
+        types = failure.error.validator_value
         types = [types] if isinstance(types, str) else list(types)
         words = " or ".join(_TYPE_WORDS.get(t, t) for t in types)
-    return [Problem(path, f"{where}: expected {words}, got {show(error.instance)}")]
+    return [failure.problem(f"{failure.where}: expected {words}, got {show(failure.instance)}")]
 
 
-def _enum(context: _Context, error: Any) -> list[Problem]:  # pylint: disable=unused-argument
-    path, where = _where(error)
-    choices = [str(choice) for choice in error.validator_value]
-    hint = suggest(error.instance, choices) if isinstance(error.instance, str) else None
+def _enum(failure: _Failure) -> list[Problem]:
+    choices = [str(choice) for choice in failure.error.validator_value]
+    value = failure.instance
+    hint = suggest(value, choices) if isinstance(value, str) else None
     extra = f" (did you mean '{hint}'?)" if hint else ""
-    return [
-        Problem(path, f"{where}: {show(error.instance)} is not one of {', '.join(choices)}{extra}")
-    ]
+    text = f"{failure.where}: {show(value)} is not one of {', '.join(choices)}{extra}"
+    return [failure.problem(text)]
 
 
-def _const(context: _Context, error: Any) -> list[Problem]:  # pylint: disable=unused-argument
-    path, where = _where(error)
-    return [Problem(path, f"{where}: {show(error.instance)} must be {show(error.validator_value)}")]
+def _const(failure: _Failure) -> list[Problem]:
+    const = show(failure.error.validator_value)
+    return [failure.problem(f"{failure.where}: {show(failure.instance)} must be {const}")]
 
 
-def _bound(context: _Context, error: Any) -> list[Problem]:  # pylint: disable=unused-argument
-    path, where = _where(error)
-    return [Problem(path, f"{where}: {show(error.instance)} must be {bounds_text(error.schema)}")]
+def _bound(failure: _Failure) -> list[Problem]:
+    bounds = bounds_text(failure.error.schema)
+    return [failure.problem(f"{failure.where}: {show(failure.instance)} must be {bounds}")]
 
 
-def _items_count(context: _Context, error: Any) -> list[Problem]:  # pylint: disable=unused-argument
-    path, where = _where(error)
-    low, high = error.schema.get("minItems"), error.schema.get("maxItems")
-    count = len(error.instance)
+def _items_count(failure: _Failure) -> list[Problem]:
+    low, high = failure.error.schema.get("minItems"), failure.error.schema.get("maxItems")
     if low is not None and low == high:
         rule = f"expected {low} values"
-    elif error.validator == "minItems":
+    elif failure.error.validator == "minItems":
         rule = f"expected at least {low} values"
     else:
         rule = f"expected at most {high} values"
-    return [Problem(path, f"{where}: {rule}, got {count}")]
+    return [failure.problem(f"{failure.where}: {rule}, got {len(failure.instance)}")]
 
 
-def _min_length(context: _Context, error: Any) -> list[Problem]:  # pylint: disable=unused-argument
-    path, where = _where(error)
-    if len(error.relative_schema_path) >= 2 and error.relative_schema_path[-2] == "propertyNames":
-        return [
-            Problem(path, f"{where}: names must be non-empty strings, got {show(error.instance)}")
-        ]
-    length = error.validator_value
+def _min_length(failure: _Failure) -> list[Problem]:
+    schema_path = failure.error.relative_schema_path
+    if len(schema_path) >= 2 and schema_path[-2] == "propertyNames":
+        name = show(failure.instance)
+        return [failure.problem(f"{failure.where}: names must be non-empty strings, got {name}")]
+    length = failure.error.validator_value
     rule = "must not be empty" if length == 1 else f"must be at least {length} characters long"
-    return [Problem(path, f"{where}: {rule}")]
+    return [failure.problem(f"{failure.where}: {rule}")]
 
 
-def _token_problems(kind: Tokens, value: str, path: JsonPath, where: str) -> list[Problem]:
-    """Why ``value`` is not a string of ``kind``'s tokens: no token, bad spacing, or the unknown
+def _token_problems(kind: Tokens, failure: _Failure) -> list[Problem]:
+    """Why the value is not a string of ``kind``'s tokens: no token, bad spacing, or the unknown
     tokens (each once, with the closest valid one)."""
+    value, where = failure.instance, failure.where
     allowed = ", ".join(kind.tokens)
     if not value.strip():
-        return [Problem(path, f"{where}: {show(value)} must hold at least one token ({allowed})")]
+        return [failure.problem(f"{where}: {show(value)} must hold at least one token ({allowed})")]
     if value != " ".join(value.split()):
         return [
-            Problem(
-                path,
+            failure.problem(
                 f"{where}: {show(value)} must have exactly one space between tokens "
-                "(no leading, trailing or repeated spaces, no tabs)",
+                "(no leading, trailing or repeated spaces, no tabs)"
             )
         ]
     out = []
@@ -299,53 +316,52 @@ def _token_problems(kind: Tokens, value: str, path: JsonPath, where: str) -> lis
         hint = suggest(token, kind.tokens)
         extra = f" (did you mean '{hint}'?)" if hint else ""
         out.append(
-            Problem(
-                path,
+            failure.problem(
                 f"{where}: unknown token {show(token)}{extra}; tokens are {allowed} "
-                "separated by single spaces",
+                "separated by single spaces"
             )
         )
     return out
 
 
-def _pattern(context: _Context, error: Any) -> list[Problem]:
-    path, where = _where(error)
-    kind = context.kind_of(path, error.instance)
+def _pattern(failure: _Failure) -> list[Problem]:
+    kind = failure.kind_of_instance()
     if isinstance(kind, Tokens):
-        return _token_problems(kind, error.instance, path, where)
+        return _token_problems(kind, failure)
     if isinstance(kind, Text) and kind.means:
-        return [Problem(path, f"{where}: expected {kind.means}, got {show(error.instance)}")]
+        return [
+            failure.problem(f"{failure.where}: expected {kind.means}, got {show(failure.instance)}")
+        ]
+    pattern = failure.error.validator_value
     return [
-        Problem(
-            path,
-            f"{where}: {show(error.instance)} does not match the pattern {error.validator_value}",
+        failure.problem(
+            f"{failure.where}: {show(failure.instance)} does not match the pattern {pattern}"
         )
     ]
 
 
-def _required(context: _Context, error: Any) -> list[Problem]:
-    path, where = _where(error)
+def _required(failure: _Failure) -> list[Problem]:
     out = []
-    for key in error.validator_value:
-        if key in error.instance:
+    for key in failure.error.validator_value:
+        if key in failure.instance:
             continue
-        kind = context.kind((*path, key))
+        kind = failure.kind((*failure.path, key))
         kind = unwrap(kind) if kind is not None else None  # absent: no option to select
         hint = ""
         if isinstance(kind, Choice):
             hint = f"; one of {', '.join(kind.values)}"
         elif isinstance(kind, Array) and kind.min_items is None:
             hint = "; may be an empty list"
-        out.append(Problem((*path, key), f"{join(where, key)}: missing (required{hint})"))
+        text = f"{join(failure.where, key)}: missing (required{hint})"
+        out.append(failure.problem(text, (*failure.path, key)))
     return out
 
 
-def _additional(context: _Context, error: Any) -> list[Problem]:  # pylint: disable=unused-argument
-    path, where = _where(error)
-    known = list(error.schema.get("properties", {}))
+def _additional(failure: _Failure) -> list[Problem]:
+    known = list(failure.error.schema.get("properties", {}))
     return [
-        Problem((*path, key), unknown_key_message(where, key, known))
-        for key in error.instance
+        failure.problem(unknown_key_message(failure.where, key, known), (*failure.path, key))
+        for key in failure.instance
         if key not in known
     ]
 
@@ -355,25 +371,24 @@ def _matches(schema_type: Any, found: str | None) -> bool:
     return found in types or (found == "number" and "integer" in types)
 
 
-def _any_of(context: _Context, error: Any) -> list[Problem]:
-    """The option of the instance's JSON type explains the failure; when no option (or several)
-    has that type, the instance is of the wrong kind altogether."""
-    path, where = _where(error)
-    found = json_type_of(error.instance)
-    options = [context.resolve(option) for option in error.validator_value]
+def _any_of(failure: _Failure) -> list[Problem]:
+    """The option of the value's JSON type explains the failure; when no option (or several)
+    has that type, the value is of the wrong kind altogether."""
+    found = json_type_of(failure.instance)
+    options = [failure.resolve(option) for option in failure.error.validator_value]
     matching = [i for i, option in enumerate(options) if _matches(option.get("type"), found)]
     if len(matching) == 1:
-        inner = [e for e in error.context if e.relative_schema_path[0] == matching[0]]
-        return translate(context, inner)
-    kind = context.kind(path)
+        inner = [e for e in failure.error.context if e.relative_schema_path[0] == matching[0]]
+        return translate(failure.context, inner)
+    kind = failure.kind()
     if kind is not None:
         words = kind.expected()
     else:
         words = " or ".join(_TYPE_WORDS.get(o.get("type"), "another value") for o in options)
-    return [Problem(path, f"{where}: expected {words}, got {show(error.instance)}")]
+    return [failure.problem(f"{failure.where}: expected {words}, got {show(failure.instance)}")]
 
 
-TRANSLATORS: Mapping[str, Callable[[_Context, Any], list[Problem]]] = {
+TRANSLATORS: Mapping[str, Callable[[_Failure], list[Problem]]] = {
     "type": _type,
     "enum": _enum,
     "const": _const,
@@ -461,7 +476,7 @@ def translate(context: _Context, errors: Iterable[Any]) -> list[Problem]:
     for error in errors:
         if error.validator != "type" and tuple(error.absolute_path) in typed:
             continue
-        out.extend(TRANSLATORS[error.validator](context, error))
+        out.extend(TRANSLATORS[error.validator](_Failure(context, error)))
     return out
 
 
@@ -518,14 +533,14 @@ def _finite(value: Any) -> bool:
         return False
 
 
-def _is_number(checker: Any, instance: Any) -> bool:  # pylint: disable=unused-argument
+def _is_number(_checker: Any, instance: Any) -> bool:
     """A JSON number that is finite (and representable): never a boolean, NaN or infinity."""
     return (
         isinstance(instance, (int, float)) and not isinstance(instance, bool) and _finite(instance)
     )
 
 
-def _is_integer(checker: Any, instance: Any) -> bool:  # pylint: disable=unused-argument
+def _is_integer(_checker: Any, instance: Any) -> bool:
     """A whole number: an int, or a finite float without a fraction (``3.0``); never a bool."""
     if isinstance(instance, bool):
         return False

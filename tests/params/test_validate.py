@@ -10,14 +10,8 @@ from typing import Any
 import pytest
 
 from asldro.params import ParamError, load_params
-from asldro.params.catalog import (
-    PARAMETERS,
-    Boolean,
-    Integer,
-    Number,
-    Parameter,
-    document_kind,
-)
+from asldro.params.catalog import PARAMETERS, Parameter, document_kind
+from asldro.params.kinds import Boolean, Integer, Number
 from asldro.params.validate import (
     ANNOTATIONS,
     APPLICATORS,
