@@ -1,8 +1,10 @@
 """Parameter files: ASLDRO 2.x format, validated into typed objects (physics.md §2, §10.2).
 
 Public API: :func:`load_params`, :func:`default_params`, :class:`ParamError`,
-:data:`BUILTIN_GROUND_TRUTHS`, :func:`m0_pairing`. Rules live in ``schema.json`` and defaults in
-``defaults.json`` (package data): a new ``series_parameters`` key is one entry in each.
+:data:`BUILTIN_GROUND_TRUTHS`, :func:`m0_pairing`. Every parameter is one row of ``catalog.py``;
+``schema.json`` (validated with jsonschema at load time), ``defaults.json`` and the README's
+parameter tables are generated from it (``python -m asldro.params.generate``). A new
+``series_parameters`` key is one catalog row (plus its typed field in ``types.py``).
 """
 
 from asldro.params.builtin import BUILTIN_GROUND_TRUTHS

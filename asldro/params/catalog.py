@@ -14,186 +14,39 @@ Derived acquisition facts (``PostLabelingDelay``, ``M0Type``, ``TotalAcquiredPai
 :class:`Derived` rows: the BIDS field, which sidecars carry it, and the one function that computes
 it (named here, implemented in :mod:`asldro.bids.derived`). Fixed fields are :class:`Fixed` rows.
 
-Units: s, mm, degrees, T. Kinds map to JSON Schema Draft 2020-12 (:meth:`Kind.schema`).
+Units: s, mm, degrees, T. The kinds (number with range, choice, tokens ...) are in
+:mod:`asldro.params.kinds`; each maps to JSON Schema Draft 2020-12.
 """
 
 from __future__ import annotations
 
+import copy
 import enum
 from dataclasses import dataclass
-from typing import Any, Mapping, Union
+from typing import Any, Mapping
+
+from asldro.params.kinds import (
+    NO_DEFAULT,
+    AnyOf,
+    Array,
+    Choice,
+    Field,
+    Integer,
+    Kind,
+    Named,
+    Number,
+    Record,
+    Table,
+    Tagged,
+    Text,
+    Tokens,
+)
 
 SERIES_TYPES = ("asl", "structural", "ground_truth")
 GLOBAL = "global_configuration"
 ASL_TOKENS = ("m0scan", "control", "label")
-
-
-# --------------------------------------------------------------------------------------------
-# Kinds: what a value may be. Each knows its JSON Schema; nothing else is needed to validate.
-
-
-@dataclass(frozen=True)
-class Number:
-    """A finite number (ints accepted and stored as float; booleans refused)."""
-
-    minimum: float | None = None
-    maximum: float | None = None
-    exclusive_minimum: float | None = None
-    exclusive_maximum: float | None = None
-
-    def schema(self) -> dict[str, Any]:
-        """The JSON Schema of this kind."""
-        return _bounded({"type": "number"}, self)
-
-
-@dataclass(frozen=True)
-class Integer:
-    """A whole number (a float such as 3.0 is refused; booleans refused)."""
-
-    minimum: int | None = None
-    maximum: int | None = None
-    exclusive_minimum: int | None = None
-    exclusive_maximum: int | None = None
-
-    def schema(self) -> dict[str, Any]:
-        """The JSON Schema of this kind."""
-        return _bounded({"type": "integer"}, self)
-
-
-@dataclass(frozen=True)
-class Boolean:
-    """``true`` or ``false`` (not ``"yes"``, not 0/1)."""
-
-    def schema(self) -> dict[str, Any]:
-        """The JSON Schema of this kind."""
-        return {"type": "boolean"}
-
-
-@dataclass(frozen=True)
-class Choice:
-    """One of ``values``; the input may use any case, the canonical spelling is stored (D10)."""
-
-    values: tuple[str, ...]
-
-    def schema(self) -> dict[str, Any]:
-        """The JSON Schema of this kind."""
-        return {"type": "string", "enum": list(self.values)}
-
-
-@dataclass(frozen=True)
-class Text:
-    """A string, optionally matching ``pattern`` (a regular expression, searched)."""
-
-    pattern: str | None = None
-    min_length: int | None = None
-
-    def schema(self) -> dict[str, Any]:
-        """The JSON Schema of this kind."""
-        out: dict[str, Any] = {"type": "string"}
-        if self.min_length is not None:
-            out["minLength"] = self.min_length
-        if self.pattern is not None:
-            out["pattern"] = self.pattern
-        return out
-
-
-@dataclass(frozen=True)
-class Tokens:
-    """Space-separated tokens from ``tokens`` (any case on input), exactly one space between."""
-
-    tokens: tuple[str, ...]
-
-    def schema(self) -> dict[str, Any]:
-        """The JSON Schema of this kind."""
-        alternatives = "|".join(self.tokens)
-        return {"type": "string", "pattern": f"^({alternatives})( ({alternatives}))*$"}
-
-
-@dataclass(frozen=True)
-class Array:
-    """A list of ``item`` values."""
-
-    item: "Kind"
-    min_items: int | None = None
-    max_items: int | None = None
-
-    def schema(self) -> dict[str, Any]:
-        """The JSON Schema of this kind."""
-        out: dict[str, Any] = {"type": "array"}
-        if self.min_items is not None:
-            out["minItems"] = self.min_items
-        if self.max_items is not None:
-            out["maxItems"] = self.max_items
-        out["items"] = self.item.schema()
-        return out
-
-
-@dataclass(frozen=True)
-class Table:
-    """An object ``{name: value}``; ``names`` (when given) are the only names allowed."""
-
-    value: "Kind"
-    names: tuple[str, ...] | None = None
-
-    def schema(self) -> dict[str, Any]:
-        """The JSON Schema of this kind."""
-        if self.names is None:
-            return {
-                "type": "object",
-                "propertyNames": {"minLength": 1},
-                "additionalProperties": self.value.schema(),
-            }
-        return {
-            "type": "object",
-            "additionalProperties": False,
-            "properties": {name: self.value.schema() for name in self.names},
-        }
-
-
-@dataclass(frozen=True)
-class Record:
-    """An object with a fixed set of optional keys (``required`` must be present)."""
-
-    fields: tuple[tuple[str, "Kind"], ...]
-    required: tuple[str, ...] = ()
-
-    def schema(self) -> dict[str, Any]:
-        """The JSON Schema of this kind."""
-        out: dict[str, Any] = {"type": "object"}
-        if self.required:
-            out["required"] = list(self.required)
-        out["additionalProperties"] = False
-        out["properties"] = {name: kind.schema() for name, kind in self.fields}
-        return out
-
-
-@dataclass(frozen=True)
-class AnyOf:
-    """One of several kinds (e.g. a number or a list of numbers)."""
-
-    options: tuple["Kind", ...]
-
-    def schema(self) -> dict[str, Any]:
-        """The JSON Schema of this kind."""
-        return {"anyOf": [option.schema() for option in self.options]}
-
-
-Kind = Union[Number, Integer, Boolean, Choice, Text, Tokens, Array, Table, Record, AnyOf]
-
-_BOUNDS = (
-    ("minimum", "minimum"),
-    ("maximum", "maximum"),
-    ("exclusive_minimum", "exclusiveMinimum"),
-    ("exclusive_maximum", "exclusiveMaximum"),
-)
-
-
-def _bounded(out: dict[str, Any], kind: Number | Integer) -> dict[str, Any]:
-    for attribute, keyword in _BOUNDS:
-        bound = getattr(kind, attribute)
-        if bound is not None:
-            out[keyword] = bound
-    return out
+CONTEXT_KEY = "asl_context"
+"""The key whose tokens the :attr:`PerVolume.PER_TOKEN` keys of a series follow."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -236,10 +89,6 @@ class Bids:
     when: str | None = None
 
 
-NO_DEFAULT: Any = type("NoDefault", (), {"__repr__": lambda self: "NO_DEFAULT"})()
-"""The default of a parameter that is absent from the resolved file unless given."""
-
-
 @dataclass(frozen=True)
 class Parameter:
     """One parameter of one or more series types (or of ``global_configuration``).
@@ -257,6 +106,22 @@ class Parameter:
     per_volume: PerVolume = PerVolume.SCALAR
     bids: Bids | None = None
     origin: str = "ASLDRO 2.x"
+    group: str | None = None
+    """The field of the typed series that gathers this key with others (``motion``: the six
+    rigid-motion keys make one :class:`asldro.params.types.Motion`); None: a field of its own."""
+    required: bool = False
+    """The key must be given (``ground_truth``); its default is then only the defaults file's."""
+    in_defaults_file: bool = True
+    """Whether the defaults file states the key (physics.md §2.5 has no
+    ``ground_truth_modulate``; a resolved file always has it)."""
+
+    def field(self) -> Field:
+        """The parameter as an entry of its series' :class:`Record` (a per-token default,
+        ``{token: value}``, is not a value of the key and is left out of the schema)."""
+        default = self.default
+        if isinstance(default, Mapping) and self.per_volume is PerVolume.PER_TOKEN:
+            default = NO_DEFAULT
+        return Field(self.name, self.kind, self.unit, self.description, default)
 
 
 @dataclass(frozen=True)
@@ -305,8 +170,87 @@ RANDOM_SEED = Integer(minimum=0)
 
 
 def per_token(element: Kind) -> AnyOf:
-    """A number for all volumes, or a non-empty list with one per ``asl_context`` token."""
-    return AnyOf((element, Array(element, min_items=1)))
+    """A number for all volumes, or a list with one per ``asl_context`` token (its length is
+    the loader's cross-field rule: it depends on ``asl_context``)."""
+    return AnyOf(
+        (element, Array(element)),
+        "a number or a list of numbers (one per asl_context volume)",
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Ground-truth quantities and scalar parameters: their physical ranges are the rules of
+# image_override, parameter_override, the ground-truth files and every map after overrides and
+# modulation (asldro.groundtruth.modify reads them through asldro.params.rules).
+
+QUANTITIES: tuple[Field, ...] = (
+    Field(
+        "perfusion_rate",
+        Number(minimum=0, maximum=1000),
+        "ml/100g/min",
+        "CBF; no tissue perfuses faster than 1000 ml/100g/min",
+    ),
+    Field(
+        "transit_time",
+        Number(minimum=0),
+        "s",
+        "Arterial transit time; a large value (the built-ins' CSF: 1000 s) means labelled "
+        "blood never arrives",
+    ),
+    Field("t1", SECONDS_0_100, "s", "Longitudinal relaxation time T1"),
+    Field("t2", SECONDS_0_100, "s", "Transverse relaxation time T2"),
+    Field("t2_star", SECONDS_0_100, "s", "Effective transverse relaxation time T2*"),
+    Field(
+        "m0",
+        Number(minimum=0, maximum=1e12),
+        "arbitrary",
+        "Equilibrium magnetisation; the bound keeps every simulated image within float32",
+    ),
+    Field(
+        "seg_label",
+        Number(minimum=0, maximum=65535),
+        "",
+        "Tissue label; rounded to the nearest integer label (uint16)",
+    ),
+)
+"""The known ground-truth quantities (any other quantity of a ground-truth file, an extra, takes
+any finite number: :data:`OTHER_QUANTITY`)."""
+
+OTHER_QUANTITY = Number()
+"""The kind of a quantity that is not in :data:`QUANTITIES`."""
+
+SCALAR_PARAMETERS: tuple[Field, ...] = (
+    Field(
+        "lambda_blood_brain",
+        Number(exclusive_minimum=0, maximum=1),
+        "ml/g",
+        "Blood-brain partition coefficient",
+    ),
+    Field(
+        "t1_arterial_blood",
+        Number(exclusive_minimum=0, maximum=100),
+        "s",
+        "T1 of arterial blood",
+    ),
+    Field(
+        "magnetic_field_strength",
+        Number(exclusive_minimum=0, maximum=30),
+        "T",
+        "Main field; no MRI magnet reaches 30 T",
+    ),
+)
+"""The scalar ground-truth parameters (``parameter_override`` admits only these; a ground-truth
+JSON may hold others, kept as they are)."""
+
+
+def quantity(name: str) -> Field:
+    """The row of a known quantity (:data:`QUANTITIES`)."""
+    return next(row for row in QUANTITIES if row.name == name)
+
+
+def scalar_parameter(name: str) -> Field:
+    """The row of a scalar ground-truth parameter (:data:`SCALAR_PARAMETERS`)."""
+    return next(row for row in SCALAR_PARAMETERS if row.name == name)
 
 
 ASL = ("asl",)
@@ -341,6 +285,7 @@ def _motion(series: str, axes: str) -> tuple[Parameter, ...]:
                     0.0,
                     f"{words} {axis}, {unit}{note}",
                     per_volume,
+                    group="motion",
                 )
             )
     return tuple(rows)
@@ -438,20 +383,30 @@ GLOBAL_PARAMETERS: tuple[Parameter, ...] = (
             (
                 Text(min_length=1),
                 Record(
-                    (("nii", Text(pattern=r"\.nii(\.gz)?$")), ("json", Text(pattern=r"\.json$"))),
+                    (
+                        Field(
+                            "nii",
+                            Text(
+                                pattern=r"\.nii(\.gz)?$", means="a path ending in .nii.gz or .nii"
+                            ),
+                        ),
+                        Field("json", Text(pattern=r"\.json$", means="a path ending in .json")),
+                    ),
                     required=("nii", "json"),
                 ),
-            )
+            ),
+            'a built-in name, a .nii/.nii.gz path or {"nii": path, "json": path}',
         ),
         "",
         "hrgt_icbm_2009a_nls_3t",
         "A built-in name, a path to an ASLDRO-format 5-D .nii/.nii.gz with its .json beside it, "
         'or {"nii": path, "json": path}; relative paths resolve against the parameter file',
+        required=True,
     ),
     Parameter(
         "image_override",
         (GLOBAL,),
-        Table(Number()),
+        Table(OTHER_QUANTITY, QUANTITIES),
         "",
         {},
         "Ground-truth quantities replaced by one value everywhere, {quantity: value}",
@@ -459,7 +414,7 @@ GLOBAL_PARAMETERS: tuple[Parameter, ...] = (
     Parameter(
         "parameter_override",
         (GLOBAL,),
-        Table(Number()),
+        Table(None, SCALAR_PARAMETERS),
         "",
         {},
         "Ground-truth scalar parameters replaced, {name: value} (lambda_blood_brain, "
@@ -468,16 +423,17 @@ GLOBAL_PARAMETERS: tuple[Parameter, ...] = (
     Parameter(
         "ground_truth_modulate",
         (GLOBAL,),
-        Table(Record((("scale", Number()), ("offset", Number())))),
+        Table(Record((Field("scale", Number()), Field("offset", Number())))),
         "",
-        NO_DEFAULT,
+        {},
         "Ground-truth quantities rescaled, {quantity: {scale, offset}}: y = scale * x + offset",
+        in_defaults_file=False,
     ),
 )
 
 ASL_PARAMETERS: tuple[Parameter, ...] = (
     Parameter(
-        "asl_context",
+        CONTEXT_KEY,
         ASL,
         Tokens(ASL_TOKENS),
         "",
@@ -523,24 +479,24 @@ ASL_PARAMETERS: tuple[Parameter, ...] = (
     Parameter(
         "lambda_blood_brain",
         ASL,
-        Number(exclusive_minimum=0, maximum=1),
-        "mL/g",
+        scalar_parameter("lambda_blood_brain").kind,
+        scalar_parameter("lambda_blood_brain").unit,
         NO_DEFAULT,
         "Per-series blood-brain partition coefficient (replaces the ground truth's, D8)",
     ),
     Parameter(
         "t1_arterial_blood",
         ASL,
-        Number(exclusive_minimum=0, maximum=100),
-        "s",
+        scalar_parameter("t1_arterial_blood").kind,
+        scalar_parameter("t1_arterial_blood").unit,
         NO_DEFAULT,
         "Per-series arterial blood T1 (replaces the ground truth's, D8)",
     ),
     Parameter(
         "m0",
         ASL,
-        NON_NEGATIVE,
-        "",
+        quantity("m0").kind,
+        quantity("m0").unit,
         NO_DEFAULT,
         "Per-series uniform M0 (replaces the ground-truth M0 map, D8)",
     ),
@@ -630,6 +586,83 @@ PARAMETERS: tuple[Parameter, ...] = (
     *STRUCTURAL_PARAMETERS,
 )
 """Every parameter, in the order of the resolved file."""
+
+
+# --------------------------------------------------------------------------------------------
+# The document: how the rows make a parameter file (physics.md §2.1).
+
+DEFAULTS_FILE_SERIES = ("asl", "ground_truth", "structural")
+"""The series of the defaults file, in its order (physics.md §2.5)."""
+
+
+def default_description(series_type: str) -> str:
+    """The ``series_description`` of a series that gives none: ``"user description for
+    <series_type>"`` (physics.md §2.5, D9)."""
+    return f"user description for {series_type}"
+
+
+def defaults_file_global() -> dict[str, Any]:
+    """The ``global_configuration`` of the defaults file (physics.md §2.5, D19): the ground
+    truth by name, empty ``image_override`` and ``parameter_override`` (a fresh copy)."""
+    return {
+        row.name: copy.deepcopy(row.default)
+        for row in GLOBAL_PARAMETERS
+        if row.in_defaults_file and row.default is not NO_DEFAULT
+    }
+
+
+def series_record(series_type: str, rows: tuple[Parameter, ...] = PARAMETERS) -> Record:
+    """The ``series_parameters`` of ``series_type`` (or the ``global_configuration``) made of
+    ``rows``: every key optional except the required ones."""
+    mine = [row for row in rows if series_type in row.series]
+    return Record(
+        tuple(row.field() for row in mine), tuple(row.name for row in mine if row.required)
+    )
+
+
+def document_kind(rows: tuple[Parameter, ...] = PARAMETERS) -> Record:
+    """The kind of a whole parameter file made of ``rows`` (the catalog's, or a test's): the
+    generated ``schema.json`` is its schema."""
+    series = Tagged(
+        "series_type",
+        "series_parameters",
+        tuple(
+            (
+                kind,
+                Named(
+                    f"{kind}_parameters",
+                    series_record(kind, rows),
+                    f"series_parameters of a {kind} series",
+                ),
+            )
+            for kind in SERIES_TYPES
+        ),
+        (
+            Field(
+                "series_description",
+                Text(),
+                description="Free text; default: 'user description for <series_type>'",
+            ),
+        ),
+    )
+    return Record(
+        (
+            Field(
+                "global_configuration",
+                Named("global_configuration", series_record(GLOBAL, rows), "global_configuration"),
+            ),
+            Field(
+                "image_series",
+                Array(Named("series", series, "An image_series entry")),
+                description="The series to simulate, in order (may be empty)",
+            ),
+        ),
+        required=("global_configuration", "image_series"),
+    )
+
+
+DOCUMENT = document_kind()
+"""The kind of a parameter file (:func:`document_kind` of the catalog)."""
 
 
 DERIVED: tuple[Derived, ...] = (

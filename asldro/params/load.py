@@ -11,13 +11,21 @@ import os
 from pathlib import Path
 from typing import Any, Mapping
 
+from asldro.params.catalog import (
+    DEFAULTS_FILE_SERIES,
+    DOCUMENT,
+    GLOBAL,
+    default_description,
+    defaults_file_global,
+)
 from asldro.params.errors import ParamError
 from asldro.params.gtsource import global_config_from, resolve_global
 from asldro.params.jsonfile import JsonFileError, read_json_file
 from asldro.params.pairing import pair_contexts
-from asldro.params.rules import INVALID, check_keys, defaults, schema, show
-from asldro.params.series import default_description, resolve_series, series_from
+from asldro.params.rules import INVALID, show
+from asldro.params.series import resolve_series, series_from
 from asldro.params.types import DroParams
+from asldro.params.validate import Failures, Problem, canonical, document_validator, ordered
 
 
 def _read(path: Path) -> Any:
@@ -37,39 +45,39 @@ def _asl_contexts(series: list[Any]) -> list[tuple[str, ...] | None] | None:
         if entry["series_type"] != "asl":
             contexts.append(None)
             continue
-        parameters = entry["series_parameters"]
-        if parameters is INVALID or parameters["asl_context"] is INVALID:
+        resolved = entry["series_parameters"]
+        if resolved is INVALID or resolved["asl_context"] is INVALID:
             return None
-        contexts.append(tuple(parameters["asl_context"].split(" ")))
+        contexts.append(tuple(resolved["asl_context"].split(" ")))
     return contexts
 
 
 def resolve_document(document: Any, folder: Path) -> dict[str, Any]:
     """The resolved document (ASLDRO layout, defaults filled, enums normalised, per-volume
-    arrays expanded, ground-truth paths absolute); raises ParamError listing every problem."""
-    errors: list[str] = []
+    arrays expanded, ground-truth paths absolute); raises ParamError listing every problem.
+
+    The document is validated against the generated schema first (jsonschema); the rules across
+    keys and the ground-truth files are checked on the values that passed."""
     if not isinstance(document, Mapping):
         raise ParamError(f"parameters: expected a JSON object, got {show(document)}")
-    check_keys(document, schema()["properties"], "", errors)
+    document = canonical(DOCUMENT, document)
+    problems = document_validator().problems(document)
+    failures = Failures(problems)
     resolved: dict[str, Any] = {}
-    if "global_configuration" in document:
-        resolved["global_configuration"] = resolve_global(
-            document["global_configuration"], folder, errors
-        )
-    else:
-        errors.append("global_configuration: missing (required)")
-    series = document.get("image_series", INVALID)
-    if series is INVALID:
-        errors.append("image_series: missing (required; may be an empty list)")
-    elif not isinstance(series, list):
-        errors.append(f"image_series: expected a list, got {show(series)}")
-    else:
-        resolved["image_series"] = [resolve_series(s, i, errors) for i, s in enumerate(series)]
+    if GLOBAL in document:
+        resolved[GLOBAL] = resolve_global(document[GLOBAL], folder, failures, problems)
+    series = document.get("image_series")
+    if isinstance(series, list):
+        resolved["image_series"] = [
+            resolve_series(entry, i, failures, problems) for i, entry in enumerate(series)
+        ]
         contexts = _asl_contexts(resolved["image_series"])
         if contexts is not None:
-            errors.extend(pair_contexts(contexts)[1])
-    if errors:
-        raise ParamError(errors)
+            problems.extend(
+                Problem(("image_series",), text, True) for text in pair_contexts(contexts)[1]
+            )
+    if problems:
+        raise ParamError(ordered(problems, DOCUMENT, document))
     return resolved
 
 
@@ -113,12 +121,12 @@ def default_params() -> dict[str, Any]:
     """The defaults file (physics.md §2.5): GT by name (D19), series asl, ground_truth,
     structural, each described ``"user description for <type>"`` with every default filled."""
     document = {
-        "global_configuration": copy.deepcopy(defaults()["global_configuration"]),
+        GLOBAL: defaults_file_global(),
         "image_series": [
             {"series_type": kind, "series_description": default_description(kind)}
-            for kind in defaults()["series_order"]
+            for kind in DEFAULTS_FILE_SERIES
         ],
     }
     resolved = resolve_document(document, Path.cwd())
-    resolved["global_configuration"] = copy.deepcopy(defaults()["global_configuration"])
+    resolved[GLOBAL] = defaults_file_global()
     return resolved

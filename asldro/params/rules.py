@@ -1,85 +1,36 @@
-"""The data behind validation: ``schema.json`` and ``defaults.json``, and a checker for one value.
+"""The small helpers behind the messages (value display, paths, suggestions, bounds) and the
+physical ranges of ground-truth quantities and parameters, read from the catalog.
 
-The checker interprets the subset of JSON Schema used by ``schema.json`` (``type``, ``enum``,
-``minimum``/``maximum``/``exclusiveMinimum``/``exclusiveMaximum``, ``minItems``/``maxItems``,
-``items``, local ``$ref``) and returns the normalised value: numbers as float (ints accepted,
-booleans and non-finite values rejected; physics.md §10.2 D6), integers as int, enum strings in
-their canonical spelling whatever the input case (D10). Messages name path, value and rule (D13).
+There is no schema interpreter here: the one validator is jsonschema
+(:mod:`asldro.params.validate`). :mod:`asldro.groundtruth.modify` checks the maps and
+parameters of a ground truth with :func:`quantity_rule`, :func:`scalar_parameter_rules` and
+:func:`outside_bounds`.
 """
 
 from __future__ import annotations
 
 import difflib
 import json
-import math
-from functools import lru_cache
-from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-_HERE = Path(__file__).resolve().parent
+from asldro.params.catalog import OTHER_QUANTITY, QUANTITIES, SCALAR_PARAMETERS
 
 INVALID: Any = type("Invalid", (), {"__repr__": lambda self: "INVALID"})()
-"""Returned by :func:`check` when the value failed (the messages are in ``errors``)."""
-
-
-@lru_cache(maxsize=None)
-def schema() -> Mapping[str, Any]:
-    """The JSON Schema of a (normalised) parameter file, ``asldro/params/schema.json``."""
-    return json.loads((_HERE / "schema.json").read_text(encoding="utf-8"))
-
-
-@lru_cache(maxsize=None)
-def defaults() -> Mapping[str, Any]:
-    """The defaults of physics.md §2.3-§2.5, ``asldro/params/defaults.json``."""
-    return json.loads((_HERE / "defaults.json").read_text(encoding="utf-8"))
-
-
-def series_types() -> tuple[str, ...]:
-    """The series types, ``("asl", "structural", "ground_truth")`` (physics.md §2.1)."""
-    return tuple(schema()["$defs"]["series"]["properties"]["series_type"]["enum"])
-
-
-def parameter_rules(series_type: str) -> Mapping[str, Mapping[str, Any]]:
-    """Schema rule of every ``series_parameters`` key of ``series_type``, keyed by name."""
-    return schema()["$defs"][f"{series_type}_parameters"]["properties"]
+"""A value that failed validation (its problem is already reported)."""
 
 
 def quantity_rule(name: str) -> Mapping[str, Any]:
-    """The rule for values of ground-truth quantity ``name`` (``image_override``, and every map
-    after overrides and modulation): its physical range, or any finite number for an extra."""
-    values = schema()["$defs"]["quantity_values"]
-    return values["properties"].get(name, values["additionalProperties"])
+    """The rule (JSON Schema) for values of ground-truth quantity ``name`` (``image_override``,
+    and every map after overrides and modulation): its physical range (catalog
+    ``QUANTITIES``), or any finite number for an extra."""
+    kind = next((row.kind for row in QUANTITIES if row.name == name), OTHER_QUANTITY)
+    return kind.schema()
 
 
 def scalar_parameter_rules() -> Mapping[str, Mapping[str, Any]]:
-    """Rule of every known scalar ground-truth parameter (``parameter_override`` and the
-    ``parameters`` of a ground-truth JSON), keyed by name."""
-    return schema()["$defs"]["scalar_parameters"]["properties"]
-
-
-def parameter_defaults(series_type: str) -> Mapping[str, Any]:
-    """Default of every ``series_parameters`` key of ``series_type`` (``None``: no default)."""
-    return defaults()["series_parameters"][series_type]
-
-
-def resolve(rule: Mapping[str, Any]) -> Mapping[str, Any]:
-    """Follow a local ``$ref`` (``#/$defs/<name>``), merging the sibling keywords."""
-    while "$ref" in rule:
-        target = schema()
-        for part in rule["$ref"].removeprefix("#/").split("/"):
-            target = target[part]
-        rule = {**target, **{k: v for k, v in rule.items() if k != "$ref"}}
-    return rule
-
-
-def is_per_volume(rule: Mapping[str, Any]) -> bool:
-    """True for an asl key with one value per ``asl_context`` token (``x-per-volume``)."""
-    return bool(rule.get("x-per-volume"))
-
-
-def element_rule(rule: Mapping[str, Any]) -> Mapping[str, Any]:
-    """The rule of one volume's value of a per-volume key (first branch of its ``anyOf``)."""
-    return resolve(rule["anyOf"][0])
+    """Rule (JSON Schema) of every known scalar ground-truth parameter (``parameter_override``
+    and the ``parameters`` of a ground-truth JSON; catalog ``SCALAR_PARAMETERS``), by name."""
+    return {row.name: row.kind.schema() for row in SCALAR_PARAMETERS}
 
 
 def show(value: Any) -> str:
@@ -97,9 +48,12 @@ def fmt(number: float) -> str:
 
 
 def join(path: str, key: str | int) -> str:
-    """Extend a JSON path: ``a.b`` for keys, ``a[0]`` for list indices."""
+    """Extend a JSON path: ``a.b`` for keys, ``a[0]`` for list indices, ``a[""]`` for an empty
+    key."""
     if isinstance(key, int):
         return f"{path}[{key}]"
+    if not key:
+        return f"{path}[{show(key)}]"
     return f"{path}.{key}" if path else key
 
 
@@ -123,20 +77,10 @@ def unknown_key_message(path: str, key: str, valid: Iterable[str]) -> str:
     """``<path>.<key>: unknown key (did you mean '<closest>'?)`` (physics.md §10.2 D12)."""
     valid = list(valid)
     hint = suggest(key, valid)
-    where = join(path, key) if isinstance(key, str) and key else f"{path}[{show(key)}]"
+    where = join(path, key) if isinstance(key, (str, int)) else f"{path}[{show(key)}]"
     if hint is not None:
         return f"{where}: unknown key (did you mean '{hint}'?)"
     return f"{where}: unknown key (allowed: {', '.join(valid)})"
-
-
-def check_keys(
-    value: Mapping[str, Any], valid: Iterable[str], path: str, errors: list[str]
-) -> None:
-    """Report every key of ``value`` that is not in ``valid``."""
-    valid = list(valid)
-    for key in value:
-        if key not in valid:
-            errors.append(unknown_key_message(path, key, valid))
 
 
 def is_number(value: Any) -> bool:
@@ -172,76 +116,3 @@ def outside_bounds(values: Any, rule: Mapping[str, Any]) -> Any:
     if "exclusiveMaximum" in rule:
         inside = inside & (values < rule["exclusiveMaximum"])
     return ~inside if hasattr(inside, "shape") else not inside
-
-
-def _check_number(value: Any, rule: Mapping[str, Any], path: str, errors: list[str]) -> Any:
-    integer = rule.get("type") == "integer"
-    kind = "an integer" if integer else "a number"
-    if not is_number(value) or not math.isfinite(value):
-        errors.append(f"{path}: expected {kind}, got {show(value)}")
-        return INVALID
-    if integer and value != int(value):
-        errors.append(f"{path}: expected an integer, got {show(value)}")
-        return INVALID
-    number = int(value) if integer else float(value)
-    if outside_bounds(number, rule):
-        errors.append(f"{path}: {show(value)} must be {bounds_text(rule)}")
-        return INVALID
-    return number
-
-
-def _check_string(value: Any, rule: Mapping[str, Any], path: str, errors: list[str]) -> Any:
-    if not isinstance(value, str):
-        errors.append(f"{path}: expected a string, got {show(value)}")
-        return INVALID
-    if "enum" in rule:
-        canonical = {option.lower(): option for option in rule["enum"]}
-        if value.lower() not in canonical:
-            hint = suggest(value, rule["enum"])
-            extra = f" (did you mean '{hint}'?)" if hint else ""
-            errors.append(f"{path}: {show(value)} is not one of {', '.join(rule['enum'])}{extra}")
-            return INVALID
-        return canonical[value.lower()]
-    if len(value) < rule.get("minLength", 0):
-        errors.append(f"{path}: must not be empty")
-        return INVALID
-    return value
-
-
-def _check_array(value: Any, rule: Mapping[str, Any], path: str, errors: list[str]) -> Any:
-    if not isinstance(value, list):
-        errors.append(f"{path}: expected a list, got {show(value)}")
-        return INVALID
-    low, high = rule.get("minItems"), rule.get("maxItems")
-    if low is not None and low == high and len(value) != low:
-        errors.append(f"{path}: expected {low} values, got {len(value)}")
-        return INVALID
-    if low is not None and len(value) < low:
-        errors.append(f"{path}: expected at least {low} values, got {len(value)}")
-        return INVALID
-    if high is not None and len(value) > high:
-        errors.append(f"{path}: expected at most {high} values, got {len(value)}")
-        return INVALID
-    items = [
-        check(item, rule.get("items", {}), join(path, i), errors) for i, item in enumerate(value)
-    ]
-    return INVALID if any(item is INVALID for item in items) else items
-
-
-def check(value: Any, rule: Mapping[str, Any], path: str, errors: list[str]) -> Any:
-    """Check ``value`` against a schema ``rule``; return it normalised, or :data:`INVALID`.
-
-    Every failure appends one message ``"<path>: <value> <rule>"`` to ``errors``.
-    """
-    rule = resolve(rule)
-    kind = rule.get("type")
-    if kind in ("number", "integer"):
-        return _check_number(value, rule, path, errors)
-    if kind == "string":
-        return _check_string(value, rule, path, errors)
-    if kind == "array":
-        return _check_array(value, rule, path, errors)
-    if kind == "object" and not isinstance(value, Mapping):
-        errors.append(f"{path}: expected an object, got {show(value)}")
-        return INVALID
-    return value

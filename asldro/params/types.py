@@ -2,6 +2,11 @@
 
 These are what the rest of the engine consumes; ``asldro.params.load`` builds them from an
 ASLDRO 2.x parameter file after validation. Units: s, mm, degrees.
+
+Each field of a series is the catalog row of that name (``asldro/params/catalog.py``), or the
+``group`` several rows share (``motion``: the six rigid-motion keys), or one of
+:data:`NON_PARAMETER_FIELDS`; a test checks them field for field against the catalog, and
+``asldro.params.series.series_from`` fills them from the catalog rows.
 """
 
 from __future__ import annotations
@@ -9,6 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Union
+
+NON_PARAMETER_FIELDS = ("description", "series_type")
+"""Fields of the typed series that are not parameters: ``description`` (the entry's
+``series_description``) and ``series_type``."""
 
 
 @dataclass(frozen=True)

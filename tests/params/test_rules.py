@@ -1,4 +1,4 @@
-"""The small helpers behind the messages: suggestions, value display, one-value checks."""
+"""The small helpers behind the messages: suggestions, value display, paths, bounds."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from asldro.params.rules import INVALID, check, show, suggest
+from asldro.params.rules import bounds_text, join, quantity_rule, show, suggest, unknown_key_message
 
 
 @pytest.mark.parametrize(
@@ -34,27 +34,28 @@ def test_show_is_json_and_short() -> None:
     assert len(long) == 60 and long.endswith("...")
 
 
-def test_check_number_rules() -> None:
-    """Numbers: ints to float, booleans and infinities rejected, bounds enforced."""
-    errors: list[str] = []
-    rule = {"type": "number", "minimum": 0, "maximum": 1}
-    assert check(1, rule, "p", errors) == 1.0 and isinstance(check(1, rule, "p", errors), float)
-    assert check(True, rule, "p", errors) is INVALID
-    assert check(float("inf"), rule, "p", errors) is INVALID
-    assert check(2, rule, "p", errors) is INVALID
-    assert errors == [
-        "p: expected a number, got true",
-        "p: expected a number, got Infinity",
-        "p: 2 must be in [0, 1]",
-    ]
+def test_join_paths() -> None:
+    """Keys join with dots, indices with brackets, an empty key shows as [""]."""
+    assert join("", "image_series") == "image_series"
+    assert join("image_series", 0) == "image_series[0]"
+    assert join("a", "b") == "a.b"
+    assert join("a", "") == 'a[""]'
+    assert unknown_key_message("a", "", ["b"]) == 'a[""]: unknown key (allowed: b)'
 
 
-def test_check_follows_refs_to_defs() -> None:
-    """A $ref into schema.json $defs is followed (the acq_matrix rule)."""
-    errors: list[str] = []
-    assert check([1, 2, 3], {"$ref": "#/$defs/acq_matrix"}, "m", errors) == [1, 2, 3]
-    assert check([1, 2, -3], {"$ref": "#/$defs/acq_matrix"}, "m", errors) is INVALID
-    assert errors == ["m[2]: -3 must be > 0"]
+def test_bounds_text() -> None:
+    """Closed and open intervals and one-sided bounds in words."""
+    assert bounds_text({"minimum": 0, "maximum": 1}) == "in [0, 1]"
+    assert bounds_text({"exclusiveMinimum": 0, "maximum": 100}) == "in (0, 100]"
+    assert bounds_text({"minimum": 0}) == ">= 0"
+    assert bounds_text({"exclusiveMaximum": 3}) == "< 3"
+    assert bounds_text({}) is None
+
+
+def test_quantity_rules_come_from_the_catalog() -> None:
+    """A known quantity has its range, an extra any finite number."""
+    assert quantity_rule("m0") == {"type": "number", "minimum": 0, "maximum": 1e12}
+    assert quantity_rule("my_extra") == {"type": "number"}
 
 
 def test_import_stays_light() -> None:
