@@ -245,20 +245,39 @@ class Resampler:
             )
         return np.tensordot(values, fractions, axes=(0, 0))
 
-    def majority_labels(self, seg: np.ndarray) -> np.ndarray:
+    def majority_labels(self, seg: np.ndarray, fractions: np.ndarray | None = None) -> np.ndarray:
         """Label covering the largest part of each target voxel (physics.md D2).
 
-        Ties go to the lowest label; the part of a voxel outside the source field of view counts
-        as label 0, so voxels entirely outside are 0. Never yields a label absent from ``seg``
-        (other than 0 outside the field of view); keeps the dtype of ``seg``.
+        Ties go to the lowest label: labels whose fractions are within :data:`TIE_TOLERANCE` of
+        the largest count as tied, so the choice never depends on floating-point rounding. The
+        part of a voxel outside the source field of view counts as label 0, so voxels entirely
+        outside are 0. Never yields a label absent from ``seg`` (other than 0 outside the field
+        of view); keeps the dtype of ``seg``. This is the one implementation of the rule.
+
+        Parameters
+        ----------
+        seg : numpy.ndarray
+            Integer label volume on the source grid.
+        fractions : numpy.ndarray, optional
+            ``label_fractions(seg, range(n))`` for labels ``0 .. n - 1`` (``n > max(seg)``), to
+            reuse fractions computed for other quantities; computed here when omitted.
         """
         seg = self._check(seg)
         if self.is_identity:
             return seg.copy()
-        labels = present_labels(seg)
-        if 0 not in labels:
-            labels = np.sort(np.append(labels, 0).astype(labels.dtype))
-        fractions = self.label_fractions(seg, labels)
+        if fractions is None:
+            labels = present_labels(seg)
+            if 0 not in labels:
+                labels = np.sort(np.append(labels, 0).astype(labels.dtype))
+            fractions = self.label_fractions(seg, labels)
+        else:
+            labels = np.arange(len(fractions))
+            if fractions.shape[1:] != self.target.shape or (seg.size and seg.max() >= len(labels)):
+                raise ValueError(
+                    f"fractions must have shape (n > max(seg), {self.target.shape}), "
+                    f"got {fractions.shape}"
+                )
+            fractions = np.array(fractions, dtype=np.float64)  # the caller's stay unchanged
         zero = int(np.searchsorted(labels, 0))
         fractions[zero] += np.clip(1.0 - fractions.sum(axis=0), 0.0, None)
         near_best = fractions >= fractions.max(axis=0) - TIE_TOLERANCE

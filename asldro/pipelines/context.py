@@ -145,19 +145,13 @@ class SimulationContext:
         return self._fractions[key]
 
     def majority_labels(self, acq_matrix: Sequence[int], motion: Motion) -> np.ndarray:
-        """The label with the largest fraction in each acquisition voxel (physics.md D2).
-
-        Ties go to the lowest label; a voxel outside the ground truth gets 0.
-        """
+        """The majority label of each acquisition voxel (physics.md D2), by the one rule
+        (:meth:`~asldro.acquisition.sampling.Resampler.majority_labels`) on the shared fractions."""
         resampler = self.resampler(acq_matrix, motion)
         if resampler.is_identity:
             return self.ground_truth.seg.copy()
         fractions = self.fractions(acq_matrix, motion)
-        # the part of a voxel outside the ground truth's field of view counts as background
-        outside = 1.0 - fractions.sum(axis=0)
-        background = fractions[0] + np.clip(outside, 0.0, 1.0)
-        labels = np.argmax(np.concatenate([background[None], fractions[1:]]), axis=0)
-        return labels.astype(self.ground_truth.seg.dtype)
+        return resampler.majority_labels(self.ground_truth.seg, fractions)
 
     def acquire(self, acq_matrix: Sequence[int], motion: Motion, *, tables: bool) -> Acquire:
         """An :class:`Acquire` filter; label fractions are computed once when ``tables``."""
