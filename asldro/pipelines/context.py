@@ -79,31 +79,24 @@ class SimulationContext:
             return None
         return float(values[self.label_counts > 0][0] if values.ndim == 1 else values.flat[0])
 
-    def noise_reference(self, values: np.ndarray) -> float:
-        """Mean |values| inside the tissue mask on the ground-truth grid (physics.md D5).
-
-        The mask is ``seg > 0`` when the ground truth has a segmentation, else ``m0 > 0``.
+    def noise_sigma(self, values: np.ndarray, snr: float) -> tuple[float, float]:
+        """(sigma, reference) of a series' noise (physics.md D5): the reference is
+        :func:`~asldro.physics.noise.noise_reference` of ``values`` (a lookup table or a dense
+        map on the ground-truth grid) inside the tissue mask, sigma = reference / snr (0 for
+        snr 0). The tissue mask is ``seg > 0`` when the ground truth has tissue labels, else
+        ``m0 > 0``; a table is weighted by the voxel count of each label.
         """
         gt = self.ground_truth
         if self.n_labels > 1:
             if values.ndim == 1:
-                weights = self.label_counts.astype(np.float64)
-                mask = np.arange(self.n_labels) > 0
-                return float(np.sum(np.abs(values[mask]) * weights[mask]) / np.sum(weights[mask]))
-            mask = gt.seg > 0
+                tissue = np.arange(self.n_labels) > 0
+                reference = noise_model.noise_reference(values, tissue, self.label_counts)
+            else:
+                reference = noise_model.noise_reference(values, gt.seg > 0)
         else:
-            m0 = gt.dense("m0")
-            mask = m0 > 0
-            if values.ndim == 1:
-                values = values[gt.seg]
-        if not np.any(mask):
-            return 0.0
-        return float(np.mean(np.abs(values[mask])))
-
-    def noise_sigma(self, values: np.ndarray, snr: float) -> tuple[float, float]:
-        """(sigma, reference): sigma = reference / snr, 0 for snr 0 (physics.md D5)."""
-        reference = self.noise_reference(values)
-        return noise_model.noise_sigma(np.asarray([reference]), snr), reference
+            dense = values[gt.seg] if values.ndim == 1 else values
+            reference = noise_model.noise_reference(dense, gt.dense("m0") > 0)
+        return noise_model.noise_sigma(reference, snr), reference
 
     def resampler(self, acq_matrix: Sequence[int], motion: Motion) -> Resampler:
         """The (cached) resampler from the ground-truth grid to ``acq_matrix`` under ``motion``."""

@@ -30,15 +30,6 @@ def seed_sequence(
     )
 
 
-def stream(
-    seed: int, participant_label: str, series_index: int, volume_index: int
-) -> np.random.Generator:
-    """A PCG64 Generator for one volume (see :func:`seed_sequence`)."""
-    return np.random.Generator(
-        np.random.PCG64(seed_sequence(seed, participant_label, series_index, volume_index))
-    )
-
-
 def describe(sequence: np.random.SeedSequence) -> dict[str, Any]:
     """JSON-able record of a SeedSequence, enough to recreate it."""
     return {"entropy": int(sequence.entropy), "spawn_key": [int(k) for k in sequence.spawn_key]}

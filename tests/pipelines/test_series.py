@@ -9,6 +9,9 @@ from asldro.params import default_params, load_params
 from asldro.pipelines import generate_series, provenance
 from asldro.pipelines.seeds import label_key, seed_sequence
 
+#: Uniform tissue values of the small hand-made ground truths.
+TISSUE = {"perfusion_rate": 60.0, "transit_time": 0.8, "t1": 1.3, "t2": 0.08, "t2_star": 0.05}
+
 
 def _asl_params(**overrides):
     doc = default_params()
@@ -51,6 +54,51 @@ def test_noise_sigma_is_mean_tissue_m0_over_snr(gt3t):
     expected = sum(counts[l] * m0[l] for l in range(1, len(counts))) / counts[1:].sum()
     assert meta["noise_reference"] == pytest.approx(expected, rel=1e-9)
     assert meta["noise_sigma"] == pytest.approx(expected / 50, rel=1e-9)
+
+
+def test_structural_noise_reference_is_mean_tissue_signal(gt3t):
+    """physics.md D5: the structural reference is the noiseless signal on the ground-truth grid,
+    averaged over the tissue voxels (seg > 0), each tissue weighted by its voxel count."""
+    from asldro.physics.signal import mri_signal
+
+    doc = default_params()
+    parameters = {"acq_matrix": [32, 32, 12], "desired_snr": 40.0, "acq_contrast": "se"}
+    parameters.update(echo_time=0.01, repetition_time=0.5)
+    doc["image_series"] = [{"series_type": "structural", "series_parameters": parameters}]
+    meta = generate_series(load_params(doc), gt3t)[0].images["structural"].meta
+    tables = [gt3t.maps[q] for q in ("m0", "t1", "t2", "t2_star")]
+    signal = mri_signal("se", *tables, repetition_time=0.5, echo_time=0.01)
+    counts = np.bincount(gt3t.seg.ravel())
+    expected = sum(counts[l] * abs(signal[l]) for l in range(1, len(counts))) / counts[1:].sum()
+    assert meta["noise_reference"] == pytest.approx(expected, rel=1e-12)
+    assert meta["noise_sigma"] == pytest.approx(expected / 40.0, rel=1e-12)
+
+
+def test_noise_reference_without_tissue_labels_is_mean_m0_where_positive():
+    """physics.md D5: without a segmentation (every label 0) the tissue mask is m0 > 0."""
+    from asldro.groundtruth import GroundTruth
+
+    rng = np.random.default_rng(3)
+    shape = (6, 5, 4)
+    m0 = np.where(rng.random(shape) < 0.5, 0.0, rng.uniform(50.0, 100.0, shape))
+    maps = {name: np.full(shape, value) for name, value in TISSUE.items()}
+    gt = GroundTruth(
+        affine=np.eye(4),
+        shape=shape,
+        seg=np.zeros(shape, dtype=np.uint16),
+        segmentation={},
+        maps={**maps, "m0": m0},
+        units={},
+        parameters={
+            "lambda_blood_brain": 0.9,
+            "t1_arterial_blood": 1.65,
+            "magnetic_field_strength": 3,
+        },
+    )
+    params = _asl_params(acq_matrix=[3, 5, 2], desired_snr=10.0)
+    meta = generate_series(params, gt)[0].images["asl"].meta
+    assert meta["noise_reference"] == pytest.approx(m0[m0 > 0].mean(), rel=1e-12)
+    assert meta["noise_sigma"] == pytest.approx(m0[m0 > 0].mean() / 10.0, rel=1e-12)
 
 
 def test_spin_echo_control_minus_label_is_delta_m_times_t2_decay(gt3t):
