@@ -1,6 +1,9 @@
 """Series pipelines: parameters + ground truth -> simulated series as Images (DESIGN.md).
 
 ``generate_series`` runs every series of a parameter file in list order for one participant.
+Each series is a pipeline builder (``build_asl_pipeline``, ``build_structural_pipeline``,
+``build_ground_truth_pipeline``) returning the filters of ``asldro.pipelines.filters`` each
+volume (or ground-truth quantity) goes through.
 """
 
 from __future__ import annotations

@@ -1,25 +1,32 @@
 """The ``asl`` series (physics.md §1 table, §4, §5, §6, §7).
 
-ΔM is computed once on the ground-truth grid; each ``asl_context`` token then gets its own
-pipeline: signal on the ground-truth grid -> motion + resampling -> complex noise -> magnitude;
-the volumes are stacked to 4-D.
+:func:`build_asl_pipeline` gives the filters each volume goes through (``asldro.pipelines.
+filters``): ΔM of the kinetic model (computed once per series) -> the MRI signal of the volume's
+``asl_context`` token on the ground-truth grid -> motion + resampling -> complex noise ->
+magnitude -> float32. :func:`simulate_asl` runs the volumes and stacks them to 4-D.
 """
 
 from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from asldro.image import Image, apply_pipeline
+from asldro.image import Filter, Image, apply_pipeline
 from asldro.params.types import AslSeries
-from asldro.physics import gkm
 from asldro.pipelines import seeds
 from asldro.pipelines.context import SimulationContext
-from asldro.pipelines.contrast import excitation_flip_angle, tissue_signal
-from asldro.pipelines.filters import AddComplexNoise, CastTo, Magnitude
+from asldro.pipelines.contrast import excitation_flip_angle, signal_filter
+from asldro.pipelines.filters import (
+    AddComplexNoise,
+    CastTo,
+    Kinetics,
+    Magnitude,
+    noise_seed,
+    stack_volumes,
+)
 from asldro.pipelines.finite import quiet_float_errors
 from asldro.pipelines.types import SeriesResult
 
@@ -42,15 +49,63 @@ def post_label_delay(series: AslSeries) -> float:
     return float(series.signal_time - series.label_duration)
 
 
-def simulate_asl(
-    context: SimulationContext,
+@dataclass(frozen=True, eq=False)
+class AslPipeline:
+    """The filters of every volume of one asl series, and what they share.
+
+    ``kinetics`` holds ΔM (computed once); ``maps`` the ground-truth quantities as lookup tables
+    or dense maps (a series-level ``m0`` replaces the M0 map, physics.md D8); ``sigma`` and
+    ``reference`` the noise level (physics.md D5); ``streams`` the volumes' noise streams.
+    """
+
+    series: AslSeries
+    context: SimulationContext
+    maps: dict[str, np.ndarray]
+    kinetics: Kinetics
+    sigma: float
+    reference: float
+    streams: seeds.SeriesStreams
+
+    @property
+    def start(self) -> Image:
+        """What every volume's pipeline starts from: the object (its M0) on the ground-truth
+        grid."""
+        return Image(data=self.maps["m0"], affine=self.context.ground_truth.affine)
+
+    @property
+    def shared_filters(self) -> tuple[Filter, ...]:
+        """The leading filters every volume shares (their work is done once): ΔM."""
+        return (self.kinetics,)
+
+    def filters(self, volume: int) -> tuple[Filter, ...]:
+        """The filters of ``volume`` (0-based); its noise is drawn now, from its own stream."""
+        series = self.series
+        acquire = self.context.acquire(
+            series.acq_matrix, series.motion[volume], tables=self.kinetics.delta_m.ndim == 1
+        )
+        signal = signal_filter(
+            series,
+            self.maps,
+            repetition_time=series.repetition_time[volume],
+            echo_time=series.echo_time[volume],
+            token=series.asl_context[volume],
+        )
+        add_noise = AddComplexNoise.drawn(
+            acquire.resampler.target.shape, self.sigma, self.streams.volume(volume)
+        )
+        return (*self.shared_filters, signal, acquire, add_noise, Magnitude(), CastTo("float32"))
+
+
+def build_asl_pipeline(
     series: AslSeries,
-    index: int,
+    context: SimulationContext,
     *,
     participant_label: str,
+    index: int,
     seed: int | None = None,
-) -> SeriesResult:
-    """Simulate one asl series; ``index`` is its 1-based position in the parameter file."""
+) -> AslPipeline:
+    """The pipeline of one asl series; ``index`` is its 1-based position in the parameter
+    file, ``seed`` replaces its ``random_seed``. ΔM and the noise level are computed here."""
     gt = context.ground_truth
     replace = {} if series.m0 is None else {"m0": series.m0}
     maps = context.maps(QUANTITIES, replace)
@@ -60,60 +115,53 @@ def simulate_asl(
         lam = series.lambda_blood_brain
     if series.t1_arterial_blood is not None:
         t1b = series.t1_arterial_blood
-    kinetics = {
-        "label_duration": series.label_duration,
-        "signal_time": series.signal_time,
-        "label_efficiency": series.label_efficiency,
-        "lambda_blood_brain": float(lam),
-        "t1_arterial_blood": float(t1b),
-    }
-    delta_m = gkm.delta_m(
+    kinetics = Kinetics.computed(
         series.label_type,
-        maps["perfusion_rate"],
-        maps["transit_time"],
-        maps["t1"],
-        maps["m0"],
-        **kinetics,
+        maps,
+        label_duration=series.label_duration,
+        signal_time=series.signal_time,
+        label_efficiency=series.label_efficiency,
+        lambda_blood_brain=float(lam),
+        t1_arterial_blood=float(t1b),
     )
-    tables = delta_m.ndim == 1
     sigma, reference = context.noise_sigma(maps["m0"], series.desired_snr)
-    base_seed = series.random_seed if seed is None else seed
-    flip = excitation_flip_angle(series)
+    return AslPipeline(
+        series=series,
+        context=context,
+        maps=maps,
+        kinetics=kinetics,
+        sigma=sigma,
+        reference=reference,
+        streams=seeds.SeriesStreams.of(series, participant_label, index, seed),
+    )
 
-    def simulate_volume(volume: int, token: str) -> tuple[Image, dict | None]:
+
+def simulate_asl(
+    context: SimulationContext,
+    series: AslSeries,
+    index: int,
+    *,
+    participant_label: str,
+    seed: int | None = None,
+) -> SeriesResult:
+    """Simulate one asl series; ``index`` is its 1-based position in the parameter file."""
+    pipeline = build_asl_pipeline(
+        series, context, participant_label=participant_label, index=index, seed=seed
+    )
+
+    def simulate_volume(volume: int) -> tuple[Image, dict | None]:
         with quiet_float_errors():  # per thread; non-finite output is refused afterwards
-            return _simulate_volume(volume, token)
-
-    def _simulate_volume(volume: int, token: str) -> tuple[Image, dict | None]:
-        data = tissue_signal(
-            series,
-            maps,
-            repetition_time=series.repetition_time[volume],
-            echo_time=series.echo_time[volume],
-            m_enc=-delta_m if token == "label" else 0.0,
-        )
-        acquire = context.acquire(series.acq_matrix, series.motion[volume], tables=tables)
-        add_noise = AddComplexNoise.drawn(
-            acquire.resampler.target.shape,
-            sigma,
-            seeds.seed_sequence(base_seed, participant_label, index, volume),
-        )
-        history = ({"filter": "mri_signal", "token": token, "contrast": series.acq_contrast},)
-        image = apply_pipeline(
-            Image(data=np.asarray(data), affine=gt.affine, history=history),
-            (acquire, add_noise, Magnitude(), CastTo("float32")),
-        )
-        return image, add_noise.seed  # the drawn noise itself is not kept
+            filters = pipeline.filters(volume)
+            return apply_pipeline(pipeline.start, filters), noise_seed(filters)
 
     # Volumes are independent (each has its own noise stream), so they run on a few threads;
     # the result does not depend on the number of threads.
     with ThreadPoolExecutor(max_workers=volume_threads(len(series.asl_context))) as pool:
-        done = list(pool.map(simulate_volume, range(len(series.asl_context)), series.asl_context))
-    image = done[-1][0]
-    volumes = [volume_image.data for volume_image, _ in done]
-    histories = [volume_image.history for volume_image, _ in done]
+        done = list(pool.map(simulate_volume, range(len(series.asl_context))))
+    stacked = stack_volumes([image for image, _ in done], len(pipeline.shared_filters))
     seed_records = [seed_record for _, seed_record in done]
 
+    gt = context.ground_truth
     meta = {
         "series_type": "asl",
         "asl_context": tuple(series.asl_context),
@@ -125,33 +173,25 @@ def simulate_asl(
         "acq_contrast": series.acq_contrast,
         "echo_time": tuple(series.echo_time),
         "repetition_time": tuple(series.repetition_time),
-        "excitation_flip_angle": flip,
+        "excitation_flip_angle": excitation_flip_angle(series),
         "inversion_flip_angle": (
             series.inversion_flip_angle if series.acq_contrast == "ir" else None
         ),
         "inversion_time": series.inversion_time if series.acq_contrast == "ir" else None,
         "magnetic_field_strength": gt.parameters["magnetic_field_strength"],
-        "lambda_blood_brain": float(lam),
-        "t1_arterial_blood": float(t1b),
-        "m0_uniform_value": context.uniform_value(maps["m0"]),
-        "voxel_size": image.meta["voxel_size"],
+        "lambda_blood_brain": pipeline.kinetics.lambda_blood_brain,
+        "t1_arterial_blood": pipeline.kinetics.t1_arterial_blood,
+        "m0_uniform_value": context.uniform_value(pipeline.maps["m0"]),
+        "voxel_size": done[-1][0].meta["voxel_size"],
         "acq_matrix": tuple(series.acq_matrix),
         "desired_snr": series.desired_snr,
-        "noise_sigma": sigma if sigma > 0 else None,
-        "noise_reference": reference,
-        "random_seed": base_seed,
+        "noise_sigma": pipeline.sigma if pipeline.sigma > 0 else None,
+        "noise_reference": pipeline.reference,
+        "random_seed": pipeline.streams.seed,
         "seeds": tuple(seed_records),
         "motion": tuple(asdict(m) for m in series.motion),
         "mr_acq_type": "3D",
         "image_type": "magnitude",
     }
-    stacked = Image(
-        data=np.stack(volumes, axis=-1),
-        affine=image.affine,
-        meta=meta,
-        history=(
-            {"filter": "delta_m", "label_type": series.label_type, **kinetics},
-            {"filter": "stack_volumes", "volumes": [[dict(e) for e in h] for h in histories]},
-        ),
-    )
-    return SeriesResult(index, "asl", series.description, series, {"asl": stacked})
+    image = Image(data=stacked.data, affine=stacked.affine, meta=meta, history=stacked.history)
+    return SeriesResult(index, "asl", series.description, series, {"asl": image})

@@ -137,15 +137,6 @@ class SimulationContext:
             self._fractions[key] = np.clip(fractions, 0.0, 1.0, out=fractions)
         return self._fractions[key]
 
-    def majority_labels(self, acq_matrix: Sequence[int], motion: Motion) -> np.ndarray:
-        """The majority label of each acquisition voxel (physics.md D2), by the one rule
-        (:meth:`~asldro.acquisition.sampling.Resampler.majority_labels`) on the shared fractions."""
-        resampler = self.resampler(acq_matrix, motion)
-        if resampler.is_identity:
-            return self.ground_truth.seg.copy()
-        fractions = self.fractions(acq_matrix, motion)
-        return resampler.majority_labels(self.ground_truth.seg, fractions)
-
     def acquire(self, acq_matrix: Sequence[int], motion: Motion, *, tables: bool) -> Acquire:
         """An :class:`Acquire` filter; label fractions are computed once when ``tables``."""
         resampler = self.resampler(acq_matrix, motion)

@@ -1,23 +1,70 @@
 """The ``structural`` series (physics.md §1 table, §5, §6, §7).
 
-Signal (Menc = 0) on the ground-truth grid -> motion + resampling -> complex noise ->
-magnitude (or the complex image when ``output_image_type`` is ``complex``).
+:func:`build_structural_pipeline` gives the filters of the image (``asldro.pipelines.filters``):
+the signal (Menc = 0) on the ground-truth grid -> motion + resampling -> complex noise ->
+magnitude -> float32 (or the complex image, complex64, when ``output_image_type`` is
+``complex``).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 
-
-from asldro.image import Image, apply_pipeline
+from asldro.image import Filter, Image, apply_pipeline
 from asldro.params.types import StructuralSeries
 from asldro.pipelines import seeds
 from asldro.pipelines.context import SimulationContext
-from asldro.pipelines.contrast import excitation_flip_angle, tissue_signal
-from asldro.pipelines.filters import AddComplexNoise, CastTo, Magnitude
+from asldro.pipelines.contrast import excitation_flip_angle, signal_filter
+from asldro.pipelines.filters import AddComplexNoise, CastTo, Magnitude, noise_seed
 from asldro.pipelines.types import SeriesResult
 
 QUANTITIES = ("t1", "t2", "t2_star", "m0")
+
+
+@dataclass(frozen=True, eq=False)
+class StructuralPipeline:
+    """The filters of one structural image, what they start from and the noise level
+    (``sigma``, ``reference``: physics.md D5, the reference is the noiseless signal)."""
+
+    start: Image
+    filters: tuple[Filter, ...]
+    sigma: float
+    reference: float
+    streams: seeds.SeriesStreams
+
+
+def build_structural_pipeline(
+    series: StructuralSeries,
+    context: SimulationContext,
+    *,
+    participant_label: str,
+    index: int,
+    seed: int | None = None,
+) -> StructuralPipeline:
+    """The pipeline of one structural series; ``index`` is its 1-based position in the
+    parameter file, ``seed`` replaces its ``random_seed``. The noiseless signal (the noise
+    reference) is computed here, once, and the noise drawn."""
+    maps = context.maps(QUANTITIES)
+    signal = signal_filter(
+        series, maps, repetition_time=series.repetition_time, echo_time=series.echo_time
+    ).with_noiseless()
+    sigma, reference = context.noise_sigma(signal.noiseless, series.desired_snr)
+    acquire = context.acquire(series.acq_matrix, series.motion, tables=signal.noiseless.ndim == 1)
+    streams = seeds.SeriesStreams.of(series, participant_label, index, seed)
+    add_noise = AddComplexNoise.drawn(acquire.resampler.target.shape, sigma, streams.volume(0))
+    if series.output_image_type != "complex":
+        finish = (Magnitude(), CastTo("float32"))
+    elif add_noise.noise is not None:
+        finish = (CastTo("complex64"),)
+    else:
+        finish = (CastTo("float32"),)
+    return StructuralPipeline(
+        start=Image(data=maps["m0"], affine=context.ground_truth.affine),
+        filters=(signal, acquire, add_noise, *finish),
+        sigma=sigma,
+        reference=reference,
+        streams=streams,
+    )
 
 
 def simulate_structural(
@@ -30,40 +77,18 @@ def simulate_structural(
 ) -> SeriesResult:
     """Simulate one structural series; ``index`` is its 1-based position in the parameter file."""
     gt = context.ground_truth
-    maps = context.maps(QUANTITIES)
-    flip = excitation_flip_angle(series)
-    data = tissue_signal(
-        series, maps, repetition_time=series.repetition_time, echo_time=series.echo_time
+    pipeline = build_structural_pipeline(
+        series, context, participant_label=participant_label, index=index, seed=seed
     )
-    sigma, reference = context.noise_sigma(data, series.desired_snr)
-    acquire = context.acquire(series.acq_matrix, series.motion, tables=data.ndim == 1)
-    base_seed = series.random_seed if seed is None else seed
-    add_noise = AddComplexNoise.drawn(
-        acquire.resampler.target.shape,
-        sigma,
-        seeds.seed_sequence(base_seed, participant_label, index, 0),
-    )
-    complex_output = series.output_image_type == "complex"
-    if complex_output:
-        finish = (CastTo("complex64") if add_noise.noise is not None else CastTo("float32"),)
-    else:
-        finish = (Magnitude(), CastTo("float32"))
-    pipeline = (acquire, add_noise, *finish)
-    image = apply_pipeline(
-        Image(
-            data=data,
-            affine=gt.affine,
-            history=({"filter": "mri_signal", "contrast": series.acq_contrast},),
-        ),
-        pipeline,
-    )
+    image = apply_pipeline(pipeline.start, pipeline.filters)
+    sigma, reference = pipeline.sigma, pipeline.reference
     is_ir = series.acq_contrast == "ir"
     meta = {
         "series_type": "structural",
         "acq_contrast": series.acq_contrast,
         "echo_time": series.echo_time,
         "repetition_time": series.repetition_time,
-        "excitation_flip_angle": flip,
+        "excitation_flip_angle": excitation_flip_angle(series),
         "inversion_flip_angle": series.inversion_flip_angle if is_ir else None,
         "inversion_time": series.inversion_time if is_ir else None,
         "modality": series.modality,
@@ -73,8 +98,8 @@ def simulate_structural(
         "desired_snr": series.desired_snr,
         "noise_sigma": sigma if sigma > 0 else None,
         "noise_reference": reference,
-        "random_seed": base_seed,
-        "seeds": (add_noise.seed,),
+        "random_seed": pipeline.streams.seed,
+        "seeds": (noise_seed(pipeline.filters),),
         "motion": asdict(series.motion),
         "mr_acq_type": "3D",
         "image_type": series.output_image_type,

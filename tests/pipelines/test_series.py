@@ -210,11 +210,12 @@ def test_majority_label_counts_outside_the_field_of_view_as_background(gt3t):
     from asldro.params.types import Motion
     from asldro.pipelines.context import SimulationContext
 
-    context = SimulationContext(gt3t)
     # shift the head far out of the field of view along x: edge voxels are mostly outside
-    moved = Motion(transl_x=180.0)
-    labels = context.majority_labels((20, 24, 20), moved)
-    fractions = context.fractions((20, 24, 20), moved)
+    doc = default_params()
+    parameters = {"acq_matrix": [20, 24, 20], "transl_x": 180.0}
+    doc["image_series"] = [{"series_type": "ground_truth", "series_parameters": parameters}]
+    labels = generate_series(load_params(doc), gt3t)[0].images["seg_label"].data
+    fractions = SimulationContext(gt3t).fractions((20, 24, 20), Motion(transl_x=180.0))
     background = 1.0 - fractions[1:].sum(axis=0)  # label 0 inside plus everything outside
     tissue = fractions[1:].max(axis=0)
     assert np.any(fractions.sum(axis=0) < 0.5)  # some voxels are mostly outside the FOV
