@@ -19,7 +19,7 @@ REQUIRED_PARAMETERS = ("lambda_blood_brain", "t1_arterial_blood", "magnetic_fiel
 
 
 @dataclass(frozen=True)
-class GroundTruth:
+class GroundTruth:  # pylint: disable=too-many-instance-attributes  # the fields of physics.md §3
     """A ground truth on its own grid.
 
     Parameters
