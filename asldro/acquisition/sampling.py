@@ -14,7 +14,7 @@ from typing import Sequence
 import numpy as np
 
 from asldro.acquisition.area_weights import apply_steps, separable_steps
-from asldro.acquisition.box_integral import BoxSampler
+from asldro.acquisition.box_integral import BoxSampler, TableCache
 
 #: Off-axis displacement (source voxels, over the whole grid) below which a map counts as unrotated.
 SEPARABLE_TOLERANCE = 1e-6
@@ -119,6 +119,9 @@ class Resampler:
         The fixed acquisition grid.
     motion : numpy.ndarray, optional
         4x4 world-space transform ``M`` that moves the object (see ``motion_matrix``).
+    cache : TableCache, optional
+        Keeps the summed-volume tables of the rotation path for reuse by other resamplers of
+        the same source (its owner clears it); without one nothing is kept.
 
     Notes
     -----
@@ -134,12 +137,14 @@ class Resampler:
         src_shape: Sequence[int],
         target: Grid,
         motion: np.ndarray | None = None,
+        cache: TableCache | None = None,
     ) -> None:
-        self.src_affine = np.asarray(src_affine, dtype=np.float64)
+        self.cache = cache
         self.src_shape = tuple(int(n) for n in src_shape[:3])
         self.target = target
         self.motion = np.eye(4) if motion is None else np.asarray(motion, dtype=np.float64)
-        self.voxel_map = np.linalg.inv(self.src_affine) @ np.linalg.inv(self.motion) @ target.affine
+        source = np.asarray(src_affine, dtype=np.float64)
+        self.voxel_map = np.linalg.inv(source) @ np.linalg.inv(self.motion) @ target.affine
         self._steps = separable_steps(
             self.voxel_map, self.src_shape, target.shape, SEPARABLE_TOLERANCE
         )
@@ -165,7 +170,7 @@ class Resampler:
 
     def _box_sampler(self) -> BoxSampler:
         if self._box is None:
-            self._box = BoxSampler(self.voxel_map, self.src_shape, self.target.shape)
+            self._box = BoxSampler(self.voxel_map, self.src_shape, self.target.shape, self.cache)
         return self._box
 
     def _average(self, volume: np.ndarray) -> np.ndarray:

@@ -8,7 +8,6 @@ magnitude -> float32. :func:`simulate_asl` runs the volumes and stacks them to 4
 
 from __future__ import annotations
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 
@@ -33,13 +32,15 @@ from asldro.pipelines.types import SeriesResult
 QUANTITIES = ("perfusion_rate", "transit_time", "t1", "t2", "t2_star", "m0")
 
 
-def volume_threads(n_volumes: int) -> int:
-    """Threads for the volumes of one series: ``ASLDRO_THREADS`` if set, else the CPUs this
-    process may use (at most 4), never more than the volumes."""
-    wanted = os.environ.get("ASLDRO_THREADS", "")
-    if wanted.isdigit() and int(wanted) > 0:
-        return min(int(wanted), n_volumes)
-    return max(1, min(len(os.sched_getaffinity(0)), 4, n_volumes))
+#: Most threads the volumes of one series run on: each holds a volume's working set (and a
+#: ground-truth-grid signal with dense maps), and beyond a few they contend for memory bandwidth.
+MAX_VOLUME_THREADS = 4
+
+
+def volume_threads(n_volumes: int, threads: int) -> int:
+    """Threads for the volumes of one series: the participant's budget ``threads``
+    (``asldro.resources``), at most :data:`MAX_VOLUME_THREADS`, never more than the volumes."""
+    return max(1, min(threads, MAX_VOLUME_THREADS, n_volumes))
 
 
 def post_label_delay(series: AslSeries) -> float:
@@ -156,7 +157,8 @@ def simulate_asl(
 
     # Volumes are independent (each has its own noise stream), so they run on a few threads;
     # the result does not depend on the number of threads.
-    with ThreadPoolExecutor(max_workers=volume_threads(len(series.asl_context))) as pool:
+    threads = volume_threads(len(series.asl_context), context.threads)
+    with ThreadPoolExecutor(max_workers=threads) as pool:
         done = list(pool.map(simulate_volume, range(len(series.asl_context))))
     stacked = stack_volumes([image for image, _ in done], len(pipeline.shared_filters))
     seed_records = [seed_record for _, seed_record in done]

@@ -1,36 +1,65 @@
-"""Shared state of one participant's simulation: the ground truth and cached acquisition work.
+"""Shared state of one participant's simulation: the ground truth, the thread budget and the
+cached acquisition work, released when the participant is done.
 
 Fractions of each tissue label in each acquisition voxel depend only on (acquisition matrix,
-motion); they are computed once and shared by every volume and series that needs them.
+motion); they are computed once and shared by every volume and series that needs them. The
+summed-volume tables of the rotation path live in the context's
+:class:`~asldro.acquisition.box_integral.TableCache`. Use the context as a ``with`` block (as
+``generate_series`` does) or call :meth:`SimulationContext.release`: the caches hold a few
+hundred MB for a full-resolution ground truth.
 """
 
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
+from typing import Iterator, Mapping, Sequence
 
 import numpy as np
 
 from asldro.acquisition import Resampler, acquisition_grid
+from asldro.acquisition.box_integral import TableCache
+from asldro.acquisition.motion import motion_matrix
 from asldro.groundtruth.types import GroundTruth
 from asldro.params.types import Motion
-from asldro.acquisition.motion import motion_matrix
-from asldro.pipelines.filters import Acquire
 from asldro.physics import noise as noise_model
+from asldro.pipelines.filters import Acquire
 
 FRACTIONS_KEPT = 4
 
 
 @dataclass
 class SimulationContext:
-    """The ground truth plus caches for resamplers and label fractions."""
+    """The ground truth, the threads one participant may use (``asldro.resources``), and the
+    caches of resamplers, label fractions and summed-volume tables."""
 
     ground_truth: GroundTruth
+    threads: int = 1
     _resamplers: dict = field(default_factory=dict)
     _fractions: dict = field(default_factory=dict)
     _label_counts: np.ndarray | None = None
+    _tables: TableCache = field(default_factory=TableCache)
     _lock: threading.RLock = field(default_factory=threading.RLock)
+
+    def __enter__(self) -> "SimulationContext":
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.release()
+
+    def release(self) -> None:
+        """Drop every cache (the participant is done); the context stays usable."""
+        with self._lock:
+            self._resamplers.clear()
+            self._fractions.clear()
+            self._label_counts = None
+            self._tables.clear()
+
+    def cached_arrays(self) -> Iterator[np.ndarray]:
+        """The arrays the caches hold now: label fractions and summed-volume tables."""
+        with self._lock:
+            held = [*self._fractions.values(), *self._tables.arrays()]
+        yield from held
 
     @property
     def label_counts(self) -> np.ndarray:
@@ -110,7 +139,7 @@ class SimulationContext:
             gt = self.ground_truth
             grid = acquisition_grid(gt.affine, gt.shape, tuple(acq_matrix))
             matrix = None if motion.is_identity else motion_matrix(motion)
-            self._resamplers[key] = Resampler(gt.affine, gt.shape, grid, matrix)
+            self._resamplers[key] = Resampler(gt.affine, gt.shape, grid, matrix, self._tables)
         return self._resamplers[key]
 
     def fractions(self, acq_matrix: Sequence[int], motion: Motion) -> np.ndarray:

@@ -223,14 +223,92 @@ def test_majority_label_counts_outside_the_field_of_view_as_background(gt3t):
     assert np.all(labels[tissue > background + 1e-9] > 0)
 
 
-def test_volumes_are_identical_whatever_the_thread_count(gt3t, monkeypatch):
+def test_volumes_are_identical_whatever_the_thread_count(gt3t):
     params = _asl_params(
         asl_context="m0scan control label control label",
         rot_z=[0.0, 1.0, 2.0, 3.0, 4.0],
         transl_y=[0.5, 0.0, -0.5, 1.0, 0.0],
     )
-    arrays = []
-    for threads in ("1", "3"):
-        monkeypatch.setenv("ASLDRO_THREADS", threads)
-        arrays.append(generate_series(params, gt3t)[0].images["asl"].data)
+    arrays = [
+        generate_series(params, gt3t, threads=threads)[0].images["asl"].data for threads in (1, 3)
+    ]
     assert arrays[0].tobytes() == arrays[1].tobytes()
+
+
+def test_volume_threads_follow_the_budget_never_beyond_the_volumes_or_the_cap():
+    from asldro.pipelines.asl import MAX_VOLUME_THREADS, volume_threads
+
+    assert volume_threads(10, 1) == 1
+    assert volume_threads(10, 3) == 3
+    assert volume_threads(2, 3) == 2
+    assert volume_threads(100, 64) == MAX_VOLUME_THREADS
+
+
+def test_the_context_runs_the_volumes_on_its_budget(gt3t):
+    from asldro.pipelines.context import SimulationContext
+
+    assert SimulationContext(gt3t, threads=3).threads == 3
+
+
+def _rotated_params():
+    doc = default_params()
+    doc["image_series"] = [
+        {
+            "series_type": "asl",
+            "series_parameters": {
+                "acq_matrix": [24, 28, 20],
+                "asl_context": "m0scan control label",
+                "rot_z": [0.0, 2.0, 4.0],
+            },
+        },
+        {
+            "series_type": "ground_truth",
+            "series_parameters": {"acq_matrix": [24, 28, 20], "rot_x": 3.0},
+        },
+    ]
+    return load_params(doc)
+
+
+def test_context_caches_are_released_on_exit(gt3t):
+    import weakref
+
+    from asldro.pipelines.asl import simulate_asl
+    from asldro.pipelines.context import SimulationContext
+    from asldro.pipelines.groundtruth import simulate_ground_truth
+
+    asl, truth = _rotated_params().series
+    with SimulationContext(gt3t) as context:
+        simulate_asl(context, asl, 1, participant_label="01")
+        simulate_ground_truth(context, truth, 2)
+        cached = list(context.cached_arrays())
+        # summed-volume tables on the ground-truth grid, and label fractions
+        assert any(array.shape[:3] == tuple(n + 1 for n in gt3t.shape) for array in cached)
+        assert any(array.shape[1:] == (24, 28, 20) for array in cached)
+        refs = [weakref.ref(array) for array in cached]
+        del cached
+    assert not list(context.cached_arrays())
+    assert all(ref() is None for ref in refs)
+
+
+def test_generate_series_releases_the_caches_of_the_participant(gt3t, monkeypatch):
+    """The shipped path: the context's cached arrays are gone once generate_series returns,
+    while its results stay."""
+    import weakref
+
+    import asldro.pipelines as pipelines
+    from asldro.pipelines.context import SimulationContext
+
+    refs = []
+
+    class Recorded(SimulationContext):
+        """A real context that remembers (weakly) what it cached before releasing it."""
+
+        def release(self) -> None:
+            refs.extend(weakref.ref(array) for array in self.cached_arrays())
+            super().release()
+
+    monkeypatch.setattr(pipelines, "SimulationContext", Recorded)
+    results = pipelines.generate_series(_rotated_params(), gt3t)
+    assert refs  # the caches were used, and released
+    assert all(ref() is None for ref in refs)
+    assert results[0].images["asl"].data.shape == (24, 28, 20, 3)
