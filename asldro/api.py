@@ -75,12 +75,14 @@ def generate_participant(
     *,
     seed: int | None = None,
     ground_truth: Any = None,
+    threads: int | None = None,
 ) -> list[Path]:
     """Simulate every series for participant ``label`` and write ``sub-<label>`` atomically.
 
     ``seed`` replaces every series' ``random_seed`` when given; the noise streams are derived
     from (seed, label, series, volume), so a label always reproduces bit for bit.
-    ``ground_truth`` is the loaded ground truth of ``params`` (loaded here when None).
+    ``ground_truth`` is the loaded ground truth of ``params`` (loaded here when None);
+    ``threads`` the CPUs this participant may use (``asldro.resources.thread_budget``).
     """
     from asldro.bids import write_participant
     from asldro.output import m0_pairs
@@ -88,7 +90,9 @@ def generate_participant(
 
     if ground_truth is None:
         ground_truth = load_params_ground_truth(params)
-    results = generate_series(params, ground_truth, participant_label=label, seed=seed)
+    results = generate_series(
+        params, ground_truth, participant_label=label, seed=seed, threads=threads
+    )
     return write_participant(
         Path(output_dir),
         label,
@@ -117,25 +121,33 @@ def generate_participants(
     n_procs: int,
     ground_truth: Any = None,
     on_written: Callable[[str], None] | None = None,
+    threads: int | None = None,
 ) -> None:
     """Write every participant of ``labels`` into ``dataset``: in this process, or in
     ``n_procs`` worker processes when there are several labels (fork: the loaded ground truth is
-    shared). ``on_written(label)`` is called as each one is complete.
+    shared). ``on_written(label)`` is called as each one is complete. ``threads`` is the CPUs
+    the whole run may use (``asldro.resources.thread_budget``: default ``ASLDRO_THREADS``, else
+    the CPUs available to the process), shared by the worker processes.
 
     On any failure, SIGTERM or SIGINT the workers are killed at once (no participant is
     finished after it) and what they left is removed; the error propagates. Each participant's
     random streams come from (seed, label), so the result does not depend on the parallelism.
     """
     from asldro.options import check_process_count
+    from asldro.resources import thread_budget, threads_per_process, worker_processes
 
     check_process_count(n_procs)
-    if n_procs == 1 or len(labels) < 2:
+    workers = worker_processes(n_procs, len(labels))
+    each = threads_per_process(thread_budget(threads), workers)
+    if workers == 1:
         for label in labels:
-            generate_participant(params, dataset, label, seed=seed, ground_truth=ground_truth)
+            generate_participant(
+                params, dataset, label, seed=seed, ground_truth=ground_truth, threads=each
+            )
             if on_written is not None:
                 on_written(label)
         return
-    _generate_in_pool(params, Path(dataset), labels, seed, min(n_procs, len(labels)), on_written)
+    _generate_in_pool(params, Path(dataset), labels, seed, (workers, each), on_written)
 
 
 def _generate_in_pool(
@@ -143,14 +155,16 @@ def _generate_in_pool(
     dataset: Path,
     labels: Sequence[str],
     seed: int | None,
-    workers: int,
+    budget: tuple[int, int],
     on_written: Callable[[str], None] | None,
 ) -> None:
+    """The participants in ``budget[0]`` worker processes of ``budget[1]`` threads each."""
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     from asldro.interrupts import worker_signals
     from asldro.warning_lines import call_collecting_warnings, reissue
 
+    workers, threads = budget
     pool = ProcessPoolExecutor(max_workers=workers, initializer=worker_signals)
     try:
         futures = {
@@ -161,6 +175,7 @@ def _generate_in_pool(
                 str(dataset),
                 label,
                 seed=seed,
+                threads=threads,
             ): label
             for label in labels
         }
@@ -200,10 +215,12 @@ def preflight(
     labels: Sequence[str],
     n_procs: int,
     max_memory: int | None,
+    threads: int,
 ) -> Any:
     """The checks both front doors run before touching the output: load (and so validate) the
-    ground truth, estimate the peak memory against the limit, and check that every file name
-    the participants will get fits the file system under ``folder``. Returns the ground truth."""
+    ground truth, estimate the peak memory (of ``n_procs`` processes sharing ``threads`` CPUs)
+    against the limit, and check that every file name the participants will get fits the file
+    system under ``folder``. Returns the ground truth."""
     from asldro.output import check_participant_names
     from asldro.pipelines.memory import check_memory
 
@@ -214,6 +231,7 @@ def preflight(
         parallel=n_procs,
         max_memory=max_memory,
         ground_truth=ground_truth,
+        threads=threads,
     )
     check_participant_names(folder, params, ground_truth, labels)
     return ground_truth
@@ -230,6 +248,7 @@ def generate(
     n_procs: int = 1,
     on_written: Callable[[str], None] | None = None,
     max_memory: int | None = None,
+    threads: int | None = None,
 ) -> GenerateResult:
     """Generate a BIDS dataset at ``output`` (a folder, or a ``.zip``/``.tar.gz`` archive).
 
@@ -238,19 +257,24 @@ def generate(
     must be empty, or with ``overwrite`` an asldro dataset holding only files asldro wrote), the
     ground truth (``GroundTruthError``), the estimated peak memory (``MemoryLimitError``, a
     ``ParamError``: over ``max_memory`` bytes, default the memory available) and the length of
-    every file name (``NameTooLongError``).
+    every file name (``NameTooLongError``). ``threads`` is the CPUs the run may use
+    (``asldro.resources.thread_budget``: default ``ASLDRO_THREADS``, else the CPUs available
+    to the process; ``UsageError`` when that variable is not an integer >= 1), shared by the
+    ``n_procs`` participant processes; the data do not depend on it.
     The dataset is then built in a hidden folder and put in place only once complete (and
     validated, unless ``validate`` is false): a failure or a signal leaves the output as it was.
     """
     from asldro.bids import update_participants
     from asldro.options import check_process_count, participant_labels as clean_labels
     from asldro.output import building, commit, plan_output
+    from asldro.resources import thread_budget
 
     params = as_params(params)
     labels = clean_labels(participant_labels)
     check_process_count(n_procs)
+    threads = thread_budget(threads)
     plan = plan_output(output, overwrite=overwrite)
-    ground_truth = preflight(params, plan.build_parent, labels, n_procs, max_memory)
+    ground_truth = preflight(params, plan.build_parent, labels, n_procs, max_memory, threads)
     report = None
     with building(plan) as area:
         try:
@@ -262,6 +286,7 @@ def generate(
                 n_procs=n_procs,
                 ground_truth=ground_truth,
                 on_written=on_written,
+                threads=threads,
             )
             update_participants(area.dataset)
             if validate:

@@ -575,7 +575,9 @@ def bench_floors(dataset: Path | None) -> dict[str, Any]:
                     return b"".join(pool.map(deflate, pieces))
 
             raw_mb = len(payload) / 1e6
-            threads = len(os.sched_getaffinity(0))
+            from asldro.resources import available_cpus
+
+            threads = available_cpus()  # as the writer
             parallel = best_of(lambda: compress_threads(threads))
             rle = best_of(lambda: compress(1, zlib.Z_RLE))
             default = best_of(lambda: compress(1, zlib.Z_DEFAULT_STRATEGY))

@@ -130,10 +130,12 @@ def generate_participants(
     seed: int | None,
     n_procs: int,
     ground_truth: Any = None,
+    threads: int | None = None,
 ) -> None:
     """Generate every label, in ``n_procs`` processes when there are several (§11 participant),
     through the engine's one participant path (``asldro.api.generate_participants``: workers
-    are killed at once on SIGTERM/SIGINT or a failure)."""
+    are killed at once on SIGTERM/SIGINT or a failure); ``threads`` is the run's CPU budget
+    (``asldro.resources.thread_budget``)."""
     from asldro.api import generate_participants as generate
 
     generate(
@@ -144,6 +146,7 @@ def generate_participants(
         n_procs=n_procs,
         ground_truth=ground_truth,
         on_written=_print_written,
+        threads=threads,
     )
 
 
@@ -252,18 +255,28 @@ def run_participant(
     participants.tsv and self-validate the dataset. Returns the exit status.
 
     The ground truth and the estimated peak memory are checked before anything is written
-    (``max_memory`` replaces the machine's available memory as the limit)."""
+    (``max_memory`` replaces the machine's available memory as the limit). The run may use the
+    CPUs of ``asldro.resources.thread_budget`` (``ASLDRO_THREADS``, else the CPUs available),
+    shared by the ``n_procs`` processes."""
     from asldro.api import preflight
     from asldro.output import check_dataset_folder, remove_created
+    from asldro.resources import thread_budget
 
+    threads = thread_budget()
     params = load_run_params(params_file)  # everything checked before anything is written
     check_dataset_folder(output_dir, labels)
-    ground_truth = preflight(params, output_dir, labels, n_procs, max_memory)
+    ground_truth = preflight(params, output_dir, labels, n_procs, max_memory, threads)
     created = prepare_output_dir(output_dir, labels)
     try:
         with scratch_environment(output_dir):
             generate_participants(
-                params, output_dir, labels, seed=seed, n_procs=n_procs, ground_truth=ground_truth
+                params,
+                output_dir,
+                labels,
+                seed=seed,
+                n_procs=n_procs,
+                ground_truth=ground_truth,
+                threads=threads,
             )
             report = finalise_dataset(output_dir, validate)
     except BaseException:

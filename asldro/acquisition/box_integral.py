@@ -56,32 +56,56 @@ def subdivisions(linear: np.ndarray) -> tuple[int, int, int]:
         tolerance *= 1.25
 
 
-# (seg, table) by (id(seg), shape, labels, integrate); the seg reference keeps the id valid
-_ONE_HOT_TABLES: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
-ONE_HOT_TABLES_KEPT = 2
-# summed-volume tables of lookup maps values[seg], by (id(seg), shape, values, integrate)
-_LOOKUP_TABLES: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
-LOOKUP_TABLES_KEPT = 4
+#: Summed-volume tables a :class:`TableCache` keeps, per kind: one-hot label tables (the same
+#: for every motion) and tables of lookup maps ``values[seg]`` (m0scan, control, label).
+TABLES_KEPT = {"one_hot": 2, "lookup": 4}
 
 
-_TABLES_LOCK = threading.Lock()
+class TableCache:
+    """Summed-volume tables kept for reuse, owned by whoever made the cache.
 
+    A participant's :class:`~asldro.pipelines.context.SimulationContext` owns one and clears
+    it (:meth:`clear`) when the participant is done, so nothing outlives the participant. The
+    tables depend only on (seg, values or labels, integrated axes), not on the motion: the
+    volumes of a series with motion per volume build each once. At most :data:`TABLES_KEPT`
+    of each kind are kept, the oldest dropped; tables are read-only.
+    """
 
-def _kept(
-    store: dict, limit: int, key: tuple, seg: np.ndarray, build: Callable[[], np.ndarray]
-) -> np.ndarray:
-    """``store[key]``'s table, built (read-only) under a lock when missing; at most ``limit``
-    entries, oldest dropped. The stored ``seg`` reference keeps ``id(seg)`` in the key valid."""
-    with _TABLES_LOCK:
-        cached = store.get(key)
-        if cached is not None and cached[0] is seg:
-            return cached[1]
-        table = build()
-        table.setflags(write=False)
-        while len(store) >= limit:
-            store.pop(next(iter(store)))
-        store[key] = (seg, table)
-        return table
+    def __init__(self) -> None:
+        self._stores: dict[str, dict[tuple, tuple[np.ndarray, np.ndarray]]] = {
+            kind: {} for kind in TABLES_KEPT
+        }
+        self._lock = threading.Lock()
+
+    def table(
+        self, kind: str, key: tuple, seg: np.ndarray, build: Callable[[], np.ndarray]
+    ) -> np.ndarray:
+        """The ``kind`` table of ``key``, built (read-only) under the lock when missing.
+
+        ``key`` starts with ``id(seg)``; the stored ``seg`` reference keeps that id valid.
+        """
+        store = self._stores[kind]
+        with self._lock:
+            cached = store.get(key)
+            if cached is not None and cached[0] is seg:
+                return cached[1]
+            table = build()
+            table.setflags(write=False)
+            while len(store) >= TABLES_KEPT[kind]:
+                store.pop(next(iter(store)))
+            store[key] = (seg, table)
+            return table
+
+    def arrays(self) -> list[np.ndarray]:
+        """The tables held now."""
+        with self._lock:
+            return [table for store in self._stores.values() for _, table in store.values()]
+
+    def clear(self) -> None:
+        """Drop every table (and the label maps they were built from)."""
+        with self._lock:
+            for store in self._stores.values():
+                store.clear()
 
 
 class BoxSampler:
@@ -93,11 +117,19 @@ class BoxSampler:
         4x4 map from target voxel index to source voxel index.
     src_shape, dst_shape : tuple of int
         Grid shapes.
+    cache : TableCache, optional
+        Where the summed-volume tables of label maps are kept for reuse; without one they are
+        built on every call.
     """
 
     def __init__(
-        self, voxel_map: np.ndarray, src_shape: tuple[int, ...], dst_shape: tuple[int, ...]
+        self,
+        voxel_map: np.ndarray,
+        src_shape: tuple[int, ...],
+        dst_shape: tuple[int, ...],
+        cache: TableCache | None = None,
     ) -> None:
+        self.cache = cache
         self.src_shape = tuple(int(n) for n in src_shape)
         self.dst_shape = tuple(int(n) for n in dst_shape)
         linear = voxel_map[:3, :3]
@@ -107,8 +139,7 @@ class BoxSampler:
         grids = np.meshgrid(*[(np.arange(n) + 0.5) / n - 0.5 for n in counts], indexing="ij")
         fractions = np.stack([g.ravel() for g in grids], axis=1)
         self.sub_offsets = fractions @ linear.T
-        self.linear = linear.copy()
-        self.offset = voxel_map[:3, 3].copy()
+        self.voxel_map = np.array(voxel_map[:3], dtype=np.float64)  # linear part | offset
         # unit-width boxes need no running sum: their average is a linear interpolation
         integrate = np.abs(self.widths - 1.0) > UNIT_WIDTH_TOLERANCE
         self.integrate: tuple[bool, bool, bool] = tuple(bool(flag) for flag in integrate)
@@ -120,32 +151,32 @@ class BoxSampler:
     def lookup_table(self, seg: np.ndarray, values: np.ndarray) -> np.ndarray:
         """The summed-volume table of the map ``values[seg]`` (a per-label lookup).
 
-        Kept for the last few (seg, values): the volumes of a series with motion per volume
-        share a handful of distinct lookups (m0scan, control, label), so each is built once.
+        Kept in the cache for the last few (seg, values): the volumes of a series with motion
+        per volume share a handful of distinct lookups (m0scan, control, label).
         """
+
+        def build() -> np.ndarray:
+            return summed_volume(values[seg.astype(np.intp, copy=False)], self.integrate)
+
+        if self.cache is None:
+            return build()
         key = (id(seg), seg.shape, values.tobytes(), self.integrate)
-        return _kept(
-            _LOOKUP_TABLES,
-            LOOKUP_TABLES_KEPT,
-            key,
-            seg,
-            lambda: summed_volume(values[seg.astype(np.intp, copy=False)], self.integrate),
-        )
+        return self.cache.table("lookup", key, seg, build)
 
     def one_hot_table(self, seg: np.ndarray, labels: np.ndarray) -> np.ndarray:
         """One table holding the one-hot masks of ``labels`` as channels.
 
         The table depends only on (seg, labels, integrated axes), not on the motion, so the
-        last few are kept: a series with a different motion per volume builds it once.
+        cache keeps the last few: a series with a different motion per volume builds it once.
         """
+
+        def build() -> np.ndarray:
+            return one_hot_summed_volume(seg, labels, self.integrate)
+
+        if self.cache is None:
+            return build()
         key = (id(seg), seg.shape, tuple(int(label) for label in labels), self.integrate)
-        return _kept(
-            _ONE_HOT_TABLES,
-            ONE_HOT_TABLES_KEPT,
-            key,
-            seg,
-            lambda: one_hot_summed_volume(seg, labels, self.integrate),
-        )
+        return self.cache.table("one_hot", key, seg, build)
 
     def _sub_box_centres(self) -> Iterator[tuple[slice, np.ndarray]]:
         """Yield (voxel slice, sub-box centres (3, n) in source index coordinates)."""
@@ -155,7 +186,7 @@ class BoxSampler:
         for start in range(0, n_voxels, batch):
             part = slice(start, min(start + batch, n_voxels))
             index = np.unravel_index(np.arange(part.start, part.stop), self.dst_shape)
-            centres = self.linear @ np.stack(index) + self.offset[:, None]
+            centres = self.voxel_map[:, :3] @ np.stack(index) + self.voxel_map[:, 3:]
             for offset in self.sub_offsets:
                 yield part, centres + offset[:, None]
 
@@ -207,6 +238,25 @@ def _unit_nodes(centre: np.ndarray, n_source: int, stride: int) -> tuple[np.ndar
     return np.stack([cell * stride, (cell + 1) * stride]), np.stack([1.0 - frac, frac])
 
 
+def _lattice_nodes(
+    table: np.ndarray, centres: np.ndarray, widths: np.ndarray, integrate: tuple[bool, ...]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Flat table offsets and weights of every lattice node each box reads: ``(a, b, c, n)``
+    arrays, ``a``, ``b``, ``c`` nodes along x, y, z (4 along an integrated axis, else 2)."""
+    node_stride = table.strides[2]
+
+    def nodes(k: int) -> tuple[np.ndarray, np.ndarray]:
+        stride = table.strides[k] // node_stride
+        if integrate[k]:
+            return _integral_nodes(centres[k], widths[k], table.shape[k] - 1, stride)
+        return _unit_nodes(centres[k], table.shape[k] - 2, stride)
+
+    (x_off, x_wt), (y_off, y_wt), (z_off, z_wt) = nodes(0), nodes(1), nodes(2)
+    index = (x_off[:, None, None] + y_off[None, :, None]) + z_off[None, None, :]
+    weight = (x_wt[:, None, None] * y_wt[None, :, None]) * z_wt[None, None, :]
+    return index, weight
+
+
 def box_sums(
     table: np.ndarray, centres: np.ndarray, widths: np.ndarray, integrate: tuple[bool, ...]
 ) -> np.ndarray:
@@ -230,17 +280,7 @@ def box_sums(
         ``(n,)`` or ``(n, C)`` float64: integral over the integrated axes, average over the
         unit-width ones.
     """
-    node_stride = table.strides[2]
-
-    def nodes(k: int) -> tuple[np.ndarray, np.ndarray]:
-        stride = table.strides[k] // node_stride
-        if integrate[k]:
-            return _integral_nodes(centres[k], widths[k], table.shape[k] - 1, stride)
-        return _unit_nodes(centres[k], table.shape[k] - 2, stride)
-
-    (x_off, x_wt), (y_off, y_wt), (z_off, z_wt) = nodes(0), nodes(1), nodes(2)
-    index = (x_off[:, None, None] + y_off[None, :, None]) + z_off[None, None, :]
-    weight = (x_wt[:, None, None] * y_wt[None, :, None]) * z_wt[None, None, :]
+    index, weight = _lattice_nodes(table, centres, widths, integrate)
     if table.ndim == 3:
         return np.einsum("abcn,abcn->n", weight, np.take(table.reshape(-1), index))
     # np.take is several times faster than fancy indexing for gathering rows

@@ -14,7 +14,7 @@ from typing import Sequence
 import numpy as np
 
 from asldro.acquisition.area_weights import apply_steps, separable_steps
-from asldro.acquisition.box_integral import BoxSampler
+from asldro.acquisition.box_integral import BoxSampler, TableCache
 
 #: Off-axis displacement (source voxels, over the whole grid) below which a map counts as unrotated.
 SEPARABLE_TOLERANCE = 1e-6
@@ -119,6 +119,9 @@ class Resampler:
         The fixed acquisition grid.
     motion : numpy.ndarray, optional
         4x4 world-space transform ``M`` that moves the object (see ``motion_matrix``).
+    cache : TableCache, optional
+        Keeps the summed-volume tables of the rotation path for reuse by other resamplers of
+        the same source (its owner clears it); without one nothing is kept.
 
     Notes
     -----
@@ -134,12 +137,14 @@ class Resampler:
         src_shape: Sequence[int],
         target: Grid,
         motion: np.ndarray | None = None,
+        cache: TableCache | None = None,
     ) -> None:
-        self.src_affine = np.asarray(src_affine, dtype=np.float64)
+        self.cache = cache
         self.src_shape = tuple(int(n) for n in src_shape[:3])
         self.target = target
         self.motion = np.eye(4) if motion is None else np.asarray(motion, dtype=np.float64)
-        self.voxel_map = np.linalg.inv(self.src_affine) @ np.linalg.inv(self.motion) @ target.affine
+        source = np.asarray(src_affine, dtype=np.float64)
+        self.voxel_map = np.linalg.inv(source) @ np.linalg.inv(self.motion) @ target.affine
         self._steps = separable_steps(
             self.voxel_map, self.src_shape, target.shape, SEPARABLE_TOLERANCE
         )
@@ -165,7 +170,7 @@ class Resampler:
 
     def _box_sampler(self) -> BoxSampler:
         if self._box is None:
-            self._box = BoxSampler(self.voxel_map, self.src_shape, self.target.shape)
+            self._box = BoxSampler(self.voxel_map, self.src_shape, self.target.shape, self.cache)
         return self._box
 
     def _average(self, volume: np.ndarray) -> np.ndarray:
@@ -245,20 +250,39 @@ class Resampler:
             )
         return np.tensordot(values, fractions, axes=(0, 0))
 
-    def majority_labels(self, seg: np.ndarray) -> np.ndarray:
+    def majority_labels(self, seg: np.ndarray, fractions: np.ndarray | None = None) -> np.ndarray:
         """Label covering the largest part of each target voxel (physics.md D2).
 
-        Ties go to the lowest label; the part of a voxel outside the source field of view counts
-        as label 0, so voxels entirely outside are 0. Never yields a label absent from ``seg``
-        (other than 0 outside the field of view); keeps the dtype of ``seg``.
+        Ties go to the lowest label: labels whose fractions are within :data:`TIE_TOLERANCE` of
+        the largest count as tied, so the choice never depends on floating-point rounding. The
+        part of a voxel outside the source field of view counts as label 0, so voxels entirely
+        outside are 0. Never yields a label absent from ``seg`` (other than 0 outside the field
+        of view); keeps the dtype of ``seg``. This is the one implementation of the rule.
+
+        Parameters
+        ----------
+        seg : numpy.ndarray
+            Integer label volume on the source grid.
+        fractions : numpy.ndarray, optional
+            ``label_fractions(seg, range(n))`` for labels ``0 .. n - 1`` (``n > max(seg)``), to
+            reuse fractions computed for other quantities; computed here when omitted.
         """
         seg = self._check(seg)
         if self.is_identity:
             return seg.copy()
-        labels = present_labels(seg)
-        if 0 not in labels:
-            labels = np.sort(np.append(labels, 0).astype(labels.dtype))
-        fractions = self.label_fractions(seg, labels)
+        if fractions is None:
+            labels = present_labels(seg)
+            if 0 not in labels:
+                labels = np.sort(np.append(labels, 0).astype(labels.dtype))
+            fractions = self.label_fractions(seg, labels)
+        else:
+            labels = np.arange(len(fractions))
+            if fractions.shape[1:] != self.target.shape or (seg.size and seg.max() >= len(labels)):
+                raise ValueError(
+                    f"fractions must have shape (n > max(seg), {self.target.shape}), "
+                    f"got {fractions.shape}"
+                )
+            fractions = np.array(fractions, dtype=np.float64)  # the caller's stay unchanged
         zero = int(np.searchsorted(labels, 0))
         fractions[zero] += np.clip(1.0 - fractions.sum(axis=0), 0.0, None)
         near_best = fractions >= fractions.max(axis=0) - TIE_TOLERANCE

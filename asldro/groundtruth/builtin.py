@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from asldro.groundtruth.errors import GroundTruthError
-from asldro.groundtruth.types import GroundTruth
+from asldro.groundtruth.types import GroundTruth, read_only
 from asldro.params.builtin import BUILTIN_GROUND_TRUTHS
 
 TISSUES_FILE = Path(__file__).with_name("tissues.json")
@@ -87,16 +87,12 @@ def icbm_label_map() -> tuple[np.ndarray, np.ndarray]:
     t1, _ = _load_template("t1")
     seg = _label_lookup()[(gm.astype(np.uint16) << 8) | wm]
     seg[t1 == 0] = 0
-    seg.setflags(write=False)
-    affine = np.array(affine, dtype=np.float64)
-    affine.setflags(write=False)
-    return seg, affine
+    return read_only(seg), read_only(np.array(affine, dtype=np.float64))
 
 
-def _readonly(values: list[float]) -> np.ndarray:
-    arr = np.array(values, dtype=np.float64)
-    arr.setflags(write=False)
-    return arr
+def _table(values: list[float]) -> np.ndarray:
+    """A read-only float64 lookup table."""
+    return read_only(np.array(values, dtype=np.float64))
 
 
 @functools.lru_cache(maxsize=None)
@@ -126,7 +122,7 @@ def builtin_ground_truth(name: str) -> GroundTruth:
         values = [0.0] * n_labels
         for tissue, value in per_tissue.items():
             values[segmentation[tissue]] = float(value)
-        maps[quantity] = _readonly(values)
+        maps[quantity] = _table(values)
     seg, affine = icbm_label_map()
     return GroundTruth(
         affine=affine,

@@ -21,7 +21,12 @@ from typing import Any
 import numpy as np
 
 from asldro.groundtruth.errors import GroundTruthError
-from asldro.groundtruth.types import REQUIRED_PARAMETERS, REQUIRED_QUANTITIES, GroundTruth
+from asldro.groundtruth.types import (
+    REQUIRED_PARAMETERS,
+    REQUIRED_QUANTITIES,
+    GroundTruth,
+    read_only,
+)
 from asldro.jsonable import json_bytes, to_jsonable
 from asldro.params.jsonfile import JsonFileError, read_json_file
 
@@ -40,11 +45,6 @@ def json_path_for(nifti_path: str | Path) -> Path:
         if name.endswith(suffix):
             return path.with_name(name[: -len(suffix)] + ".json")
     return path.with_suffix(".json")
-
-
-def _readonly(arr: np.ndarray) -> np.ndarray:
-    arr.setflags(write=False)
-    return arr
 
 
 def _read_json(json_path: Path) -> dict[str, Any]:
@@ -232,11 +232,11 @@ def read_ground_truth(nifti_path: str | Path, json_path: str | Path | None = Non
         stored = values if voxels is None else compact(values, seg, voxels)
         if stored is values:  # dense: copy out of the (possibly memory-mapped) file data
             stored = np.array(values, order="K")
-        maps[name] = _readonly(stored)
+        maps[name] = read_only(stored)
     return GroundTruth(
-        affine=_readonly(affine),
+        affine=read_only(affine),
         shape=shape,
-        seg=_readonly(seg),
+        seg=read_only(seg),
         segmentation=doc["segmentation"],
         maps=maps,
         units=dict(zip(quantities, doc["units"])),

@@ -21,7 +21,7 @@ from typing import Callable, Mapping
 import numpy as np
 
 from asldro.groundtruth.errors import GroundTruthError
-from asldro.groundtruth.types import GroundTruth
+from asldro.groundtruth.types import GroundTruth, read_only
 from asldro.params.rules import (
     bounds_text,
     is_number,
@@ -37,11 +37,6 @@ UINT16_MAX = int(np.iinfo(np.uint16).max)
 # The physical ranges of quantities and scalar parameters are the parameter file's rules
 # (schema.json ``quantity_values`` and ``scalar_parameters``): one table for image_override,
 # parameter_override, ground-truth files and the result of modulation.
-
-
-def _readonly(arr: np.ndarray) -> np.ndarray:
-    arr.setflags(write=False)
-    return arr
 
 
 def _check_names(gt: GroundTruth, names: Mapping[str, object], key: str) -> None:
@@ -102,7 +97,7 @@ def _relabel(
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Apply an old-to-new label mapping to ``seg`` and re-index the lookup tables."""
     present = np.flatnonzero(np.bincount(gt.seg.ravel(), minlength=mapping.size))
-    new_seg = _readonly(mapping[gt.seg])
+    new_seg = read_only(mapping[gt.seg])
     n_new = int(mapping[present].max(initial=0)) + 1
     new_maps: dict[str, np.ndarray] = {}
     for name, table in maps.items():
@@ -112,9 +107,9 @@ def _relabel(
         new_table = np.zeros(n_new, dtype=table.dtype)
         new_table[mapping[present]] = table[present]
         if np.array_equal(new_table[mapping[present]], table[present]):
-            new_maps[name] = _readonly(new_table)
+            new_maps[name] = read_only(new_table)
         else:  # labels with different values merged: keep the voxel values as a dense map
-            new_maps[name] = _readonly(table[gt.seg])
+            new_maps[name] = read_only(table[gt.seg])
     return new_seg, new_maps
 
 
@@ -226,7 +221,7 @@ def apply_global_config(
         if name in overrides:
             out = np.full(values.shape, float(overrides[name]), dtype=np.float64)
         out = _modulate(out, modulations.get(name))
-        maps[name] = out if out is values else _readonly(np.asarray(out))
+        maps[name] = out if out is values else read_only(np.asarray(out))
     seg = gt.seg
     mapping = _new_labels(gt, global_config)
     if mapping is not None:

@@ -18,8 +18,14 @@ REQUIRED_QUANTITIES = ("perfusion_rate", "transit_time", "t1", "t2", "t2_star", 
 REQUIRED_PARAMETERS = ("lambda_blood_brain", "t1_arterial_blood", "magnetic_field_strength")
 
 
+def read_only(array: np.ndarray) -> np.ndarray:
+    """``array`` itself, made read-only: a GroundTruth's arrays are never changed in place."""
+    array.setflags(write=False)
+    return array
+
+
 @dataclass(frozen=True)
-class GroundTruth:
+class GroundTruth:  # pylint: disable=too-many-instance-attributes  # the fields of physics.md §3
     """A ground truth on its own grid.
 
     Parameters

@@ -64,6 +64,7 @@ def _expm1_ratio_nonpositive(x: np.ndarray) -> np.ndarray:
     return out
 
 
+# pylint: disable-next=too-many-locals  # the terms of physics.md §4, named as there
 def casl_delta_m(
     perfusion_rate: ArrayLike,
     transit_time: ArrayLike,
@@ -121,6 +122,7 @@ def casl_delta_m(
     return np.asarray(amplitude * shape_factor, dtype=np.float64)
 
 
+# pylint: disable-next=too-many-locals  # the terms of physics.md §4, named as there
 def pasl_delta_m(
     perfusion_rate: ArrayLike,
     transit_time: ArrayLike,

@@ -82,6 +82,7 @@ def gradient_echo(
     return np.asarray(signal, dtype=np.float64)
 
 
+# pylint: disable-next=too-many-locals  # the terms of physics.md §5, named as there
 def inversion_recovery(
     m0: ArrayLike,
     t1: ArrayLike,

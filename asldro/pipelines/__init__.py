@@ -1,6 +1,9 @@
 """Series pipelines: parameters + ground truth -> simulated series as Images (DESIGN.md).
 
 ``generate_series`` runs every series of a parameter file in list order for one participant.
+Each series is a pipeline builder (``build_asl_pipeline``, ``build_structural_pipeline``,
+``build_ground_truth_pipeline``) returning the filters of ``asldro.pipelines.filters`` each
+volume (or ground-truth quantity) goes through.
 """
 
 from __future__ import annotations
@@ -9,7 +12,13 @@ from typing import Any, Sequence
 
 from asldro.groundtruth.types import GroundTruth
 from asldro.jsonable import to_jsonable
-from asldro.params.types import AslSeries, DroParams, GroundTruthSeries, StructuralSeries
+from asldro.params.types import (
+    AslSeries,
+    DroParams,
+    GroundTruthSeries,
+    Series,
+    StructuralSeries,
+)
 from asldro.pipelines.asl import simulate_asl
 from asldro.pipelines.context import SimulationContext
 from asldro.pipelines.finite import quiet_float_errors, require_finite
@@ -30,36 +39,52 @@ def generate_series(
     *,
     participant_label: str = "01",
     seed: int | None = None,
+    threads: int | None = None,
 ) -> tuple[SeriesResult, ...]:
     """Simulate every series of ``params`` for one participant (physics.md §1).
 
     ``ground_truth`` is loaded from the parameters when not given. ``seed`` replaces every
-    series' ``random_seed``. Same inputs give bit-identical arrays. Raises
+    series' ``random_seed``. ``threads`` is the CPUs the participant may use
+    (``asldro.resources.thread_budget``: default ``ASLDRO_THREADS``, else the CPUs available);
+    the result does not depend on it. Same inputs give bit-identical arrays. The caches of the
+    simulation are released before returning. Raises
     :class:`~asldro.pipelines.finite.SimulationError` when a simulated value is not finite.
     """
+    from asldro.resources import thread_budget
+
     if ground_truth is None:
         from asldro.groundtruth import load_ground_truth
 
         ground_truth = load_ground_truth(params.global_config.ground_truth, params.global_config)
-    context = SimulationContext(ground_truth)
     results = []
-    for position, series in enumerate(params.series, start=1):
-        with quiet_float_errors():  # a non-finite result is refused by require_finite
-            if isinstance(series, AslSeries):
-                result = simulate_asl(
-                    context, series, position, participant_label=participant_label, seed=seed
-                )
-            elif isinstance(series, StructuralSeries):
-                result = simulate_structural(
-                    context, series, position, participant_label=participant_label, seed=seed
-                )
-            elif isinstance(series, GroundTruthSeries):
-                result = simulate_ground_truth(context, series, position)
-            else:  # pragma: no cover - the parameter loader admits only the three types
-                raise TypeError(f"unknown series type {type(series).__name__}")
-        require_finite(result)
-        results.append(result)
+    with SimulationContext(ground_truth, threads=thread_budget(threads)) as context:
+        for position, series in enumerate(params.series, start=1):
+            with quiet_float_errors():  # a non-finite result is refused by require_finite
+                result = _simulate(context, series, position, participant_label, seed)
+            require_finite(result)
+            results.append(result)
     return tuple(results)
+
+
+def _simulate(
+    context: SimulationContext,
+    series: Series,
+    position: int,
+    participant_label: str,
+    seed: int | None,
+) -> SeriesResult:
+    """One series of a participant, by its type."""
+    if isinstance(series, AslSeries):
+        return simulate_asl(
+            context, series, position, participant_label=participant_label, seed=seed
+        )
+    if isinstance(series, StructuralSeries):
+        return simulate_structural(
+            context, series, position, participant_label=participant_label, seed=seed
+        )
+    if isinstance(series, GroundTruthSeries):
+        return simulate_ground_truth(context, series, position)
+    raise TypeError(f"unknown series type {type(series).__name__}")  # pragma: no cover
 
 
 def provenance(

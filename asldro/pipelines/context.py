@@ -1,36 +1,65 @@
-"""Shared state of one participant's simulation: the ground truth and cached acquisition work.
+"""Shared state of one participant's simulation: the ground truth, the thread budget and the
+cached acquisition work, released when the participant is done.
 
 Fractions of each tissue label in each acquisition voxel depend only on (acquisition matrix,
-motion); they are computed once and shared by every volume and series that needs them.
+motion); they are computed once and shared by every volume and series that needs them. The
+summed-volume tables of the rotation path live in the context's
+:class:`~asldro.acquisition.box_integral.TableCache`. Use the context as a ``with`` block (as
+``generate_series`` does) or call :meth:`SimulationContext.release`: the caches hold a few
+hundred MB for a full-resolution ground truth.
 """
 
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
+from typing import Iterator, Mapping, Sequence
 
 import numpy as np
 
 from asldro.acquisition import Resampler, acquisition_grid
+from asldro.acquisition.box_integral import TableCache
+from asldro.acquisition.motion import motion_matrix
 from asldro.groundtruth.types import GroundTruth
 from asldro.params.types import Motion
-from asldro.acquisition.motion import motion_matrix
-from asldro.pipelines.filters import Acquire
 from asldro.physics import noise as noise_model
+from asldro.pipelines.filters import Acquire
 
 FRACTIONS_KEPT = 4
 
 
 @dataclass
 class SimulationContext:
-    """The ground truth plus caches for resamplers and label fractions."""
+    """The ground truth, the threads one participant may use (``asldro.resources``), and the
+    caches of resamplers, label fractions and summed-volume tables."""
 
     ground_truth: GroundTruth
+    threads: int = 1
     _resamplers: dict = field(default_factory=dict)
     _fractions: dict = field(default_factory=dict)
     _label_counts: np.ndarray | None = None
+    _tables: TableCache = field(default_factory=TableCache)
     _lock: threading.RLock = field(default_factory=threading.RLock)
+
+    def __enter__(self) -> "SimulationContext":
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.release()
+
+    def release(self) -> None:
+        """Drop every cache (the participant is done); the context stays usable."""
+        with self._lock:
+            self._resamplers.clear()
+            self._fractions.clear()
+            self._label_counts = None
+            self._tables.clear()
+
+    def cached_arrays(self) -> Iterator[np.ndarray]:
+        """The arrays the caches hold now: label fractions and summed-volume tables."""
+        with self._lock:
+            held = [*self._fractions.values(), *self._tables.arrays()]
+        yield from held
 
     @property
     def label_counts(self) -> np.ndarray:
@@ -79,31 +108,24 @@ class SimulationContext:
             return None
         return float(values[self.label_counts > 0][0] if values.ndim == 1 else values.flat[0])
 
-    def noise_reference(self, values: np.ndarray) -> float:
-        """Mean |values| inside the tissue mask on the ground-truth grid (physics.md D5).
-
-        The mask is ``seg > 0`` when the ground truth has a segmentation, else ``m0 > 0``.
+    def noise_sigma(self, values: np.ndarray, snr: float) -> tuple[float, float]:
+        """(sigma, reference) of a series' noise (physics.md D5): the reference is
+        :func:`~asldro.physics.noise.noise_reference` of ``values`` (a lookup table or a dense
+        map on the ground-truth grid) inside the tissue mask, sigma = reference / snr (0 for
+        snr 0). The tissue mask is ``seg > 0`` when the ground truth has tissue labels, else
+        ``m0 > 0``; a table is weighted by the voxel count of each label.
         """
         gt = self.ground_truth
         if self.n_labels > 1:
             if values.ndim == 1:
-                weights = self.label_counts.astype(np.float64)
-                mask = np.arange(self.n_labels) > 0
-                return float(np.sum(np.abs(values[mask]) * weights[mask]) / np.sum(weights[mask]))
-            mask = gt.seg > 0
+                tissue = np.arange(self.n_labels) > 0
+                reference = noise_model.noise_reference(values, tissue, self.label_counts)
+            else:
+                reference = noise_model.noise_reference(values, gt.seg > 0)
         else:
-            m0 = gt.dense("m0")
-            mask = m0 > 0
-            if values.ndim == 1:
-                values = values[gt.seg]
-        if not np.any(mask):
-            return 0.0
-        return float(np.mean(np.abs(values[mask])))
-
-    def noise_sigma(self, values: np.ndarray, snr: float) -> tuple[float, float]:
-        """(sigma, reference): sigma = reference / snr, 0 for snr 0 (physics.md D5)."""
-        reference = self.noise_reference(values)
-        return noise_model.noise_sigma(np.asarray([reference]), snr), reference
+            dense = values[gt.seg] if values.ndim == 1 else values
+            reference = noise_model.noise_reference(dense, gt.dense("m0") > 0)
+        return noise_model.noise_sigma(reference, snr), reference
 
     def resampler(self, acq_matrix: Sequence[int], motion: Motion) -> Resampler:
         """The (cached) resampler from the ground-truth grid to ``acq_matrix`` under ``motion``."""
@@ -117,7 +139,7 @@ class SimulationContext:
             gt = self.ground_truth
             grid = acquisition_grid(gt.affine, gt.shape, tuple(acq_matrix))
             matrix = None if motion.is_identity else motion_matrix(motion)
-            self._resamplers[key] = Resampler(gt.affine, gt.shape, grid, matrix)
+            self._resamplers[key] = Resampler(gt.affine, gt.shape, grid, matrix, self._tables)
         return self._resamplers[key]
 
     def fractions(self, acq_matrix: Sequence[int], motion: Motion) -> np.ndarray:
@@ -143,21 +165,6 @@ class SimulationContext:
             # a fraction is in [0, 1]; rounding in the rotation path can leave -1e-10
             self._fractions[key] = np.clip(fractions, 0.0, 1.0, out=fractions)
         return self._fractions[key]
-
-    def majority_labels(self, acq_matrix: Sequence[int], motion: Motion) -> np.ndarray:
-        """The label with the largest fraction in each acquisition voxel (physics.md D2).
-
-        Ties go to the lowest label; a voxel outside the ground truth gets 0.
-        """
-        resampler = self.resampler(acq_matrix, motion)
-        if resampler.is_identity:
-            return self.ground_truth.seg.copy()
-        fractions = self.fractions(acq_matrix, motion)
-        # the part of a voxel outside the ground truth's field of view counts as background
-        outside = 1.0 - fractions.sum(axis=0)
-        background = fractions[0] + np.clip(outside, 0.0, 1.0)
-        labels = np.argmax(np.concatenate([background[None], fractions[1:]]), axis=0)
-        return labels.astype(self.ground_truth.seg.dtype)
 
     def acquire(self, acq_matrix: Sequence[int], motion: Motion, *, tables: bool) -> Acquire:
         """An :class:`Acquire` filter; label fractions are computed once when ``tables``."""

@@ -1,26 +1,143 @@
 """The filters series pipelines are built from (DESIGN.md, "Pipe and filter, done lightly").
 
 Each filter is a frozen dataclass with ``__call__(Image) -> Image`` that appends one history
-entry. On the ground-truth grid an Image's ``data`` may be a 1-D per-tissue lookup table
-(``value = table[seg]``, see ``asldro.groundtruth.types``); :class:`Acquire` turns it into a
-volume on the acquisition grid.
+entry (its name and parameters). On the ground-truth grid an Image's ``data`` may be a 1-D
+per-tissue lookup table (``value = table[seg]``, see ``asldro.groundtruth.types``);
+:class:`Acquire` turns it into a volume on the acquisition grid.
+
+The volumes of an asl series go through::
+
+    Kinetics -> MriSignal -> Acquire -> AddComplexNoise -> Magnitude -> CastTo
+
+a structural series through the same chain without :class:`Kinetics`, and each quantity of a
+ground_truth series through :class:`Acquire` (then :class:`PerfusionWeightedMean` for transit
+time) or :class:`MajorityLabels`. A filter may hold work done once per series when the
+pipeline was built (ΔM, drawn noise, shared label fractions); a new physical effect is one new
+filter placed in the builders of ``asldro.pipelines.asl`` / ``structural``.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import asdict, dataclass, replace
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 from asldro.acquisition import Resampler
-from asldro.image import Image
+from asldro.image import Filter, Image
 from asldro.params.types import Motion
+from asldro.physics import gkm, signal
 from asldro.physics import noise as noise_model
 from asldro.pipelines import seeds
 
+#: The ground-truth quantities the kinetic model reads.
+KINETIC_QUANTITIES = ("perfusion_rate", "transit_time", "t1", "m0")
+#: The ground-truth quantities the MRI signal models read.
+SIGNAL_QUANTITIES = ("m0", "t1", "t2", "t2_star")
+
+
+@dataclass(frozen=True, eq=False)
+class Kinetics:
+    """ΔM of the General Kinetic Model for the series' labelling (physics.md §4, D1).
+
+    ΔM depends on the series only, so it is computed once (:meth:`computed`, on lookup tables
+    or dense maps) and every volume's pipeline starts with the same filter, which replaces the
+    data by ΔM on the ground-truth grid; :class:`MriSignal` then encodes it in label volumes.
+    """
+
+    label_type: str
+    label_duration: float
+    signal_time: float
+    label_efficiency: float
+    lambda_blood_brain: float
+    t1_arterial_blood: float
+    delta_m: np.ndarray
+
+    @classmethod
+    def computed(
+        cls, label_type: str, maps: Mapping[str, np.ndarray], **parameters: float
+    ) -> "Kinetics":
+        """Compute ΔM from ``maps`` (:data:`KINETIC_QUANTITIES`); ``parameters`` are
+        label_duration, signal_time, label_efficiency, lambda_blood_brain, t1_arterial_blood."""
+        delta_m = gkm.delta_m(
+            label_type, *(maps[name] for name in KINETIC_QUANTITIES), **parameters
+        )
+        return cls(label_type=label_type, delta_m=delta_m, **parameters)
+
+    @property
+    def parameters(self) -> dict[str, float]:
+        """The model's parameters, in the order they are recorded."""
+        return {
+            "label_duration": self.label_duration,
+            "signal_time": self.signal_time,
+            "label_efficiency": self.label_efficiency,
+            "lambda_blood_brain": self.lambda_blood_brain,
+            "t1_arterial_blood": self.t1_arterial_blood,
+        }
+
+    def __call__(self, image: Image) -> Image:
+        return image.evolve(
+            "delta_m", data=self.delta_m, label_type=self.label_type, **self.parameters
+        )
+
 
 @dataclass(frozen=True)
+class SequenceTiming:
+    """Timing and flip angles of one readout (s, degrees; physics.md §5)."""
+
+    repetition_time: float
+    echo_time: float
+    flip_angle: float
+    inversion_flip_angle: float
+    inversion_time: float
+
+
+@dataclass(frozen=True, eq=False)
+class MriSignal:
+    """The MRI signal of ``contrast`` (se, ge, ir) on the ground-truth grid (physics.md §5).
+
+    ``maps`` hold :data:`SIGNAL_QUANTITIES` (lookup tables or dense maps). In an asl volume
+    (``token`` set) the input holds ΔM: a ``label`` volume gets ``Menc = -ΔM``, control and
+    m0scan volumes ``Menc = 0``; a structural image (``token`` None) ignores its input.
+    ``noiseless`` is the signal with ``Menc = 0`` when it was computed already (the
+    structural noise level is derived from it), so it is not computed twice.
+    """
+
+    contrast: str
+    maps: Mapping[str, np.ndarray]
+    timing: SequenceTiming
+    token: str | None = None
+    noiseless: np.ndarray | None = None
+
+    def signal(self, m_enc: np.ndarray | float = 0.0) -> np.ndarray:
+        """The signal with encoded magnetisation ``m_enc`` (0: no labelling)."""
+        if self.noiseless is not None and np.isscalar(m_enc) and m_enc == 0.0:
+            return self.noiseless
+        timing = self.timing
+        return np.asarray(
+            signal.mri_signal(
+                self.contrast,
+                *(self.maps[name] for name in SIGNAL_QUANTITIES),
+                repetition_time=timing.repetition_time,
+                echo_time=timing.echo_time,
+                flip_angle=timing.flip_angle,
+                inversion_flip_angle=timing.inversion_flip_angle,
+                inversion_time=timing.inversion_time,
+                m_enc=m_enc,
+            )
+        )
+
+    def with_noiseless(self) -> "MriSignal":
+        """This filter holding its signal without labelling, computed now."""
+        return replace(self, noiseless=self.signal())
+
+    def __call__(self, image: Image) -> Image:
+        data = self.signal(-image.data if self.token == "label" else 0.0)
+        token = {} if self.token is None else {"token": self.token}
+        return image.evolve("mri_signal", data=data, **token, contrast=self.contrast)
+
+
+@dataclass(frozen=True, eq=False)
 class Acquire:
     """Rigid motion then box-PSF resampling onto the acquisition grid (physics.md §6, D3, D4, D4b).
 
@@ -53,7 +170,7 @@ class Acquire:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class AddComplexNoise:
     """Add pre-drawn complex Gaussian noise (physics.md §7.1, D5).
 
@@ -100,3 +217,79 @@ class CastTo:
 
     def __call__(self, image: Image) -> Image:
         return image.evolve("cast", data=np.asarray(image.data, dtype=self.dtype), dtype=self.dtype)
+
+
+@dataclass(frozen=True, eq=False)
+class PerfusionWeightedMean:
+    """``sum(f*CBF*x) / sum(f*CBF)`` per acquisition voxel (issue 9 item 8).
+
+    The input is the acquired product ``CBF * x``; ``weights`` the acquired CBF (computed once
+    when the pipeline is built). A voxel whose weight is at most ``no_perfusion_below`` holds no
+    perfusion and gets 0; the others are kept within ``value_range``, the range of ``x`` over
+    the perfused ground truth (None: nothing is perfused, every voxel is 0).
+    """
+
+    weight: str
+    weights: np.ndarray
+    no_perfusion_below: float
+    value_range: tuple[float, float] | None
+
+    def __call__(self, image: Image) -> Image:
+        out = np.zeros_like(self.weights)
+        if self.value_range is not None:
+            perfused = self.weights > self.no_perfusion_below
+            np.divide(image.data, self.weights, out=out, where=perfused)
+            np.clip(out, *self.value_range, out=out, where=perfused)
+        return image.evolve(
+            "perfusion_weighted_mean",
+            data=out,
+            weight=self.weight,
+            no_perfusion_below=self.no_perfusion_below,
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class MajorityLabels:
+    """The majority label of each acquisition voxel (physics.md D2), as uint16.
+
+    The input holds the label map on the ground-truth grid; ``fractions`` are the shared label
+    fractions of that map for this grid and motion (None on the ground-truth grid itself). The
+    rule is :meth:`~asldro.acquisition.sampling.Resampler.majority_labels`.
+    """
+
+    resampler: Resampler
+    motion: Motion
+    fractions: np.ndarray | None = None
+
+    def __call__(self, image: Image) -> Image:
+        labels = self.resampler.majority_labels(image.data, self.fractions)
+        return image.evolve(
+            "majority_labels",
+            data=labels.astype(np.uint16),
+            affine=self.resampler.target.affine,
+            motion=asdict(self.motion),
+        )
+
+
+def noise_seed(filters: Sequence[Filter]) -> dict[str, Any] | None:
+    """The seed record of the pipeline's noise filter (None without noise)."""
+    return next((f.seed for f in filters if isinstance(f, AddComplexNoise)), None)
+
+
+def stack_volumes(volumes: Sequence[Image], series_steps: int) -> Image:
+    """Stack 3-D volume images into one 4-D image (volume on the last axis).
+
+    The first ``series_steps`` history entries of every volume come from the series' shared
+    filters (e.g. :class:`Kinetics`: one ΔM for every volume); they are recorded once, followed
+    by one ``stack_volumes`` entry holding each volume's own entries. The meta is left to the
+    series.
+    """
+    shared = volumes[0].history[:series_steps]
+    if any(volume.history[:series_steps] != shared for volume in volumes):
+        raise ValueError("the volumes do not share the series' first filters")
+    own = [[dict(entry) for entry in volume.history[series_steps:]] for volume in volumes]
+    return Image(
+        data=np.stack([volume.data for volume in volumes], axis=-1),
+        affine=volumes[-1].affine,
+        history=(*shared, {"filter": "stack_volumes", "volumes": own}),
+    )

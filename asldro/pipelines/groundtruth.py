@@ -18,14 +18,13 @@ derivative sidecar's ``Description`` carries it.
 
 from __future__ import annotations
 
-from dataclasses import asdict
 
 import numpy as np
 
-from asldro.image import Image
+from asldro.image import Filter, Image, apply_pipeline
 from asldro.params.types import GroundTruthSeries
 from asldro.pipelines.context import SimulationContext
-from asldro.pipelines.filters import Acquire
+from asldro.pipelines.filters import MajorityLabels, PerfusionWeightedMean
 from asldro.pipelines.records import GroundTruthMap, voxel_size
 from asldro.pipelines.types import SeriesResult
 
@@ -71,26 +70,39 @@ def derivation(quantity: str, gt_affine: np.ndarray, resampled: bool) -> str:
     return f"{text}."
 
 
-def _perfusion_weighted(
-    context: SimulationContext, quantity: str, acquire: Acquire
-) -> tuple[np.ndarray, tuple]:
-    """``sum(f*CBF*x) / sum(f*CBF)`` on the acquisition grid, 0 where the voxel holds no
-    perfusion; kept within the range of ``x`` over the perfused ground truth."""
+def build_ground_truth_pipeline(
+    context: SimulationContext, series: GroundTruthSeries, quantity: str
+) -> tuple[Image, tuple[Filter, ...]]:
+    """What the derivative of ``quantity`` starts from (its ground-truth values on the
+    ground-truth grid) and the filters that carry it to the acquisition grid: the majority label
+    for ``seg_label``, the perfusion-weighted mean for transit time, else the volume mean."""
     gt = context.ground_truth
-    maps = context.maps([PERFUSION, quantity])
-    perfusion, values = maps[PERFUSION], maps[quantity]
-    weights = acquire(Image(data=perfusion, affine=gt.affine)).data
-    weighted = acquire(Image(data=perfusion * values, affine=gt.affine))
-    perfused_truth = values[perfusion > 0]
-    floor = NO_PERFUSION * float(np.max(perfusion, initial=0.0))
-    out = np.zeros_like(weights)
-    if perfused_truth.size:
-        np.divide(weighted.data, weights, out=out, where=weights > floor)
-        np.clip(out, perfused_truth.min(), perfused_truth.max(), out=out, where=weights > floor)
-    history = weighted.history + (
-        {"filter": "perfusion_weighted_mean", "weight": PERFUSION, "no_perfusion_below": floor},
-    )
-    return out, history
+    tables = all(gt.is_table(name) for name in gt.maps)
+    if tables:  # every quantity and the majority label share one set of fractions
+        context.fractions(series.acq_matrix, series.motion)
+    acquire = context.acquire(series.acq_matrix, series.motion, tables=tables)
+    if quantity == "seg_label":
+        resampler = acquire.resampler
+        fractions = None
+        if not resampler.is_identity:
+            fractions = context.fractions(series.acq_matrix, series.motion)
+        labels = MajorityLabels(resampler, series.motion, fractions)
+        return Image(data=gt.seg, affine=gt.affine), (labels,)
+    if quantity in PERFUSION_WEIGHTED and PERFUSION in gt.maps:
+        maps = context.maps([PERFUSION, quantity])
+        perfusion, values = maps[PERFUSION], maps[quantity]
+        perfused_truth = values[perfusion > 0]
+        weighted_mean = PerfusionWeightedMean(
+            weight=PERFUSION,
+            weights=acquire(Image(data=perfusion, affine=gt.affine)).data,
+            no_perfusion_below=NO_PERFUSION * float(np.max(perfusion, initial=0.0)),
+            value_range=(
+                (perfused_truth.min(), perfused_truth.max()) if perfused_truth.size else None
+            ),
+        )
+        return Image(data=perfusion * values, affine=gt.affine), (acquire, weighted_mean)
+    values = context.maps([quantity])[quantity]
+    return Image(data=values, affine=gt.affine), (acquire,)
 
 
 def simulate_ground_truth(
@@ -98,25 +110,15 @@ def simulate_ground_truth(
 ) -> SeriesResult:
     """Resample every ground-truth quantity; ``index`` is the 1-based series position."""
     gt = context.ground_truth
-    tables = all(gt.is_table(name) for name in gt.maps)
-    if tables:  # every quantity and the majority label share one set of fractions
-        context.fractions(series.acq_matrix, series.motion)
-    acquire = context.acquire(series.acq_matrix, series.motion, tables=tables)
-    resampler = acquire.resampler
+    resampler = context.resampler(series.acq_matrix, series.motion)
     images, records = {}, {}
     for quantity in gt.quantities:
-        if quantity == "seg_label":
-            data = context.majority_labels(series.acq_matrix, series.motion).astype(np.uint16)
-            history = ({"filter": "majority_labels", "motion": asdict(series.motion)},)
-        elif quantity in PERFUSION_WEIGHTED and PERFUSION in gt.maps:
-            weighted, history = _perfusion_weighted(context, quantity, acquire)
-            data = weighted.astype(np.float32)
-        else:
-            values = context.maps([quantity])[quantity]
-            acquired = acquire(Image(data=values, affine=gt.affine))
-            data = acquired.data.astype(np.float32)
-            history = acquired.history
-        images[quantity] = Image(data=data, affine=resampler.target.affine, history=history)
+        derived = apply_pipeline(*build_ground_truth_pipeline(context, series, quantity))
+        images[quantity] = Image(
+            data=derived.data if quantity == "seg_label" else derived.data.astype(np.float32),
+            affine=resampler.target.affine,
+            history=derived.history,
+        )
         records[quantity] = GroundTruthMap(
             series=series,
             quantity=quantity,

@@ -29,6 +29,7 @@ from asldro.params.types import AslSeries, DroParams, GroundTruthSeries, Motion,
 from asldro.pipelines.asl import QUANTITIES as ASL_QUANTITIES
 from asldro.pipelines.asl import volume_threads
 from asldro.pipelines.structural import QUANTITIES as STRUCTURAL_QUANTITIES
+from asldro.resources import thread_budget, threads_per_process, worker_processes
 
 KIB, MIB, GIB = 1 << 10, 1 << 20, 1 << 30
 _UNITS = {"": None, "K": KIB, "M": MIB, "G": GIB, "T": 1 << 40}
@@ -119,28 +120,33 @@ def _dense(gt: GroundTruth, names: Sequence[str]) -> bool:
     return any(name in gt.maps and not gt.is_table(name) for name in names)
 
 
-def _series_bytes(series, gt: GroundTruth, n_labels: int) -> tuple[float, float]:
-    """(peak while this series is simulated and written, bytes of its kept result)."""
+def _asl_per_voxel(series: AslSeries, identity: bool, n_labels: int, threads: int) -> float:
+    """Peak bytes per acquisition voxel of an asl series on ``threads`` volume threads."""
+    volumes = len(series.asl_context)
+    if identity:
+        return ASL_IDENTITY + ASL_VOLUME * volumes
+    simulate = 8 * n_labels + ASL_SIM + ASL_THREAD * threads + ASL_SIM_VOLUME * volumes
+    return max(simulate, ASL_WRITE + ASL_VOLUME * volumes)
+
+
+def _series_bytes(series, gt: GroundTruth, n_labels: int, threads: int) -> tuple[float, float]:
+    """(peak while this series is simulated and written, bytes of its kept result);
+    ``threads`` is the participant's thread budget."""
     n_acq, n_gt = _voxels(series.acq_matrix), _voxels(gt.shape)
     identity = _on_truth_grid(series, gt)
     extra = ROTATION * n_gt if _rotated(series.motion) else 0.0
     if isinstance(series, AslSeries):
         volumes = len(series.asl_context)
-        threads = volume_threads(volumes)
-        if identity:
-            per_voxel = ASL_IDENTITY + ASL_VOLUME * volumes
-        else:
-            simulate = 8 * n_labels + ASL_SIM + ASL_THREAD * threads + ASL_SIM_VOLUME * volumes
-            per_voxel = max(simulate, ASL_WRITE + ASL_VOLUME * volumes)
+        threads = volume_threads(volumes, threads)
         if _dense(gt, ASL_QUANTITIES):
             extra += n_gt * (ASL_DENSE + ASL_DENSE_THREAD * threads)
-        peak = n_acq * per_voxel + volumes * ASL_VOLUME_OBJECTS + extra
-        return peak, 4.0 * n_acq * volumes
+        per_voxel = _asl_per_voxel(series, identity, n_labels, threads)
+        return n_acq * per_voxel + volumes * ASL_VOLUME_OBJECTS + extra, 4.0 * n_acq * volumes
     if isinstance(series, StructuralSeries):
-        per_voxel = STRUCTURAL_IDENTITY if identity else STRUCTURAL
         if _dense(gt, STRUCTURAL_QUANTITIES):
             extra += n_gt * STRUCTURAL_DENSE
         kept = 8.0 if series.output_image_type == "complex" else 4.0
+        per_voxel = STRUCTURAL_IDENTITY if identity else STRUCTURAL
         return n_acq * per_voxel + extra, kept * n_acq
     if isinstance(series, GroundTruthSeries):
         n_quantities = len(gt.quantities)
@@ -169,19 +175,26 @@ def _file_itemsize(params: DroParams) -> int:
         return 8
 
 
-def estimate_peak_memory(params: DroParams, ground_truth: GroundTruth) -> MemoryEstimate:
-    """Estimated peak resident memory of simulating and writing one participant."""
+def _ground_truth_bytes(params: DroParams, ground_truth: GroundTruth) -> tuple[float, float]:
+    """(resident bytes of the loaded ground truth, transient bytes of reading it)."""
     n_gt = _voxels(ground_truth.shape)
-    n_labels = int(ground_truth.seg.max(initial=0)) + 1
     dense_bytes = sum(values.nbytes for values in ground_truth.maps.values() if values.ndim == 3)
-    read_transient = 0.0
     if params.global_config.ground_truth.name is not None:
-        resident = BUILTIN_BYTES * n_gt + dense_bytes
-    else:
-        resident = SEG_BYTES * n_gt + dense_bytes
-        quantities = len(ground_truth.quantities)
-        read_transient = FILE_READ_COPIES * quantities * _file_itemsize(params) * n_gt
-    costs = [_series_bytes(series, ground_truth, n_labels) for series in params.series]
+        return BUILTIN_BYTES * n_gt + dense_bytes, 0.0
+    quantities = len(ground_truth.quantities)
+    read_transient = FILE_READ_COPIES * quantities * _file_itemsize(params) * n_gt
+    return SEG_BYTES * n_gt + dense_bytes, read_transient
+
+
+def estimate_peak_memory(
+    params: DroParams, ground_truth: GroundTruth, threads: int | None = None
+) -> MemoryEstimate:
+    """Estimated peak resident memory of simulating and writing one participant that may use
+    ``threads`` CPUs (``asldro.resources.thread_budget``: default the CPUs available)."""
+    n_labels = int(ground_truth.seg.max(initial=0)) + 1
+    resident, read_transient = _ground_truth_bytes(params, ground_truth)
+    threads = thread_budget(threads)
+    costs = [_series_bytes(series, ground_truth, n_labels, threads) for series in params.series]
     kept = sum(result for _, result in costs)
     parts = [("the ground truth", PROCESS_BASE + resident + read_transient)]
     for index, (series, (peak, result)) in enumerate(zip(params.series, costs)):
@@ -271,13 +284,15 @@ def check_memory(
     parallel: int = 1,
     max_memory: int | None = None,
     ground_truth: GroundTruth | None = None,
+    threads: int | None = None,
 ) -> MemoryEstimate:
     """Estimate the run's peak memory and refuse it when it exceeds the limit.
 
     The ground truth is loaded (and so validated) when not given. With several participants
-    and ``parallel > 1`` that many worker processes run at once, each with the estimated peak,
-    while this process stays resident. The limit is ``max_memory`` when given, else the memory
-    available now plus what this process already holds; unknown (not Linux): no check.
+    and ``parallel > 1`` that many worker processes run at once, each with the estimated peak
+    and its share of the ``threads`` budget (``asldro.resources``), while this process stays
+    resident. The limit is ``max_memory`` when given, else the memory available now plus what
+    this process already holds; unknown (not Linux): no check.
 
     Raises
     ------
@@ -288,22 +303,28 @@ def check_memory(
         from asldro.groundtruth import load_ground_truth
 
         ground_truth = load_ground_truth(params.global_config.ground_truth, params.global_config)
-    estimate = estimate_peak_memory(params, ground_truth)
-    workers = min(parallel, participants) if parallel > 1 and participants > 1 else 1
+    workers = worker_processes(parallel, participants)
+    per_process = threads_per_process(thread_budget(threads), workers)
+    estimate = estimate_peak_memory(params, ground_truth, threads=per_process)
     held = resident_memory()
     need = estimate.total if workers == 1 else held + workers * estimate.total
-    if max_memory is not None:
-        limit, source = max_memory, "allowed by --max-memory"
-    else:
-        available = available_memory()
-        if available is None:
-            return estimate
-        limit, source = available + held, "available on this machine"
-    if need > limit:
+    limit = _memory_limit(max_memory, held)
+    if limit is not None and need > limit[0]:
         each = f" ({workers} participants in parallel)" if workers > 1 else ""
         raise MemoryLimitError(
             f"the run needs an estimated {format_bytes(need)} of memory at its peak{each}, set "
-            f"by {estimate.largest}, more than the {format_bytes(limit)} {source}; use a smaller "
-            "acq_matrix or fewer volumes, or raise the limit with --max-memory"
+            f"by {estimate.largest}, more than the {format_bytes(limit[0])} {limit[1]}; use a "
+            "smaller acq_matrix or fewer volumes, or raise the limit with --max-memory"
         )
     return estimate
+
+
+def _memory_limit(max_memory: int | None, held: int) -> tuple[int, str] | None:
+    """(limit in bytes, where it comes from): ``max_memory``, else the memory available now
+    plus the ``held`` bytes of this process; None when unknown (not Linux)."""
+    if max_memory is not None:
+        return max_memory, "allowed by --max-memory"
+    available = available_memory()
+    if available is None:
+        return None
+    return available + held, "available on this machine"

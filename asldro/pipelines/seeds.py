@@ -7,9 +7,12 @@ which other participants run, their order, or parallelism, and never on the glob
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Union
 
 import numpy as np
+
+from asldro.params.types import AslSeries, StructuralSeries
 
 
 def label_key(participant_label: str) -> int:
@@ -30,13 +33,28 @@ def seed_sequence(
     )
 
 
-def stream(
-    seed: int, participant_label: str, series_index: int, volume_index: int
-) -> np.random.Generator:
-    """A PCG64 Generator for one volume (see :func:`seed_sequence`)."""
-    return np.random.Generator(
-        np.random.PCG64(seed_sequence(seed, participant_label, series_index, volume_index))
-    )
+@dataclass(frozen=True)
+class SeriesStreams:
+    """The noise streams of one series of one participant: one per volume."""
+
+    seed: int
+    participant_label: str
+    series_index: int
+
+    @classmethod
+    def of(
+        cls,
+        series: Union[AslSeries, StructuralSeries],
+        participant_label: str,
+        series_index: int,
+        seed: int | None = None,
+    ) -> "SeriesStreams":
+        """The streams of ``series``: ``seed`` (``--seed``) replaces its ``random_seed``."""
+        return cls(series.random_seed if seed is None else seed, participant_label, series_index)
+
+    def volume(self, volume_index: int) -> np.random.SeedSequence:
+        """The SeedSequence of one volume (:func:`seed_sequence`)."""
+        return seed_sequence(self.seed, self.participant_label, self.series_index, volume_index)
 
 
 def describe(sequence: np.random.SeedSequence) -> dict[str, Any]:

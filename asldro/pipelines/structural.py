@@ -1,21 +1,71 @@
 """The ``structural`` series (physics.md §1 table, §5, §6, §7).
 
-Signal (Menc = 0) on the ground-truth grid -> motion + resampling -> complex noise ->
-magnitude (or the complex image when ``output_image_type`` is ``complex``).
+:func:`build_structural_pipeline` gives the filters of the image (``asldro.pipelines.filters``):
+the signal (Menc = 0) on the ground-truth grid -> motion + resampling -> complex noise ->
+magnitude -> float32 (or the complex image, complex64, when ``output_image_type`` is
+``complex``).
 """
 
 from __future__ import annotations
 
-from asldro.image import Image, apply_pipeline
+from dataclasses import dataclass
+
+from asldro.image import Filter, Image, apply_pipeline
 from asldro.params.types import StructuralSeries
 from asldro.pipelines import seeds
 from asldro.pipelines.context import SimulationContext
-from asldro.pipelines.contrast import tissue_signal
-from asldro.pipelines.filters import AddComplexNoise, CastTo, Magnitude
+from asldro.pipelines.contrast import signal_filter
+from asldro.pipelines.filters import AddComplexNoise, CastTo, Magnitude, noise_seed
 from asldro.pipelines.records import Noise, StructuralAcquisition, voxel_size
 from asldro.pipelines.types import SeriesResult
 
 QUANTITIES = ("t1", "t2", "t2_star", "m0")
+
+
+@dataclass(frozen=True, eq=False)
+class StructuralPipeline:
+    """The filters of one structural image, what they start from and the noise level
+    (``sigma``, ``reference``: physics.md D5, the reference is the noiseless signal)."""
+
+    start: Image
+    filters: tuple[Filter, ...]
+    sigma: float
+    reference: float
+    streams: seeds.SeriesStreams
+
+
+def build_structural_pipeline(
+    series: StructuralSeries,
+    context: SimulationContext,
+    *,
+    participant_label: str,
+    index: int,
+    seed: int | None = None,
+) -> StructuralPipeline:
+    """The pipeline of one structural series; ``index`` is its 1-based position in the
+    parameter file, ``seed`` replaces its ``random_seed``. The noiseless signal (the noise
+    reference) is computed here, once, and the noise drawn."""
+    maps = context.maps(QUANTITIES)
+    signal = signal_filter(
+        series, maps, repetition_time=series.repetition_time, echo_time=series.echo_time
+    ).with_noiseless()
+    sigma, reference = context.noise_sigma(signal.noiseless, series.desired_snr)
+    acquire = context.acquire(series.acq_matrix, series.motion, tables=signal.noiseless.ndim == 1)
+    streams = seeds.SeriesStreams.of(series, participant_label, index, seed)
+    add_noise = AddComplexNoise.drawn(acquire.resampler.target.shape, sigma, streams.volume(0))
+    if series.output_image_type != "complex":
+        finish = (Magnitude(), CastTo("float32"))
+    elif add_noise.noise is not None:
+        finish = (CastTo("complex64"),)
+    else:
+        finish = (CastTo("float32"),)
+    return StructuralPipeline(
+        start=Image(data=maps["m0"], affine=context.ground_truth.affine),
+        filters=(signal, acquire, add_noise, *finish),
+        sigma=sigma,
+        reference=reference,
+        streams=streams,
+    )
 
 
 def simulate_structural(
@@ -28,37 +78,21 @@ def simulate_structural(
 ) -> SeriesResult:
     """Simulate one structural series; ``index`` is its 1-based position in the parameter file."""
     gt = context.ground_truth
-    maps = context.maps(QUANTITIES)
-    data = tissue_signal(
-        series, maps, repetition_time=series.repetition_time, echo_time=series.echo_time
+    pipeline = build_structural_pipeline(
+        series, context, participant_label=participant_label, index=index, seed=seed
     )
-    sigma, reference = context.noise_sigma(data, series.desired_snr)
-    acquire = context.acquire(series.acq_matrix, series.motion, tables=data.ndim == 1)
-    base_seed = series.random_seed if seed is None else seed
-    add_noise = AddComplexNoise.drawn(
-        acquire.resampler.target.shape,
-        sigma,
-        seeds.seed_sequence(base_seed, participant_label, index, 0),
-    )
-    complex_output = series.output_image_type == "complex"
-    if complex_output:
-        finish = (CastTo("complex64") if add_noise.noise is not None else CastTo("float32"),)
-    else:
-        finish = (Magnitude(), CastTo("float32"))
-    pipeline = (acquire, add_noise, *finish)
-    image = apply_pipeline(
-        Image(
-            data=data,
-            affine=gt.affine,
-            history=({"filter": "mri_signal", "contrast": series.acq_contrast},),
-        ),
-        pipeline,
-    )
+    image = apply_pipeline(pipeline.start, pipeline.filters)
+    sigma = pipeline.sigma
     record = StructuralAcquisition(
         series=series,
         magnetic_field_strength=gt.parameters["magnetic_field_strength"],
         voxel_size=voxel_size(image),
-        noise=Noise(sigma if sigma > 0 else None, reference, base_seed, (add_noise.seed,)),
+        noise=Noise(
+            sigma if sigma > 0 else None,
+            pipeline.reference,
+            pipeline.streams.seed,
+            (noise_seed(pipeline.filters),),
+        ),
     )
     return SeriesResult(
         index,

@@ -119,3 +119,32 @@ def test_unit_width_axes_use_interpolation_with_the_same_result():
     fast = sampler.average(sampler.table(array))
     sampler.integrate = (True, True, True)
     assert np.allclose(fast, sampler.average(sampler.table(array)), atol=1e-12)
+
+
+def _rotated_sampler(cache=None):
+    from asldro.acquisition.motion import motion_matrix
+    from asldro.params.types import Motion
+
+    voxel_map = np.linalg.inv(motion_matrix(Motion(rot_z=10.0))) @ np.diag([2.0, 2.0, 2.0, 1.0])
+    return BoxSampler(voxel_map, (12, 12, 8), (6, 6, 4), cache)
+
+
+def test_tables_are_kept_only_by_the_cache_that_owns_them():
+    from asldro.acquisition.box_integral import TABLES_KEPT, TableCache
+
+    seg = np.random.default_rng(2).integers(0, 3, size=(12, 12, 8)).astype(np.uint16)
+    values = np.array([0.0, 2.0, 5.0])
+    uncached = _rotated_sampler()
+    assert uncached.lookup_table(seg, values) is not uncached.lookup_table(seg, values)
+    cache = TableCache()
+    first, second = _rotated_sampler(cache), _rotated_sampler(cache)  # e.g. two motions
+    table = first.lookup_table(seg, values)
+    assert second.lookup_table(seg, values) is table and not table.flags.writeable
+    labels = first.one_hot_table(seg, np.array([0, 1, 2]))
+    assert second.one_hot_table(seg, np.array([0, 1, 2])) is labels
+    np.testing.assert_array_equal(table, uncached.lookup_table(seg, values))
+    for scale in range(TABLES_KEPT["lookup"] + 2):  # bounded: the oldest are dropped
+        first.lookup_table(seg, values * (scale + 2))
+    assert len(cache.arrays()) == TABLES_KEPT["lookup"] + 1
+    cache.clear()
+    assert not cache.arrays()

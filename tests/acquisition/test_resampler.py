@@ -180,6 +180,24 @@ def test_label_map_takes_the_majority_and_never_invents_labels(motion_name):
 
 
 @pytest.mark.parametrize("motion_name", sorted(MOTIONS))
+def test_majority_from_shared_fractions_is_the_same_rule(motion_name):
+    """Fractions of every label 0..n-1 given by the caller (shared with other quantities) give
+    the same labels as fractions computed for the present labels, and stay unchanged."""
+    rng = np.random.default_rng(9)
+    seg = rng.choice(np.array([1, 3, 4], dtype=np.uint16), size=(4, 4, 3))
+    seg = seg.repeat(5, axis=0).repeat(6, axis=1).repeat(6, axis=2)
+    grid = acquisition_grid(FLIPPED, seg.shape, (9, 7, 5))
+    resampler = Resampler(FLIPPED, seg.shape, grid, motion_matrix(MOTIONS[motion_name]))
+    shared = resampler.label_fractions(seg, range(5))
+    kept = shared.copy()
+    majority = resampler.majority_labels(seg, shared)
+    np.testing.assert_array_equal(majority, resampler.majority_labels(seg))
+    np.testing.assert_array_equal(shared, kept)
+    with pytest.raises(ValueError, match="fractions"):
+        resampler.majority_labels(seg, shared[:4])
+
+
+@pytest.mark.parametrize("motion_name", sorted(MOTIONS))
 def test_fractions_sum_to_the_part_inside_the_fov(motion_name):
     rng = np.random.default_rng(11)
     seg = rng.integers(0, 3, size=SHAPE)

@@ -142,3 +142,42 @@ def test_derivation_on_the_ground_truth_grid_says_it_is_the_truth(gt3t):
     derivation = _records(gt3t, list(gt3t.shape))["t1"].derivation
     assert "the ground truth's own value" in derivation
     assert "mean" not in derivation
+
+
+def _tie_truth() -> GroundTruth:
+    """1x3x4 voxels (labels below, one row of z per y) whose 1x2x3 acquisition voxel (0, 1, 2)
+    holds exactly half label 2 and half label 3 (see the test)."""
+    seg = np.array([[[2, 2, 3, 3], [1, 1, 3, 3], [1, 1, 3, 2]]], dtype=np.uint16)
+    tables = {
+        name: np.array(values)
+        for name, values in {
+            "perfusion_rate": [0.0, 60.0, 20.0, 0.0],
+            "transit_time": [0.0, 0.8, 1.2, 1000.0],
+            "t1": [0.0, 1.3, 0.8, 4.0],
+            "t2": [0.0, 0.08, 0.07, 0.4],
+            "t2_star": [0.0, 0.06, 0.05, 0.3],
+            "m0": [0.0, 80.0, 70.0, 90.0],
+        }.items()
+    }
+    return GroundTruth(
+        affine=np.eye(4),
+        shape=seg.shape,
+        seg=seg,
+        segmentation=SEGMENTATION,
+        maps=tables,
+        units={},
+        parameters=PARAMETERS,
+    )
+
+
+def test_majority_label_tie_goes_to_the_lowest_label_in_the_shipped_series():
+    """physics.md D2: a tie goes to the lowest label, however the fractions round.
+
+    Acquisition voxel (0, 1, 2) covers y in [1.0, 2.5] (weights 1/3 for y=1, 2/3 for y=2) and
+    z in [13/6, 3.5] (weights 1/4 for z=2, 3/4 for z=3): label 2 (y=2, z=3) has 2/3 * 3/4 = 1/2,
+    label 3 has 1/3 * 1/4 + 1/3 * 3/4 + 2/3 * 1/4 = 1/2. In floating point label 2 gets
+    0.4999999999999998; the tie rule still gives 2, and the other voxels their clear majority.
+    """
+    seg_label = _images(_tie_truth(), [1, 2, 3])["seg_label"].data
+    assert seg_label.dtype == np.uint16
+    np.testing.assert_array_equal(seg_label[0], [[2, 3, 3], [1, 1, 2]])

@@ -9,6 +9,9 @@ from asldro.params import default_params, load_params
 from asldro.pipelines import generate_series, provenance
 from asldro.pipelines.seeds import label_key, seed_sequence
 
+#: Uniform tissue values of the small hand-made ground truths.
+TISSUE = {"perfusion_rate": 60.0, "transit_time": 0.8, "t1": 1.3, "t2": 0.08, "t2_star": 0.05}
+
 
 def _asl_params(**overrides):
     doc = default_params()
@@ -51,6 +54,51 @@ def test_noise_sigma_is_mean_tissue_m0_over_snr(gt3t):
     expected = sum(counts[l] * m0[l] for l in range(1, len(counts))) / counts[1:].sum()
     assert noise.reference == pytest.approx(expected, rel=1e-9)
     assert noise.sigma == pytest.approx(expected / 50, rel=1e-9)
+
+
+def test_structural_noise_reference_is_mean_tissue_signal(gt3t):
+    """physics.md D5: the structural reference is the noiseless signal on the ground-truth grid,
+    averaged over the tissue voxels (seg > 0), each tissue weighted by its voxel count."""
+    from asldro.physics.signal import mri_signal
+
+    doc = default_params()
+    parameters = {"acq_matrix": [32, 32, 12], "desired_snr": 40.0, "acq_contrast": "se"}
+    parameters.update(echo_time=0.01, repetition_time=0.5)
+    doc["image_series"] = [{"series_type": "structural", "series_parameters": parameters}]
+    meta = generate_series(load_params(doc), gt3t)[0].images["structural"].meta
+    tables = [gt3t.maps[q] for q in ("m0", "t1", "t2", "t2_star")]
+    signal = mri_signal("se", *tables, repetition_time=0.5, echo_time=0.01)
+    counts = np.bincount(gt3t.seg.ravel())
+    expected = sum(counts[l] * abs(signal[l]) for l in range(1, len(counts))) / counts[1:].sum()
+    assert meta["noise_reference"] == pytest.approx(expected, rel=1e-12)
+    assert meta["noise_sigma"] == pytest.approx(expected / 40.0, rel=1e-12)
+
+
+def test_noise_reference_without_tissue_labels_is_mean_m0_where_positive():
+    """physics.md D5: without a segmentation (every label 0) the tissue mask is m0 > 0."""
+    from asldro.groundtruth import GroundTruth
+
+    rng = np.random.default_rng(3)
+    shape = (6, 5, 4)
+    m0 = np.where(rng.random(shape) < 0.5, 0.0, rng.uniform(50.0, 100.0, shape))
+    maps = {name: np.full(shape, value) for name, value in TISSUE.items()}
+    gt = GroundTruth(
+        affine=np.eye(4),
+        shape=shape,
+        seg=np.zeros(shape, dtype=np.uint16),
+        segmentation={},
+        maps={**maps, "m0": m0},
+        units={},
+        parameters={
+            "lambda_blood_brain": 0.9,
+            "t1_arterial_blood": 1.65,
+            "magnetic_field_strength": 3,
+        },
+    )
+    params = _asl_params(acq_matrix=[3, 5, 2], desired_snr=10.0)
+    meta = generate_series(params, gt)[0].images["asl"].meta
+    assert meta["noise_reference"] == pytest.approx(m0[m0 > 0].mean(), rel=1e-12)
+    assert meta["noise_sigma"] == pytest.approx(m0[m0 > 0].mean() / 10.0, rel=1e-12)
 
 
 def test_spin_echo_control_minus_label_is_delta_m_times_t2_decay(gt3t):
@@ -164,11 +212,12 @@ def test_majority_label_counts_outside_the_field_of_view_as_background(gt3t):
     from asldro.params.types import Motion
     from asldro.pipelines.context import SimulationContext
 
-    context = SimulationContext(gt3t)
     # shift the head far out of the field of view along x: edge voxels are mostly outside
-    moved = Motion(transl_x=180.0)
-    labels = context.majority_labels((20, 24, 20), moved)
-    fractions = context.fractions((20, 24, 20), moved)
+    doc = default_params()
+    parameters = {"acq_matrix": [20, 24, 20], "transl_x": 180.0}
+    doc["image_series"] = [{"series_type": "ground_truth", "series_parameters": parameters}]
+    labels = generate_series(load_params(doc), gt3t)[0].images["seg_label"].data
+    fractions = SimulationContext(gt3t).fractions((20, 24, 20), Motion(transl_x=180.0))
     background = 1.0 - fractions[1:].sum(axis=0)  # label 0 inside plus everything outside
     tissue = fractions[1:].max(axis=0)
     assert np.any(fractions.sum(axis=0) < 0.5)  # some voxels are mostly outside the FOV
@@ -176,14 +225,92 @@ def test_majority_label_counts_outside_the_field_of_view_as_background(gt3t):
     assert np.all(labels[tissue > background + 1e-9] > 0)
 
 
-def test_volumes_are_identical_whatever_the_thread_count(gt3t, monkeypatch):
+def test_volumes_are_identical_whatever_the_thread_count(gt3t):
     params = _asl_params(
         asl_context="m0scan control label control label",
         rot_z=[0.0, 1.0, 2.0, 3.0, 4.0],
         transl_y=[0.5, 0.0, -0.5, 1.0, 0.0],
     )
-    arrays = []
-    for threads in ("1", "3"):
-        monkeypatch.setenv("ASLDRO_THREADS", threads)
-        arrays.append(generate_series(params, gt3t)[0].images["asl"].data)
+    arrays = [
+        generate_series(params, gt3t, threads=threads)[0].images["asl"].data for threads in (1, 3)
+    ]
     assert arrays[0].tobytes() == arrays[1].tobytes()
+
+
+def test_volume_threads_follow_the_budget_never_beyond_the_volumes_or_the_cap():
+    from asldro.pipelines.asl import MAX_VOLUME_THREADS, volume_threads
+
+    assert volume_threads(10, 1) == 1
+    assert volume_threads(10, 3) == 3
+    assert volume_threads(2, 3) == 2
+    assert volume_threads(100, 64) == MAX_VOLUME_THREADS
+
+
+def test_the_context_runs_the_volumes_on_its_budget(gt3t):
+    from asldro.pipelines.context import SimulationContext
+
+    assert SimulationContext(gt3t, threads=3).threads == 3
+
+
+def _rotated_params():
+    doc = default_params()
+    doc["image_series"] = [
+        {
+            "series_type": "asl",
+            "series_parameters": {
+                "acq_matrix": [24, 28, 20],
+                "asl_context": "m0scan control label",
+                "rot_z": [0.0, 2.0, 4.0],
+            },
+        },
+        {
+            "series_type": "ground_truth",
+            "series_parameters": {"acq_matrix": [24, 28, 20], "rot_x": 3.0},
+        },
+    ]
+    return load_params(doc)
+
+
+def test_context_caches_are_released_on_exit(gt3t):
+    import weakref
+
+    from asldro.pipelines.asl import simulate_asl
+    from asldro.pipelines.context import SimulationContext
+    from asldro.pipelines.groundtruth import simulate_ground_truth
+
+    asl, truth = _rotated_params().series
+    with SimulationContext(gt3t) as context:
+        simulate_asl(context, asl, 1, participant_label="01")
+        simulate_ground_truth(context, truth, 2)
+        cached = list(context.cached_arrays())
+        # summed-volume tables on the ground-truth grid, and label fractions
+        assert any(array.shape[:3] == tuple(n + 1 for n in gt3t.shape) for array in cached)
+        assert any(array.shape[1:] == (24, 28, 20) for array in cached)
+        refs = [weakref.ref(array) for array in cached]
+        del cached
+    assert not list(context.cached_arrays())
+    assert all(ref() is None for ref in refs)
+
+
+def test_generate_series_releases_the_caches_of_the_participant(gt3t, monkeypatch):
+    """The shipped path: the context's cached arrays are gone once generate_series returns,
+    while its results stay."""
+    import weakref
+
+    import asldro.pipelines as pipelines
+    from asldro.pipelines.context import SimulationContext
+
+    refs = []
+
+    class Recorded(SimulationContext):
+        """A real context that remembers (weakly) what it cached before releasing it."""
+
+        def release(self) -> None:
+            refs.extend(weakref.ref(array) for array in self.cached_arrays())
+            super().release()
+
+    monkeypatch.setattr(pipelines, "SimulationContext", Recorded)
+    results = pipelines.generate_series(_rotated_params(), gt3t)
+    assert refs  # the caches were used, and released
+    assert all(ref() is None for ref in refs)
+    assert results[0].images["asl"].data.shape == (24, 28, 20, 3)
