@@ -8,7 +8,7 @@ acquisition facts a BIDS sidecar needs do not travel on the Image: they are the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Callable, Iterable, Mapping
 
@@ -34,7 +34,7 @@ class Image:
     producer hands the array over and does not change it afterwards); ``affine`` is a private
     read-only float64 copy.
 
-    Two Images are equal when their data (shape, dtype and values), affine, history and meta are
+    Two Images are equal when their data (shape, dtype and values), affine and history are
     equal; the hash is over shape, dtype and affine, so equal Images hash alike.
 
     Parameters
@@ -44,16 +44,12 @@ class Image:
         the ground-truth grid, see ``asldro.groundtruth.types``).
     affine : numpy.ndarray
         4x4 voxel-to-world (mm) matrix.
-    meta : Mapping
-        Facts a filter hands to the next one inside a pipeline (e.g. the acquisition grid's
-        ``voxel_size``); read-only, never read by the BIDS writer.
     history : tuple of Mapping
         One ``{"filter": name, **parameters}`` entry per filter applied, in order.
     """
 
     data: np.ndarray
     affine: np.ndarray
-    meta: Mapping[str, Any] = field(default_factory=dict)
     history: tuple[Mapping[str, Any], ...] = ()
 
     def __post_init__(self) -> None:
@@ -63,7 +59,6 @@ class Image:
         affine.flags.writeable = False
         object.__setattr__(self, "data", _read_only_view(self.data))
         object.__setattr__(self, "affine", affine)
-        object.__setattr__(self, "meta", _frozen(self.meta))
         object.__setattr__(self, "history", tuple(_frozen(h) for h in self.history))
 
     def __eq__(self, other: object) -> bool:
@@ -74,7 +69,6 @@ class Image:
             and self.data.dtype == other.data.dtype
             and np.array_equal(self.affine, other.affine)
             and self.history == other.history
-            and self.meta == other.meta
             and np.array_equal(self.data, other.data)
         )
 
@@ -87,15 +81,13 @@ class Image:
         *,
         data: np.ndarray | None = None,
         affine: np.ndarray | None = None,
-        meta: Mapping[str, Any] | None = None,
         **parameters: Any,
     ) -> "Image":
-        """Return a new Image with ``data``/``affine`` replaced, ``meta`` merged in and one
-        history entry ``{"filter": step, **parameters}`` appended."""
+        """Return a new Image with ``data``/``affine`` replaced and one history entry
+        ``{"filter": step, **parameters}`` appended."""
         return Image(
             data=self.data if data is None else data,
             affine=self.affine if affine is None else affine,
-            meta={**self.meta, **(meta or {})},
             history=self.history + ({"filter": step, **parameters},),
         )
 

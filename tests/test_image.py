@@ -1,5 +1,5 @@
 """The Image value (DESIGN.md "Pipe and filter, done lightly"): read-only arrays, equality over
-data + affine + history (+ the leftover meta), a hash consistent with it."""
+data + affine + history, a hash consistent with it."""
 
 # pylint: disable=missing-function-docstring
 
@@ -74,9 +74,14 @@ def test_images_differing_in_anything_are_not_equal(other):
     assert _image() != "not an image"
 
 
-def test_history_and_meta_are_read_only():
+def test_history_is_read_only():
     image = _image()
     with pytest.raises(TypeError):
         image.history[0]["filter"] = "changed"  # type: ignore[index]
+
+
+def test_an_image_carries_no_free_form_meta():
+    """The acquisition facts travel as typed records (asldro.pipelines.records), not on Image."""
+    assert not hasattr(_image(), "meta")
     with pytest.raises(TypeError):
-        image.meta["x"] = 1  # type: ignore[index]
+        Image(np.zeros((1, 1, 1)), np.eye(4), meta={"voxel_size": (1, 1, 1)})  # type: ignore

@@ -161,10 +161,6 @@ class Acquire:
             "acquire",
             data=np.asarray(data, dtype=np.float64),
             affine=target.affine,
-            meta={
-                "voxel_size": tuple(float(v) for v in target.voxel_size),
-                "acq_matrix": tuple(int(n) for n in target.shape),
-            },
             motion=asdict(self.motion),
             acq_matrix=list(target.shape),
         )
@@ -206,7 +202,7 @@ class Magnitude:
     """Take the magnitude |S| (Rician statistics where noise was added, physics.md §5, §9)."""
 
     def __call__(self, image: Image) -> Image:
-        return image.evolve("magnitude", data=np.abs(image.data), meta={"image_type": "magnitude"})
+        return image.evolve("magnitude", data=np.abs(image.data))
 
 
 @dataclass(frozen=True)

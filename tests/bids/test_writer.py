@@ -485,15 +485,14 @@ def test_an_asl_image_that_does_not_match_its_context_is_refused(tmp_path, make_
     assert not (tmp_path / "out" / "sub-01").exists()
 
 
-def test_the_writer_reads_the_records_not_the_image_meta(tmp_path, make_asl_result):
-    """Left-over ``meta`` on an Image (filters may use it internally) never reaches a sidecar."""
+def test_the_sidecar_follows_the_record(tmp_path, make_asl_result):
+    """The sidecar's facts come from the typed acquisition record (Image carries no meta)."""
+    import dataclasses
+
     result = make_asl_result(1, "control label")
-    image = result.images["asl"]
-    misleading = image.evolve(
-        "noop", meta={"voxel_size": (9.0, 9.0, 9.0), "asl_context": ("m0scan", "m0scan")}
-    )
-    confused = SeriesResult(1, "asl", "asl", result.params, {"asl": misleading}, result.records)
-    _write(tmp_path, [confused])
+    record = dataclasses.replace(result.records["asl"], voxel_size=(9.0, 9.0, 9.0))
+    changed = SeriesResult(1, "asl", "asl", result.params, result.images, {"asl": record})
+    _write(tmp_path, [changed])
     sidecar = _json(tmp_path / "sub-01" / "perf" / "sub-01_asl.json")
-    assert sidecar["AcquisitionVoxelSize"] == [3.0, 3.0, 4.0]
+    assert sidecar["AcquisitionVoxelSize"] == [9.0, 9.0, 9.0]
     assert sidecar["M0Type"] == "Absent" and sidecar["TotalAcquiredPairs"] == 1

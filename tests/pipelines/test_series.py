@@ -65,13 +65,13 @@ def test_structural_noise_reference_is_mean_tissue_signal(gt3t):
     parameters = {"acq_matrix": [32, 32, 12], "desired_snr": 40.0, "acq_contrast": "se"}
     parameters.update(echo_time=0.01, repetition_time=0.5)
     doc["image_series"] = [{"series_type": "structural", "series_parameters": parameters}]
-    meta = generate_series(load_params(doc), gt3t)[0].images["structural"].meta
+    noise = generate_series(load_params(doc), gt3t)[0].records["structural"].noise
     tables = [gt3t.maps[q] for q in ("m0", "t1", "t2", "t2_star")]
     signal = mri_signal("se", *tables, repetition_time=0.5, echo_time=0.01)
     counts = np.bincount(gt3t.seg.ravel())
     expected = sum(counts[l] * abs(signal[l]) for l in range(1, len(counts))) / counts[1:].sum()
-    assert meta["noise_reference"] == pytest.approx(expected, rel=1e-12)
-    assert meta["noise_sigma"] == pytest.approx(expected / 40.0, rel=1e-12)
+    assert noise.reference == pytest.approx(expected, rel=1e-12)
+    assert noise.sigma == pytest.approx(expected / 40.0, rel=1e-12)
 
 
 def test_noise_reference_without_tissue_labels_is_mean_m0_where_positive():
@@ -96,9 +96,9 @@ def test_noise_reference_without_tissue_labels_is_mean_m0_where_positive():
         },
     )
     params = _asl_params(acq_matrix=[3, 5, 2], desired_snr=10.0)
-    meta = generate_series(params, gt)[0].images["asl"].meta
-    assert meta["noise_reference"] == pytest.approx(m0[m0 > 0].mean(), rel=1e-12)
-    assert meta["noise_sigma"] == pytest.approx(m0[m0 > 0].mean() / 10.0, rel=1e-12)
+    noise = generate_series(params, gt)[0].records["asl"].noise
+    assert noise.reference == pytest.approx(m0[m0 > 0].mean(), rel=1e-12)
+    assert noise.sigma == pytest.approx(m0[m0 > 0].mean() / 10.0, rel=1e-12)
 
 
 def test_spin_echo_control_minus_label_is_delta_m_times_t2_decay(gt3t):
