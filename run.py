@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""BIDS-App entry point (bids-asl.md §11): ``run.py [BIDS_DIR] OUTPUT_DIR {participant,group}``."""
+"""BIDS-App entry point (docs/bids.md §11): ``run.py [BIDS_DIR] OUTPUT_DIR {participant,group}``."""
 
 from bids_app.cli import main
 

@@ -1,4 +1,4 @@
-"""The engine's front: parameters in, a BIDS dataset out (DESIGN.md, "The flow").
+"""The engine's front: parameters in, a BIDS dataset out (docs/design.md, "The flow").
 
 ``generate`` is what ``asldro generate`` calls; ``generate_participants`` is the one path that
 writes participants (in-process or in a process pool), used by ``generate`` and by the BIDS-App's

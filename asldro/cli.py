@@ -1,4 +1,4 @@
-"""``asldro``: ASLDRO-compatible command line (physics.md §2.5, DESIGN.md "Errors").
+"""``asldro``: ASLDRO-compatible command line (docs/physics.md §2.5, docs/design.md "Errors").
 
 Commands::
 

@@ -1,7 +1,7 @@
 """The one table of exit statuses of both front doors (``asldro`` and ``run.py``), and the one rule
 that turns an error into its status and its one-line message.
 
-The statuses follow the BIDS-Apps execution specification and ``sysexits.h`` (bids-asl.md §11).
+The statuses follow the BIDS-Apps execution specification and ``sysexits.h`` (docs/bids.md §11).
 Errors that know their status carry it as ``exit_status``; the engine's own error types are
 recognised without importing them (only a module already loaded can have raised one), so the
 front doors stay fast and work before the numeric stack is importable.

@@ -1,4 +1,4 @@
-"""The Image value and the filter contract (DESIGN.md, "Pipe and filter, done lightly").
+"""The Image value and the filter contract (docs/design.md, "Pipe and filter, done lightly").
 
 An :class:`Image` is an immutable value: a filter returns a new Image whose ``history`` has one
 more entry naming the filter and its parameters, so every output can say how it was made. The

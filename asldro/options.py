@@ -1,5 +1,5 @@
 """Command-line values shared by both front doors (``asldro generate`` and ``run.py``): one rule
-each for participant labels, ``--seed`` and ``--n-procs`` (DESIGN.md "Facts in one place").
+each for participant labels, ``--seed`` and ``--n-procs`` (docs/design.md "Facts in one place").
 
 Nothing here imports the numeric stack, so argument errors stay fast.
 """

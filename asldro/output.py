@@ -1,6 +1,6 @@
 """The output location of both front doors: what asldro may write, create or replace, checked
 before anything is touched, and the build-beside-then-swap that replaces a dataset only once the
-new one is complete (DESIGN.md "Never lose a user's data"; issue 9).
+new one is complete (docs/design.md "Never lose a user's data"; issue 9).
 
 The rules, stated once:
 

@@ -1,4 +1,4 @@
-"""The one resource budget of a run (issue 10 item 5; DESIGN.md "Facts in one place").
+"""The one resource budget of a run (issue 10 item 5; docs/design.md "Facts in one place").
 
 A run may use ``threads`` CPUs at once. The front doors choose it once (:func:`thread_budget`:
 given explicitly, else ``ASLDRO_THREADS``, else the CPUs available to the process) and pass it

@@ -1,1 +1,1 @@
-"""BIDS-App front door (DESIGN.md, BIDS-App command line)."""
+"""BIDS-App front door (docs/design.md, BIDS-App command line)."""

@@ -1,4 +1,4 @@
-"""``run.py``: the BIDS-App command line (bids-asl.md §11; DESIGN.md "BIDS-App command line").
+"""``run.py``: the BIDS-App command line (docs/bids.md §11; docs/design.md "BIDS-App command line").
 
 ::
 
@@ -63,7 +63,7 @@ def version() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The ``run.py`` argument parser (bids-asl.md §11).
+    """The ``run.py`` argument parser (docs/bids.md §11).
 
     The analysis level is a free string here and checked by :func:`main` (unknown -> 17, as the
     execution specification asks; argparse ``choices`` would give a usage error).
@@ -140,7 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def clean_labels(values: Sequence[str] | None) -> tuple[str, ...]:
-    """Participant labels without a leading ``sub-``, de-duplicated in order (bids-asl.md §11;
+    """Participant labels without a leading ``sub-``, de-duplicated in order (docs/bids.md §11;
     the rule is ``asldro.options.participant_labels``, shared with ``asldro generate``).
 
     Raises ``AppError`` (exit 64) for anything that is not a BIDS label (``../x``, ``a_b``, ``""``).
@@ -175,7 +175,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the BIDS-App; returns the exit status (bids-asl.md §11).
+    """Run the BIDS-App; returns the exit status (docs/bids.md §11).
 
     Parameters
     ----------

@@ -1,4 +1,4 @@
-"""The two analysis levels of the BIDS-App (bids-asl.md §11; DESIGN.md "BIDS-App command line").
+"""The two analysis levels of the BIDS-App (docs/bids.md §11; docs/design.md "BIDS-App command line").
 
 ``participant`` writes ``sub-<label>`` for each label, then (holding the dataset lock) rebuilds
 ``participants.tsv`` and self-validates. ``group`` rebuilds ``participants.tsv``/``.json`` from
@@ -23,7 +23,7 @@ from asldro.exit_codes import ExitCode, StatusError
 LOCK_NAME = ".asldro.lock"
 SCRATCH_PREFIX = ".asldro-scratch-"
 TEMP_PATTERN = ".asldro-tmp-*"  # asldro.bids.atomic.TMP_PREFIX
-# Cache and temporary-file variables redirected into the output folder (DESIGN.md "Principles":
+# Cache and temporary-file variables redirected into the output folder (docs/design.md "Principles":
 # only the output folder is written). bids-validator-deno caches in ~/.cache/deno otherwise,
 # found through the password database even when HOME is unset.
 CACHE_VARIABLES = ("DENO_DIR", "MPLCONFIGDIR", "NUMBA_CACHE_DIR", "XDG_CACHE_HOME")
@@ -251,7 +251,7 @@ def run_participant(
     validate: bool,
     max_memory: int | None = None,
 ) -> int:
-    """Participant level (bids-asl.md §11): generate ``sub-<label>`` for each label, rebuild
+    """Participant level (docs/bids.md §11): generate ``sub-<label>`` for each label, rebuild
     participants.tsv and self-validate the dataset. Returns the exit status.
 
     The ground truth and the estimated peak memory are checked before anything is written
@@ -287,7 +287,7 @@ def run_participant(
 
 
 def run_group(output_dir: Path, labels: Sequence[str], *, validate: bool) -> int:
-    """Group level (bids-asl.md §11): rebuild participants.tsv/json from the ``sub-*`` folders,
+    """Group level (docs/bids.md §11): rebuild participants.tsv/json from the ``sub-*`` folders,
     validate the whole dataset and print a summary. Returns the exit status.
 
     Labels given with ``--participant-label`` must all be present (exit 66 otherwise).

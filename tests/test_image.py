@@ -1,4 +1,4 @@
-"""The Image value (DESIGN.md "Pipe and filter, done lightly"): read-only arrays, equality over
+"""The Image value (docs/design.md "Pipe and filter, done lightly"): read-only arrays, equality over
 data + affine + history, a hash consistent with it."""
 
 # pylint: disable=missing-function-docstring

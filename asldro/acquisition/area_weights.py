@@ -1,4 +1,4 @@
-"""Exact separable box-average resampling (physics.md §6, D4b), used when the voxel-to-voxel map
+"""Exact separable box-average resampling (docs/physics.md §6, D4b), used when the voxel-to-voxel map
 is a scaled (possibly flipped) axis permutation, i.e. whenever there is no rotation.
 
 Source voxels are piecewise-constant unit boxes centred on integer indices. Along one axis a
@@ -21,7 +21,7 @@ BAND_COST = 40
 
 
 def overlap_weights(scale: float, offset: float, n_target: int, n_source: int) -> np.ndarray:
-    """Area weights of one axis (physics.md §6, D4b: box PSF over piecewise-constant voxels).
+    """Area weights of one axis (docs/physics.md §6, D4b: box PSF over piecewise-constant voxels).
 
     Parameters
     ----------

@@ -1,4 +1,4 @@
-"""Box-average resampling under rotation, with a summed-volume table (physics.md §6, D4b).
+"""Box-average resampling under rotation, with a summed-volume table (docs/physics.md §6, D4b).
 
 The source is piecewise constant on unit voxels, so its running integral
 ``F(u) = integral of f over [-0.5, u_0] x [-0.5, u_1] x [-0.5, u_2]`` is *exactly* trilinear between
@@ -19,6 +19,10 @@ target voxel density).
 Along an axis where the box is exactly one source voxel wide (e.g. a rotated grid at the source
 resolution) the box average is the linear interpolation of the voxel values, so that axis needs
 no running sum and two look-ups instead of four.
+
+The summed-volume table is the 3-D form of the summed-area table of Crow FC, Summed-area tables
+for texture mapping, Computer Graphics (SIGGRAPH '84) 1984;18(3):207-212,
+doi 10.1145/964965.808600, §2.1 (the table and its corner sums); docs/physics.md §6.5.
 """
 
 from __future__ import annotations

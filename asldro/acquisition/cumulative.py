@@ -1,8 +1,10 @@
-"""Running sums of piecewise-constant voxel data (physics.md D4b: exact box integrals).
+"""Running sums of piecewise-constant voxel data (docs/physics.md D4b: exact box integrals).
 
 A running sum padded with a leading zero, ``C[g] = sum(x[:g])``, is the integral of the
 piecewise-constant source from index ``-0.5`` to ``g - 0.5``; between those lattice points the
-integral is linear, so the integral over any interval with real end points is exact.
+integral is linear, so the integral over any interval with real end points is exact (the
+one-dimensional summed-area table of Crow 1984, SIGGRAPH, doi 10.1145/964965.808600;
+docs/physics.md §6.4-§6.5).
 """
 
 from __future__ import annotations

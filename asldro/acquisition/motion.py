@@ -1,4 +1,4 @@
-"""Rigid motion of the imaged object (physics.md §6, "Motion conventions").
+"""Rigid motion of the imaged object (docs/physics.md §6, "Motion conventions").
 
 Rotations are in degrees, right-handed, about the **world origin**; the object is rotated about
 z first, then y, then x, and then translated: ``M = T(transl) @ Rx(rot_x) @ Ry(rot_y) @ Rz(rot_z)``.
@@ -15,32 +15,32 @@ if TYPE_CHECKING:  # only the attributes are used; keeps this import light
 
 
 def rotation_x(degrees: float) -> np.ndarray:
-    """4x4 homogeneous rotation about the world x axis (physics.md §6 ``Rx``)."""
+    """4x4 homogeneous rotation about the world x axis (docs/physics.md §6 ``Rx``)."""
     c, n = np.cos(np.radians(degrees)), np.sin(np.radians(degrees))
     return np.array([[1, 0, 0, 0], [0, c, -n, 0], [0, n, c, 0], [0, 0, 0, 1]], dtype=np.float64)
 
 
 def rotation_y(degrees: float) -> np.ndarray:
-    """4x4 homogeneous rotation about the world y axis (physics.md §6 ``Ry``)."""
+    """4x4 homogeneous rotation about the world y axis (docs/physics.md §6 ``Ry``)."""
     c, n = np.cos(np.radians(degrees)), np.sin(np.radians(degrees))
     return np.array([[c, 0, n, 0], [0, 1, 0, 0], [-n, 0, c, 0], [0, 0, 0, 1]], dtype=np.float64)
 
 
 def rotation_z(degrees: float) -> np.ndarray:
-    """4x4 homogeneous rotation about the world z axis (physics.md §6 ``Rz``)."""
+    """4x4 homogeneous rotation about the world z axis (docs/physics.md §6 ``Rz``)."""
     c, n = np.cos(np.radians(degrees)), np.sin(np.radians(degrees))
     return np.array([[c, -n, 0, 0], [n, c, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]], dtype=np.float64)
 
 
 def translation(x: float, y: float, z: float) -> np.ndarray:
-    """4x4 homogeneous translation by ``(x, y, z)`` mm (physics.md §6 ``T``)."""
+    """4x4 homogeneous translation by ``(x, y, z)`` mm (docs/physics.md §6 ``T``)."""
     matrix = np.eye(4)
     matrix[:3, 3] = (x, y, z)
     return matrix
 
 
 def motion_matrix(motion: Motion) -> np.ndarray:
-    """World-space rigid transform that moves the object (physics.md §6).
+    """World-space rigid transform that moves the object (docs/physics.md §6).
 
     Parameters
     ----------

@@ -1,4 +1,4 @@
-"""Acquisition grid and box-PSF resampling of the moved object (physics.md §6 with D2, D3, D4, D4b).
+"""Acquisition grid and box-PSF resampling of the moved object (docs/physics.md §6 with D2, D3, D4, D4b).
 
 The object, defined on the ground-truth (source) grid as piecewise-constant voxels and zero
 outside it, is moved by the world-space rigid transform ``M`` and acquired on a fixed target
@@ -56,14 +56,14 @@ class Grid:
 
     @property
     def voxel_size(self) -> np.ndarray:
-        """Voxel edge lengths in mm: column norms of ``affine[:3, :3]`` (physics.md D4)."""
+        """Voxel edge lengths in mm: column norms of ``affine[:3, :3]`` (docs/physics.md D4)."""
         return np.linalg.norm(self.affine[:3, :3], axis=0)
 
 
 def acquisition_grid(
     src_affine: np.ndarray, src_shape: Sequence[int], acq_matrix: Sequence[int]
 ) -> Grid:
-    """Target grid with the source field of view, centred on it (physics.md D3, D4).
+    """Target grid with the source field of view, centred on it (docs/physics.md D3, D4).
 
     ``s = N_in / N_t`` per axis and
     ``A_out = A_in @ Z`` with ``Z = [[s_x, 0, 0, (s_x-1)/2], [0, s_y, 0, (s_y-1)/2],
@@ -107,7 +107,7 @@ def present_labels(seg: np.ndarray) -> np.ndarray:
 
 
 class Resampler:
-    """Acquire the moved object on a target grid with a box PSF (physics.md §6, D2, D4b).
+    """Acquire the moved object on a target grid with a box PSF (docs/physics.md §6, D2, D4b).
 
     Parameters
     ----------
@@ -181,7 +181,7 @@ class Resampler:
         return sampler.average(sampler.table(volume))
 
     def resample(self, volume: np.ndarray) -> np.ndarray:
-        """Box-PSF acquisition of a dense map (physics.md D4b); float64, shape ``target.shape``.
+        """Box-PSF acquisition of a dense map (docs/physics.md D4b); float64, shape ``target.shape``.
 
         Complex input is resampled part by part (linear) and returned as complex128.
         """
@@ -193,7 +193,7 @@ class Resampler:
         return self._average(volume.astype(np.float64, copy=False))
 
     def label_fractions(self, seg: np.ndarray, labels: Sequence[int]) -> np.ndarray:
-        """Fraction of each label in each target voxel (physics.md D2 "probseg").
+        """Fraction of each label in each target voxel (docs/physics.md D2 "probseg").
 
         Returns
         -------
@@ -251,7 +251,7 @@ class Resampler:
         return np.tensordot(values, fractions, axes=(0, 0))
 
     def majority_labels(self, seg: np.ndarray, fractions: np.ndarray | None = None) -> np.ndarray:
-        """Label covering the largest part of each target voxel (physics.md D2).
+        """Label covering the largest part of each target voxel (docs/physics.md D2).
 
         Ties go to the lowest label: labels whose fractions are within :data:`TIE_TOLERANCE` of
         the largest count as tied, so the choice never depends on floating-point rounding. The

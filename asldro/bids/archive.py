@@ -1,4 +1,4 @@
-"""Deterministic ``.zip`` / ``.tar.gz`` archives of a dataset folder (physics.md D15).
+"""Deterministic ``.zip`` / ``.tar.gz`` archives of a dataset folder (docs/physics.md D15).
 
 Entries are the dataset's files relative to its root, sorted, with a fixed timestamp
 (1980-01-01), fixed permissions and owner; the gzip header carries mtime 0 and no file name.

@@ -1,4 +1,4 @@
-"""Own consistency checks: what the schema validator misses (bids-asl.md §12.3).
+"""Own consistency checks: what the schema validator misses (docs/bids.md §12.3).
 
 Each check takes a dataset root and returns a list of :class:`Finding`. File paths in findings
 are relative to the dataset root they were found in (POSIX form, ``""`` = the dataset itself).
@@ -19,11 +19,11 @@ from typing import Any, Iterator
 ERROR = "error"
 WARNING = "warning"
 
-#: aslcontext values allowed by BIDS 1.10 (bids-asl.md §6), case-sensitive.
+#: aslcontext values allowed by BIDS 1.10 (docs/bids.md §6), case-sensitive.
 ASLCONTEXT_VALUES = frozenset({"control", "label", "m0scan", "deltam", "cbf", "noRF", "n/a"})
-#: M0Type enum (bids-asl.md §5).
+#: M0Type enum (docs/bids.md §5).
 M0_TYPES = frozenset({"Separate", "Included", "Estimate", "Absent"})
-#: Fields that may be a scalar or one value per volume (bids-asl.md §6).
+#: Fields that may be a scalar or one value per volume (docs/bids.md §6).
 PER_VOLUME_FIELDS = (
     "PostLabelingDelay",
     "LabelingDuration",
@@ -37,7 +37,7 @@ PAIR_DELAY_TECHNIQUES = frozenset({"Q2TIPS"})
 #: Volume types that carry a perfusion weighting (their PLD is meaningful).
 PERFUSION_VOLUMES = frozenset({"control", "label", "deltam", "cbf"})
 IMAGE_EXTENSIONS = (".nii.gz", ".nii")
-#: Smallest acceptable .nii.gz, in bytes (bids-asl.md §7: legacy NIFTI_TOO_SMALL).
+#: Smallest acceptable .nii.gz, in bytes (docs/bids.md §7: legacy NIFTI_TOO_SMALL).
 MIN_NIFTI_GZ_BYTES = 348
 NIFTI1_HEADER_BYTES = 348
 NIFTI2_HEADER_BYTES = 540
@@ -243,7 +243,7 @@ def read_aslcontext(path: Path) -> tuple[list[str], list[str]] | None:
 
 
 def check_nifti_format(root: Path) -> list[Finding]:
-    """(8) Every image is NIfTI-1 and every ``.nii.gz`` has >= 348 bytes (bids-asl.md §7)."""
+    """(8) Every image is NIfTI-1 and every ``.nii.gz`` has >= 348 bytes (docs/bids.md §7)."""
     findings = []
     for path in nifti_files(root):
         rel = relative(path, root)
@@ -277,7 +277,7 @@ def resolve_intended_for(target: str, sidecar: Path, root: Path) -> Path | None:
     """The file an IntendedFor entry points at, or None if the form is not resolvable here.
 
     ``bids::<path>`` is relative to the dataset root; a plain path is subject-relative
-    (bids-asl.md §4).
+    (docs/bids.md §4).
     """
     if target.startswith("bids::"):
         return root / target[len("bids::") :]
@@ -341,7 +341,7 @@ def check_intended_for(root: Path) -> list[Finding]:
 
 @dataclass(frozen=True)
 class AslRun:
-    """The files of one ASL run (bids-asl.md §2): asl image, aslcontext, separate m0scan."""
+    """The files of one ASL run (docs/bids.md §2): asl image, aslcontext, separate m0scan."""
 
     image: Path
     context: Path
@@ -374,7 +374,7 @@ def find_asl_runs(root: Path) -> list[AslRun]:
 def check_m0type(
     rel: str, meta: dict[str, Any], rows: list[str] | None, run: AslRun
 ) -> list[Finding]:
-    """(1) M0Type consistent with the m0scan file and aslcontext rows (bids-asl.md §5)."""
+    """(1) M0Type consistent with the m0scan file and aslcontext rows (docs/bids.md §5)."""
     m0_type = meta.get("M0Type")
     if m0_type is None:
         return [_finding("M0TYPE_MISSING", rel, "M0Type is required")]
@@ -511,14 +511,14 @@ def check_volume_counts(
 
 
 def check_units_for_cbf(rel: str, meta: dict[str, Any], rows: list[str] | None) -> list[Finding]:
-    """(3) ``Units`` present when aslcontext has cbf rows (bids-asl.md §3)."""
+    """(3) ``Units`` present when aslcontext has cbf rows (docs/bids.md §3)."""
     if rows is not None and "cbf" in rows and not meta.get("Units"):
         return [_finding("UNITS_MISSING_FOR_CBF", rel, "aslcontext has cbf rows but no Units")]
     return []
 
 
 def check_pair_counts(rel: str, meta: dict[str, Any], rows: list[str] | None) -> list[Finding]:
-    """(5) #control == #label == TotalAcquiredPairs (bids-asl.md §6).
+    """(5) #control == #label == TotalAcquiredPairs (docs/bids.md §6).
 
     Label-only (control-only) contexts: TotalAcquiredPairs == #label (#control), the writer's
     documented convention.
@@ -555,7 +555,7 @@ def check_pair_counts(rel: str, meta: dict[str, Any], rows: list[str] | None) ->
 
 def check_pasl(rel: str, meta: dict[str, Any]) -> list[Finding]:
     """(6) PASL as ASLPrep needs it: BolusCutOffFlag true, technique and delay, no
-    LabelingDuration (bids-asl.md §3)."""
+    LabelingDuration (docs/bids.md §3)."""
     if meta.get("ArterialSpinLabelingType") != "PASL":
         return []
     findings = []
@@ -706,7 +706,7 @@ def check_participants(root: Path) -> list[Finding]:
 
 
 def check_t1w(root: Path) -> list[Finding]:
-    """(10) Every subject has a T1w image (ASLPrep/fMRIPrep NO_T1W, bids-asl.md §8).
+    """(10) Every subject has a T1w image (ASLPrep/fMRIPrep NO_T1W, docs/bids.md §8).
 
     A warning, not an error: BIDS does not require a T1w (an ASL-only DRO is a valid dataset),
     but the preprocessing pipelines do."""
@@ -737,7 +737,7 @@ def check_skull_stripped(root: Path) -> list[Finding]:
 
 def check_derivative_description(root: Path) -> list[Finding]:
     """Derivative ``dataset_description.json``: ``DatasetType`` "derivative" and
-    ``GeneratedBy[0].Name`` (pybids refuses the layout without it; bids-asl.md §9)."""
+    ``GeneratedBy[0].Name`` (pybids refuses the layout without it; docs/bids.md §9)."""
     rel = "dataset_description.json"
     content = read_json_object(root / rel)
     if content is None:
@@ -826,7 +826,7 @@ def check_non_finite_values(root: Path) -> list[Finding]:
 
 
 def check_raw_dataset(root: Path) -> list[Finding]:
-    """All own checks for a raw dataset (bids-asl.md §12.3 (1)-(10))."""
+    """All own checks for a raw dataset (docs/bids.md §12.3 (1)-(10))."""
     return (
         check_asl_runs(root)
         + check_intended_for(root)

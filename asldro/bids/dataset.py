@@ -1,4 +1,4 @@
-"""Dataset-level files of the raw dataset and of the ground-truth derivative (bids-asl.md §1, §9,
+"""Dataset-level files of the raw dataset and of the ground-truth derivative (docs/bids.md §1, §9,
 §10): dataset_description.json, README.md, CHANGES, participants.tsv/.json, and the derivative's
 descriptions.tsv, desc-groundtruth_dseg.tsv and .bidsignore; and what asldro wrote in a dataset
 (how it recognises its own datasets and files, so that it never replaces anyone else's).
@@ -31,12 +31,12 @@ LEGACY_FILES = ("code/dro_params.json",)
 
 
 def groundtruth_root(output_dir: Path) -> Path:
-    """The ground-truth derivative dataset folder (bids-asl.md §1)."""
+    """The ground-truth derivative dataset folder (docs/bids.md §1)."""
     return Path(output_dir) / fields()["groundtruth_dir"]
 
 
 def generated_by() -> list[dict[str, Any]]:
-    """``GeneratedBy`` (bids-asl.md §10): name, version, description and, only when the
+    """``GeneratedBy`` (docs/bids.md §10): name, version, description and, only when the
     environment variable ``ASLDRO_CONTAINER`` holds an image tag, the docker container."""
     entry: dict[str, Any] = {
         "Name": GENERATOR,
@@ -50,7 +50,7 @@ def generated_by() -> list[dict[str, Any]]:
 
 
 def raw_dataset_description(ground_truth_description: str) -> dict[str, Any]:
-    """The raw ``dataset_description.json`` (bids-asl.md §10)."""
+    """The raw ``dataset_description.json`` (docs/bids.md §10)."""
     facts = fields()["dataset"]
     return {
         "Name": facts["Name"],
@@ -64,7 +64,7 @@ def raw_dataset_description(ground_truth_description: str) -> dict[str, Any]:
 
 
 def derivative_dataset_description(ground_truth_description: str) -> dict[str, Any]:
-    """The ground-truth derivative ``dataset_description.json`` (bids-asl.md §9)."""
+    """The ground-truth derivative ``dataset_description.json`` (docs/bids.md §9)."""
     return {
         "Name": fields()["derivative"]["Name"],
         "BIDSVersion": fields()["bids_version"],
@@ -95,7 +95,7 @@ def _tissue_row(name: str, index: int) -> tuple[int, str, str]:
 
 def dseg_tsv(segmentation: Mapping[str, int], existing: str | None = None) -> str:
     """``desc-groundtruth_dseg.tsv``: EVERY label of ``segmentation`` plus background 0
-    (bids-asl.md §9; physics.md D18), merged with the rows of an ``existing`` table."""
+    (docs/bids.md §9; docs/physics.md D18), merged with the rows of an ``existing`` table."""
     rows: dict[int, tuple[int, str, str]] = {}
     for line in (existing or "").splitlines()[1:]:
         cells = line.split("\t")
@@ -179,7 +179,7 @@ def ensure_dataset_files(
     extra_suffixes: Iterable[str] = (),
 ) -> list[Path]:
     """Write the dataset-level files of the raw dataset and of the ground-truth derivative
-    (bids-asl.md §9, §10), atomically. Returns the files whose content changed.
+    (docs/bids.md §9, §10), atomically. Returns the files whose content changed.
 
     A file already there is asldro's or its user's: it is kept as it is (a README the user
     edited stays), except that the derivative's ``desc-groundtruth_dseg.tsv`` and
@@ -394,7 +394,7 @@ def participants_json(existing: Any) -> dict[str, Any]:
 
 def update_participants(output_dir: Path) -> list[str]:
     """Rewrite ``participants.tsv`` (``participant_id`` column = exactly the ``sub-*`` folders
-    present, sorted; other columns kept) and ``participants.json`` atomically (bids-asl.md
+    present, sorted; other columns kept) and ``participants.json`` atomically (docs/bids.md
     §10). Returns the labels."""
     root = Path(output_dir)
     paths = _dataset_file_paths(root)

@@ -1,6 +1,6 @@
 """The rules behind the catalog's derived BIDS fields and ``when`` conditions, each implemented
 once (:data:`asldro.params.catalog.DERIVED`, :data:`~asldro.params.catalog.CONDITIONS`;
-bids-asl.md §3, §5, §6; physics.md D20, D21).
+docs/bids.md §3, §5, §6; docs/physics.md D20, D21).
 
 A rule takes the acquisition record (:mod:`asldro.pipelines.records`) and the :class:`Layout`
 (what the writer knows of the files around the sidecar) and returns the field's value, or a
@@ -34,7 +34,7 @@ def json_number(value: Any) -> float | int:
 
 def post_labeling_delay(record: AslAcquisition, layout: Layout = Layout()) -> float:
     """``PostLabelingDelay`` in s: ``signal_time - label_duration`` for (P)CASL, ``signal_time``
-    (the inversion time TI) for PASL (bids-asl.md §3; physics.md D21)."""
+    (the inversion time TI) for PASL (docs/bids.md §3; docs/physics.md D21)."""
     del layout  # the PLD depends on the parameters only
     signal_time = float(record.value("signal_time"))
     if record.value("label_type") == "pasl":
@@ -43,7 +43,7 @@ def post_labeling_delay(record: AslAcquisition, layout: Layout = Layout()) -> fl
 
 
 def total_acquired_pairs(record: AslAcquisition, layout: Layout = Layout()) -> int:
-    """``TotalAcquiredPairs``: the number of control–label pairs (bids-asl.md §3, §6).
+    """``TotalAcquiredPairs``: the number of control–label pairs (docs/bids.md §3, §6).
 
     BIDS requires a value > 0; for a label-only (or control-only) series this is the number of
     label (or control) volumes, a documented project convention.
@@ -58,7 +58,7 @@ def total_acquired_pairs(record: AslAcquisition, layout: Layout = Layout()) -> i
 
 
 def m0_type(record: AslAcquisition, layout: Layout = Layout()) -> dict[str, Any]:
-    """``M0Type`` (and ``M0Estimate``) by the project rule (bids-asl.md §5).
+    """``M0Type`` (and ``M0Estimate``) by the project rule (docs/bids.md §5).
 
     Included when the context has m0scan rows; Separate when an m0scan file with identical
     entities exists; both is a configuration error; else Estimate with ``M0Estimate`` when the

@@ -1,4 +1,4 @@
-"""BIDS file names for the simulated series (bids-asl.md §2, §8, §9).
+"""BIDS file names for the simulated series (docs/bids.md §2, §8, §9).
 
 Entities are written in the fixed order ``sub, ses, acq, rec, dir, run, echo, part`` (raw) and
 ``..., desc`` (derivative); labels are ``[0-9a-zA-Z+]+``. Series numbers and free text never
@@ -61,7 +61,7 @@ def check_label(label: str) -> str:
 def bids_stem(
     label: str, entities: Mapping[str, object], suffix: str, *, derivative: bool = False
 ) -> str:
-    """Build ``sub-<label>[_key-value...]_<suffix>`` with entities in BIDS order (bids-asl.md §2).
+    """Build ``sub-<label>[_key-value...]_<suffix>`` with entities in BIDS order (docs/bids.md §2).
 
     Parameters
     ----------
@@ -105,7 +105,7 @@ def _run_entities(count: int, position: int) -> dict[str, str]:
 
 
 def check_m0_pairs(results: Sequence[NamedSeries], m0_pairs: Mapping[int, int]) -> None:
-    """Check the m0scan pairing (bids-asl.md §2, §5); raise :class:`NamingError` if broken.
+    """Check the m0scan pairing (docs/bids.md §2, §5); raise :class:`NamingError` if broken.
 
     Every m0-only series must calibrate exactly one asl series with control/label volumes, an asl
     series takes at most one m0scan, and an asl series with m0scan rows cannot also have one.
@@ -137,7 +137,7 @@ def check_m0_pairs(results: Sequence[NamedSeries], m0_pairs: Mapping[int, int]) 
 
 
 def structural_suffix(result: NamedSeries) -> str:
-    """The anat suffix for a structural series (bids-asl.md §8).
+    """The anat suffix for a structural series (docs/bids.md §8).
 
     ``modality`` T1w/T2w/FLAIR is used as is; ASLDRO's ``"anat"`` is not a BIDS suffix and is
     written as ``T1w`` (the default structural is T1-weighted) with a warning naming the series.
@@ -170,7 +170,7 @@ def raw_series_names(
     asl series with control/label volumes -> ``perf/..._asl`` (``run-<i>`` in series order when
     there are several); an m0scan-only series -> ``perf/..._m0scan`` with the entities of the
     asl run it calibrates; structural -> ``anat/..._acq-<seq>_<suffix>`` with ``run-<i>`` when two
-    structurals would otherwise share a name (bids-asl.md §2, §8).
+    structurals would otherwise share a name (docs/bids.md §2, §8).
     """
     check_m0_pairs(results, m0_pairs)
     names: dict[int, SeriesName] = {}
@@ -204,7 +204,7 @@ def groundtruth_series_entities(results: Sequence[NamedSeries]) -> dict[int, dic
 
 
 def groundtruth_suffix(quantity: str) -> tuple[str, str, bool]:
-    """Datatype and suffix of a ground-truth quantity (bids-asl.md §9 table).
+    """Datatype and suffix of a ground-truth quantity (docs/bids.md §9 table).
 
     Returns ``(datatype, suffix, is_bids_suffix)``; quantities without a BIDS suffix (cbf, att and
     any extra quantity) return ``False`` and must be listed in the derivative's ``.bidsignore``.

@@ -1,4 +1,4 @@
-"""Deterministic NIfTI-1 ``.nii.gz`` bytes (bids-asl.md §7; physics.md D15, D16).
+"""Deterministic NIfTI-1 ``.nii.gz`` bytes (docs/bids.md §7; docs/physics.md D15, D16).
 
 The header is NIfTI-1, qform and sform codes 1 (scanner), ``xyzt_units`` mm + s, and for 4-D
 data pixdim[4] = the repetition time. The gzip member is assembled here with header mtime 0, so
@@ -29,7 +29,7 @@ def nifti_header(
     *,
     repetition_time: float | None = None,
 ):
-    """A NIfTI-1 header for ``shape``/``affine``/``dtype`` (physics.md D16).
+    """A NIfTI-1 header for ``shape``/``affine``/``dtype`` (docs/physics.md D16).
 
     qform and sform codes are 1, units mm and s, ``scl_slope`` unset (no scaling); for 4-D data
     pixdim[4] is ``repetition_time`` (s), required > 0.
@@ -61,7 +61,7 @@ def nifti_gz_bytes(
     repetition_time: float | None = None,
     compresslevel: int = 1,
 ) -> bytes:
-    """Gzipped NIfTI-1 file content for ``data`` cast to ``dtype`` (bids-asl.md §7).
+    """Gzipped NIfTI-1 file content for ``data`` cast to ``dtype`` (docs/bids.md §7).
 
     The result is at least 348 bytes (the legacy validator's minimum): a tiny, highly
     compressible image is stored without compression instead.

@@ -1,4 +1,4 @@
-"""JSON sidecars and the aslcontext table (bids-asl.md §3–§6, §8, §9; physics.md D20, D21).
+"""JSON sidecars and the aslcontext table (docs/bids.md §3–§6, §8, §9; docs/physics.md D20, D21).
 
 The asl, m0scan and structural sidecars are made in ONE place, :func:`catalog_fields`: it walks
 the catalog's field order (:data:`asldro.params.catalog.SIDECAR_FIELDS`) and computes each field
@@ -35,7 +35,7 @@ from asldro.pipelines.records import (
 
 
 def scalar_or_list(values: Sequence[float]) -> float | list[float]:
-    """One value when all are equal, else the per-volume list (bids-asl.md §6)."""
+    """One value when all are equal, else the per-volume list (docs/bids.md §6)."""
     values = [float(v) for v in values]
     if not values:
         raise ValueError("no values")
@@ -43,7 +43,7 @@ def scalar_or_list(values: Sequence[float]) -> float | list[float]:
 
 
 def aslcontext_tsv(context: Sequence[str]) -> str:
-    """``*_aslcontext.tsv`` text: header ``volume_type``, one row per volume (bids-asl.md §6)."""
+    """``*_aslcontext.tsv`` text: header ``volume_type``, one row per volume (docs/bids.md §6)."""
     bad = [t for t in context if t not in ASLCONTEXT_VALUES]
     if bad:
         raise ValueError(f"invalid aslcontext volume types {bad}")
@@ -113,19 +113,19 @@ def _signed(sidecar: dict[str, Any]) -> dict[str, Any]:
 
 
 def asl_sidecar(record: AslAcquisition, *, has_separate_m0: bool = False) -> dict[str, Any]:
-    """``*_asl.json`` (bids-asl.md §3): every REQUIRED and conditional field.
+    """``*_asl.json`` (docs/bids.md §3): every REQUIRED and conditional field.
     ``has_separate_m0``: an m0scan file calibrates this run (``M0Type`` Separate)."""
     return _signed(catalog_fields("asl", record, Layout(has_separate_m0=has_separate_m0)))
 
 
 def m0scan_sidecar(record: AslAcquisition, *, intended_for: str) -> dict[str, Any]:
-    """``*_m0scan.json`` (bids-asl.md §4): ``IntendedFor`` (a BIDS URI) first, EchoTime and the
+    """``*_m0scan.json`` (docs/bids.md §4): ``IntendedFor`` (a BIDS URI) first, EchoTime and the
     real TR as ``RepetitionTimePreparation``."""
     return _signed({"IntendedFor": intended_for, **catalog_fields("m0scan", record)})
 
 
 def structural_sidecar(record: StructuralAcquisition, *, part: str | None = None) -> dict[str, Any]:
-    """``anat/*.json`` for a structural series (bids-asl.md §8): sequence, TE, TR, FA, TI; the
+    """``anat/*.json`` for a structural series (docs/bids.md §8): sequence, TE, TR, FA, TI; the
     phase image of a complex series (``part`` ``phase``) has ``Units`` rad."""
     sidecar = catalog_fields("structural", record)
     if part == "phase":
@@ -136,7 +136,7 @@ def structural_sidecar(record: StructuralAcquisition, *, part: str | None = None
 def groundtruth_sidecar(
     record: GroundTruthMap, *, sources: Sequence[str] = (), description: str | None = None
 ) -> dict[str, Any]:
-    """Derivative sidecar of a ground-truth map (bids-asl.md §9): ``SkullStripped`` false
+    """Derivative sidecar of a ground-truth map (docs/bids.md §9): ``SkullStripped`` false
     (REQUIRED), ``Description`` (what the quantity is, then how the value was formed from the
     ground truth: the record's ``derivation``), ``Units``, the field strength and voxel size
     (the catalog's rules) and ``Sources``."""

@@ -1,4 +1,4 @@
-"""Self-validation of a written dataset: own checks, pybids, bids-validator-deno (bids-asl.md §12).
+"""Self-validation of a written dataset: own checks, pybids, bids-validator-deno (docs/bids.md §12).
 
 :func:`validate_dataset` runs the layers in the order own -> pybids -> bids-validator-deno on the
 raw dataset and on every derivative dataset under ``derivatives/`` (each one separately for
@@ -43,7 +43,7 @@ LAYERS = ("own", "pybids", "bids-validator")
 RAW = "raw"
 BV_CONFIG = Path(__file__).with_name("bv-config.json")
 BV_EXECUTABLE = "bids-validator-deno"
-#: Exit codes of bids-validator-deno (bids-asl.md §12.1).
+#: Exit codes of bids-validator-deno (docs/bids.md §12.1).
 BV_EXIT_OK, BV_EXIT_ERRORS = 0, 16
 BV_TIMEOUT_SECONDS = 600
 TEMP_PREFIX = ".asldro-tmp-deno-"
@@ -204,7 +204,7 @@ class ValidationReport:
 
 
 # ---------------------------------------------------------------------------------------------
-# pybids layer (bids-asl.md §12.4)
+# pybids layer (docs/bids.md §12.4)
 
 
 def _pybids_finding(code: str, dataset: str, file: str, message: str) -> Finding:
@@ -268,7 +268,7 @@ def check_layout_files(layout: Any, root: Path, name: str) -> list[Finding]:
 
 def check_layout_m0scan(layout: Any, root: Path) -> list[Finding]:
     """The separate m0scan of each ASL run is reachable through IntendedFor
-    (``get_associations(kind="InformedBy")``, pybids 0.22, bids-asl.md §12.4)."""
+    (``get_associations(kind="InformedBy")``, pybids 0.22, docs/bids.md §12.4)."""
     findings = []
     for run in find_asl_runs(root):
         if run.m0scan is None:
@@ -292,7 +292,7 @@ def check_layout_m0scan(layout: Any, root: Path) -> list[Finding]:
 
 def run_pybids(root: Path, derivatives: dict[str, Path]) -> list[Finding]:
     """pybids layer: ``BIDSLayout(root, validate=True, derivatives=True)`` indexes every data file
-    of the raw dataset and of each derivative dataset (bids-asl.md §12.4)."""
+    of the raw dataset and of each derivative dataset (docs/bids.md §12.4)."""
     try:
         from bids import BIDSLayout
     except ImportError as exc:
@@ -328,7 +328,7 @@ def run_pybids(root: Path, derivatives: dict[str, Path]) -> list[Finding]:
 
 
 # ---------------------------------------------------------------------------------------------
-# bids-validator-deno layer (bids-asl.md §12.1)
+# bids-validator-deno layer (docs/bids.md §12.1)
 
 
 def find_bids_validator() -> Path:
@@ -445,7 +445,7 @@ def run_bids_validator(
 ) -> list[Finding]:
     """Run ``bids-validator-deno -c bv-config.json --format json -o <file> <dataset>``.
 
-    Exit 0 = no errors, 16 = errors, anything else = crash (bids-asl.md §12.1): then the one
+    Exit 0 = no errors, 16 = errors, anything else = crash (docs/bids.md §12.1): then the one
     finding is ``BIDS_VALIDATOR_CRASHED`` (the layer could not run). The report file goes in
     ``work_dir``; Deno's cache in ``cache_dir``.
     """
@@ -581,7 +581,7 @@ def validate_dataset(
     write_report: bool = False,
     scratch_dir: Path | None = None,
 ) -> ValidationReport:
-    """Validate a raw dataset and its derivatives (bids-asl.md §12).
+    """Validate a raw dataset and its derivatives (docs/bids.md §12).
 
     Parameters
     ----------

@@ -1,5 +1,5 @@
-"""Write one participant's series as BIDS, atomically (DESIGN.md "Output dataset";
-bids-asl.md §1–§9).
+"""Write one participant's series as BIDS, atomically (docs/design.md "Output dataset";
+docs/bids.md §1–§9).
 
 Everything is built in a hidden temp dir inside the output folder, then renamed into place:
 the derivative subject first, the participant's resolved parameters and provenance next and the
@@ -120,7 +120,7 @@ def _groundtruth_files(label: str, entities: Mapping[str, str], quantity: str) -
 
 
 def _first_label_control_tr(record: AslAcquisition) -> float:
-    """pixdim[4] of a 4-D asl image: the TR of the first control/label volume (physics.md D16)."""
+    """pixdim[4] of a 4-D asl image: the TR of the first control/label volume (docs/physics.md D16)."""
     trs = list(record.value("repetition_time"))
     for token, tr in zip(record.value("asl_context"), trs):
         if token != "m0scan":
@@ -267,7 +267,7 @@ def write_participant(
     ``participants.tsv``. Returns the subject's files written (absolute paths, sorted).
 
     All files are built in a hidden temp dir first; the dataset-level files are written only
-    once that succeeded, so a failure leaves no new files (bids-asl.md §1, DESIGN.md).
+    once that succeeded, so a failure leaves no new files (docs/bids.md §1, docs/design.md).
 
     Parameters
     ----------

@@ -1,6 +1,6 @@
 """Ground truth: built-ins, the ASLDRO 5-D file format, and global-configuration modifiers.
 
-``load_ground_truth`` is the entry point for the engine (physics.md §1 step 2, §3).
+``load_ground_truth`` is the entry point for the engine (docs/physics.md §1 step 2, §3).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ def load_ground_truth(
 ) -> GroundTruth:
     """Load a ground truth by built-in name or from a NIfTI + JSON pair, then apply
     ``global_config`` (overrides, modulation, parameter overrides) and the run-time range checks
-    (physics.md §3.3).
+    (docs/physics.md §3.3).
 
     Parameters
     ----------

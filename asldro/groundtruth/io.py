@@ -1,4 +1,4 @@
-"""Reader and writer of the ASLDRO ground-truth format (physics.md §3.1).
+"""Reader and writer of the ASLDRO ground-truth format (docs/physics.md §3.1).
 
 A NIfTI of shape ``(X, Y, Z, 1, Q)`` (volume ``q`` on the 5th axis is quantity ``q``) plus a JSON
 with exactly the keys ``quantities``, ``units``, ``segmentation`` and ``parameters``.
@@ -38,7 +38,7 @@ MAX_AFFINE_CONDITION = 1e12  # condition number above which the affine counts as
 
 
 def json_path_for(nifti_path: str | Path) -> Path:
-    """The JSON beside a NIfTI: ``x.nii`` or ``x.nii.gz`` -> ``x.json`` (physics.md §2.1)."""
+    """The JSON beside a NIfTI: ``x.nii`` or ``x.nii.gz`` -> ``x.json`` (docs/physics.md §2.1)."""
     path = Path(nifti_path)
     name = path.name
     for suffix in (".nii.gz", ".nii"):
@@ -79,7 +79,7 @@ def _is_number(value: Any) -> bool:
 
 
 def _validate_json(doc: dict[str, Any], where: Path) -> None:
-    """Check the four keys of physics.md §3.1 and their content."""
+    """Check the four keys of docs/physics.md §3.1 and their content."""
     missing = [key for key in JSON_KEYS if key not in doc]
     if missing:
         raise GroundTruthError(f"{where}: missing key(s) {', '.join(missing)}")
@@ -192,7 +192,7 @@ def _to_seg(values: np.ndarray, where: Path) -> np.ndarray:
 
 
 def read_ground_truth(nifti_path: str | Path, json_path: str | Path | None = None) -> GroundTruth:
-    """Read an ASLDRO-format ground truth (physics.md §3.1, §3.3 step 1).
+    """Read an ASLDRO-format ground truth (docs/physics.md §3.1, §3.3 step 1).
 
     Parameters
     ----------
@@ -246,7 +246,7 @@ def read_ground_truth(nifti_path: str | Path, json_path: str | Path | None = Non
 
 
 def ground_truth_json(gt: GroundTruth) -> dict[str, Any]:
-    """The JSON document of physics.md §3.1 for ``gt`` (exactly the four keys)."""
+    """The JSON document of docs/physics.md §3.1 for ``gt`` (exactly the four keys)."""
     quantities = list(gt.quantities)
     return {
         "quantities": quantities,
@@ -259,7 +259,7 @@ def ground_truth_json(gt: GroundTruth) -> dict[str, Any]:
 def write_ground_truth(
     gt: GroundTruth, nifti_path: str | Path, json_path: str | Path | None = None
 ) -> tuple[Path, Path]:
-    """Write ``gt`` as a 5-D float64 NIfTI-1 ``(X, Y, Z, 1, Q)`` plus its JSON (physics.md §3.1).
+    """Write ``gt`` as a 5-D float64 NIfTI-1 ``(X, Y, Z, 1, Q)`` plus its JSON (docs/physics.md §3.1).
 
     The affine is written unchanged as sform and qform (code 1). ``.nii.gz`` files are
     gzip-compressed deterministically (nibabel writes mtime 0). Returns the two paths written.

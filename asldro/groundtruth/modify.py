@@ -1,4 +1,4 @@
-"""``global_configuration`` applied to a ground truth, and the run-time range checks (physics.md
+"""``global_configuration`` applied to a ground truth, and the run-time range checks (docs/physics.md
 §1 step 2, §2.2, §3.3).
 
 Per quantity, in order: ``image_override`` (fills the whole volume, background included), then
@@ -52,7 +52,7 @@ def _check_names(gt: GroundTruth, names: Mapping[str, object], key: str) -> None
 
 
 def _modulate(values: np.ndarray, modulation: Modulation | None) -> np.ndarray:
-    """``y = scale*x + offset`` (physics.md §2.2); a missing scale or offset skips that step.
+    """``y = scale*x + offset`` (docs/physics.md §2.2); a missing scale or offset skips that step.
 
     An overflow gives Inf silently here: the result is checked (and refused) right after."""
     if modulation is None:
@@ -67,7 +67,7 @@ def _modulate(values: np.ndarray, modulation: Modulation | None) -> np.ndarray:
 
 
 def _to_labels(values: np.ndarray, where: str) -> np.ndarray:
-    """Round to the nearest integer and store as uint16 (physics.md §3.3 step 2.2)."""
+    """Round to the nearest integer and store as uint16 (docs/physics.md §3.3 step 2.2)."""
     rounded = np.rint(values)
     if rounded.size and (
         not np.all(np.isfinite(rounded)) or rounded.min() < 0 or rounded.max() > UINT16_MAX
@@ -184,7 +184,7 @@ def apply_global_config(
     gt: GroundTruth, global_config: GlobalConfig, source: str = "ground truth"
 ) -> GroundTruth:
     """Apply ``image_override``, ``ground_truth_modulate`` and ``parameter_override``
-    (physics.md §3.3 steps 2 and 4, §2.2), then check every value.
+    (docs/physics.md §3.3 steps 2 and 4, §2.2), then check every value.
 
     A non-finite value of the ground truth itself is blamed on ``source`` (the file or built-in
     name), unless ``image_override`` replaces that quantity; a value out of range after the

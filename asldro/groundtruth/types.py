@@ -1,4 +1,4 @@
-"""The GroundTruth value (physics.md §3).
+"""The GroundTruth value (docs/physics.md §3).
 
 Compact by design: most ground truths assign one value per tissue, so a quantity is stored
 either as a **lookup table** (1-D array indexed by the ``seg`` label, ``value = table[seg]``)
@@ -25,7 +25,7 @@ def read_only(array: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class GroundTruth:  # pylint: disable=too-many-instance-attributes  # the fields of physics.md §3
+class GroundTruth:  # pylint: disable=too-many-instance-attributes  # the fields of docs/physics.md §3
     """A ground truth on its own grid.
 
     Parameters

@@ -1,4 +1,4 @@
-"""Parameter files: ASLDRO 2.x format, validated into typed objects (physics.md §2, §10.2).
+"""Parameter files: ASLDRO 2.x format, validated into typed objects (docs/physics.md §2, §10.2).
 
 Public API: :func:`load_params`, :func:`default_params`, :class:`ParamError`,
 :data:`BUILTIN_GROUND_TRUTHS`, :func:`m0_pairing`. Every parameter is one row of ``catalog.py``;

@@ -1,4 +1,4 @@
-"""Names of the bundled ground truths (physics.md §3.2); the one list the project uses."""
+"""Names of the bundled ground truths (docs/physics.md §3.2); the one list the project uses."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Every parameter of the parameter file, stated once (DESIGN.md "Facts in one place").
+"""Every parameter of the parameter file, stated once (docs/design.md "Facts in one place").
 
 One :class:`Parameter` row per (series type, key): its kind (with range, choices, pattern), unit,
 default, per-volume policy, a one-line description, where it comes from, and its BIDS mapping.
@@ -69,7 +69,7 @@ class Collapse(enum.Enum):
     VALUE = "value"
     """The value as it is (a float for numbers)."""
     SCALAR_OR_LIST = "scalar-or-list"
-    """One value per volume; a scalar when all volumes share it (bids-asl.md §6)."""
+    """One value per volume; a scalar when all volumes share it (docs/bids.md §6)."""
 
 
 @dataclass(frozen=True)
@@ -112,7 +112,7 @@ class Parameter:
     required: bool = False
     """The key must be given (``ground_truth``); its default is then only the defaults file's."""
     in_defaults_file: bool = True
-    """Whether the defaults file states the key (physics.md §2.5 has no
+    """Whether the defaults file states the key (docs/physics.md §2.5 has no
     ``ground_truth_modulate``; a resolved file always has it)."""
 
     def field(self) -> Field:
@@ -267,7 +267,7 @@ _PER_TOKEN_NOTE = "; one per asl_context token or one number for all"
 def _motion(series: str, axes: str) -> tuple[Parameter, ...]:
     """The rigid-motion keys in the order ``axes`` names them (``zyx`` or ``xyz`` rotations):
     per token for asl, one value for the other series (applied as T·Rx·Ry·Rz about the world
-    origin, physics.md §6)."""
+    origin, docs/physics.md §6)."""
     per_volume = PerVolume.PER_TOKEN if series == "asl" else PerVolume.SCALAR
     note = _PER_TOKEN_NOTE if series == "asl" else ""
     rows = []
@@ -589,20 +589,20 @@ PARAMETERS: tuple[Parameter, ...] = (
 
 
 # --------------------------------------------------------------------------------------------
-# The document: how the rows make a parameter file (physics.md §2.1).
+# The document: how the rows make a parameter file (docs/physics.md §2.1).
 
 DEFAULTS_FILE_SERIES = ("asl", "ground_truth", "structural")
-"""The series of the defaults file, in its order (physics.md §2.5)."""
+"""The series of the defaults file, in its order (docs/physics.md §2.5)."""
 
 
 def default_description(series_type: str) -> str:
     """The ``series_description`` of a series that gives none: ``"user description for
-    <series_type>"`` (physics.md §2.5, D9)."""
+    <series_type>"`` (docs/physics.md §2.5, D9)."""
     return f"user description for {series_type}"
 
 
 def defaults_file_global() -> dict[str, Any]:
-    """The ``global_configuration`` of the defaults file (physics.md §2.5, D19): the ground
+    """The ``global_configuration`` of the defaults file (docs/physics.md §2.5, D19): the ground
     truth by name, empty ``image_override`` and ``parameter_override`` (a fresh copy)."""
     return {
         row.name: copy.deepcopy(row.default)

@@ -1,4 +1,4 @@
-"""The one error type of the parameter layer (physics.md §10.2 D13)."""
+"""The one error type of the parameter layer (docs/physics.md §10.2 D13)."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 * ``asldro/params/schema.json``: the JSON Schema (Draft 2020-12) of a parameter file, the one
   the loader validates with (:func:`asldro.params.validate.document_schema`);
-* ``asldro/params/defaults.json``: the defaults of every key (physics.md §2.3-§2.5);
+* ``asldro/params/defaults.json``: the defaults of every key (docs/physics.md §2.3-§2.5);
 * the parameter tables of ``README.md``, between ``<!-- parameters:start -->`` and
   ``<!-- parameters:end -->``.
 
@@ -61,7 +61,7 @@ EXIT_STALE = 1
 EXIT_USAGE = 64
 
 _DEFAULTS_COMMENT = (
-    "Defaults of the ASLDRO 2.x parameter file (physics.md §2.3-§2.5), generated from "
+    "Defaults of the ASLDRO 2.x parameter file (docs/physics.md §2.3-§2.5), generated from "
     "asldro/params/catalog.py by python -m asldro.params.generate. Per-volume keys of an asl "
     "series (PerVolume.PER_TOKEN in the catalog) take a number (same for every volume) or an "
     "object {token: number} keyed by asl_context token. null means 'no default: absent unless "

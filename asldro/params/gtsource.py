@@ -1,4 +1,4 @@
-"""``global_configuration`` of a parameter file (physics.md §2.1, §2.2, §3.2; D19)."""
+"""``global_configuration`` of a parameter file (docs/physics.md §2.1, §2.2, §3.2; D19)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Load an ASLDRO 2.x parameter file into :class:`DroParams` (physics.md §2; D6-D19).
+"""Load an ASLDRO 2.x parameter file into :class:`DroParams` (docs/physics.md §2; D6-D19).
 
 All problems of a file are collected and raised together as one :class:`ParamError`
 before anything is computed.
@@ -84,7 +84,7 @@ def resolve_document(document: Any, folder: Path) -> dict[str, Any]:
 def load_params(
     source: str | os.PathLike | Mapping[str, Any], base_dir: str | os.PathLike | None = None
 ) -> DroParams:
-    """Validate an ASLDRO 2.x parameter file (physics.md §2) and return typed parameters.
+    """Validate an ASLDRO 2.x parameter file (docs/physics.md §2) and return typed parameters.
 
     Parameters
     ----------
@@ -118,7 +118,7 @@ def load_params(
 
 
 def default_params() -> dict[str, Any]:
-    """The defaults file (physics.md §2.5): GT by name (D19), series asl, ground_truth,
+    """The defaults file (docs/physics.md §2.5): GT by name (D19), series asl, ground_truth,
     structural, each described ``"user description for <type>"`` with every default filled."""
     document = {
         GLOBAL: defaults_file_global(),

@@ -1,4 +1,4 @@
-"""Which asl series a separate (m0scan-only) asl series calibrates (bids-asl.md §2, §5)."""
+"""Which asl series a separate (m0scan-only) asl series calibrates (docs/bids.md §2, §5)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ def pair_contexts(contexts: Sequence[tuple[str, ...] | None]) -> tuple[dict[int,
     An m0scan-only series calibrates the nearest preceding asl series with control/label
     tokens, else the nearest following one. Errors: no such series; two m0scan-only series
     for one asl series; an asl series with m0scan rows that also gets a separate M0
-    (M0Type cannot be both Included and Separate, bids-asl.md §5).
+    (M0Type cannot be both Included and Separate, docs/bids.md §5).
     """
     m0_only = [i for i, ctx in enumerate(contexts) if ctx and all(t == _M0 for t in ctx)]
     perfusion = [i for i, ctx in enumerate(contexts) if ctx and any(t != _M0 for t in ctx)]

@@ -74,7 +74,7 @@ def suggest(word: str, options: Iterable[str]) -> str | None:
 
 
 def unknown_key_message(path: str, key: str, valid: Iterable[str]) -> str:
-    """``<path>.<key>: unknown key (did you mean '<closest>'?)`` (physics.md §10.2 D12)."""
+    """``<path>.<key>: unknown key (did you mean '<closest>'?)`` (docs/physics.md §10.2 D12)."""
     valid = list(valid)
     hint = suggest(key, valid)
     where = join(path, key) if isinstance(key, (str, int)) else f"{path}[{show(key)}]"
@@ -84,7 +84,7 @@ def unknown_key_message(path: str, key: str, valid: Iterable[str]) -> str:
 
 
 def is_number(value: Any) -> bool:
-    """A JSON number: int or float, never a boolean (physics.md §10.2 D6)."""
+    """A JSON number: int or float, never a boolean (docs/physics.md §10.2 D6)."""
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 

@@ -1,5 +1,5 @@
 """One ``image_series`` entry after validation: defaults, per-token values, the rules across
-keys, and the typed series (physics.md §2.3, §2.4).
+keys, and the typed series (docs/physics.md §2.3, §2.4).
 
 The entry has passed the schema (:mod:`asldro.params.validate`); here, in code, are the rules
 the schema cannot state: one value per ``asl_context`` token (D11), TR >= TE (+ TI for ir), and
@@ -31,7 +31,7 @@ def _per_token(
     problems: list[Problem],
 ) -> Any:
     """One value per asl_context token: a list of that length, a broadcast number, or the
-    default fitted to the tokens (physics.md §2.3)."""
+    default fitted to the tokens (docs/physics.md §2.3)."""
     if row.name not in given:
         if tokens is None:
             return INVALID
@@ -70,7 +70,7 @@ def _timing_problem(echo: float, repetition: float, ti: float, contrast: str) ->
 def _check_timing(
     out: Mapping[str, Any], series_type: str, path: JsonPath, problems: list[Problem]
 ) -> None:
-    """TR >= TE per volume; for ir TR >= TE + TI (physics.md §2.3); for (p)casl
+    """TR >= TE per volume; for ir TR >= TE + TI (docs/physics.md §2.3); for (p)casl
     signal_time >= label_duration, i.e. PLD >= 0 (D17). One message per rule, reported after
     the keys' own problems."""
     where = text_path(path)

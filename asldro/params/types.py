@@ -1,4 +1,4 @@
-"""Typed, immutable parameter objects (physics.md §2).
+"""Typed, immutable parameter objects (docs/physics.md §2).
 
 These are what the rest of the engine consumes; ``asldro.params.load`` builds them from an
 ASLDRO 2.x parameter file after validation. Units: s, mm, degrees.
@@ -22,7 +22,7 @@ NON_PARAMETER_FIELDS = ("description", "series_type")
 
 @dataclass(frozen=True)
 class Modulation:
-    """``y = scale * x + offset`` applied to a ground-truth quantity (physics.md §2.2)."""
+    """``y = scale * x + offset`` applied to a ground-truth quantity (docs/physics.md §2.2)."""
 
     scale: float | None = None
     offset: float | None = None
@@ -39,7 +39,7 @@ class GroundTruthSource:
 
 @dataclass(frozen=True)
 class GlobalConfig:
-    """``global_configuration`` of the parameter file (physics.md §2.2)."""
+    """``global_configuration`` of the parameter file (docs/physics.md §2.2)."""
 
     ground_truth: GroundTruthSource
     image_override: Mapping[str, float]
@@ -51,7 +51,7 @@ class GlobalConfig:
 class Motion:
     """Rigid motion of one volume: rotations in degrees about the world origin, translations in mm.
 
-    Applied as ``M = T(transl) * Rx(rot_x) * Ry(rot_y) * Rz(rot_z)`` (physics.md §6).
+    Applied as ``M = T(transl) * Rx(rot_x) * Ry(rot_y) * Rz(rot_z)`` (docs/physics.md §6).
     """
 
     rot_x: float = 0.0
@@ -71,7 +71,7 @@ class Motion:
 
 @dataclass(frozen=True)
 class AslSeries:
-    """An ``asl`` series (physics.md §2.3). Per-volume tuples have one entry per context token."""
+    """An ``asl`` series (docs/physics.md §2.3). Per-volume tuples have one entry per context token."""
 
     description: str
     asl_context: tuple[str, ...]
@@ -97,7 +97,7 @@ class AslSeries:
 
 @dataclass(frozen=True)
 class StructuralSeries:
-    """A ``structural`` series (physics.md §2.4)."""
+    """A ``structural`` series (docs/physics.md §2.4)."""
 
     description: str
     acq_matrix: tuple[int, int, int]
@@ -117,7 +117,7 @@ class StructuralSeries:
 
 @dataclass(frozen=True)
 class GroundTruthSeries:
-    """A ``ground_truth`` series (physics.md §2.4)."""
+    """A ``ground_truth`` series (docs/physics.md §2.4)."""
 
     description: str
     acq_matrix: tuple[int, int, int]

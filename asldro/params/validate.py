@@ -1,6 +1,6 @@
 """The one validator of a parameter document: ``jsonschema`` (Draft 2020-12) against the schema
 generated from the catalog, with every error translated to one line naming the JSON path, the
-value and the rule (physics.md §10.2 D6, D10, D12, D13).
+value and the rule (docs/physics.md §10.2 D6, D10, D12, D13).
 
 * Before validation, enum values and ``asl_context`` tokens given in any case are put in their
   canonical spelling (D10, :func:`canonical`); after it, numbers are stored as float and integers

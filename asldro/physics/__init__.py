@@ -1,4 +1,4 @@
-"""Pure numpy physics of the DRO: one model per module (physics.md §4, §5, §7).
+"""Pure numpy physics of the DRO: one model per module (docs/physics.md §4, §5, §7).
 
 * :mod:`asldro.physics.gkm` -- General Kinetic Model, ΔM for CASL, pCASL and PASL (§4, D1).
 * :mod:`asldro.physics.signal` -- MRI signal models: spin, gradient echo, inversion recovery (§5).
@@ -7,7 +7,7 @@
 Every function is element-wise and broadcasts: inputs may be Python floats, 1-D per-tissue lookup
 tables or 3-D maps; computation is in float64. This package imports nothing from the project.
 
-``a ⊘ b`` (:func:`safe_divide`) is physics.md's safe division: ``a / b`` where ``b != 0``, else 0.
+``a ⊘ b`` (:func:`safe_divide`) is docs/physics.md's safe division: ``a / b`` where ``b != 0``, else 0.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from numpy.typing import ArrayLike
 
 
 def safe_divide(numerator: ArrayLike, denominator: ArrayLike) -> np.ndarray:
-    """Safe division ``a ⊘ b``: ``a / b`` where ``b != 0``, else 0 (physics.md, Notation).
+    """Safe division ``a ⊘ b``: ``a / b`` where ``b != 0``, else 0 (docs/physics.md, Notation).
 
     Computed in float64 without RuntimeWarnings; the result has the broadcast shape.
     """

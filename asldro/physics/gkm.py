@@ -1,4 +1,4 @@
-"""General Kinetic Model (Buxton 1998) for the ASL difference signal ΔM (physics.md §4, D1).
+"""General Kinetic Model (Buxton 1998) for the ASL difference signal ΔM (docs/physics.md §4, D1).
 
 Shared definitions (plain text, element-wise, ``⊘`` = safe division)::
 
@@ -12,6 +12,11 @@ arrived (t >= dt + tau) -> formula C; anything else (e.g. t = 0) -> 0.
 
 Exponentials are only evaluated on arguments that are <= 0 inside their regime, so no overflow
 or RuntimeWarning occurs for any non-negative input, background (T1 = f = M0 = 0) included.
+
+Literature: Buxton RB, Frank LR, Wong EC, et al., A general kinetic model for quantitative
+perfusion imaging with arterial spin labeling, Magn Reson Med 1998;40:383-396,
+doi 10.1002/mrm.1910400308, Theory section (the pulsed and continuous solutions, written out as
+docs/physics.md §4.3-§4.4); the PASL k -> 0 limit in stable form is docs/physics.md §4.5.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ def _f64(value: ArrayLike) -> np.ndarray:
 def _common_terms(
     perfusion_rate: ArrayLike, m0: ArrayLike, t1_tissue: ArrayLike, lambda_blood_brain: ArrayLike
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Return ``(f_s, M0b, R1app)`` of physics.md §4 (``T1app = 1 ⊘ R1app``)."""
+    """Return ``(f_s, M0b, R1app)`` of docs/physics.md §4 (``T1app = 1 ⊘ R1app``)."""
     f_s = _f64(perfusion_rate) / 6000.0
     lam = _f64(lambda_blood_brain)
     m0_blood = safe_divide(m0, lam)
@@ -42,7 +47,7 @@ def _common_terms(
 def _regimes(
     transit_time: ArrayLike, signal_time: ArrayLike, label_duration: ArrayLike
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Boolean masks ``(arriving, arrived)`` of physics.md §4 (both require t > 0)."""
+    """Boolean masks ``(arriving, arrived)`` of docs/physics.md §4 (both require t > 0)."""
     dt = _f64(transit_time)
     t = _f64(signal_time)
     tau = _f64(label_duration)
@@ -57,14 +62,14 @@ def _exp_masked(argument: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 
 def _expm1_ratio_nonpositive(x: np.ndarray) -> np.ndarray:
-    """``expm1(-|x|) / (-|x|)``, equal to 1 at x = 0; bounded in (0, 1] (physics.md D1)."""
+    """``expm1(-|x|) / (-|x|)``, equal to 1 at x = 0; bounded in (0, 1] (docs/physics.md D1)."""
     y = -np.abs(x)
     out = np.ones(y.shape, dtype=np.float64)
     np.divide(np.expm1(y), y, out=out, where=y != 0)
     return out
 
 
-# pylint: disable-next=too-many-locals  # the terms of physics.md §4, named as there
+# pylint: disable-next=too-many-locals  # the terms of docs/physics.md §4, named as there
 def casl_delta_m(
     perfusion_rate: ArrayLike,
     transit_time: ArrayLike,
@@ -77,7 +82,7 @@ def casl_delta_m(
     lambda_blood_brain: float,
     t1_arterial_blood: float,
 ) -> np.ndarray:
-    """ΔM for continuous and pseudo-continuous labelling (physics.md §4, formulas B and C).
+    """ΔM for continuous and pseudo-continuous labelling (docs/physics.md §4, formulas B and C).
 
     ::
 
@@ -122,7 +127,7 @@ def casl_delta_m(
     return np.asarray(amplitude * shape_factor, dtype=np.float64)
 
 
-# pylint: disable-next=too-many-locals  # the terms of physics.md §4, named as there
+# pylint: disable-next=too-many-locals  # the terms of docs/physics.md §4, named as there
 def pasl_delta_m(
     perfusion_rate: ArrayLike,
     transit_time: ArrayLike,
@@ -135,7 +140,7 @@ def pasl_delta_m(
     lambda_blood_brain: float,
     t1_arterial_blood: float,
 ) -> np.ndarray:
-    """ΔM for pulsed labelling (physics.md §4 PASL, with the stable forms of D1).
+    """ΔM for pulsed labelling (docs/physics.md §4 PASL, with the stable forms of D1).
 
     tau is the temporal bolus width and t the inversion time TI::
 
@@ -189,7 +194,7 @@ def delta_m(
     **kwargs: float,
 ) -> np.ndarray:
     """ΔM for ``label_type`` "casl", "pcasl" (:func:`casl_delta_m`) or "pasl"
-    (:func:`pasl_delta_m`), case-insensitive (physics.md §4). ``kwargs`` are their keywords."""
+    (:func:`pasl_delta_m`), case-insensitive (docs/physics.md §4). ``kwargs`` are their keywords."""
     kind = label_type.lower()
     if kind in ("casl", "pcasl"):
         return casl_delta_m(perfusion_rate, transit_time, t1_tissue, m0, **kwargs)

@@ -1,4 +1,4 @@
-"""Complex Gaussian image noise and its σ from a desired SNR (physics.md §7.1, D5).
+"""Complex Gaussian image noise and its σ from a desired SNR (docs/physics.md §7.1, D5).
 
 Random values are DRAWN (:func:`draw_complex_noise`) separately from their APPLICATION
 (:func:`add_noise`), so a draw can be recorded and replayed; the magnitude is taken by the
@@ -9,7 +9,9 @@ pipelines' ``Magnitude`` filter. The model::
     |I'|                                Rician; Rayleigh (mean sigma*sqrt(pi/2)) where I = 0
 
 Adding white complex noise in image space is statistically identical to ASLDRO's k-space
-addition with sigma_k = sqrt(N) * sigma (§7.1).
+addition with sigma_k = sqrt(N) * sigma (§7.1). The magnitude's Rician distribution (Rayleigh
+where the signal is 0) is Gudbjartsson H, Patz S, The Rician distribution of noisy MRI data,
+Magn Reson Med 1995;34:910-914, doi 10.1002/mrm.1910340618, Eqs. [1]-[4] (docs/physics.md §7.2).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from numpy.typing import ArrayLike, DTypeLike
 def noise_reference(
     values: ArrayLike, mask: ArrayLike | None = None, weights: ArrayLike | None = None
 ) -> float:
-    """The reference of the noise level: ``mean |R|`` over ``mask`` (physics.md D5).
+    """The reference of the noise level: ``mean |R|`` over ``mask`` (docs/physics.md D5).
 
     The one implementation of the rule. Every series computes its sigma through it
     (``SimulationContext.noise_sigma`` chooses the tissue mask: ``seg_label > 0`` on the
@@ -61,7 +63,7 @@ def noise_reference(
 
 
 def noise_sigma(reference: float, snr: float) -> float:
-    """Noise standard deviation per channel ``sigma = reference / snr`` (physics.md D5).
+    """Noise standard deviation per channel ``sigma = reference / snr`` (docs/physics.md D5).
 
     ``reference`` is :func:`noise_reference`; ``snr`` >= 0, and 0 means no noise (0.0).
     """

@@ -1,4 +1,4 @@
-"""MRI signal models: spin echo, gradient echo and inversion recovery (physics.md §5).
+"""MRI signal models: spin echo, gradient echo and inversion recovery (docs/physics.md §5).
 
 Definitions (plain text, element-wise, ``⊘`` = safe division; θ excitation and φ inversion flip
 angles, given in degrees and converted to radians inside)::
@@ -9,6 +9,11 @@ angles, given in degrees and converted to radians inside)::
 ``m_enc`` (Menc) is the encoded magnetisation added before the echo decay: ``-ΔM`` for an ASL
 label volume, 0 for control, m0scan and structural images. With equal TR and TE,
 ``control - label`` is ``ΔM*E2`` (se), ``sin θ*ΔM*E2s`` (ge) and ``sin θ*ΔM*E2`` (ir).
+
+Literature: Bernstein MA, King KF, Zhou XJ, *Handbook of MRI Pulse Sequences* (Elsevier 2004,
+ISBN 978-0-12-092861-3), §14.3 radiofrequency spin echo (se), §14.1 gradient echo (ge: the
+steady state of docs/physics.md §5.3), §14.2 inversion recovery (ir); the equations as implemented
+are written out in docs/physics.md §5.2-§5.4.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ CONTRASTS = ("se", "ge", "ir")
 
 
 def _relaxation(time: ArrayLike, constant: ArrayLike) -> np.ndarray:
-    """``exp(-time ⊘ constant)``: equal to 1 where the constant is 0 (physics.md §5)."""
+    """``exp(-time ⊘ constant)``: equal to 1 where the constant is 0 (docs/physics.md §5)."""
     return np.exp(-safe_divide(time, constant))
 
 
@@ -40,7 +45,7 @@ def spin_echo(
     echo_time: float,
     m_enc: ArrayLike = 0.0,
 ) -> np.ndarray:
-    """Spin echo signal ``S = (M0*(1 - E1) + Menc) * E2`` (physics.md §5, se).
+    """Spin echo signal ``S = (M0*(1 - E1) + Menc) * E2`` (docs/physics.md §5, se).
 
     The flip angle is not used (reported as 90 degrees). Raises ValueError if TR < TE.
     """
@@ -62,7 +67,7 @@ def gradient_echo(
     flip_angle: float,
     m_enc: ArrayLike = 0.0,
 ) -> np.ndarray:
-    """Gradient echo signal (physics.md §5, ge)::
+    """Gradient echo signal (docs/physics.md §5, ge)::
 
         S = sin θ * [ M0*(1 - E1) ⊘ (1 - cos θ*E1 - E2TR*(E1 - cos θ)) + Menc ] * E2s
 
@@ -82,7 +87,7 @@ def gradient_echo(
     return np.asarray(signal, dtype=np.float64)
 
 
-# pylint: disable-next=too-many-locals  # the terms of physics.md §5, named as there
+# pylint: disable-next=too-many-locals  # the terms of docs/physics.md §5, named as there
 def inversion_recovery(
     m0: ArrayLike,
     t1: ArrayLike,
@@ -95,7 +100,7 @@ def inversion_recovery(
     inversion_flip_angle: float,
     m_enc: ArrayLike = 0.0,
 ) -> np.ndarray:
-    """Inversion recovery signal (physics.md §5, ir)::
+    """Inversion recovery signal (docs/physics.md §5, ir)::
 
         S = sin θ * [ M0*(1 - (1 - cos φ)*Ei - cos φ*E1) ⊘ (1 - cos θ*cos φ*E1) + Menc ] * E2
 
@@ -131,7 +136,7 @@ def mri_signal(
     inversion_time: float = 1.0,
     m_enc: ArrayLike = 0.0,
 ) -> np.ndarray:
-    """Signal for ``contrast`` "se", "ge" or "ir" (case-insensitive; physics.md §5).
+    """Signal for ``contrast`` "se", "ge" or "ir" (case-insensitive; docs/physics.md §5).
 
     Dispatches to :func:`spin_echo`, :func:`gradient_echo` or :func:`inversion_recovery`;
     arguments a model does not use are ignored. Angles in degrees, times in seconds.

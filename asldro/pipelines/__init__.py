@@ -1,4 +1,4 @@
-"""Series pipelines: parameters + ground truth -> simulated series as Images (DESIGN.md).
+"""Series pipelines: parameters + ground truth -> simulated series as Images (docs/design.md).
 
 ``generate_series`` runs every series of a parameter file in list order for one participant.
 Each series is a pipeline builder (``build_asl_pipeline``, ``build_structural_pipeline``,
@@ -41,7 +41,7 @@ def generate_series(
     seed: int | None = None,
     threads: int | None = None,
 ) -> tuple[SeriesResult, ...]:
-    """Simulate every series of ``params`` for one participant (physics.md §1).
+    """Simulate every series of ``params`` for one participant (docs/physics.md §1).
 
     ``ground_truth`` is loaded from the parameters when not given. ``seed`` replaces every
     series' ``random_seed``. ``threads`` is the CPUs the participant may use

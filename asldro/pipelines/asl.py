@@ -1,4 +1,4 @@
-"""The ``asl`` series (physics.md §1 table, §4, §5, §6, §7).
+"""The ``asl`` series (docs/physics.md §1 table, §4, §5, §6, §7).
 
 :func:`build_asl_pipeline` gives the filters each volume goes through (``asldro.pipelines.
 filters``): ΔM of the kinetic model (computed once per series) -> the MRI signal of the volume's
@@ -49,8 +49,8 @@ class AslPipeline:
     """The filters of every volume of one asl series, and what they share.
 
     ``kinetics`` holds ΔM (computed once); ``maps`` the ground-truth quantities as lookup tables
-    or dense maps (a series-level ``m0`` replaces the M0 map, physics.md D8); ``sigma`` and
-    ``reference`` the noise level (physics.md D5); ``streams`` the volumes' noise streams.
+    or dense maps (a series-level ``m0`` replaces the M0 map, docs/physics.md D8); ``sigma`` and
+    ``reference`` the noise level (docs/physics.md D5); ``streams`` the volumes' noise streams.
     """
 
     series: AslSeries

@@ -79,7 +79,7 @@ class SimulationContext:
         """The named quantities, all as lookup tables when possible, else all dense.
 
         ``replace`` gives uniform values that replace whole quantities (a series-level ``m0``,
-        physics.md D8); a uniform value is a table with one value for every label.
+        docs/physics.md D8); a uniform value is a table with one value for every label.
         """
         gt = self.ground_truth
         replace = dict(replace or {})
@@ -109,7 +109,7 @@ class SimulationContext:
         return float(values[self.label_counts > 0][0] if values.ndim == 1 else values.flat[0])
 
     def noise_sigma(self, values: np.ndarray, snr: float) -> tuple[float, float]:
-        """(sigma, reference) of a series' noise (physics.md D5): the reference is
+        """(sigma, reference) of a series' noise (docs/physics.md D5): the reference is
         :func:`~asldro.physics.noise.noise_reference` of ``values`` (a lookup table or a dense
         map on the ground-truth grid) inside the tissue mask, sigma = reference / snr (0 for
         snr 0). The tissue mask is ``seg > 0`` when the ground truth has tissue labels, else

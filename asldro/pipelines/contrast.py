@@ -1,4 +1,4 @@
-"""The MRI signal filter of a series (physics.md §5), shared by the asl and structural series:
+"""The MRI signal filter of a series (docs/physics.md §5), shared by the asl and structural series:
 both carry ``acq_contrast``, the flip angles and the inversion time."""
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ def signal_filter(
 ) -> MriSignal:
     """The :class:`~asldro.pipelines.filters.MriSignal` filter of the series' contrast on
     ``maps`` (m0, t1, t2, t2_star: lookup tables or dense maps) for one TR/TE; ``token`` is the
-    asl volume's ``asl_context`` token (a label volume encodes -ΔM, physics.md §5)."""
+    asl volume's ``asl_context`` token (a label volume encodes -ΔM, docs/physics.md §5)."""
     timing = SequenceTiming(
         repetition_time=repetition_time,
         echo_time=echo_time,

@@ -1,4 +1,4 @@
-"""The filters series pipelines are built from (DESIGN.md, "Pipe and filter, done lightly").
+"""The filters series pipelines are built from (docs/design.md, "Pipe and filter, done lightly").
 
 Each filter is a frozen dataclass with ``__call__(Image) -> Image`` that appends one history
 entry (its name and parameters). On the ground-truth grid an Image's ``data`` may be a 1-D
@@ -38,7 +38,7 @@ SIGNAL_QUANTITIES = ("m0", "t1", "t2", "t2_star")
 
 @dataclass(frozen=True, eq=False)
 class Kinetics:
-    """ΔM of the General Kinetic Model for the series' labelling (physics.md §4, D1).
+    """ΔM of the General Kinetic Model for the series' labelling (docs/physics.md §4, D1).
 
     ΔM depends on the series only, so it is computed once (:meth:`computed`, on lookup tables
     or dense maps) and every volume's pipeline starts with the same filter, which replaces the
@@ -83,7 +83,7 @@ class Kinetics:
 
 @dataclass(frozen=True)
 class SequenceTiming:
-    """Timing and flip angles of one readout (s, degrees; physics.md §5)."""
+    """Timing and flip angles of one readout (s, degrees; docs/physics.md §5)."""
 
     repetition_time: float
     echo_time: float
@@ -94,7 +94,7 @@ class SequenceTiming:
 
 @dataclass(frozen=True, eq=False)
 class MriSignal:
-    """The MRI signal of ``contrast`` (se, ge, ir) on the ground-truth grid (physics.md §5).
+    """The MRI signal of ``contrast`` (se, ge, ir) on the ground-truth grid (docs/physics.md §5).
 
     ``maps`` hold :data:`SIGNAL_QUANTITIES` (lookup tables or dense maps). In an asl volume
     (``token`` set) the input holds ΔM: a ``label`` volume gets ``Menc = -ΔM``, control and
@@ -139,7 +139,7 @@ class MriSignal:
 
 @dataclass(frozen=True, eq=False)
 class Acquire:
-    """Rigid motion then box-PSF resampling onto the acquisition grid (physics.md §6, D3, D4, D4b).
+    """Rigid motion then box-PSF resampling onto the acquisition grid (docs/physics.md §6, D3, D4, D4b).
 
     ``fractions`` are the per-label partial-volume fractions of ``seg`` for this grid and motion
     (shared by every volume with the same motion); lookup-table images are acquired as
@@ -168,7 +168,7 @@ class Acquire:
 
 @dataclass(frozen=True, eq=False)
 class AddComplexNoise:
-    """Add pre-drawn complex Gaussian noise (physics.md §7.1, D5).
+    """Add pre-drawn complex Gaussian noise (docs/physics.md §7.1, D5).
 
     The noise is drawn when the pipeline is built (from its own seeded stream) and only
     applied here, so every draw is recorded and replayable. ``noise is None`` means no noise
@@ -199,7 +199,7 @@ class AddComplexNoise:
 
 @dataclass(frozen=True)
 class Magnitude:
-    """Take the magnitude |S| (Rician statistics where noise was added, physics.md §5, §9)."""
+    """Take the magnitude |S| (Rician statistics where noise was added, docs/physics.md §5, §9)."""
 
     def __call__(self, image: Image) -> Image:
         return image.evolve("magnitude", data=np.abs(image.data))
@@ -246,7 +246,7 @@ class PerfusionWeightedMean:
 
 @dataclass(frozen=True, eq=False)
 class MajorityLabels:
-    """The majority label of each acquisition voxel (physics.md D2), as uint16.
+    """The majority label of each acquisition voxel (docs/physics.md D2), as uint16.
 
     The input holds the label map on the ground-truth grid; ``fractions`` are the shared label
     fractions of that map for this grid and motion (None on the ground-truth grid itself). The

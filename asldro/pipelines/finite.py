@@ -1,4 +1,4 @@
-"""Simulated data must be finite before anything is written (DESIGN.md "Garbage is refused").
+"""Simulated data must be finite before anything is written (docs/design.md "Garbage is refused").
 
 Inputs are finite and range-checked, but extreme valid values (a tiny ``desired_snr`` makes
 sigma = reference / snr overflow float32) can still give NaN or Inf. The simulation runs with

@@ -1,4 +1,4 @@
-"""The ``ground_truth`` series (physics.md §1 table): every ground-truth quantity moved and
+"""The ``ground_truth`` series (docs/physics.md §1 table): every ground-truth quantity moved and
 resampled to ``acq_matrix``; no noise, no random numbers.
 
 How each quantity is carried to the acquisition grid depends on what it is (issue 9 item 8):
@@ -9,7 +9,7 @@ How each quantity is carried to the acquisition grid depends on what it is (issu
   ``sum(f*CBF*ATT) / sum(f*CBF)`` over the ground-truth voxels (``f``: the fraction of each
   inside the acquisition voxel), which is what a multi-PLD kinetic fit estimates, and 0 where
   the voxel holds no perfusion (CSF's 1000 s "never arrives" is not averaged into tissue);
-* ``seg_label`` takes the **majority label** (physics.md D2), so no label absent from the input
+* ``seg_label`` takes the **majority label** (docs/physics.md D2), so no label absent from the input
   ever appears.
 
 Each map's record (``GroundTruthMap.derivation``) says in words how its value was formed; the

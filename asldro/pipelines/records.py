@@ -1,5 +1,5 @@
 """Typed acquisition records: the facts of a simulated series the BIDS writer needs, beside its
-images (DESIGN.md "Pipe and filter, done lightly": never a free-form dict).
+images (docs/design.md "Pipe and filter, done lightly": never a free-form dict).
 
 One frozen record per image: :class:`AslAcquisition` (the 4-D asl image),
 :class:`StructuralAcquisition` and :class:`GroundTruthMap` (one per ground-truth quantity). A
@@ -38,7 +38,7 @@ def voxel_size(image: Image) -> tuple[float, float, float]:
 
 @dataclass(frozen=True)
 class Noise:
-    """The complex Gaussian noise added to a series (physics.md §7).
+    """The complex Gaussian noise added to a series (docs/physics.md §7).
 
     ``sigma`` is None when no noise was added (``desired_snr`` 0); ``reference`` is the mean
     signal the SNR refers to (sigma = reference / desired_snr); ``random_seed`` the seed used

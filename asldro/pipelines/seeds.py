@@ -1,4 +1,4 @@
-"""Deterministic random streams (physics.md §7.3, DESIGN.md "Determinism").
+"""Deterministic random streams (docs/physics.md §7.3, docs/design.md "Determinism").
 
 Every noise draw comes from its own ``numpy.random.Generator`` whose ``SeedSequence`` is
 derived from (seed, participant label, series index, volume index): output never depends on

@@ -1,4 +1,4 @@
-"""The ``structural`` series (physics.md §1 table, §5, §6, §7).
+"""The ``structural`` series (docs/physics.md §1 table, §5, §6, §7).
 
 :func:`build_structural_pipeline` gives the filters of the image (``asldro.pipelines.filters``):
 the signal (Menc = 0) on the ground-truth grid -> motion + resampling -> complex noise ->
@@ -25,7 +25,7 @@ QUANTITIES = ("t1", "t2", "t2_star", "m0")
 @dataclass(frozen=True, eq=False)
 class StructuralPipeline:
     """The filters of one structural image, what they start from and the noise level
-    (``sigma``, ``reference``: physics.md D5, the reference is the noiseless signal)."""
+    (``sigma``, ``reference``: docs/physics.md D5, the reference is the noiseless signal)."""
 
     start: Image
     filters: tuple[Filter, ...]

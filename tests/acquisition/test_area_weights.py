@@ -1,4 +1,4 @@
-"""Exact separable area weights (physics.md D4b) for maps without rotation."""
+"""Exact separable area weights (docs/physics.md D4b) for maps without rotation."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""Exact box integrals from a summed-volume table, and the rotation path (physics.md D4b)."""
+"""Exact box integrals from a summed-volume table, and the rotation path (docs/physics.md D4b)."""
 
 import numpy as np
 import pytest

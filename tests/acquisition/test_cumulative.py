@@ -1,4 +1,4 @@
-"""Running sums behind the exact box integrals (physics.md D4b)."""
+"""Running sums behind the exact box integrals (docs/physics.md D4b)."""
 
 import numpy as np
 import pytest

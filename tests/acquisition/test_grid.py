@@ -1,4 +1,4 @@
-"""Acquisition grid: same FOV, centred (physics.md D3), using the full GT affine (D4)."""
+"""Acquisition grid: same FOV, centred (docs/physics.md D3), using the full GT affine (D4)."""
 
 import numpy as np
 import pytest

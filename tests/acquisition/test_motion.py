@@ -1,4 +1,4 @@
-"""Motion conventions (physics.md §6): degrees, right-handed, about the world origin,
+"""Motion conventions (docs/physics.md §6): degrees, right-handed, about the world origin,
 M = T @ Rx @ Ry @ Rz (z first, then y, then x, then translation)."""
 
 import numpy as np

@@ -1,4 +1,4 @@
-"""Box-PSF resampling of the moved object (physics.md §6 with D2, D4, D4b)."""
+"""Box-PSF resampling of the moved object (docs/physics.md §6 with D2, D4, D4b)."""
 
 import numpy as np
 import pytest

@@ -1,6 +1,6 @@
 """Hand-made BIDS datasets for the self-validation tests.
 
-The valid dataset follows bids-asl.md §1 (layout), §3 (the tested-valid PCASL sidecar), §4 (m0scan),
+The valid dataset follows docs/bids.md §1 (layout), §3 (the tested-valid PCASL sidecar), §4 (m0scan),
 §6 (aslcontext), §7 (NIfTI-1 float32 gz, 8x8x8), §9 (ground-truth derivative) and §10
 (dataset-level files). Nothing here is produced by the code under test.
 """

@@ -1,4 +1,4 @@
-"""Deterministic archives (physics.md D15; ASLDRO's ``generate OUT.zip|.tar.gz``)."""
+"""Deterministic archives (docs/physics.md D15; ASLDRO's ``generate OUT.zip|.tar.gz``)."""
 
 # pylint: disable=redefined-outer-name,missing-function-docstring
 

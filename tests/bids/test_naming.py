@@ -1,4 +1,4 @@
-"""File naming rules (bids-asl.md §2, §8, §9)."""
+"""File naming rules (docs/bids.md §2, §8, §9)."""
 
 # pylint: disable=redefined-outer-name,missing-function-docstring
 

@@ -1,5 +1,5 @@
-"""Sidecar fields from the acquisition records through the catalog (bids-asl.md §3–§6, §8, §9;
-physics.md D20, D21)."""
+"""Sidecar fields from the acquisition records through the catalog (docs/bids.md §3–§6, §8, §9;
+docs/physics.md D20, D21)."""
 
 # pylint: disable=redefined-outer-name,missing-function-docstring
 

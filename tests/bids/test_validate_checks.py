@@ -1,4 +1,4 @@
-"""Own consistency checks (bids-asl.md §12.3): one broken variant per check, plus valid variants
+"""Own consistency checks (docs/bids.md §12.3): one broken variant per check, plus valid variants
 that must not be flagged. Only the "own" layer runs here, so these tests are fast."""
 
 from __future__ import annotations

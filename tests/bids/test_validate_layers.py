@@ -1,5 +1,5 @@
 """The pybids and bids-validator-deno layers and the validate_dataset entry point
-(bids-asl.md §12.1, §12.4). These run the real pybids and the real bids-validator-deno."""
+(docs/bids.md §12.1, §12.4). These run the real pybids and the real bids-validator-deno."""
 
 from __future__ import annotations
 

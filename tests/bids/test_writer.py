@@ -1,5 +1,5 @@
-"""write_participant, ensure_dataset_files, update_participants (bids-asl.md §1–§10, §13;
-physics.md D15, D16, D18, D20, D21)."""
+"""write_participant, ensure_dataset_files, update_participants (docs/bids.md §1–§10, §13;
+docs/physics.md D15, D16, D18, D20, D21)."""
 
 # pylint: disable=redefined-outer-name,missing-function-docstring
 

@@ -1,4 +1,4 @@
-"""Deterministic NIfTI-1 writing (bids-asl.md §7; physics.md D15, D16)."""
+"""Deterministic NIfTI-1 writing (docs/bids.md §7; docs/physics.md D15, D16)."""
 
 # pylint: disable=missing-function-docstring
 

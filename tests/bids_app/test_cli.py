@@ -1,4 +1,4 @@
-"""run.py's command line: argument forms, aliases, label checks, exit codes (bids-asl.md §11).
+"""run.py's command line: argument forms, aliases, label checks, exit codes (docs/bids.md §11).
 
 These tests call ``main(argv)`` in-process and stop before generation (or never reach it), so
 they do not need the engine's slow paths.

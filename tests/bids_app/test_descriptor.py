@@ -1,4 +1,4 @@
-"""Boutiques descriptor (bids-asl.md §11): ``bosh validate`` and ``bosh exec simulate``."""
+"""Boutiques descriptor (docs/bids.md §11): ``bosh validate`` and ``bosh exec simulate``."""
 
 from __future__ import annotations
 

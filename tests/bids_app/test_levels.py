@@ -1,4 +1,4 @@
-"""The participant and group levels end to end, in-process through ``main(argv)`` (bids-asl.md §11).
+"""The participant and group levels end to end, in-process through ``main(argv)`` (docs/bids.md §11).
 
 Real engine, small grids: every dataset here is written by the code under test and checked by all
 three validation layers (own checks, pybids, bids-validator-deno).
@@ -137,7 +137,7 @@ def subject_files(root: Path, label: str) -> dict[str, bytes]:
 
 def test_streams_depend_on_seed_and_label_only(tmp_path, tiny_params):
     """(seed, label) fixes a participant bit for bit, whatever else runs and in whatever order or
-    parallelism; other labels and seeds give other noise (physics.md §7.3)."""
+    parallelism; other labels and seeds give other noise (docs/physics.md §7.3)."""
     common = ["--params", str(tiny_params), "--skip-bids-validation"]
     a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
     assert main([str(a), "participant", "--participant-label", "01", "02", "--n-procs", "2",

@@ -1,4 +1,4 @@
-"""Built-in ICBM 2009a ground truths (physics.md §3.2)."""
+"""Built-in ICBM 2009a ground truths (docs/physics.md §3.2)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from asldro.groundtruth import builtin
 
 NAME_3T = "hrgt_icbm_2009a_nls_3t"
 NAME_15T = "hrgt_icbm_2009a_nls_1.5t"
-# ASLDRO 2.2.0 voxel counts (physics.md §3.2): ours must be within 25 %
+# ASLDRO 2.2.0 voxel counts (docs/physics.md §3.2): ours must be within 25 %
 ASLDRO_COUNTS = {"grey_matter": 1_186_556, "white_matter": 572_775, "csf": 95_623}
 
 
@@ -44,7 +44,7 @@ def test_brain_lies_in_the_documented_box():
     seg = builtin_ground_truth(NAME_3T).seg
     idx = np.argwhere(seg > 0)
     low, high = idx.min(axis=0), idx.max(axis=0)
-    # physics.md §3.2: i 26-170, j 27-207, k 1-154 (allow one voxel of slack)
+    # docs/physics.md §3.2: i 26-170, j 27-207, k 1-154 (allow one voxel of slack)
     np.testing.assert_allclose(low, [26, 27, 1], atol=1)
     np.testing.assert_allclose(high, [170, 207, 154], atol=1)
 
@@ -109,7 +109,7 @@ def test_field_strength_specific_values_differ(tissue_data):
 
 
 def test_d22_csf_t1_at_1_5t_is_the_data_value():
-    """physics.md D22: ASLDRO's 1.5T data has CSF T1 = 2.06 s (its docs say 3.0 s)."""
+    """docs/physics.md D22: ASLDRO's 1.5T data has CSF T1 = 2.06 s (its docs say 3.0 s)."""
     gt = builtin_ground_truth(NAME_15T)
     assert gt.maps["t1"][gt.segmentation["csf"]] == 2.06
 

@@ -1,4 +1,4 @@
-"""ASLDRO 5-D ground-truth reader and writer (physics.md §3.1)."""
+"""ASLDRO 5-D ground-truth reader and writer (docs/physics.md §3.1)."""
 
 from __future__ import annotations
 

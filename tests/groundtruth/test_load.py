@@ -1,4 +1,4 @@
-"""load_ground_truth: the engine's entry point (physics.md §1 step 2, §3.3)."""
+"""load_ground_truth: the engine's entry point (docs/physics.md §1 step 2, §3.3)."""
 
 from __future__ import annotations
 

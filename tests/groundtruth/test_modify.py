@@ -1,4 +1,4 @@
-"""global_configuration overrides, modulation and run-time ranges (physics.md §2.2, §3.3)."""
+"""global_configuration overrides, modulation and run-time ranges (docs/physics.md §2.2, §3.3)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The catalog is the one statement of each parameter: the typed series match it field for
-field, the loader fills them from its rows, and its facts are the ones physics.md states."""
+field, the loader fills them from its rows, and its facts are the ones docs/physics.md states."""
 
 from __future__ import annotations
 
@@ -71,7 +71,7 @@ def test_global_config_fields_are_the_global_rows() -> None:
 
 
 def test_per_token_keys_are_the_eight_of_physics_md() -> None:
-    """physics.md §2.3: echo_time, repetition_time, rot_*, transl_* are the per-volume keys."""
+    """docs/physics.md §2.3: echo_time, repetition_time, rot_*, transl_* are the per-volume keys."""
     per_token = {
         name for name, row in parameters("asl").items() if row.per_volume is PerVolume.PER_TOKEN
     }

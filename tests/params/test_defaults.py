@@ -1,4 +1,4 @@
-"""Defaults (physics.md §2.3-§2.5, D19, D24): values typed in from the tables, not the code."""
+"""Defaults (docs/physics.md §2.3-§2.5, D19, D24): values typed in from the tables, not the code."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from asldro.params import (
 
 from .conftest import asl, document
 
-# physics.md §2.3 (asl), typed in from the table.
+# docs/physics.md §2.3 (asl), typed in from the table.
 ASL_DEFAULTS = {
     "asl_context": "m0scan control label",
     "label_type": "pcasl",
@@ -41,7 +41,7 @@ ASL_DEFAULTS = {
     "transl_z": [0.0, 0.0, 0.0],
 }
 MOTION_ZERO = {k: 0.0 for k in ("rot_x", "rot_y", "rot_z", "transl_x", "transl_y", "transl_z")}
-# physics.md §2.4
+# docs/physics.md §2.4
 STRUCTURAL_DEFAULTS = {
     "acq_matrix": [197, 233, 189],
     **MOTION_ZERO,
@@ -82,7 +82,7 @@ def test_default_params_layout() -> None:
     ids=["asl", "ground_truth", "structural"],
 )
 def test_every_default_value(index: int, expected: dict) -> None:
-    """Each series carries exactly the keys and values of the physics.md tables."""
+    """Each series carries exactly the keys and values of the docs/physics.md tables."""
     parameters = default_params()["image_series"][index]["series_parameters"]
     assert parameters == expected
     for key, value in expected.items():

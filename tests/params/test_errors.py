@@ -1,4 +1,4 @@
-"""Malformed parameter files: each reports path, value and rule (physics.md §10.2 D6-D17)."""
+"""Malformed parameter files: each reports path, value and rule (docs/physics.md §10.2 D6-D17)."""
 
 from __future__ import annotations
 

@@ -40,7 +40,7 @@ def _asl_parameters(params) -> dict:
 )
 def test_defaults_fit_any_context(context: str, expected_tr: list[float]) -> None:
     """Omitted per-volume keys fit the context: TR 10 s for m0scan, 5 s otherwise, TE 0.01 s,
-    zero motion (physics.md §2.3)."""
+    zero motion (docs/physics.md §2.3)."""
     params = load_params(document(asl(asl_context=context)))
     n = len(context.split())
     resolved = _asl_parameters(params)
@@ -316,7 +316,7 @@ def test_relative_gt_path_for_dicts_uses_base_dir_then_cwd(
 
 
 def test_bare_nii_path_finds_json_beside_it(tmp_path: Path) -> None:
-    """A .nii path expects <stem>.json beside it (physics.md §2.1)."""
+    """A .nii path expects <stem>.json beside it (docs/physics.md §2.1)."""
     (tmp_path / "a.nii").write_bytes(b"")
     (tmp_path / "a.json").write_text("{}")
     params = load_params(document(ground_truth=str(tmp_path / "a.nii")))
@@ -345,5 +345,5 @@ def test_missing_gt_file(gt_pair: tuple[Path, Path], missing: str) -> None:
 
 
 def test_empty_image_series_is_valid() -> None:
-    """image_series is required but may be empty (physics.md §2.1)."""
+    """image_series is required but may be empty (docs/physics.md §2.1)."""
     assert not load_params(document()).series

@@ -1,4 +1,4 @@
-"""m0scan-only asl series pairing (bids-asl.md §2, §5)."""
+"""m0scan-only asl series pairing (docs/bids.md §2, §5)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tests of the General Kinetic Model against physics.md §4 and D1, derived by hand."""
+"""Tests of the General Kinetic Model against docs/physics.md §4 and D1, derived by hand."""
 
 import math
 
@@ -7,7 +7,7 @@ import pytest
 
 from asldro.physics import gkm
 
-# Grey matter of the 3T HRGT (physics.md §3.2) with the default asl series (§2.3).
+# Grey matter of the 3T HRGT (docs/physics.md §3.2) with the default asl series (§2.3).
 GM = {"f": 60.0, "dt": 0.8, "t1": 1.33, "m0": 74.62187940404371}
 ALPHA, TAU, LAM, T1B = 0.85, 1.8, 0.9, 1.65
 LABEL_TYPES = ("casl", "pcasl", "pasl")

@@ -1,4 +1,4 @@
-"""Tests of the noise model of physics.md §7.1 and D5."""
+"""Tests of the noise model of docs/physics.md §7.1 and D5."""
 
 import math
 

@@ -1,4 +1,4 @@
-"""Tests of the safe division ``a ⊘ b`` of physics.md (Notation)."""
+"""Tests of the safe division ``a ⊘ b`` of docs/physics.md (Notation)."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""Tests of the MRI signal models against physics.md §5, derived by hand."""
+"""Tests of the MRI signal models against docs/physics.md §5, derived by hand."""
 
 import math
 
@@ -7,7 +7,7 @@ import pytest
 
 from asldro.physics import signal
 
-# Grey matter at 3T (physics.md §3.2) and a ΔM of the order the GKM gives.
+# Grey matter at 3T (docs/physics.md §3.2) and a ΔM of the order the GKM gives.
 M0, T1, T2, T2S = 74.62187940404371, 1.33, 0.08, 0.066
 DELTA_M = 0.4
 TR, TE = 5.0, 0.01
@@ -28,7 +28,7 @@ def test_spin_echo_control_minus_label():
 def test_spin_echo_long_tr_tends_to_m0_times_t2_decay():
     value = signal.spin_echo(M0, T1, T2, repetition_time=1000.0, echo_time=TE)
     assert float(value) == pytest.approx(M0 * math.exp(-TE / T2), rel=1e-12)
-    # Default m0scan TR of 10 s is not fully relaxed (physics.md §5).
+    # Default m0scan TR of 10 s is not fully relaxed (docs/physics.md §5).
     assert float(signal.spin_echo(M0, 3.0, T2, repetition_time=10.0, echo_time=TE)) < float(
         M0 * math.exp(-TE / T2) * (1 - 0.03)
     )

@@ -1,4 +1,4 @@
-"""The filters and the pipeline builders (DESIGN.md "Pipe and filter, done lightly")."""
+"""The filters and the pipeline builders (docs/design.md "Pipe and filter, done lightly")."""
 
 import numpy as np
 import pytest

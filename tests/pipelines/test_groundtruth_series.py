@@ -171,7 +171,7 @@ def _tie_truth() -> GroundTruth:
 
 
 def test_majority_label_tie_goes_to_the_lowest_label_in_the_shipped_series():
-    """physics.md D2: a tie goes to the lowest label, however the fractions round.
+    """docs/physics.md D2: a tie goes to the lowest label, however the fractions round.
 
     Acquisition voxel (0, 1, 2) covers y in [1.0, 2.5] (weights 1/3 for y=1, 2/3 for y=2) and
     z in [13/6, 3.5] (weights 1/4 for z=2, 3/4 for z=3): label 2 (y=2, z=3) has 2/3 * 3/4 = 1/2,

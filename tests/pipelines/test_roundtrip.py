@@ -4,7 +4,7 @@ Alsop et al. 2015, MRM 73:102, eq. 1:
     CBF = 6000 * lambda * (SI_control - SI_label) * exp(PLD / T1b)
           / (2 * alpha * T1b * SI_PD * (1 - exp(-tau / T1b)))     [ml/100g/min]
 
-The GKM (physics.md §4) equals that formula when (i) the label has arrived (t >= dt + tau),
+The GKM (docs/physics.md §4) equals that formula when (i) the label has arrived (t >= dt + tau),
 (ii) the tissue's apparent T1 equals T1 of blood (T1app = T1b), (iii) control and label share TR
 and TE, and (iv) SI_PD is a fully relaxed M0 image with the same TE. The test makes (ii) hold in
 grey matter by overriding T1 so that 1/T1 + f/lambda = 1/T1b, (iv) by a very long m0scan TR, and
@@ -73,7 +73,7 @@ def test_consensus_formula_recovers_grey_matter_cbf():
 
 
 def test_default_parameters_underestimate_grey_matter_cbf():
-    """physics.md §9: with the default T1 (T1app != T1b) and m0scan TR of 10 s the consensus
+    """docs/physics.md §9: with the default T1 (T1app != T1b) and m0scan TR of 10 s the consensus
     formula is not exact; the model mismatch must show (a bug that made it exact would fail)."""
     doc = _params().resolved
     doc = {**doc, "global_configuration": {**doc["global_configuration"], "image_override": {}}}

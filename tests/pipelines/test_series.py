@@ -57,7 +57,7 @@ def test_noise_sigma_is_mean_tissue_m0_over_snr(gt3t):
 
 
 def test_structural_noise_reference_is_mean_tissue_signal(gt3t):
-    """physics.md D5: the structural reference is the noiseless signal on the ground-truth grid,
+    """docs/physics.md D5: the structural reference is the noiseless signal on the ground-truth grid,
     averaged over the tissue voxels (seg > 0), each tissue weighted by its voxel count."""
     from asldro.physics.signal import mri_signal
 
@@ -75,7 +75,7 @@ def test_structural_noise_reference_is_mean_tissue_signal(gt3t):
 
 
 def test_noise_reference_without_tissue_labels_is_mean_m0_where_positive():
-    """physics.md D5: without a segmentation (every label 0) the tissue mask is m0 > 0."""
+    """docs/physics.md D5: without a segmentation (every label 0) the tissue mask is m0 > 0."""
     from asldro.groundtruth import GroundTruth
 
     rng = np.random.default_rng(3)
