@@ -1,4 +1,5 @@
-"""The two analysis levels of the BIDS-App (docs/bids.md §11; docs/design.md "BIDS-App command line").
+"""The two analysis levels of the BIDS-App (docs/bids.md §11; docs/design.md, "BIDS-App
+command line").
 
 ``participant`` writes ``sub-<label>`` for each label, then (holding the dataset lock) rebuilds
 ``participants.tsv`` and self-validates. ``group`` rebuilds ``participants.tsv``/``.json`` from

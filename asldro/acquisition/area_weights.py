@@ -1,5 +1,5 @@
-"""Exact separable box-average resampling (docs/physics.md §6, D4b), used when the voxel-to-voxel map
-is a scaled (possibly flipped) axis permutation, i.e. whenever there is no rotation.
+"""Exact separable box-average resampling (docs/physics.md §6, D4b), used when the voxel-to-voxel
+map is a scaled (possibly flipped) axis permutation, i.e. whenever there is no rotation.
 
 Source voxels are piecewise-constant unit boxes centred on integer indices. Along one axis a
 target voxel ``i`` covers the source index interval ``[a*(i - 0.5) + b, a*(i + 0.5) + b]``; its

@@ -1,4 +1,4 @@
-"""Acquisition grid and box-PSF resampling of the moved object (docs/physics.md §6 with D2, D3, D4, D4b).
+"""Acquisition grid and box-PSF resampling of the moved object (docs/physics.md §6; D2-D4b).
 
 The object, defined on the ground-truth (source) grid as piecewise-constant voxels and zero
 outside it, is moved by the world-space rigid transform ``M`` and acquired on a fixed target
@@ -181,7 +181,7 @@ class Resampler:
         return sampler.average(sampler.table(volume))
 
     def resample(self, volume: np.ndarray) -> np.ndarray:
-        """Box-PSF acquisition of a dense map (docs/physics.md D4b); float64, shape ``target.shape``.
+        """Box-PSF acquisition of a dense map (docs/physics.md D4b); float64, ``target.shape``.
 
         Complex input is resampled part by part (linear) and returned as complex128.
         """

@@ -1,4 +1,5 @@
-"""Atomic file and directory replacement inside the output folder (docs/design.md "Writes are atomic").
+"""Atomic file and directory replacement inside the output folder (docs/design.md, "Writes are
+atomic").
 
 Temporary files live in hidden, owner-locked directories (``.asldro-tmp-*``) next to their target
 (same file system, so ``os.replace`` is atomic). They are removed on failure, and those left by a

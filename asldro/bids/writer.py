@@ -120,7 +120,8 @@ def _groundtruth_files(label: str, entities: Mapping[str, str], quantity: str) -
 
 
 def _first_label_control_tr(record: AslAcquisition) -> float:
-    """pixdim[4] of a 4-D asl image: the TR of the first control/label volume (docs/physics.md D16)."""
+    """pixdim[4] of a 4-D asl image: the TR of the first control/label volume (docs/physics.md
+    D16)."""
     trs = list(record.value("repetition_time"))
     for token, tr in zip(record.value("asl_context"), trs):
         if token != "m0scan":

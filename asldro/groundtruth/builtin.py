@@ -1,4 +1,4 @@
-"""Bundled ground truths built from the ICBM 2009a templates that nilearn ships (docs/physics.md §3.2).
+"""Bundled ground truths from the ICBM 2009a templates that nilearn ships (docs/physics.md §3.2).
 
 The label map is derived deterministically, in memory, from three uint8 (0..255) templates in
 ``<nilearn>/datasets/data/``: ``mni_icbm152_{gm,wm,t1}_tal_nlin_sym_09a_converted.nii.gz``

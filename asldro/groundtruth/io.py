@@ -259,7 +259,7 @@ def ground_truth_json(gt: GroundTruth) -> dict[str, Any]:
 def write_ground_truth(
     gt: GroundTruth, nifti_path: str | Path, json_path: str | Path | None = None
 ) -> tuple[Path, Path]:
-    """Write ``gt`` as a 5-D float64 NIfTI-1 ``(X, Y, Z, 1, Q)`` plus its JSON (docs/physics.md §3.1).
+    """Write ``gt`` as a 5-D float64 NIfTI-1 ``(X, Y, Z, 1, Q)`` and JSON (docs/physics.md §3.1).
 
     The affine is written unchanged as sform and qform (code 1). ``.nii.gz`` files are
     gzip-compressed deterministically (nibabel writes mtime 0). Returns the two paths written.

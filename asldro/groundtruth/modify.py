@@ -1,5 +1,5 @@
-"""``global_configuration`` applied to a ground truth, and the run-time range checks (docs/physics.md
-§1 step 2, §2.2, §3.3).
+"""``global_configuration`` applied to a ground truth, and the run-time range checks
+(docs/physics.md §1 step 2, §2.2, §3.3).
 
 Per quantity, in order: ``image_override`` (fills the whole volume, background included), then
 for ``seg_label`` rounding to uint16, then ``ground_truth_modulate`` (``y = scale*x + offset``;

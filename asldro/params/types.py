@@ -71,7 +71,7 @@ class Motion:
 
 @dataclass(frozen=True)
 class AslSeries:
-    """An ``asl`` series (docs/physics.md §2.3). Per-volume tuples have one entry per context token."""
+    """An ``asl`` series (docs/physics.md §2.3); per-volume tuples: one entry per context token."""
 
     description: str
     asl_context: tuple[str, ...]

@@ -7,7 +7,8 @@
 Every function is element-wise and broadcasts: inputs may be Python floats, 1-D per-tissue lookup
 tables or 3-D maps; computation is in float64. This package imports nothing from the project.
 
-``a ⊘ b`` (:func:`safe_divide`) is docs/physics.md's safe division: ``a / b`` where ``b != 0``, else 0.
+``a ⊘ b`` (:func:`safe_divide`) is the safe division of docs/physics.md §0.1: ``a / b`` where
+``b != 0``, else 0.
 """
 
 from __future__ import annotations

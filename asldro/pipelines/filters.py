@@ -139,7 +139,7 @@ class MriSignal:
 
 @dataclass(frozen=True, eq=False)
 class Acquire:
-    """Rigid motion then box-PSF resampling onto the acquisition grid (docs/physics.md §6, D3, D4, D4b).
+    """Rigid motion, then box-PSF resampling onto the acquisition grid (docs/physics.md §6; D3-D4b).
 
     ``fractions`` are the per-label partial-volume fractions of ``seg`` for this grid and motion
     (shared by every volume with the same motion); lookup-table images are acquired as

@@ -1,5 +1,6 @@
 """``./run.py`` as separate processes: concurrent SLURM-style jobs, SIGKILL midway, and a run
-that may write only into OUTPUT_DIR with HOME unset (docs/bids.md §11; docs/design.md "Principles")."""
+that may write only into OUTPUT_DIR with HOME unset (docs/bids.md §11; docs/design.md "Principles").
+"""
 
 from __future__ import annotations
 
