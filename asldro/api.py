@@ -82,12 +82,15 @@ def generate_participant(
     ``seed`` replaces every series' ``random_seed`` when given; the noise streams are derived
     from (seed, label, series, volume), so a label always reproduces bit for bit.
     ``ground_truth`` is the loaded ground truth of ``params`` (loaded here when None);
-    ``threads`` the CPUs this participant may use (``asldro.resources.thread_budget``).
+    ``threads`` the CPUs this participant may use to simulate and to compress its images
+    (``asldro.resources.thread_budget``).
     """
     from asldro.bids import write_participant
     from asldro.output import m0_pairs
     from asldro.pipelines import generate_series, provenance
+    from asldro.resources import thread_budget
 
+    threads = thread_budget(threads)  # once: the simulation and the gzip share it
     if ground_truth is None:
         ground_truth = load_params_ground_truth(params)
     results = generate_series(
@@ -101,6 +104,7 @@ def generate_participant(
         resolved_params=participant_document(params, seed),
         provenance=provenance(results, participant_label=label, seed=seed),
         ground_truth_description=describe_ground_truth(params),
+        threads=threads,
     )
 
 
