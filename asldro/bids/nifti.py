@@ -84,13 +84,13 @@ def nifti_gz_bytes(
     header = nifti_header(array.shape, affine, dtype, repetition_time=repetition_time)
     raw = header.binaryblock + b"\x00" * (_VOX_OFFSET - len(header.binaryblock))
     payload = array.tobytes(order="F")
-    out = _gzip(raw, payload, compresslevel, threads)
+    out = gzip_member(raw, payload, compresslevel, threads)
     if len(out) < MIN_GZ_BYTES:
-        out = _gzip(raw, payload, 0, threads)
+        out = gzip_member(raw, payload, 0, threads)
     return out
 
 
-def _gzip(head: bytes, payload: bytes, level: int, threads: int) -> bytes:
+def gzip_member(head: bytes, payload: bytes, level: int, threads: int = 1) -> bytes:
     """One gzip member (RFC 1952) with mtime 0 and OS "unknown": deflate of ``head + payload``.
 
     Large inputs are deflated in fixed 4 MiB chunks on up to ``threads`` threads (each chunk
