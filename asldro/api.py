@@ -7,14 +7,19 @@ participant level; ``generate_participant`` writes one subject.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
-from asldro.output import ARCHIVE_SUFFIXES, OutputError
+from asldro.interrupts import deferred_signals, worker_signals
+from asldro.options import check_process_count, participant_labels as clean_labels
+from asldro.output import ARCHIVE_SUFFIXES, OutputError, building, commit, plan_output
 from asldro.params.types import DroParams
+from asldro.resources import thread_budget, threads_per_process, worker_processes
+from asldro.warning_lines import call_collecting_warnings, reissue
 
 __all__ = [
     "ARCHIVE_SUFFIXES",
@@ -82,12 +87,14 @@ def generate_participant(
     ``seed`` replaces every series' ``random_seed`` when given; the noise streams are derived
     from (seed, label, series, volume), so a label always reproduces bit for bit.
     ``ground_truth`` is the loaded ground truth of ``params`` (loaded here when None);
-    ``threads`` the CPUs this participant may use (``asldro.resources.thread_budget``).
+    ``threads`` the CPUs this participant may use to simulate and to compress its images
+    (``asldro.resources.thread_budget``).
     """
     from asldro.bids import write_participant
     from asldro.output import m0_pairs
     from asldro.pipelines import generate_series, provenance
 
+    threads = thread_budget(threads)  # once: the simulation and the gzip share it
     if ground_truth is None:
         ground_truth = load_params_ground_truth(params)
     results = generate_series(
@@ -101,6 +108,7 @@ def generate_participant(
         resolved_params=participant_document(params, seed),
         provenance=provenance(results, participant_label=label, seed=seed),
         ground_truth_description=describe_ground_truth(params),
+        threads=threads,
     )
 
 
@@ -133,9 +141,6 @@ def generate_participants(
     finished after it) and what they left is removed; the error propagates. Each participant's
     random streams come from (seed, label), so the result does not depend on the parallelism.
     """
-    from asldro.options import check_process_count
-    from asldro.resources import thread_budget, threads_per_process, worker_processes
-
     check_process_count(n_procs)
     workers = worker_processes(n_procs, len(labels))
     each = threads_per_process(thread_budget(threads), workers)
@@ -161,9 +166,6 @@ def _generate_in_pool(
     """The participants in ``budget[0]`` worker processes of ``budget[1]`` threads each."""
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    from asldro.interrupts import worker_signals
-    from asldro.warning_lines import call_collecting_warnings, reissue
-
     workers, threads = budget
     pool = ProcessPoolExecutor(max_workers=workers, initializer=worker_signals)
     try:
@@ -179,10 +181,10 @@ def _generate_in_pool(
             ): label
             for label in labels
         }
-        for future in as_completed(futures):
-            reissue(future.result()[1])  # the workers' warnings, shown once by the parent
+        for done in as_completed(futures):
+            reissue(done.result()[1])  # the workers' warnings, shown once by the parent
             if on_written is not None:
-                on_written(futures[future])
+                on_written(futures[done])
     except BaseException:
         _stop_workers(pool, dataset)
         raise
@@ -193,7 +195,6 @@ def _stop_workers(pool: Any, dataset: Path) -> None:
     """Kill the pool's worker processes now (not after their current participant) and remove
     the temporary folders they leave."""
     from asldro.bids.dataset import remove_stale_temporaries
-    from asldro.interrupts import deferred_signals
 
     with deferred_signals():
         kill = getattr(pool, "kill_workers", None)  # Python >= 3.14
@@ -264,43 +265,53 @@ def generate(
     The dataset is then built in a hidden folder and put in place only once complete (and
     validated, unless ``validate`` is false): a failure or a signal leaves the output as it was.
     """
-    from asldro.bids import update_participants
-    from asldro.options import check_process_count, participant_labels as clean_labels
-    from asldro.output import building, commit, plan_output
-    from asldro.resources import thread_budget
-
     params = as_params(params)
     labels = clean_labels(participant_labels)
     check_process_count(n_procs)
     threads = thread_budget(threads)
     plan = plan_output(output, overwrite=overwrite)
     ground_truth = preflight(params, plan.build_parent, labels, n_procs, max_memory, threads)
-    report = None
-    with building(plan) as area:
-        try:
-            generate_participants(
-                params,
-                area.dataset,
-                labels,
-                seed=seed,
-                n_procs=n_procs,
-                ground_truth=ground_truth,
-                on_written=on_written,
-                threads=threads,
-            )
-            update_participants(area.dataset)
-            if validate:
-                from asldro.bids.validate import validate_dataset
-
-                # the report goes in code/ (without timings); deno's scratch in the build folder
-                report = validate_dataset(area.dataset, write_report=True, scratch_dir=area.temp)
-            commit(plan, area)
-        except OSError as err:
-            shown = _shown_at_target(err, area, plan.target)
-            if shown is err:
-                raise
-            raise shown from err
+    with building(plan) as area, _errors_named_at(plan.target, area):
+        generate_participants(
+            params,
+            area.dataset,
+            labels,
+            seed=seed,
+            n_procs=n_procs,
+            ground_truth=ground_truth,
+            on_written=on_written,
+            threads=threads,
+        )
+        report = _finish_dataset(area, validate)
+        commit(plan, area)
     return GenerateResult(output=Path(output), participants=labels, validation=report)
+
+
+def _finish_dataset(area: Any, validate: bool) -> Any:
+    """``participants.tsv`` of the dataset built in ``area``, then its validation (the report
+    goes in ``code/`` without timings, deno's scratch in the build folder) unless ``validate``
+    is false; returns the report (None when not validated)."""
+    from asldro.bids import update_participants
+
+    update_participants(area.dataset)
+    if not validate:
+        return None
+    from asldro.bids.validate import validate_dataset
+
+    return validate_dataset(area.dataset, write_report=True, scratch_dir=area.temp)
+
+
+@contextlib.contextmanager
+def _errors_named_at(target: Path, area: Any) -> Iterator[None]:
+    """An ``OSError`` raised inside names where the file was going (inside ``target``), not the
+    hidden build folder of ``area``."""
+    try:
+        yield
+    except OSError as err:
+        shown = _shown_at_target(err, area, target)
+        if shown is err:
+            raise
+        raise shown from err
 
 
 def _shown_at_target(err: OSError, area: Any, target: Path) -> OSError:

@@ -188,9 +188,7 @@ def _output_params(args: argparse.Namespace) -> int:
 
 
 def _output_hrgt(args: argparse.Namespace) -> int:
-    from asldro.bids.atomic import named, temp_dir
-    from asldro.groundtruth import GroundTruthError, builtin_ground_truth, write_ground_truth
-    from asldro.output import OutputError, output_path, place_user_file, user_file_target
+    from asldro.output import OutputError, output_path, user_file_target
 
     if args.name not in BUILTIN_NAMES:
         raise UsageError(
@@ -203,17 +201,30 @@ def _output_hrgt(args: argparse.Namespace) -> int:
     names = (f"{args.name}.nii.gz", f"{args.name}.json")
     for name in names:  # both checked before either is written
         user_file_target(folder / name, overwrite=args.overwrite)
-    ground_truth = builtin_ground_truth(args.name)
-    with temp_dir(folder) as temp:
-        try:
-            write_ground_truth(ground_truth, temp / names[0], temp / names[1])
-        except GroundTruthError as err:  # a write failure: an I/O error at its final place
-            if isinstance(err.__cause__, OSError):
-                raise named(err.__cause__, folder / names[0]) from err
-            raise
-        written = [place_user_file(temp / n, folder / n, overwrite=args.overwrite) for n in names]
+    written = _place_builtin_ground_truth(args.name, folder, names, overwrite=args.overwrite)
     print(f"wrote {written[0]} and {written[1]}")
     return EXIT_OK
+
+
+def _place_builtin_ground_truth(
+    name: str, folder: Path, files: tuple[str, str], *, overwrite: bool
+) -> list[Path]:
+    """Write the built-in ground truth ``name`` as ``files`` (NIfTI, JSON) in a temporary folder
+    inside ``folder``, then put both in place; a write failure is an I/O error naming the
+    file at its final place."""
+    from asldro.bids.atomic import named, temp_dir
+    from asldro.groundtruth import GroundTruthError, builtin_ground_truth, write_ground_truth
+    from asldro.output import place_user_file
+
+    ground_truth = builtin_ground_truth(name)
+    with temp_dir(folder) as temp:
+        try:
+            write_ground_truth(ground_truth, temp / files[0], temp / files[1])
+        except GroundTruthError as err:  # a write failure: an I/O error at its final place
+            if isinstance(err.__cause__, OSError):
+                raise named(err.__cause__, folder / files[0]) from err
+            raise
+        return [place_user_file(temp / n, folder / n, overwrite=overwrite) for n in files]
 
 
 def _validate(args: argparse.Namespace) -> int:

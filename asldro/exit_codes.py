@@ -79,6 +79,7 @@ def missing_dependency(err: BaseException) -> str | None:
     return None
 
 
+# pylint: disable-next=too-many-return-statements  # one return per kind of error: the table
 def exit_status(err: BaseException) -> ExitCode:
     """The exit status of an error raised by a front door or the engine."""
     from asldro.interrupts import Terminated

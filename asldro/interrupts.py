@@ -27,7 +27,7 @@ class Terminated(BaseException):
         self.signum = signum
 
 
-class _State(threading.local):
+class _State(threading.local):  # pylint: disable=too-few-public-methods  # per-thread state
     depth = 0
     pending: int | None = None
 

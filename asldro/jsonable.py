@@ -16,6 +16,7 @@ import numpy as np
 MAX_ARRAY_ITEMS = 4096
 
 
+# pylint: disable-next=too-many-return-statements  # one return per kind of value converted
 def to_jsonable(value: Any) -> Any:
     """A JSON-able copy of ``value``.
 

@@ -34,6 +34,15 @@ def _count_problem(value: int) -> str | None:
     return None if value >= 1 else f"expected an integer >= 1, got {value}"
 
 
+def check_thread_count(threads: int) -> int:
+    """``threads`` given to the Python API, checked: an integer >= 1, else ``ValueError``
+    naming it."""
+    problem = _count_problem(threads)
+    if problem:
+        raise ValueError(f"threads: {problem}")
+    return int(threads)
+
+
 def thread_budget(threads: int | None = None) -> int:
     """The CPUs a run may use: ``threads`` when given, else ``ASLDRO_THREADS`` when set, else
     :func:`available_cpus`.
@@ -42,10 +51,7 @@ def thread_budget(threads: int | None = None) -> int:
     ``ASLDRO_THREADS`` is not an integer >= 1.
     """
     if threads is not None:
-        problem = _count_problem(threads)
-        if problem:
-            raise ValueError(f"threads: {problem}")
-        return int(threads)
+        return check_thread_count(threads)
     text = os.environ.get(THREADS_VARIABLE)
     if text is None:
         return available_cpus()

@@ -125,9 +125,37 @@ def run_once(
     Raises :class:`CommandFailed` on a non-zero exit status or a time-out.
     """
     cwd.mkdir(parents=True, exist_ok=True)
-    out_path, err_path = cwd / "bench.stdout", cwd / "bench.stderr"
+    err_path = cwd / "bench.stderr"
     load1 = os.getloadavg()[0]
-    with open(out_path, "wb") as out, open(err_path, "wb") as err:
+    returncode, wall, usage, tree_peak = _run_measured(
+        command, cwd, tree=tree, timeout=timeout, env=env
+    )
+    if returncode != 0:
+        tail = err_path.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-5:]
+        raise CommandFailed(
+            f"{' '.join(command)} exited {returncode} after {wall:.1f} s: " + " | ".join(tail)
+        )
+    return Sample(
+        wall_s=wall,
+        cpu_s=usage.ru_utime + usage.ru_stime,
+        rss_mb=usage.ru_maxrss * 1024 / MB,
+        tree_rss_mb=tree_peak / MB if tree_peak is not None else None,
+        load1=load1,
+    )
+
+
+def _run_measured(
+    command: Sequence[str],
+    cwd: Path,
+    *,
+    tree: bool,
+    timeout: float,
+    env: dict[str, str] | None,
+) -> tuple[int, float, Any, int | None]:
+    """Run ``command`` in ``cwd`` with stdout/stderr to ``bench.stdout``/``bench.stderr`` there,
+    killed after ``timeout`` s; returns its exit status, wall time (s), resource usage
+    (``os.wait4``) and, with ``tree``, the peak resident bytes of its process tree."""
+    with open(cwd / "bench.stdout", "wb") as out, open(cwd / "bench.stderr", "wb") as err:
         start = time.perf_counter()
         # pylint: disable-next=consider-using-with  # reaped below with os.wait4 for its rusage
         proc = subprocess.Popen(list(command), cwd=cwd, stdout=out, stderr=err, env=env)
@@ -141,19 +169,8 @@ def run_once(
         finally:
             timer.cancel()
         wall = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
+        proc.returncode = os.waitstatus_to_exitcode(status)  # reaped: Popen must not wait again
         if sampler:
             sampler.done.set()
             sampler.join()
-    if proc.returncode != 0:
-        tail = err_path.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-5:]
-        raise CommandFailed(
-            f"{' '.join(command)} exited {proc.returncode} after {wall:.1f} s: " + " | ".join(tail)
-        )
-    return Sample(
-        wall_s=wall,
-        cpu_s=usage.ru_utime + usage.ru_stime,
-        rss_mb=usage.ru_maxrss * 1024 / MB,
-        tree_rss_mb=sampler.peak / MB if sampler else None,
-        load1=load1,
-    )
+    return proc.returncode, wall, usage, sampler.peak if sampler else None

@@ -41,24 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--top", type=int, default=25)
     args = parser.parse_args(argv)
 
-    from asldro.cli import main as asldro_main
-    from asldro.params import default_params
-
-    with tempfile.TemporaryDirectory(prefix="asldro-profile-") as scratch:
-        params = Path(scratch) / "params.json"
-        base = json.loads(json.dumps(default_params()))
-        if args.case == "asl":
-            matrix = [int(n) for n in args.matrix.split("x")]
-            base = asl_params(base, args.volumes, matrix)
-        params.write_text(json.dumps(base), encoding="utf-8")
-        command = ["generate", "--params", str(params), str(Path(scratch) / "ds")]
-        command.append("--skip-validation")
-        profiler = cProfile.Profile()
-        start = time.perf_counter()
-        profiler.enable()
-        status = asldro_main(command)
-        profiler.disable()
-        wall = time.perf_counter() - start
+    profiler, status, wall = _profile(args.case, args.volumes, args.matrix)
     name = args.case if args.case == "default" else f"asl-{args.volumes}-{args.matrix}"
     out = BENCH / "results" / f"profile-{name}.prof"
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -70,6 +53,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("\n".join(line for line in text.getvalue().splitlines() if line.strip()))
     print(f"profile written to {out}")
     return 0
+
+
+def _profile(case: str, volumes: int, matrix: str) -> tuple[cProfile.Profile, int, float]:
+    """Run ``asldro generate`` (no validation) on the ``case``'s parameters in this process
+    under cProfile; returns the profile, the exit status and the wall time (s)."""
+    from asldro.cli import main as asldro_main
+    from asldro.params import default_params
+
+    with tempfile.TemporaryDirectory(prefix="asldro-profile-") as scratch:
+        params = Path(scratch) / "params.json"
+        base = json.loads(json.dumps(default_params()))
+        if case == "asl":
+            base = asl_params(base, volumes, [int(n) for n in matrix.split("x")])
+        params.write_text(json.dumps(base), encoding="utf-8")
+        command = ["generate", "--params", str(params), str(Path(scratch) / "ds")]
+        command.append("--skip-validation")
+        profiler = cProfile.Profile()
+        start = time.perf_counter()
+        profiler.enable()
+        status = asldro_main(command)
+        profiler.disable()
+        wall = time.perf_counter() - start
+    return profiler, status, wall
 
 
 if __name__ == "__main__":

@@ -26,7 +26,6 @@ import sys
 import tempfile
 import time
 import zlib
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -57,7 +56,7 @@ TARGET_CASE = (100, (96, 96, 24))
 
 
 @dataclass(frozen=True)
-class Config:
+class Config:  # pylint: disable=too-many-instance-attributes  # one field per knob of a run
     """How much to run."""
 
     repeats: int
@@ -316,13 +315,40 @@ def median_of(series: Series, key: str = "wall_s") -> float:
 # --------------------------------------------------------------------------- sections
 
 
+Rows = dict[str, tuple[Series, Callable[[Path], list[str]]]]
+"""The measured commands of a section: key -> (its series, its command in a fresh folder)."""
+
+
 def bench_comparison(
     config: Config, runner: Runner, ours: str, asldro_venv: Path | None
 ) -> tuple[dict[str, Any], Path | None]:
     """Default parameter file of each tool: ASLDRO 2.2.0 and asldro, alternately."""
-    params = runner.folder()
+    rows = _comparison_rows(config, runner.folder(), ours, asldro_venv)
+    # warm the page cache and byte-code of our tool (ASLDRO's was warmed by `output params`)
+    warm = runner.folder()
+    run_once(rows["ours_generate"][1](warm), warm)
+    keep = _run_alternately(config, runner, rows, asldro_venv is not None)
+    validate = Series("asldro: validate only (asldro validate)", [])
+    if keep is not None:
+        for _ in range(config.validate_repeats):
+            sample = run_once([ours, "validate", str(keep)], runner.folder())
+            validate.samples.append(sample)
+            log(f"{validate.name}: {sample.wall_s:.2f} s")
+        validate.command = [_short(ours), "validate", "ds"]
+    result: dict[str, Any] = {name: series.to_json() for name, (series, _) in rows.items()}
+    result["ours_validate"] = validate.to_json()
+    gen = rows["ours_generate"][0]
+    both = rows["ours_generate_validate"][0]
+    result["validation_cost_s"] = median_of(both) - median_of(gen)
+    if "asldro_2_2_0" in rows:
+        result["ratios"] = _ratios(rows["asldro_2_2_0"][0], gen, both)
+    return result, keep
+
+
+def _comparison_rows(config: Config, params: Path, ours: str, asldro_venv: Path | None) -> Rows:
+    """The commands of the comparison (their parameter files written into ``params``)."""
     run_once([ours, "output", "params", str(params / "ours.json")], params)
-    rows: dict[str, tuple[Series, Callable[[Path], list[str]]]] = {}
+    rows: Rows = {}
     ours_params = str(params / "ours.json")
     if asldro_venv is not None:
         theirs = str(asldro_venv / "bin" / "asldro")
@@ -357,11 +383,14 @@ def bench_comparison(
         Series("asldro: generate + self-validation", []),
         lambda f: [ours, "generate", "--params", ours_params, str(f / "ds")],
     )
-    # warm the page cache and byte-code of our tool (ASLDRO's was warmed by `output params`)
-    warm = runner.folder()
-    run_once(rows["ours_generate"][1](warm), warm)
+    return rows
+
+
+def _run_alternately(config: Config, runner: Runner, rows: Rows, with_asldro: bool) -> Path | None:
+    """Run the rows in rotating order until each has its repeats; returns the dataset of the
+    first validated run (kept for ``asldro validate``)."""
     keep: Path | None = None
-    rounds = max(config.repeats, config.asldro_repeats if asldro_venv else 0)
+    rounds = max(config.repeats, config.asldro_repeats if with_asldro else 0)
     names = list(rows)
     for round_index in range(rounds):
         order = names[round_index % len(names) :] + names[: round_index % len(names)]
@@ -374,30 +403,18 @@ def bench_comparison(
             folder = runner.run(series, command, keep=is_keeper)
             if is_keeper:
                 keep = folder / "ds"
-    validate = Series("asldro: validate only (asldro validate)", [])
-    if keep is not None:
-        for _ in range(config.validate_repeats):
-            scratch = runner.folder()
-            validate.command = [ours, "validate", "ds"]
-            sample = run_once([ours, "validate", str(keep)], scratch)
-            validate.samples.append(sample)
-            log(f"{validate.name}: {sample.wall_s:.2f} s")
-        validate.command = [_short(ours), "validate", "ds"]
-    result: dict[str, Any] = {name: series.to_json() for name, (series, _) in rows.items()}
-    result["ours_validate"] = validate.to_json()
-    gen = rows["ours_generate"][0]
-    both = rows["ours_generate_validate"][0]
-    result["validation_cost_s"] = median_of(both) - median_of(gen)
-    if "asldro_2_2_0" in rows:
-        theirs_series = rows["asldro_2_2_0"][0]
-        result["ratios"] = {
-            "wall": median_of(theirs_series) / median_of(gen),
-            "cpu": median_of(theirs_series, "cpu_s") / median_of(gen, "cpu_s"),
-            "rss": median_of(theirs_series, "rss_mb") / median_of(gen, "rss_mb"),
-            "wall_with_validation": median_of(theirs_series) / median_of(both),
-            "rss_with_validation": median_of(theirs_series, "rss_mb") / median_of(both, "rss_mb"),
-        }
-    return result, keep
+    return keep
+
+
+def _ratios(theirs: Series, gen: Series, both: Series) -> dict[str, float]:
+    """ASLDRO 2.2.0's medians over ours (generation alone, and with validation)."""
+    return {
+        "wall": median_of(theirs) / median_of(gen),
+        "cpu": median_of(theirs, "cpu_s") / median_of(gen, "cpu_s"),
+        "rss": median_of(theirs, "rss_mb") / median_of(gen, "rss_mb"),
+        "wall_with_validation": median_of(theirs) / median_of(both),
+        "rss_with_validation": median_of(theirs, "rss_mb") / median_of(both, "rss_mb"),
+    }
 
 
 def bench_startup(config: Config, runner: Runner, ours: str, asldro_venv: Path | None) -> dict:
@@ -488,58 +505,76 @@ def bench_scaling(config: Config, runner: Runner, ours: str, base: dict[str, Any
     cases = [(n, m) for m in config.matrices for n in config.volumes]
     if TARGET_CASE not in cases:
         cases.append(TARGET_CASE)
-    asl_rows = []
-    for volumes, matrix in cases:
-        label = f"{volumes} vol {'x'.join(map(str, matrix))}"
-        path = write_json(
-            params / f"asl-{volumes}-{'x'.join(map(str, matrix))}.json",
-            asl_params(base, volumes, matrix),
-        )
-        series = Series(label, [])
-        try:
-            _repeat_case(
-                config,
-                runner,
-                series,
-                lambda f, p=path: [ours, "generate", "--params", str(p), str(f / "ds")]
-                + ["--skip-validation"],
-            )
-        except CommandFailed as err:
-            log(f"{label}: FAILED {err}")
-            series.extra["error"] = str(err)
-        voxels = math.prod(matrix)
-        row = series.to_json()
-        row.update({"volumes": volumes, "matrix": list(matrix), "voxels": voxels})
-        if row["wall_s"] is not None:
-            row["s_per_volume"] = row["wall_s"] / volumes
-        asl_rows.append(row)
+    asl_rows = [_asl_case(config, runner, ours, params, base, case) for case in cases]
     fit = _fits(asl_rows)
     fit["ground_truth_only_s"] = median_of(gt_series)
-
     default_file = write_json(params / "default.json", base)
-    participant_rows = []
-    for count in config.participants:
-        labels = [f"{i + 1:02d}" for i in range(count)]
-        series = Series(f"{count} participant(s), --n-procs 2", [])
-        _repeat_case(
-            config,
-            runner,
-            series,
-            lambda f, labels=labels: [ours, "generate", "--params", str(default_file)]
-            + [str(f / "ds"), "--skip-validation", "--n-procs", "2", "--participant-label"]
-            + labels,
-            tree=True,
-        )
-        row = series.to_json()
-        row["participants"] = count
-        row["s_per_participant"] = row["wall_s"] / count
-        participant_rows.append(row)
     return {
         "asl": asl_rows,
         "fit": fit,
         "ground_truth_only": gt_series.to_json(),
-        "participants": participant_rows,
+        "participants": [
+            _participants_case(config, runner, ours, default_file, count)
+            for count in config.participants
+        ],
     }
+
+
+def _asl_case(
+    config: Config,
+    runner: Runner,
+    ours: str,
+    params: Path,
+    base: dict[str, Any],
+    case: tuple[int, tuple[int, int, int]],
+) -> dict[str, Any]:
+    """One scaling row: an asl series of ``case`` = (volumes, matrix), parameters in
+    ``params``; a failed run is a row with its error."""
+    volumes, matrix = case
+    label = f"{volumes} vol {'x'.join(map(str, matrix))}"
+    path = write_json(
+        params / f"asl-{volumes}-{'x'.join(map(str, matrix))}.json",
+        asl_params(base, volumes, matrix),
+    )
+    series = Series(label, [])
+    try:
+        _repeat_case(
+            config,
+            runner,
+            series,
+            lambda f: [ours, "generate", "--params", str(path), str(f / "ds")]
+            + ["--skip-validation"],
+        )
+    except CommandFailed as err:
+        log(f"{label}: FAILED {err}")
+        series.extra["error"] = str(err)
+    row = series.to_json()
+    row.update({"volumes": volumes, "matrix": list(matrix), "voxels": math.prod(matrix)})
+    if row["wall_s"] is not None:
+        row["s_per_volume"] = row["wall_s"] / volumes
+    return row
+
+
+def _participants_case(
+    config: Config, runner: Runner, ours: str, default_file: Path, count: int
+) -> dict[str, Any]:
+    """One row of participants: ``count`` participants of the default parameters on two
+    processes."""
+    labels = [f"{i + 1:02d}" for i in range(count)]
+    series = Series(f"{count} participant(s), --n-procs 2", [])
+    _repeat_case(
+        config,
+        runner,
+        series,
+        lambda f: [ours, "generate", "--params", str(default_file)]
+        + [str(f / "ds"), "--skip-validation", "--n-procs", "2", "--participant-label"]
+        + labels,
+        tree=True,
+    )
+    row = series.to_json()
+    row["participants"] = count
+    row["s_per_participant"] = row["wall_s"] / count
+    return row
 
 
 def bench_floors(dataset: Path | None) -> dict[str, Any]:
@@ -550,55 +585,55 @@ def bench_floors(dataset: Path | None) -> dict[str, Any]:
     if dataset is not None:
         structural = next(iter(sorted(dataset.glob("sub-*/anat/*T1w.nii.gz"))), None)
         if structural is not None:
-            payload = gzip.decompress(structural.read_bytes())
-
-            def compress(level: int, strategy: int) -> bytes:
-                engine = zlib.compressobj(level, zlib.DEFLATED, 31, 8, strategy)
-                return engine.compress(payload) + engine.flush()
-
-            def best_of(function: Callable[[], Any], n: int = 3) -> float:
-                times = []
-                for _ in range(n):
-                    start = time.perf_counter()
-                    function()
-                    times.append(time.perf_counter() - start)
-                return statistics.median(times)
-
-            def compress_threads(workers: int, chunk: int = 1 << 20) -> bytes:
-                pieces = [payload[i : i + chunk] for i in range(0, len(payload), chunk)]
-
-                def deflate(piece: bytes) -> bytes:
-                    engine = zlib.compressobj(1, zlib.DEFLATED, -15, 8, zlib.Z_RLE)
-                    return engine.compress(piece) + engine.flush(zlib.Z_SYNC_FLUSH)
-
-                with ThreadPoolExecutor(max_workers=workers) as pool:
-                    return b"".join(pool.map(deflate, pieces))
-
-            raw_mb = len(payload) / 1e6
-            from asldro.resources import available_cpus
-
-            threads = available_cpus()  # as the writer
-            parallel = best_of(lambda: compress_threads(threads))
-            rle = best_of(lambda: compress(1, zlib.Z_RLE))
-            default = best_of(lambda: compress(1, zlib.Z_DEFAULT_STRATEGY))
-            out["structural_gzip"] = {
-                "file": structural.name,
-                "raw_mb": raw_mb,
-                "gz_mb": structural.stat().st_size / 1e6,
-                "level1_rle_s": rle,
-                "level1_rle_mb_per_s": raw_mb / rle,
-                "level1_default_s": default,
-                "level1_rle_threads": threads,
-                "level1_rle_threads_s": parallel,
-                "level1_default_mb_per_s": raw_mb / default,
-                "gunzip_s": best_of(lambda: gzip.decompress(structural.read_bytes())),
-            }
+            out["structural_gzip"] = _gzip_floors(structural)
             shape = (197, 233, 189)
             rng = np.random.default_rng(0)
-            out["structural_noise_draw_s"] = best_of(
+            out["structural_noise_draw_s"] = _median_time(
                 lambda: rng.standard_normal((2,) + shape, dtype=np.float64)
             )
     return out
+
+
+def _median_time(function: Callable[[], Any], n: int = 3) -> float:
+    """Median wall time (s) of ``n`` calls of ``function``."""
+    times = []
+    for _ in range(n):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def _gzip_floors(structural: Path) -> dict[str, Any]:
+    """Compression of the structural image's bytes: zlib level 1 with the run-length and with
+    the default strategy in one stream, and the writer's own gzip (``asldro.bids.nifti``, chunks
+    on the threads of one participant's default budget); and its gunzip."""
+    from asldro.bids.nifti import gzip_member
+    from asldro.resources import available_cpus
+
+    payload = gzip.decompress(structural.read_bytes())
+
+    def compress(level: int, strategy: int) -> bytes:
+        engine = zlib.compressobj(level, zlib.DEFLATED, 31, 8, strategy)
+        return engine.compress(payload) + engine.flush()
+
+    raw_mb = len(payload) / 1e6
+    threads = available_cpus()  # one participant's default budget, as the writer gets it
+    parallel = _median_time(lambda: gzip_member(b"", payload, 1, threads))
+    rle = _median_time(lambda: compress(1, zlib.Z_RLE))
+    default = _median_time(lambda: compress(1, zlib.Z_DEFAULT_STRATEGY))
+    return {
+        "file": structural.name,
+        "raw_mb": raw_mb,
+        "gz_mb": structural.stat().st_size / 1e6,
+        "level1_rle_s": rle,
+        "level1_rle_mb_per_s": raw_mb / rle,
+        "level1_default_s": default,
+        "level1_rle_threads": threads,
+        "level1_rle_threads_s": parallel,
+        "level1_default_mb_per_s": raw_mb / default,
+        "gunzip_s": _median_time(lambda: gzip.decompress(structural.read_bytes())),
+    }
 
 
 def evaluate_targets(results: dict[str, Any]) -> list[dict[str, Any]]:

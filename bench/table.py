@@ -187,7 +187,7 @@ def floor_lines(floors: dict[str, Any]) -> list[str]:
             f"{gz['level1_rle_mb_per_s']:.0f} MB/s",
         ],
         [
-            f"same, 1 MiB chunks on {gz.get('level1_rle_threads', '?')} threads (as the writer)",
+            f"the writer's chunked gzip on {gz.get('level1_rle_threads', '?')} threads",
             _num(gz.get("level1_rle_threads_s")),
             (
                 f"{gz['raw_mb'] / gz['level1_rle_threads_s']:.0f} MB/s"

@@ -120,35 +120,8 @@ def load_run_params(params_file: str | None) -> Any:
 
 
 def _print_written(label: str) -> None:
+    """Progress on stdout: one line as each participant is complete."""
     print(f"wrote sub-{label}", flush=True)
-
-
-def generate_participants(
-    params: Any,
-    output_dir: Path,
-    labels: Sequence[str],
-    *,
-    seed: int | None,
-    n_procs: int,
-    ground_truth: Any = None,
-    threads: int | None = None,
-) -> None:
-    """Generate every label, in ``n_procs`` processes when there are several (§11 participant),
-    through the engine's one participant path (``asldro.api.generate_participants``: workers
-    are killed at once on SIGTERM/SIGINT or a failure); ``threads`` is the run's CPU budget
-    (``asldro.resources.thread_budget``)."""
-    from asldro.api import generate_participants as generate
-
-    generate(
-        params,
-        output_dir,
-        labels,
-        seed=seed,
-        n_procs=n_procs,
-        ground_truth=ground_truth,
-        on_written=_print_written,
-        threads=threads,
-    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -259,17 +232,17 @@ def run_participant(
     (``max_memory`` replaces the machine's available memory as the limit). The run may use the
     CPUs of ``asldro.resources.thread_budget`` (``ASLDRO_THREADS``, else the CPUs available),
     shared by the ``n_procs`` processes."""
-    from asldro.api import preflight
-    from asldro.output import check_dataset_folder, remove_created
-    from asldro.resources import thread_budget
+    from asldro.api import generate_participants
+    from asldro.output import remove_created
 
-    threads = thread_budget()
-    params = load_run_params(params_file)  # everything checked before anything is written
-    check_dataset_folder(output_dir, labels)
-    ground_truth = preflight(params, output_dir, labels, n_procs, max_memory, threads)
+    params, ground_truth, threads = _checked_run(
+        output_dir, labels, params_file, n_procs, max_memory
+    )
     created = prepare_output_dir(output_dir, labels)
     try:
         with scratch_environment(output_dir):
+            # the engine's one participant path: workers are killed at once on SIGTERM/SIGINT
+            # or a failure
             generate_participants(
                 params,
                 output_dir,
@@ -277,6 +250,7 @@ def run_participant(
                 seed=seed,
                 n_procs=n_procs,
                 ground_truth=ground_truth,
+                on_written=_print_written,
                 threads=threads,
             )
             report = finalise_dataset(output_dir, validate)
@@ -285,6 +259,28 @@ def run_participant(
         raise
     _print_report(report)
     return ExitCode.OK
+
+
+def _checked_run(
+    output_dir: Path,
+    labels: Sequence[str],
+    params_file: str | None,
+    n_procs: int,
+    max_memory: int | None,
+) -> tuple[Any, Any, int]:
+    """Everything the participant level checks before anything is written: the thread budget,
+    the parameters, the output folder, then the ground truth, the peak memory and the file
+    names (``asldro.api.preflight``). Returns the parameters, the ground truth and the
+    budget."""
+    from asldro.api import preflight
+    from asldro.output import check_dataset_folder
+    from asldro.resources import thread_budget
+
+    threads = thread_budget()
+    params = load_run_params(params_file)
+    check_dataset_folder(output_dir, labels)
+    ground_truth = preflight(params, output_dir, labels, n_procs, max_memory, threads)
+    return params, ground_truth, threads
 
 
 def run_group(output_dir: Path, labels: Sequence[str], *, validate: bool) -> int:

@@ -78,3 +78,17 @@ def hidden_partial_subject(folder: Path) -> bool:
     except OSError:  # the tree changes while it is read
         return False
     return False
+
+
+def sigterm_while_writing(job: subprocess.Popen, out: Path) -> tuple[str, list[int]]:
+    """Wait until ``job`` (a run with worker processes, stderr piped) is writing a participant
+    into ``out``, note its workers, send SIGTERM and wait for it; returns its stderr and the
+    workers (the caller checks the exit status and kills what survived)."""
+    workers: list[int] = []
+    try:
+        wait_until(job, lambda: hidden_partial_subject(out))
+        workers = children(job.pid)
+    finally:
+        job.send_signal(signal.SIGTERM)
+        _, stderr = job.communicate(timeout=120)
+    return stderr, workers

@@ -107,3 +107,36 @@ def test_the_budget_reaches_the_memory_estimate(monkeypatch):
     assert shared.total == one  # 2 processes of one thread each
     monkeypatch.setenv(resources.THREADS_VARIABLE, "2")
     assert estimate_peak_memory(params, gt).total == two
+
+
+def _gzip_threads_of_a_participant(out, monkeypatch, **budget) -> set:
+    """The ``threads`` every image of a participant was compressed with."""
+    import asldro.bids.writer as writer
+    from asldro.api import generate_participant
+    from asldro.params import load_params
+    from tests.bids_app.conftest import small_document
+
+    given = []
+    compress = writer.nifti_gz_bytes
+
+    def recording(*args, **kwargs):
+        given.append(kwargs.get("threads"))
+        return compress(*args, **kwargs)
+
+    monkeypatch.setattr(writer, "nifti_gz_bytes", recording)
+    generate_participant(load_params(small_document()), out, "01", **budget)
+    assert len(given) > 3  # asl, T1w and the ground-truth maps
+    return set(given)
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_the_participant_budget_reaches_the_gzip_of_its_images(threads, tmp_path, monkeypatch):
+    """Every image of a participant is compressed on the participant's share of the budget (a
+    worker process's ``threads_per_process``), not on every CPU of the machine."""
+    assert _gzip_threads_of_a_participant(tmp_path, monkeypatch, threads=threads) == {threads}
+
+
+def test_the_default_participant_budget_reaches_the_gzip(tmp_path, monkeypatch):
+    """Without ``threads`` a participant's gzip uses the default budget (``ASLDRO_THREADS``)."""
+    monkeypatch.setenv(resources.THREADS_VARIABLE, "2")
+    assert _gzip_threads_of_a_participant(tmp_path, monkeypatch) == {2}

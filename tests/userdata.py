@@ -1,5 +1,6 @@
-"""A user's data as tests need it: a real BIDS dataset asldro did not make, and a byte-for-byte
-snapshot of a folder (hidden files and symlinks included) to prove nothing was touched."""
+"""A user's data as tests need it: a real BIDS dataset asldro did not make, a byte-for-byte
+snapshot of a folder (hidden files and symlinks included) to prove nothing was touched, and a
+parameter file whose ground truth fails only when it is loaded."""
 
 from __future__ import annotations
 
@@ -60,3 +61,34 @@ def asldro_leftovers(root: Path) -> list[str]:
             if name.startswith(".asldro-"):
                 found.append((Path(folder) / name).relative_to(root).as_posix())
     return sorted(found)
+
+
+def bad_ground_truth_params(folder: Path, name: str = "params.json") -> Path:
+    """A parameter file ``folder/name`` that passes parameter validation but whose ground truth
+    (``gt.nii.gz`` + ``gt.json`` beside it) fails when loaded: the JSON is valid, the NIfTI is
+    not one (a ``GroundTruthError`` naming the file, exit 65)."""
+    (folder / "gt.nii.gz").write_text("not a NIfTI")
+    (folder / "gt.json").write_text(
+        json.dumps(
+            {
+                "quantities": ["t1"],
+                "units": ["s"],
+                "segmentation": {},
+                "parameters": {
+                    "lambda_blood_brain": 0.9,
+                    "t1_arterial_blood": 1.65,
+                    "magnetic_field_strength": 3,
+                },
+            }
+        )
+    )
+    params = folder / name
+    params.write_text(
+        json.dumps(
+            {
+                "global_configuration": {"ground_truth": "gt.nii.gz"},
+                "image_series": [{"series_type": "ground_truth"}],
+            }
+        )
+    )
+    return params

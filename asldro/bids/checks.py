@@ -143,6 +143,17 @@ def nifti_files(root: Path) -> list[Path]:
     return [path for path in data_files(root) if image_stem(path) is not None]
 
 
+def images_with_suffix(root: Path, suffix: str) -> list[tuple[Path, str]]:
+    """(image, name without its extension) of every NIfTI under the ``sub-*`` folders whose
+    name ends in ``_<suffix>`` (``asl``, ``m0scan``)."""
+    found = []
+    for path in nifti_files(root):
+        stem = image_stem(path)
+        if stem is not None and stem.endswith(f"_{suffix}"):
+            found.append((path, stem))
+    return found
+
+
 # ---------------------------------------------------------------------------------------------
 # reading
 
@@ -162,6 +173,19 @@ def sidecar_metadata(image: Path, root: Path) -> tuple[dict[str, Any], list[Path
     Sidecars are JSON files with the image's suffix whose entities are a subset of the image's,
     in the image's folder or any parent up to ``root``; deeper and more specific files win.
     """
+    merged: dict[str, Any] = {}
+    used: list[Path] = []
+    for path in _applicable_sidecars(image, root):
+        content = read_json_object(path)
+        if content is not None:
+            merged.update(content)
+            used.append(path)
+    return merged, used
+
+
+def _applicable_sidecars(image: Path, root: Path) -> list[Path]:
+    """The sidecars that apply to ``image`` (see :func:`sidecar_metadata`), the least specific
+    first: by depth below ``root``, then by the number of entities they name."""
     entities, suffix, _ = split_name(image.name)
     folders = [image.parent]
     while folders[-1] != root and root in folders[-1].parents:
@@ -176,14 +200,7 @@ def sidecar_metadata(image: Path, root: Path) -> tuple[dict[str, Any], list[Path
         top_level = folder / f"{suffix}.json"
         if top_level.is_file():
             candidates.append((depth, 0, top_level))
-    merged: dict[str, Any] = {}
-    used: list[Path] = []
-    for _, _, path in sorted(candidates):
-        content = read_json_object(path)
-        if content is not None:
-            merged.update(content)
-            used.append(path)
-    return merged, used
+    return [path for _, _, path in sorted(candidates)]
 
 
 @dataclass(frozen=True)
@@ -351,10 +368,7 @@ class AslRun:
 def find_asl_runs(root: Path) -> list[AslRun]:
     """Every ``*_asl.nii[.gz]`` under ``sub-*`` with its aslcontext and matching m0scan."""
     runs = []
-    for path in nifti_files(root):
-        stem = image_stem(path)
-        if stem is None or not stem.endswith("_asl"):
-            continue
+    for path, stem in images_with_suffix(root, "asl"):
         base = stem[: -len("_asl")]
         context_base = "_".join(
             part for part in base.split("_") if not part.startswith(("echo-", "part-"))
@@ -627,10 +641,7 @@ def check_asl_runs(root: Path) -> list[Finding]:
 def check_m0scans(root: Path) -> list[Finding]:
     """(7) Every m0scan has a sidecar with IntendedFor and RepetitionTimePreparation > 0 (§4)."""
     findings = []
-    for path in nifti_files(root):
-        stem = image_stem(path)
-        if stem is None or not stem.endswith("_m0scan"):
-            continue
+    for path, _ in images_with_suffix(root, "m0scan"):
         rel = relative(path, root)
         meta, sidecars = sidecar_metadata(path, root)
         if not sidecars:

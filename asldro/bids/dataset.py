@@ -198,27 +198,16 @@ def ensure_dataset_files(
         Suffixes of extra ground-truth quantities, added to the derivative ``.bidsignore``.
     """
     paths = _dataset_file_paths(Path(output_dir))
-    desc = fields()["groundtruth_desc"]
-    raw_description = raw_dataset_description(ground_truth_description)
-    gt_description = derivative_dataset_description(ground_truth_description)
-    created: dict[str, bytes] = {
-        "raw_description": json_bytes(raw_description),
-        "raw_readme": _text("readme_raw", ground_truth_description).encode(),
-        "raw_changes": _text("changes", ground_truth_description).encode(),
-        "gt_description": json_bytes(gt_description),
-        "gt_readme": _text("readme_derivative", ground_truth_description).encode(),
-        "gt_descriptions": (
-            "desc_id\tdescription\n"
-            f"desc-{desc}\tGround truth the raw dataset was simulated from, on the grid of "
-            "a ground_truth series\n"
-        ).encode(),
+    descriptions = {
+        "raw_description": raw_dataset_description(ground_truth_description),
+        "gt_description": derivative_dataset_description(ground_truth_description),
     }
     files: dict[Path, bytes] = {}
-    for role, content in created.items():
+    for role, content in _new_dataset_files(descriptions, ground_truth_description).items():
         path = paths[role]
         if not (path.exists() or path.is_symlink()):
             files[path] = content
-    for role, fresh in (("raw_description", raw_description), ("gt_description", gt_description)):
+    for role, fresh in descriptions.items():
         path = paths[role]
         if path not in files:
             merged = _with_source(_read_json(path), fresh)
@@ -230,6 +219,27 @@ def ensure_dataset_files(
         dseg_path = paths["gt_dseg"]
         files[dseg_path] = dseg_tsv(segmentation, _read(dseg_path)).encode()
     return [path for path, content in files.items() if write_bytes_atomic(path, content)]
+
+
+def _new_dataset_files(
+    descriptions: Mapping[str, dict[str, Any]], ground_truth_description: str
+) -> dict[str, bytes]:
+    """The content of each dataset-level file (by role) of a new dataset: the two
+    ``dataset_description.json`` of ``descriptions``, the READMEs, CHANGES and the derivative's
+    ``descriptions.tsv``."""
+    desc = fields()["groundtruth_desc"]
+    return {
+        "raw_description": json_bytes(descriptions["raw_description"]),
+        "raw_readme": _text("readme_raw", ground_truth_description).encode(),
+        "raw_changes": _text("changes", ground_truth_description).encode(),
+        "gt_description": json_bytes(descriptions["gt_description"]),
+        "gt_readme": _text("readme_derivative", ground_truth_description).encode(),
+        "gt_descriptions": (
+            "desc_id\tdescription\n"
+            f"desc-{desc}\tGround truth the raw dataset was simulated from, on the grid of "
+            "a ground_truth series\n"
+        ).encode(),
+    }
 
 
 # --------------------------------------------------------------------------------------------

@@ -4,17 +4,19 @@ The header is NIfTI-1, qform and sform codes 1 (scanner), ``xyzt_units`` mm + s,
 data pixdim[4] = the repetition time. The gzip member is assembled here with header mtime 0, so
 identical input gives byte-identical files. Compression uses level 1 with the run-length
 strategy (noisy float32 hardly compresses; this is ~3x faster than the default strategy), and
-large images are deflated in chunks on several threads.
+large images are deflated in chunks on the threads the caller gives (its share of the run's
+budget, ``asldro.resources``); the bytes do not depend on how many.
 """
 
 from __future__ import annotations
 
-import os
 import struct
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+
+from asldro.resources import check_thread_count
 
 MIN_GZ_BYTES = 348
 _VOX_OFFSET = 352
@@ -60,12 +62,16 @@ def nifti_gz_bytes(
     dtype: np.dtype | type = np.float32,
     repetition_time: float | None = None,
     compresslevel: int = 1,
+    threads: int = 1,
 ) -> bytes:
     """Gzipped NIfTI-1 file content for ``data`` cast to ``dtype`` (docs/bids.md §7).
 
     The result is at least 348 bytes (the legacy validator's minimum): a tiny, highly
-    compressible image is stored without compression instead.
+    compressible image is stored without compression instead. A large image is deflated on at
+    most ``threads`` threads (an integer >= 1, else ``ValueError``); the bytes are the same for
+    any number.
     """
+    threads = check_thread_count(threads)
     dtype = np.dtype(dtype)
     if np.iscomplexobj(data) and dtype.kind != "c":
         raise TypeError("complex data: write magnitude and phase parts separately")
@@ -78,18 +84,18 @@ def nifti_gz_bytes(
     header = nifti_header(array.shape, affine, dtype, repetition_time=repetition_time)
     raw = header.binaryblock + b"\x00" * (_VOX_OFFSET - len(header.binaryblock))
     payload = array.tobytes(order="F")
-    out = _gzip(raw, payload, compresslevel)
+    out = gzip_member(raw, payload, compresslevel, threads)
     if len(out) < MIN_GZ_BYTES:
-        out = _gzip(raw, payload, 0)
+        out = gzip_member(raw, payload, 0, threads)
     return out
 
 
-def _gzip(head: bytes, payload: bytes, level: int) -> bytes:
+def gzip_member(head: bytes, payload: bytes, level: int, threads: int = 1) -> bytes:
     """One gzip member (RFC 1952) with mtime 0 and OS "unknown": deflate of ``head + payload``.
 
-    Large inputs are deflated in fixed 4 MiB chunks on several threads (each chunk ends with a
-    sync flush, so the concatenation is one valid deflate stream, as pigz does). Chunk borders
-    do not depend on the number of threads, so the bytes are always the same.
+    Large inputs are deflated in fixed 4 MiB chunks on up to ``threads`` threads (each chunk
+    ends with a sync flush, so the concatenation is one valid deflate stream, as pigz does).
+    Chunk borders do not depend on the number of threads, so the bytes are always the same.
     """
     data = memoryview(head + payload) if len(payload) < _CHUNK else None
     chunks = (
@@ -106,15 +112,8 @@ def _gzip(head: bytes, payload: bytes, level: int) -> bytes:
         flush = zlib.Z_FINISH if number == last else zlib.Z_SYNC_FLUSH
         return compressor.compress(chunk) + compressor.flush(flush)
 
-    if len(chunks) > 2:
-        workers = min(
-            len(chunks),
-            (
-                len(os.sched_getaffinity(0))
-                if hasattr(os, "sched_getaffinity")
-                else os.cpu_count() or 1
-            ),
-        )
+    workers = min(len(chunks), threads)
+    if len(chunks) > 2 and workers > 1:
         with ThreadPoolExecutor(max_workers=workers) as pool:
             body = b"".join(pool.map(deflate, enumerate(chunks)))
     else:

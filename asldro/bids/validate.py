@@ -574,6 +574,29 @@ def write_report_file(report: ValidationReport, path: Path) -> None:
     _write_json_atomic(path, report.to_dict())
 
 
+def _layer_findings(
+    layer: str,
+    root: Path,
+    derivatives: dict[str, Path],
+    reports: dict[str, DatasetReport],
+    scratch_dir: Path | None,
+) -> Iterator[Finding]:
+    """The findings of one validation ``layer`` over the raw dataset at ``root`` and its
+    ``derivatives``; each of their ``reports`` records that the layer ran."""
+    if layer == "bids-validator":
+        for _, findings in _run_bids_validator_layer(reports, scratch_dir):
+            yield from findings
+        return
+    if layer == "own":
+        yield from check_raw_dataset(root)
+        for name, path in derivatives.items():
+            yield from check_derivative_dataset(path, name)
+    else:
+        yield from run_pybids(root, derivatives)
+    for report in reports.values():
+        report.layers.append(layer)
+
+
 def validate_dataset(
     dataset_dir: Path,
     *,
@@ -620,30 +643,12 @@ def validate_dataset(
     reports = {RAW: DatasetReport(RAW, root)}
     reports.update({name: DatasetReport(name, path) for name, path in derivatives.items()})
     timings: dict[str, float] = {}
-
-    def add(findings: Iterable[Finding]) -> None:
-        for finding in findings:
-            reports[finding.dataset].findings.append(finding)
-
-    if "own" in chosen:
-        start = time.perf_counter()
-        add(check_raw_dataset(root))
-        for name, path in derivatives.items():
-            add(check_derivative_dataset(path, name))
-        for report in reports.values():
-            report.layers.append("own")
-        timings["own"] = time.perf_counter() - start
-    if "pybids" in chosen:
-        start = time.perf_counter()
-        add(run_pybids(root, derivatives))
-        for report in reports.values():
-            report.layers.append("pybids")
-        timings["pybids"] = time.perf_counter() - start
-    if "bids-validator" in chosen:
-        start = time.perf_counter()
-        for _, findings in _run_bids_validator_layer(reports, scratch_dir):
-            add(findings)
-        timings["bids-validator"] = time.perf_counter() - start
+    for layer in LAYERS:  # always in this order
+        if layer in chosen:
+            start = time.perf_counter()
+            for finding in _layer_findings(layer, root, derivatives, reports, scratch_dir):
+                reports[finding.dataset].findings.append(finding)
+            timings[layer] = time.perf_counter() - start
     result = ValidationReport(root, list(reports.values()), timings)
     if write_report:
         write_validation_reports(result)

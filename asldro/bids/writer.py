@@ -52,6 +52,7 @@ from asldro.image import Image
 from asldro.params.types import Series
 from asldro.pipelines.records import AslAcquisition
 from asldro.pipelines.types import SeriesResult
+from asldro.resources import thread_budget
 
 
 def params_uri(label: str) -> str:
@@ -61,11 +62,13 @@ def params_uri(label: str) -> str:
 
 class _Tree:
     """Files of one subject, collected under a temp root; remembers what it wrote. Write errors
-    name the file at its final place (``final_root``), not the temporary one."""
+    name the file at its final place (``final_root``), not the temporary one. Images are
+    compressed on ``threads`` threads (the participant's budget)."""
 
-    def __init__(self, root: Path, final_root: Path) -> None:
+    def __init__(self, root: Path, final_root: Path, threads: int = 1) -> None:
         self.root = root
         self.final_root = final_root
+        self.threads = threads
         self.written: list[Path] = []
 
     def put(self, relative: str, content: bytes) -> None:
@@ -77,6 +80,11 @@ class _Tree:
         except OSError as err:
             raise atomic.named(err, self.final_root / relative) from err
         self.written.append(Path(relative))
+
+    def put_image(self, relative: str, data: np.ndarray, affine: np.ndarray, **header) -> None:
+        """Write ``data`` as a ``.nii.gz`` at ``relative`` (``header``: the keywords of
+        :func:`nifti_gz_bytes`), compressed on this tree's threads."""
+        self.put(relative, nifti_gz_bytes(data, affine, threads=self.threads, **header))
 
 
 # --------------------------------------------------------------------------------------------
@@ -146,7 +154,7 @@ def _write_asl(
             f"{len(context)} tokens"
         )
     tr = _first_label_control_tr(record)
-    tree.put(image_file, nifti_gz_bytes(data, image.affine, repetition_time=tr))
+    tree.put_image(image_file, data, image.affine, repetition_time=tr)
     sidecar = asl_sidecar(record, has_separate_m0=has_separate_m0)
     tree.put(sidecar_file, json_bytes(sidecar))
     tree.put(context_file, aslcontext_tsv(context).encode())
@@ -162,8 +170,7 @@ def _write_m0scan(
     if data.ndim == 4 and data.shape[3] == 1:
         data = data[..., 0]
     tr = float(list(record.value("repetition_time"))[0])
-    nifti = nifti_gz_bytes(data, image.affine, repetition_time=tr if data.ndim == 4 else None)
-    tree.put(image_file, nifti)
+    tree.put_image(image_file, data, image.affine, repetition_time=tr if data.ndim == 4 else None)
     intended = f"bids::sub-{label}/perf/{asl_file}"
     tree.put(sidecar_file, json_bytes(m0scan_sidecar(record, intended_for=intended)))
 
@@ -173,7 +180,7 @@ def _write_structural(tree: _Tree, label: str, result: SeriesResult, name: Serie
     complex_output = record.image_type == "complex" or np.iscomplexobj(image.data)
     values = {"mag": np.abs, "phase": np.angle, None: lambda data: data}
     for part, image_file, sidecar_file in _structural_files(label, name, complex_output):
-        tree.put(image_file, nifti_gz_bytes(values[part](image.data), image.affine))
+        tree.put_image(image_file, values[part](image.data), image.affine)
         tree.put(sidecar_file, json_bytes(structural_sidecar(record, part=part)))
 
 
@@ -193,7 +200,7 @@ def _write_groundtruth(
             dtype = _label_dtype(np.asarray(image.data))
         else:
             dtype = np.float32
-        tree.put(image_file, nifti_gz_bytes(image.data, image.affine, dtype=dtype))
+        tree.put_image(image_file, image.data, image.affine, dtype=dtype)
         sidecar = groundtruth_sidecar(record, sources=[params_uri(label)])
         tree.put(sidecar_file, json_bytes(sidecar))
 
@@ -262,6 +269,7 @@ def write_participant(
     resolved_params: Mapping,
     provenance: Mapping,
     ground_truth_description: str,
+    threads: int | None = None,
 ) -> list[Path]:
     """Write ``sub-<label>`` (raw ``perf``/``anat``), its ground-truth derivative and
     ``code/provenance/sub-<label>.json``, atomically; ensure the dataset-level files and update
@@ -284,6 +292,10 @@ def write_participant(
         Written to ``code/sub-<label>_dro_params.json`` and into the provenance file.
     ground_truth_description : str
         Human description of the ground truth (dataset descriptions, README).
+    threads : int, optional
+        The CPUs this participant may use to compress its images
+        (``asldro.resources.thread_budget``: default ``ASLDRO_THREADS``, else the CPUs
+        available); the bytes written do not depend on it.
 
     Raises
     ------
@@ -293,11 +305,12 @@ def write_participant(
     """
     root = Path(output_dir)
     label = check_label(label)
+    threads = thread_budget(threads)
     names = raw_series_names(results, m0_pairs)  # naming errors before anything is written
     segmentation, extra_suffixes = _groundtruth_extras(results)
     _refuse_foreign_files(root, label)
     with temp_dir(root) as tmp:
-        trees = _Trees(root, label, tmp)
+        trees = _Trees(root, label, tmp, threads)
         files = _write_series(trees, results, names, m0_pairs)
         trees.code.put(participant_params_path(label), json_bytes(resolved_params))
         trees.code.put(
@@ -326,13 +339,14 @@ def _refuse_foreign_files(root: Path, label: str) -> None:
 
 class _Trees:
     """The three trees of one participant built in the temp dir ``tmp`` (raw subject,
-    ground-truth subject, ``code/`` files) and where each goes in the dataset at ``root``."""
+    ground-truth subject, ``code/`` files) and where each goes in the dataset at ``root``; images
+    are compressed on ``threads`` threads."""
 
-    def __init__(self, root: Path, label: str, tmp: Path) -> None:
+    def __init__(self, root: Path, label: str, tmp: Path, threads: int) -> None:
         subject = f"sub-{label}"
         self.label = label
-        self.raw = _Tree(tmp / "raw" / subject, root / subject)
-        self.derivative = _Tree(tmp / "gt" / subject, groundtruth_root(root) / subject)
+        self.raw = _Tree(tmp / "raw" / subject, root / subject, threads)
+        self.derivative = _Tree(tmp / "gt" / subject, groundtruth_root(root) / subject, threads)
         self.code = _Tree(tmp / "code", root)
 
     def put_in_place(self, tmp: Path) -> None:

@@ -90,7 +90,7 @@ class Bids:
 
 
 @dataclass(frozen=True)
-class Parameter:
+class Parameter:  # pylint: disable=too-many-instance-attributes  # a catalog row: every fact once
     """One parameter of one or more series types (or of ``global_configuration``).
 
     ``default`` may be a ``{token: value}`` mapping for a :attr:`PerVolume.PER_TOKEN` key (the

@@ -145,6 +145,7 @@ def _code(value: Any) -> str:
     return f"`{json.dumps(value)}`"
 
 
+# pylint: disable-next=too-many-branches  # one branch per kind of the catalog
 def summary(kind: Kind) -> str:
     """A kind in a few words for the README: ``number in [0, 100]``, ``one of ge, se, ir``."""
     words = None

@@ -15,6 +15,7 @@ NO_DEFAULT: Any = type("NoDefault", (), {"__repr__": lambda self: "NO_DEFAULT"})
 """The default of a parameter that is absent from the resolved file unless given."""
 
 
+# pylint: disable-next=too-many-return-statements  # one return per JSON type
 def json_type_of(value: Any) -> str | None:
     """The JSON type of a parsed value (``"number"`` for any int or float, NaN included)."""
     if isinstance(value, bool):

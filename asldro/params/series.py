@@ -23,6 +23,7 @@ _GROUPS = {"motion": Motion}
 """The typed value of each row ``group`` of the catalog."""
 
 
+# pylint: disable-next=too-many-return-statements  # one return per way the value is given
 def _per_token(
     row: Parameter,
     given: Mapping[str, Any],
@@ -73,37 +74,49 @@ def _check_timing(
     """TR >= TE per volume; for ir TR >= TE + TI (docs/physics.md §2.3); for (p)casl
     signal_time >= label_duration, i.e. PLD >= 0 (D17). One message per rule, reported after
     the keys' own problems."""
-    where = text_path(path)
+    problem = _repetition_problem(out, series_type, text_path(path))
+    if problem:
+        problems.append(Problem(path, problem, True))
+    problem = _post_label_delay_problem(out, series_type, text_path(path))
+    if problem:
+        problems.append(Problem(path, problem, True))
+
+
+def _repetition_problem(out: Mapping[str, Any], series_type: str, where: str) -> str | None:
+    """TR >= TE (+ TI for ir) of the resolved parameters ``out`` at ``where``: the message
+    naming the first failing volume of an asl series (and the others), or None."""
     te, tr = out.get("echo_time"), out.get("repetition_time")
     ti, contrast = out.get("inversion_time"), out.get("acq_contrast")
-    if INVALID not in (te, tr, ti, contrast) and te is not None:
-        if series_type == "asl":
-            failing = [
-                (i, problem)
-                for i, (echo, repetition) in enumerate(zip(te, tr))
-                if (problem := _timing_problem(echo, repetition, ti, contrast))
-            ]
-            if failing:
-                first, problem = failing[0]
-                more = ", ".join(str(i) for i, _ in failing[1:])
-                extra = f" (also volumes {more})" if more else ""
-                problems.append(
-                    Problem(path, f"{where}.repetition_time[{first}]: {problem}{extra}", True)
-                )
-        elif problem := _timing_problem(te, tr, ti, contrast):
-            problems.append(Problem(path, f"{where}.repetition_time: {problem}", True))
+    if INVALID in (te, tr, ti, contrast) or te is None:
+        return None
+    if series_type != "asl":
+        problem = _timing_problem(te, tr, ti, contrast)
+        return f"{where}.repetition_time: {problem}" if problem else None
+    failing = [
+        (i, problem)
+        for i, (echo, repetition) in enumerate(zip(te, tr))
+        if (problem := _timing_problem(echo, repetition, ti, contrast))
+    ]
+    if not failing:
+        return None
+    first, problem = failing[0]
+    more = ", ".join(str(i) for i, _ in failing[1:])
+    extra = f" (also volumes {more})" if more else ""
+    return f"{where}.repetition_time[{first}]: {problem}{extra}"
+
+
+def _post_label_delay_problem(out: Mapping[str, Any], series_type: str, where: str) -> str | None:
+    """signal_time >= label_duration of a (p)casl series (PLD >= 0, D17), or None."""
     tau, t, label_type = out.get("label_duration"), out.get("signal_time"), out.get("label_type")
-    if series_type == "asl" and INVALID not in (tau, t, label_type) and label_type != "pasl":
-        if t < tau:
-            problems.append(
-                Problem(
-                    path,
-                    f"{where}.signal_time: {show(t)} must be >= label_duration ({show(tau)}) "
-                    f"for {label_type}: the post-labelling delay signal_time - label_duration "
-                    f"= {fmt(t - tau)} must be >= 0",
-                    True,
-                )
-            )
+    if series_type != "asl" or INVALID in (tau, t, label_type) or label_type == "pasl":
+        return None
+    if t >= tau:
+        return None
+    return (
+        f"{where}.signal_time: {show(t)} must be >= label_duration ({show(tau)}) "
+        f"for {label_type}: the post-labelling delay signal_time - label_duration "
+        f"= {fmt(t - tau)} must be >= 0"
+    )
 
 
 def resolve_parameters(

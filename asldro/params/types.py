@@ -70,7 +70,7 @@ class Motion:
 
 
 @dataclass(frozen=True)
-class AslSeries:
+class AslSeries:  # pylint: disable=too-many-instance-attributes  # one field per parameter
     """An ``asl`` series (docs/physics.md §2.3); per-volume tuples: one entry per context token."""
 
     description: str
@@ -96,7 +96,7 @@ class AslSeries:
 
 
 @dataclass(frozen=True)
-class StructuralSeries:
+class StructuralSeries:  # pylint: disable=too-many-instance-attributes  # one field per parameter
     """A ``structural`` series (docs/physics.md §2.4)."""
 
     description: str

@@ -157,18 +157,11 @@ def simulate_asl(
     stacked = stack_volumes([image for image, _ in done], len(pipeline.shared_filters))
     seed_records = [seed_record for _, seed_record in done]
 
-    gt = context.ground_truth
-    sigma = pipeline.sigma
     record = AslAcquisition(
         series=series,
-        magnetic_field_strength=gt.parameters["magnetic_field_strength"],
+        magnetic_field_strength=context.ground_truth.parameters["magnetic_field_strength"],
         voxel_size=voxel_size(stacked),
-        noise=Noise(
-            sigma if sigma > 0 else None,
-            pipeline.reference,
-            pipeline.streams.seed,
-            tuple(seed_records),
-        ),
+        noise=Noise.added(pipeline.sigma, pipeline.reference, pipeline.streams.seed, seed_records),
         lambda_blood_brain=pipeline.kinetics.lambda_blood_brain,
         t1_arterial_blood=pipeline.kinetics.t1_arterial_blood,
         m0_uniform_value=context.uniform_value(pipeline.maps["m0"]),

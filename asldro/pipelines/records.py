@@ -21,7 +21,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from functools import lru_cache
 from types import MappingProxyType
-from typing import Any, Mapping, Union
+from typing import Any, Iterable, Mapping, Union
 
 from asldro.acquisition.sampling import Grid
 from asldro.image import Image
@@ -53,6 +53,17 @@ class Noise:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "seeds", tuple(self.seeds))
+
+    @classmethod
+    def added(
+        cls,
+        sigma: float,
+        reference: float,
+        random_seed: int,
+        seeds: Iterable[Mapping[str, Any] | None],
+    ) -> "Noise":
+        """The record of the noise a pipeline added at ``sigma`` (0: none, recorded as None)."""
+        return cls(sigma if sigma > 0 else None, reference, random_seed, tuple(seeds))
 
 
 @lru_cache(maxsize=None)

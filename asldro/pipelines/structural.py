@@ -82,13 +82,12 @@ def simulate_structural(
         series, context, participant_label=participant_label, index=index, seed=seed
     )
     image = apply_pipeline(pipeline.start, pipeline.filters)
-    sigma = pipeline.sigma
     record = StructuralAcquisition(
         series=series,
         magnetic_field_strength=gt.parameters["magnetic_field_strength"],
         voxel_size=voxel_size(image),
-        noise=Noise(
-            sigma if sigma > 0 else None,
+        noise=Noise.added(
+            pipeline.sigma,
             pipeline.reference,
             pipeline.streams.seed,
             (noise_seed(pipeline.filters),),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 
 import nibabel as nib
 import numpy as np
@@ -77,3 +78,43 @@ def test_integer_labels():
 def test_complex_data_is_refused():
     with pytest.raises(TypeError):
         nifti_gz_bytes(np.ones((8, 8, 8), dtype=np.complex64), AFFINE)
+
+
+def _several_chunks() -> np.ndarray:
+    """Float32 noise of about 10 MiB: a header chunk and three 4 MiB payload chunks."""
+    return np.random.default_rng(4).normal(size=(140, 140, 130)).astype(np.float32)
+
+
+def test_gzip_bytes_do_not_depend_on_the_thread_count():
+    data = _several_chunks()
+    one = nifti_gz_bytes(data, AFFINE, threads=1)
+    assert all(nifti_gz_bytes(data, AFFINE, threads=n) == one for n in (2, 3, 16))
+    np.testing.assert_array_equal(_read(one).get_fdata(dtype=np.float32), data)
+
+
+class _RecordingPool(ThreadPoolExecutor):
+    """A thread pool that remembers how many workers each instance was given."""
+
+    sizes: list[int] = []
+
+    def __init__(self, max_workers=None, **kwargs):
+        _RecordingPool.sizes.append(max_workers)
+        super().__init__(max_workers=max_workers, **kwargs)
+
+
+@pytest.mark.parametrize("threads, pools", [(1, []), (2, [2]), (64, [4])])
+def test_gzip_uses_the_threads_it_is_given_never_more_than_its_chunks(threads, pools, monkeypatch):
+    """The budget, not the CPUs of the machine: 1 thread deflates in this thread, more use a
+    pool of that size (at most one worker per chunk: here 4)."""
+    import asldro.bids.nifti as nifti
+
+    monkeypatch.setattr(_RecordingPool, "sizes", [])
+    monkeypatch.setattr(nifti, "ThreadPoolExecutor", _RecordingPool)
+    nifti_gz_bytes(_several_chunks(), AFFINE, threads=threads)
+    assert _RecordingPool.sizes == pools
+
+
+@pytest.mark.parametrize("threads", [0, -1])
+def test_a_thread_count_below_one_is_refused(threads):
+    with pytest.raises(ValueError, match=f"threads: expected an integer >= 1, got {threads}"):
+        nifti_gz_bytes(np.zeros((8, 8, 8)), AFFINE, threads=threads)

@@ -16,6 +16,7 @@ import pytest
 
 from bids_app.cli import build_parser, clean_labels, main
 from bids_app.levels import AppError, ExitCode
+from tests.userdata import bad_ground_truth_params
 
 ROOT = Path(__file__).resolve().parents[2]
 VERSION = (ROOT / "version").read_text().strip()
@@ -294,30 +295,7 @@ def test_run_py_subprocess_exit_statuses(argv, status, tmp_path):
 def test_bad_ground_truth_exits_65_and_removes_the_output_it_created(tmp_path, capsys):
     """A ground truth that fails only when loaded (GroundTruthError, after the output folder was
     made) still gives one line, exit 65, and no output folder."""
-    (tmp_path / "gt.nii.gz").write_text("not a NIfTI")
-    (tmp_path / "gt.json").write_text(
-        json.dumps(
-            {
-                "quantities": ["t1"],
-                "units": ["s"],
-                "segmentation": {},
-                "parameters": {
-                    "lambda_blood_brain": 0.9,
-                    "t1_arterial_blood": 1.65,
-                    "magnetic_field_strength": 3,
-                },
-            }
-        )
-    )
-    params = tmp_path / "params.json"
-    params.write_text(
-        json.dumps(
-            {
-                "global_configuration": {"ground_truth": "gt.nii.gz"},
-                "image_series": [{"series_type": "ground_truth"}],
-            }
-        )
-    )
+    params = bad_ground_truth_params(tmp_path)
     out = tmp_path / "out"
     assert main([str(out), "participant", "--params", str(params)]) == 65
     err = capsys.readouterr().err

@@ -22,7 +22,14 @@ from tests.bids_app.conftest import (
     run_app,
     tree,
 )
-from tests.processes import alive, children, kill_all, validator_processes, wait_until
+from tests.processes import (
+    alive,
+    hidden_partial_subject,
+    kill_all,
+    sigterm_while_writing,
+    validator_processes,
+    wait_until,
+)
 from tests.userdata import asldro_leftovers
 
 LABELS = ("01", "02", "03", "04")
@@ -55,14 +62,6 @@ def test_four_participant_jobs_at_once_then_group(tmp_path, small_params):
     report = full_validation(out)
     assert report.ok, report.summary_lines()
     assert [p.name for p in out.iterdir() if p.name.startswith(".")] == [".asldro.lock"]
-
-
-def hidden_partial_subject(out: Path) -> bool:
-    """True once a hidden temporary folder of the writer holds a NIfTI (writing is under way)."""
-    for folder in out.glob(".asldro-tmp-*"):
-        if folder.is_dir() and any(folder.rglob("*.nii.gz")):
-            return True
-    return False
 
 
 @pytest.mark.slow
@@ -257,13 +256,7 @@ def test_sigterm_with_two_processes_stops_the_workers_at_once(tmp_path, small_pa
     job = subprocess.Popen(  # pylint: disable=consider-using-with
         argv, env=app_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
     )
-    workers: list[int] = []
-    try:
-        wait_until(job, lambda: hidden_partial_subject(out))
-        workers = children(job.pid)
-    finally:
-        job.send_signal(signal.SIGTERM)
-        _, stderr = job.communicate(timeout=120)
+    stderr, workers = sigterm_while_writing(job, out)
     try:
         assert job.returncode == 143, stderr
         assert workers and alive(workers) == []

@@ -13,7 +13,12 @@ import pytest
 
 from asldro.cli import main
 from tests.e2e.conftest import document, small
-from tests.userdata import asldro_leftovers, make_user_bids_dataset, snapshot
+from tests.userdata import (
+    asldro_leftovers,
+    bad_ground_truth_params,
+    make_user_bids_dataset,
+    snapshot,
+)
 
 TINY = document(small("asl", acq_matrix=[12, 12, 6]), small("ground_truth", acq_matrix=[12, 12, 6]))
 # The longest file name of TINY for participant L: sub-L_desc-groundtruth_T2starmap.nii.gz
@@ -134,44 +139,18 @@ def test_overwrite_through_a_symlinked_folder_keeps_the_link(old_dataset, tmp_pa
 # item 3: everything is checked before the old dataset is touched; it is replaced only at the end
 
 
-def _bad_ground_truth_params(folder: Path) -> Path:
-    (folder / "gt.nii.gz").write_text("not a NIfTI")
-    (folder / "gt.json").write_text(
-        json.dumps(
-            {
-                "quantities": ["t1"],
-                "units": ["s"],
-                "segmentation": {},
-                "parameters": {
-                    "lambda_blood_brain": 0.9,
-                    "t1_arterial_blood": 1.65,
-                    "magnetic_field_strength": 3,
-                },
-            }
-        )
-    )
-    return _params(
-        folder,
-        {
-            "global_configuration": {"ground_truth": "gt.nii.gz"},
-            "image_series": [{"series_type": "ground_truth"}],
-        },
-        "badgt.json",
-    )
-
-
 def test_overwrite_with_a_ground_truth_that_fails_keeps_the_old_dataset(
     old_dataset, tmp_path, capsys
 ):
     before = snapshot(old_dataset)
-    params = _bad_ground_truth_params(tmp_path)
+    params = bad_ground_truth_params(tmp_path, "badgt.json")
     status, _, err = _run(["generate", "--overwrite", "--params", params, old_dataset], capsys)
     assert status == 65 and "gt" in _one_line(err)
     assert snapshot(old_dataset) == before
 
 
 def test_bad_ground_truth_into_a_new_folder_leaves_nothing(tmp_path, capsys):
-    params = _bad_ground_truth_params(tmp_path)
+    params = bad_ground_truth_params(tmp_path, "badgt.json")
     out = tmp_path / "new" / "out"
     status, _, err = _run(["generate", "--params", params, out], capsys)
     assert status == 65 and _one_line(err)

@@ -15,9 +15,8 @@ import pytest
 from tests.e2e.conftest import document, small
 from tests.processes import (
     alive,
-    children,
-    hidden_partial_subject,
     kill_all,
+    sigterm_while_writing,
     validator_processes,
     wait_until,
 )
@@ -40,6 +39,17 @@ def _start(*args) -> subprocess.Popen:
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def _generate_without_validation(params: Path, out: Path) -> None:
+    """``asldro generate --skip-validation`` to completion (it must succeed)."""
+    done = subprocess.run(
+        [str(ASLDRO), "generate", "--skip-validation", "--params", str(params), str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
 
 
 def _signal_during_validation(job: subprocess.Popen, out: Path, signum: int) -> str:
@@ -72,13 +82,7 @@ def test_signal_during_validation_leaves_nothing(signum, status, tmp_path):
 def test_sigterm_while_replacing_keeps_the_old_dataset(tmp_path):
     out = tmp_path / "out"
     params = _params(tmp_path)
-    done = subprocess.run(
-        [str(ASLDRO), "generate", "--skip-validation", "--params", str(params), str(out)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
+    _generate_without_validation(params, out)
     before = snapshot(out)
     job = _start("--overwrite", "--seed", "3", "--params", params, out)
     try:
@@ -97,13 +101,7 @@ def test_sigterm_stops_the_workers_at_once(tmp_path):
     out = tmp_path / "out"
     labels = ["--participant-label", "01", "02", "03", "04"]
     job = _start("--skip-validation", "--n-procs", "2", "--params", _params(tmp_path), out, *labels)
-    workers: list[int] = []
-    try:
-        wait_until(job, lambda: hidden_partial_subject(out))
-        workers = children(job.pid)
-    finally:
-        job.send_signal(signal.SIGTERM)
-        _, err = job.communicate(timeout=120)
+    err, workers = sigterm_while_writing(job, out)
     try:
         assert job.returncode == 143, err
         assert workers and alive(workers) == []
@@ -123,11 +121,5 @@ def test_what_a_sigkill_leaves_is_removed_by_the_next_run(tmp_path):
     finally:
         kill_all(validator_processes(out))  # an orphan: nothing can stop it on SIGKILL
     assert not list(out.glob("sub-*"))  # nothing visible: the killed run never finished
-    done = subprocess.run(
-        [str(ASLDRO), "generate", "--skip-validation", "--params", str(params), str(out)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
+    _generate_without_validation(params, out)
     assert asldro_leftovers(out) == []

@@ -10,7 +10,13 @@ import pytest
 
 from asldro.pipelines import provenance
 from asldro.pipelines.asl import simulate_asl
-from asldro.pipelines.records import AslAcquisition, GroundTruthMap, StructuralAcquisition
+from asldro.pipelines.structural import simulate_structural
+from asldro.pipelines.records import (
+    AslAcquisition,
+    GroundTruthMap,
+    Noise,
+    StructuralAcquisition,
+)
 from asldro.pipelines.types import SeriesResult
 from tests.bids.conftest import (  # pylint: disable=import-error # the repo's own test helpers
     GT_PARAMETERS,
@@ -76,6 +82,18 @@ def test_noise_facts_are_the_noise_added():
     silent = _series("asl", {"desired_snr": 0})
     quiet = simulate_asl(tiny_context(), silent, 1, participant_label="01").records["asl"]
     assert quiet.noise.sigma is None and quiet.noise.seeds == (None, None, None)
+
+
+def test_the_noise_record_of_every_series_is_made_by_one_rule():
+    """sigma 0 (desired_snr 0) is recorded as no noise added, whatever the series kind."""
+    assert Noise.added(0.0, 12.5, 3, [None, None]) == Noise(None, 12.5, 3, (None, None))
+    drawn = Noise.added(0.25, 12.5, 3, [{"entropy": 3}])
+    assert (drawn.sigma, drawn.seeds) == (0.25, ({"entropy": 3},))
+    silent = _series("structural", {"desired_snr": 0})
+    quiet = simulate_structural(tiny_context(), silent, 1, participant_label="01").records[
+        "structural"
+    ]
+    assert quiet.noise.sigma is None and quiet.noise.seeds == (None,)
 
 
 def test_a_series_result_refuses_records_that_do_not_match_its_images():
