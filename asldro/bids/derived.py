@@ -15,6 +15,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
+from asldro.params import timing
 from asldro.pipelines.records import AcquisitionRecord, AslAcquisition
 
 
@@ -36,10 +37,9 @@ def post_labeling_delay(record: AslAcquisition, layout: Layout = Layout()) -> fl
     """``PostLabelingDelay`` in s: ``signal_time - label_duration`` for (P)CASL, ``signal_time``
     (the inversion time TI) for PASL (docs/bids.md §3; docs/physics.md D21)."""
     del layout  # the PLD depends on the parameters only
-    signal_time = float(record.value("signal_time"))
-    if record.value("label_type") == "pasl":
-        return signal_time
-    return signal_time - float(record.value("label_duration"))
+    return timing.post_labeling_delay(
+        record.value("label_type"), record.value("label_duration"), record.value("signal_time")
+    )
 
 
 def total_acquired_pairs(record: AslAcquisition, layout: Layout = Layout()) -> int:

@@ -17,6 +17,7 @@ from asldro.params.kinds import NO_DEFAULT, Tokens, json_type_of, unwrap
 from asldro.params.rules import INVALID, fmt, show
 from asldro.params.types import AslSeries, GroundTruthSeries, Motion, Series, StructuralSeries
 from asldro.params.validate import Failures, JsonPath, Problem, convert, text_path
+from asldro.params.timing import post_labeling_delay
 
 _TYPED = {"asl": AslSeries, "structural": StructuralSeries, "ground_truth": GroundTruthSeries}
 _GROUPS = {"motion": Motion}
@@ -108,14 +109,15 @@ def _repetition_problem(out: Mapping[str, Any], series_type: str, where: str) ->
 def _post_label_delay_problem(out: Mapping[str, Any], series_type: str, where: str) -> str | None:
     """signal_time >= label_duration of a (p)casl series (PLD >= 0, D17), or None."""
     tau, t, label_type = out.get("label_duration"), out.get("signal_time"), out.get("label_type")
-    if series_type != "asl" or INVALID in (tau, t, label_type) or label_type == "pasl":
+    if series_type != "asl" or INVALID in (tau, t, label_type):
         return None
-    if t >= tau:
+    delay = post_labeling_delay(label_type, tau, t)
+    if delay >= 0:
         return None
     return (
         f"{where}.signal_time: {show(t)} must be >= label_duration ({show(tau)}) "
         f"for {label_type}: the post-labelling delay signal_time - label_duration "
-        f"= {fmt(t - tau)} must be >= 0"
+        f"= {fmt(delay)} must be >= 0"
     )
 
 

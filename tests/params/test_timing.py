@@ -1,0 +1,23 @@
+"""The one post-labelling-delay rule (docs/physics.md §4.6, D21)."""
+
+import pytest
+
+from asldro.params.timing import post_labeling_delay
+
+
+@pytest.mark.parametrize(
+    "label_type, tau, t, pld",
+    [
+        ("pcasl", 1.8, 3.6, 1.8),
+        ("CASL", 1.5, 3.25, 1.75),
+        ("pasl", 0.8, 1.8, 1.8),
+        ("PASL", 2, 2, 2),
+    ],
+)
+def test_pld_is_signal_time_minus_label_duration_except_pasl(label_type, tau, t, pld):
+    assert post_labeling_delay(label_type, tau, t) == pytest.approx(pld, abs=1e-15)
+
+
+def test_a_negative_delay_is_reported_as_is():
+    """The parameter check refuses it (D17); the rule itself does not clip."""
+    assert post_labeling_delay("pcasl", 2.0, 1.5) == pytest.approx(-0.5)
