@@ -127,3 +127,23 @@ def test_pdt2_is_refused_before_anything_is_written(modality, tmp_path, capsys):
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 1 and "names a two-volume image in BIDS" in err[0]
     assert not out.exists()
+
+
+def test_planned_file_names_of_a_complex_asl_run_are_the_files_written(tmp_path):
+    """The up-front name check sees the parts the writer writes (asl and separate m0scan)."""
+    from asldro.api import as_params, generate_participant, load_params_ground_truth
+    from asldro.bids.writer import planned_files
+    from asldro.output import m0_pairs
+
+    doc = document(
+        small(
+            "asl", acq_matrix=[8, 8, 4], asl_context="control label", output_image_type="complex"
+        ),
+        small("asl", acq_matrix=[8, 8, 4], asl_context="m0scan", output_image_type="complex"),
+    )
+    params = as_params(doc)
+    ground_truth = load_params_ground_truth(params)
+    planned = planned_files("7", params, ground_truth.quantities, m0_pairs(params))
+    written = generate_participant(params, tmp_path, "7", ground_truth=ground_truth)
+    assert sorted(planned) == sorted(p.relative_to(tmp_path).as_posix() for p in written)
+    assert "sub-7/perf/sub-7_part-phase_m0scan.nii.gz" in planned
