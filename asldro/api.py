@@ -15,7 +15,11 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from asldro.interrupts import deferred_signals, worker_signals
-from asldro.options import check_process_count, participant_labels as clean_labels
+from asldro.options import (
+    DEFAULT_PARTICIPANT_LABEL,
+    check_process_count,
+    participant_labels as clean_labels,
+)
 from asldro.output import ARCHIVE_SUFFIXES, OutputError, building, commit, plan_output
 from asldro.params.types import DroParams
 from asldro.resources import thread_budget, threads_per_process, worker_processes
@@ -31,6 +35,7 @@ __all__ = [
     "generate_participants",
     "load_params_ground_truth",
     "participant_document",
+    "participant_labels_for",
 ]
 
 
@@ -52,6 +57,16 @@ def as_params(params: DroParams | Mapping[str, Any] | str | os.PathLike | None) 
     return load_params(default_params() if params is None else params)
 
 
+def participant_labels_for(params: DroParams, given: Sequence[str] | None) -> tuple[str, ...]:
+    """The participants to generate: the labels given (on the command line, without ``sub-``,
+    checked), else the parameter file's ``global_configuration.subject_label``, else
+    :data:`~asldro.options.DEFAULT_PARTICIPANT_LABEL` (both front doors use this one rule)."""
+    labels = clean_labels(given)
+    if labels:
+        return labels
+    return (params.global_config.subject_label or DEFAULT_PARTICIPANT_LABEL,)
+
+
 def load_params_ground_truth(params: DroParams) -> Any:
     """The ground truth of ``params`` (``GroundTruthError``, exit 65, when it cannot be loaded);
     loading it before the output is touched is how both front doors check it up front."""
@@ -60,16 +75,22 @@ def load_params_ground_truth(params: DroParams) -> Any:
     return load_ground_truth(params.global_config.ground_truth, params.global_config)
 
 
-def participant_document(params: DroParams, seed: int | None) -> dict[str, Any]:
+def participant_document(
+    params: DroParams, seed: int | None, label: str | None = None
+) -> dict[str, Any]:
     """The resolved parameters a participant was made with, as written to
     ``code/sub-<label>_dro_params.json``: ``seed`` (``--seed``) replaces every series'
-    ``random_seed``, so that the file alone reproduces the participant."""
+    ``random_seed``, and the participant's label replaces a ``subject_label``, so that the
+    file alone reproduces the participant."""
     document = copy.deepcopy(dict(params.resolved))
     if seed is not None:
         for series in document.get("image_series") or ():
             parameters = series.get("series_parameters") if isinstance(series, dict) else None
             if isinstance(parameters, dict) and "random_seed" in parameters:
                 parameters["random_seed"] = seed
+    settings = document.get("global_configuration")
+    if label is not None and isinstance(settings, dict) and "subject_label" in settings:
+        settings["subject_label"] = label
     return document
 
 
@@ -105,7 +126,7 @@ def generate_participant(
         label,
         results,
         m0_pairs=m0_pairs(params),
-        resolved_params=participant_document(params, seed),
+        resolved_params=participant_document(params, seed, label),
         provenance=provenance(results, participant_label=label, seed=seed),
         ground_truth_description=describe_ground_truth(params),
         threads=threads,
@@ -242,7 +263,7 @@ def generate(
     params: DroParams | Mapping[str, Any] | str | os.PathLike | None,
     output: str | os.PathLike,
     *,
-    participant_labels: Sequence[str] = ("01",),
+    participant_labels: Sequence[str] | None = None,
     seed: int | None = None,
     validate: bool = True,
     overwrite: bool = False,
@@ -251,7 +272,9 @@ def generate(
     max_memory: int | None = None,
     threads: int | None = None,
 ) -> GenerateResult:
-    """Generate a BIDS dataset at ``output`` (a folder, or a ``.zip``/``.tar.gz`` archive).
+    """Generate a BIDS dataset at ``output`` (a folder, or a ``.zip``/``.tar.gz`` archive) for
+    ``participant_labels`` (default: the parameter file's ``subject_label``, else ``01``:
+    :func:`participant_labels_for`).
 
     Everything that can be checked is checked before the output is touched: the parameters
     (``ParamError``), the output location and what it may replace (``OutputError``: a folder
@@ -266,7 +289,7 @@ def generate(
     validated, unless ``validate`` is false): a failure or a signal leaves the output as it was.
     """
     params = as_params(params)
-    labels = clean_labels(participant_labels)
+    labels = participant_labels_for(params, participant_labels)
     check_process_count(n_procs)
     threads = thread_budget(threads)
     plan = plan_output(output, overwrite=overwrite)

@@ -27,7 +27,13 @@ from pathlib import Path
 from typing import Sequence
 
 from asldro.exit_codes import ExitCode, UsageError, report_error
-from asldro.options import memory_size, non_negative_int, participant_labels, process_count
+from asldro.options import (
+    DEFAULT_PARTICIPANT_LABEL,
+    memory_size,
+    non_negative_int,
+    participant_labels,
+    process_count,
+)
 
 EXIT_OK = ExitCode.OK
 EXIT_INVALID = ExitCode.INVALID
@@ -66,9 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--participant-label",
         "--participant_label",
         nargs="+",
-        default=["01"],
         metavar="LABEL",
-        help="participant label(s) to generate (default: 01)",
+        help="participant label(s) to generate (default: the parameter file's subject_label, "
+        f"else {DEFAULT_PARTICIPANT_LABEL})",
     )
     gen.add_argument(
         "--seed", type=non_negative_int, help="replace every series' random_seed (>= 0)"

@@ -1,5 +1,6 @@
 """Command-line values shared by both front doors (``asldro generate`` and ``run.py``): one rule
-each for participant labels, ``--seed`` and ``--n-procs`` (docs/design.md "Facts in one place").
+each for participant labels (and their default), ``--seed`` and ``--n-procs`` (docs/design.md
+"Facts in one place").
 
 Nothing here imports the numeric stack, so argument errors stay fast.
 """
@@ -11,6 +12,10 @@ from typing import Iterable
 
 from asldro.labels import SUBJECT_PREFIX, is_label
 from asldro.exit_codes import UsageError
+
+DEFAULT_PARTICIPANT_LABEL = "01"
+"""The participant label when neither the command line nor the parameter file's
+``global_configuration.subject_label`` gives one."""
 
 
 def participant_labels(values: Iterable[str] | None) -> tuple[str, ...]:

@@ -27,12 +27,18 @@ from pathlib import Path
 from typing import NoReturn, Sequence
 
 from asldro.exit_codes import UsageError, report_error
-from asldro.options import memory_size, non_negative_int, participant_labels, process_count
+from asldro.options import (
+    DEFAULT_PARTICIPANT_LABEL,
+    memory_size,
+    non_negative_int,
+    participant_labels,
+    process_count,
+)
 from bids_app.levels import AppError, ExitCode
 
 PROG = "run.py"
 LEVELS = ("participant", "group")
-DEFAULT_LABEL = "01"
+DEFAULT_LABEL = DEFAULT_PARTICIPANT_LABEL
 
 
 class _ParserExit(Exception):
@@ -97,7 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
         dest="participant_label",
         nargs="+",
         metavar="LABEL",
-        help=f"participant label(s), with or without 'sub-' (default: {DEFAULT_LABEL})",
+        help="participant label(s), with or without 'sub-' (default: the parameter file's "
+        f"subject_label, else {DEFAULT_LABEL})",
     )
     parser.add_argument(
         "--params", metavar="FILE", help="ASLDRO parameter file (JSON); default: built-in defaults"
@@ -165,7 +172,7 @@ def _run(args: argparse.Namespace) -> int:
         return run_group(output_dir, labels, validate=not args.skip_validation)
     return run_participant(
         output_dir,
-        labels or (DEFAULT_LABEL,),
+        labels,
         params_file=args.params,
         seed=args.seed,
         n_procs=args.n_procs,

@@ -225,8 +225,9 @@ def run_participant(
     validate: bool,
     max_memory: int | None = None,
 ) -> int:
-    """Participant level (docs/bids.md §11): generate ``sub-<label>`` for each label, rebuild
-    participants.tsv and self-validate the dataset. Returns the exit status.
+    """Participant level (docs/bids.md §11): generate ``sub-<label>`` for each label (none:
+    the parameter file's ``subject_label``, else 01), rebuild participants.tsv and
+    self-validate the dataset. Returns the exit status.
 
     The ground truth and the estimated peak memory are checked before anything is written
     (``max_memory`` replaces the machine's available memory as the limit). The run may use the
@@ -235,7 +236,7 @@ def run_participant(
     from asldro.api import generate_participants
     from asldro.output import remove_created
 
-    params, ground_truth, threads = _checked_run(
+    params, labels, ground_truth, threads = _checked_run(
         output_dir, labels, params_file, n_procs, max_memory
     )
     created = prepare_output_dir(output_dir, labels)
@@ -267,20 +268,21 @@ def _checked_run(
     params_file: str | None,
     n_procs: int,
     max_memory: int | None,
-) -> tuple[Any, Any, int]:
+) -> tuple[Any, tuple[str, ...], Any, int]:
     """Everything the participant level checks before anything is written: the thread budget,
-    the parameters, the output folder, then the ground truth, the peak memory and the file
-    names (``asldro.api.preflight``). Returns the parameters, the ground truth and the
-    budget."""
-    from asldro.api import preflight
+    the parameters (and so the labels, when none were given), the output folder, then the
+    ground truth, the peak memory and the file names (``asldro.api.preflight``). Returns the
+    parameters, the labels, the ground truth and the budget."""
+    from asldro.api import participant_labels_for, preflight
     from asldro.output import check_dataset_folder
     from asldro.resources import thread_budget
 
     threads = thread_budget()
     params = load_run_params(params_file)
+    labels = participant_labels_for(params, labels)
     check_dataset_folder(output_dir, labels)
     ground_truth = preflight(params, output_dir, labels, n_procs, max_memory, threads)
-    return params, ground_truth, threads
+    return params, labels, ground_truth, threads
 
 
 def run_group(output_dir: Path, labels: Sequence[str], *, validate: bool) -> int:

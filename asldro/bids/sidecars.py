@@ -112,25 +112,37 @@ def _signed(sidecar: dict[str, Any]) -> dict[str, Any]:
     return sidecar
 
 
-def asl_sidecar(record: AslAcquisition, *, has_separate_m0: bool = False) -> dict[str, Any]:
+def _of_part(sidecar: dict[str, Any], part: str | None) -> dict[str, Any]:
+    """The sidecar of the image ``part``: the phase image of a complex series has ``Units``
+    rad."""
+    if part == "phase":
+        sidecar["Units"] = "rad"
+    return sidecar
+
+
+def asl_sidecar(
+    record: AslAcquisition, *, has_separate_m0: bool = False, part: str | None = None
+) -> dict[str, Any]:
     """``*_asl.json`` (docs/bids.md §3): every REQUIRED and conditional field.
-    ``has_separate_m0``: an m0scan file calibrates this run (``M0Type`` Separate)."""
-    return _signed(catalog_fields("asl", record, Layout(has_separate_m0=has_separate_m0)))
+    ``has_separate_m0``: an m0scan file calibrates this run (``M0Type`` Separate); ``part``:
+    the part of a complex run."""
+    fields_ = catalog_fields("asl", record, Layout(has_separate_m0=has_separate_m0))
+    return _signed(_of_part(fields_, part))
 
 
-def m0scan_sidecar(record: AslAcquisition, *, intended_for: str) -> dict[str, Any]:
+def m0scan_sidecar(
+    record: AslAcquisition, *, intended_for: str, part: str | None = None
+) -> dict[str, Any]:
     """``*_m0scan.json`` (docs/bids.md §4): ``IntendedFor`` (a BIDS URI) first, EchoTime and the
-    real TR as ``RepetitionTimePreparation``."""
-    return _signed({"IntendedFor": intended_for, **catalog_fields("m0scan", record)})
+    real TR as ``RepetitionTimePreparation``; ``part``: the part of a complex m0scan."""
+    sidecar = {"IntendedFor": intended_for, **catalog_fields("m0scan", record)}
+    return _signed(_of_part(sidecar, part))
 
 
 def structural_sidecar(record: StructuralAcquisition, *, part: str | None = None) -> dict[str, Any]:
     """``anat/*.json`` for a structural series (docs/bids.md §8): sequence, TE, TR, FA, TI; the
     phase image of a complex series (``part`` ``phase``) has ``Units`` rad."""
-    sidecar = catalog_fields("structural", record)
-    if part == "phase":
-        sidecar["Units"] = "rad"
-    return _signed(sidecar)
+    return _signed(_of_part(catalog_fields("structural", record), part))
 
 
 def groundtruth_sidecar(

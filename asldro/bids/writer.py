@@ -91,16 +91,37 @@ class _Tree:
 # File names of each kind of series (used to write them and to plan them)
 
 
-def _asl_files(label: str, name: SeriesName) -> tuple[str, str, str]:
-    """Image, sidecar and aslcontext of an asl series, relative to the subject folder."""
-    stem = bids_stem(label, name.entities, "asl")
+def parts(complex_output: bool) -> tuple[str | None, ...]:
+    """The ``part`` entities of an image: ``mag`` and ``phase`` for complex output, else none
+    (docs/bids.md §2, §8)."""
+    return tuple(fields()["complex_parts"]) if complex_output else (None,)
+
+
+PART_VALUES = {"mag": np.abs, "phase": np.angle, None: lambda data: data}
+"""The data each ``part`` holds: the magnitude, the phase (rad), or the image itself."""
+
+
+def _with_part(entities: Mapping[str, str], part: str | None) -> dict[str, str]:
+    return {**entities, "part": part} if part is not None else dict(entities)
+
+
+def _is_complex(record: Any, image: Image) -> bool:
+    """Whether an image is written as part-mag and part-phase."""
+    return record.image_type == "complex" or np.iscomplexobj(image.data)
+
+
+def _asl_files(label: str, name: SeriesName, part: str | None = None) -> tuple[str, str, str]:
+    """Image, sidecar and aslcontext of an asl series (the image and sidecar of ``part``),
+    relative to the subject folder; the aslcontext never has ``part`` (BIDS
+    ``rules/files/raw/perf.yaml``), so that both parts share it."""
+    stem = bids_stem(label, _with_part(name.entities, part), "asl")
     context_stem = bids_stem(label, name.entities, "aslcontext")
     return f"perf/{stem}.nii.gz", f"perf/{stem}.json", f"perf/{context_stem}.tsv"
 
 
-def _m0scan_files(label: str, name: SeriesName) -> tuple[str, str]:
-    """Image and sidecar of a separate m0scan, relative to the subject folder."""
-    stem = bids_stem(label, name.entities, "m0scan")
+def _m0scan_files(label: str, name: SeriesName, part: str | None = None) -> tuple[str, str]:
+    """Image and sidecar of a separate m0scan (of ``part``), relative to the subject folder."""
+    stem = bids_stem(label, _with_part(name.entities, part), "m0scan")
     return f"perf/{stem}.nii.gz", f"perf/{stem}.json"
 
 
@@ -109,11 +130,8 @@ def _structural_files(
 ) -> list[tuple[str | None, str, str]]:
     """(part, image, sidecar) of a structural series: one, or ``mag`` and ``phase``."""
     files = []
-    for part in ("mag", "phase") if complex_output else (None,):
-        entities = dict(name.entities)
-        if part is not None:
-            entities["part"] = part
-        stem = bids_stem(label, entities, name.suffix)
+    for part in parts(complex_output):
+        stem = bids_stem(label, _with_part(name.entities, part), name.suffix)
         files.append((part, f"anat/{stem}.nii.gz", f"anat/{stem}.json"))
     return files
 
@@ -143,9 +161,10 @@ def _image_4d(image: Image) -> np.ndarray:
 
 def _write_asl(
     tree: _Tree, label: str, result: SeriesResult, name: SeriesName, has_separate_m0: bool
-) -> str:
+) -> dict[str | None, str]:
+    """Write an asl run (both parts of a complex one, sharing one aslcontext); returns the
+    image file name of each part."""
     image, record = result.images["asl"], result.records["asl"]
-    image_file, sidecar_file, context_file = _asl_files(label, name)
     data = _image_4d(image)
     context = asl_context(result)
     if data.shape[3] != len(context):
@@ -154,33 +173,50 @@ def _write_asl(
             f"{len(context)} tokens"
         )
     tr = _first_label_control_tr(record)
-    tree.put_image(image_file, data, image.affine, repetition_time=tr)
-    sidecar = asl_sidecar(record, has_separate_m0=has_separate_m0)
-    tree.put(sidecar_file, json_bytes(sidecar))
-    tree.put(context_file, aslcontext_tsv(context).encode())
-    return Path(image_file).name
+    written: dict[str | None, str] = {}
+    for part in parts(_is_complex(record, image)):
+        image_file, sidecar_file, _ = _asl_files(label, name, part)
+        tree.put_image(image_file, PART_VALUES[part](data), image.affine, repetition_time=tr)
+        sidecar = asl_sidecar(record, has_separate_m0=has_separate_m0, part=part)
+        tree.put(sidecar_file, json_bytes(sidecar))
+        written[part] = Path(image_file).name
+    tree.put(_asl_files(label, name)[2], aslcontext_tsv(context).encode())
+    return written
 
 
 def _write_m0scan(
-    tree: _Tree, label: str, result: SeriesResult, name: SeriesName, asl_file: str
+    tree: _Tree,
+    label: str,
+    result: SeriesResult,
+    name: SeriesName,
+    asl_files: Mapping[str | None, str],
 ) -> None:
+    """Write a separate m0scan (each part intended for the same part of its asl run: the
+    loader requires both to have the same output_image_type)."""
     image, record = result.images["asl"], result.records["asl"]
-    image_file, sidecar_file = _m0scan_files(label, name)
     data = image.data
     if data.ndim == 4 and data.shape[3] == 1:
         data = data[..., 0]
     tr = float(list(record.value("repetition_time"))[0])
-    tree.put_image(image_file, data, image.affine, repetition_time=tr if data.ndim == 4 else None)
-    intended = f"bids::sub-{label}/perf/{asl_file}"
-    tree.put(sidecar_file, json_bytes(m0scan_sidecar(record, intended_for=intended)))
+    for part in parts(_is_complex(record, image)):
+        image_file, sidecar_file = _m0scan_files(label, name, part)
+        tree.put_image(
+            image_file,
+            PART_VALUES[part](data),
+            image.affine,
+            repetition_time=tr if data.ndim == 4 else None,
+        )
+        intended = f"bids::sub-{label}/perf/{asl_files[part]}"
+        sidecar = m0scan_sidecar(record, intended_for=intended, part=part)
+        tree.put(sidecar_file, json_bytes(sidecar))
 
 
 def _write_structural(tree: _Tree, label: str, result: SeriesResult, name: SeriesName) -> None:
     image, record = result.images["structural"], result.records["structural"]
-    complex_output = record.image_type == "complex" or np.iscomplexobj(image.data)
-    values = {"mag": np.abs, "phase": np.angle, None: lambda data: data}
-    for part, image_file, sidecar_file in _structural_files(label, name, complex_output):
-        tree.put_image(image_file, values[part](image.data), image.affine)
+    for part, image_file, sidecar_file in _structural_files(
+        label, name, _is_complex(record, image)
+    ):
+        tree.put_image(image_file, PART_VALUES[part](image.data), image.affine)
         tree.put(sidecar_file, json_bytes(structural_sidecar(record, part=part)))
 
 
@@ -398,7 +434,7 @@ def _write_series(
     series' files (dataset-relative)."""
     entities = groundtruth_series_entities(results)
     files: dict[int, list[str]] = {}
-    asl_files: dict[int, str] = {}
+    asl_files: dict[int, dict[str | None, str]] = {}
     for result in results:
         start = trees.counts()
         name = names.get(result.index)
@@ -449,7 +485,10 @@ def _planned_series_files(
     """The files of one series (raw-root relative), from its parameters and name."""
     subject, gt_subject = f"sub-{label}", f"{fields()['groundtruth_dir']}/sub-{label}"
     if planned.series_type == "asl" and name is not None:
-        made = _asl_files(label, name) if name.suffix == "asl" else _m0scan_files(label, name)
+        made: list[str] = []
+        for part in parts(planned.params.output_image_type == "complex"):
+            found = _asl_files if name.suffix == "asl" else _m0scan_files
+            made += [f for f in found(label, name, part) if f not in made]
         return [f"{subject}/{f}" for f in made]
     if planned.series_type == "structural" and name is not None:
         complex_output = planned.params.output_image_type == "complex"

@@ -29,6 +29,7 @@ from asldro.params.kinds import (
     NO_DEFAULT,
     AnyOf,
     Array,
+    Boolean,
     Choice,
     Field,
     Integer,
@@ -40,7 +41,10 @@ from asldro.params.kinds import (
     Tagged,
     Text,
     Tokens,
+    Variants,
 )
+
+from asldro.labels import LABEL_CHARACTERS
 
 SERIES_TYPES = ("asl", "structural", "ground_truth")
 GLOBAL = "global_configuration"
@@ -114,6 +118,12 @@ class Parameter:  # pylint: disable=too-many-instance-attributes  # a catalog ro
     in_defaults_file: bool = True
     """Whether the defaults file states the key (docs/physics.md §2.5 has no
     ``ground_truth_modulate``; a resolved file always has it)."""
+    resolved_when_absent: bool = True
+    """Whether the resolved file states the default of an absent key. False for the keys ASLDRO
+    develop added with a default (``gkm_model``, ``output_image_type`` and
+    ``background_suppression`` of asl): a file without them resolves to the document it
+    resolved to before they existed (ASLDRO 2.2.0 files reproduce byte for byte), and the typed
+    series takes the default."""
 
     def field(self) -> Field:
         """The parameter as an entry of its series' :class:`Record` (a per-token default,
@@ -169,13 +179,64 @@ ACQ_CONTRAST = Choice(("ge", "se", "ir"))
 RANDOM_SEED = Integer(minimum=0)
 
 
-def per_token(element: Kind) -> AnyOf:
+def per_token(element: Kind, *objects: Kind, objects_text: str = "") -> AnyOf:
     """A number for all volumes, or a list with one per ``asl_context`` token (its length is
-    the loader's cross-field rule: it depends on ``asl_context``)."""
-    return AnyOf(
-        (element, Array(element)),
-        "a number or a list of numbers (one per asl_context volume)",
+    the loader's cross-field rule: it depends on ``asl_context``), or one of the object forms
+    ``objects`` (ASLDRO develop: ``{m0scan, control, label}``, a distribution) that the loader
+    turns into that list."""
+    words = "a number or a list of numbers (one per asl_context volume)"
+    return AnyOf((element, Array(element), *objects), f"{words}{objects_text}")
+
+
+def per_context(element: Kind) -> Record:
+    """ASLDRO develop's ``{"m0scan": v, "control": v, "label": v}``: one value per kind of
+    volume, all three required; the loader lists ``v[token]`` for each ``asl_context`` token
+    (docs/physics.md §2.3)."""
+    return Record(tuple(Field(token, element) for token in ASL_TOKENS), required=ASL_TOKENS)
+
+
+DISTRIBUTION_TAG = "distribution"
+DISTRIBUTION_SEED = 0
+"""The default ``seed`` of a distribution object (ASLDRO develop's)."""
+
+
+def _distribution_seed() -> Field:
+    return Field(
+        "seed",
+        Integer(minimum=0),
+        description="seed of this key's own numpy default_rng (independent of random_seed)",
+        default=DISTRIBUTION_SEED,
     )
+
+
+DISTRIBUTION = Variants(
+    DISTRIBUTION_TAG,
+    (
+        (
+            "gaussian",
+            Record(
+                (Field("mean", Number()), Field("sd", Number(minimum=0)), _distribution_seed()),
+                required=("mean", "sd"),
+            ),
+        ),
+        (
+            "uniform",
+            Record(
+                (Field("min", Number()), Field("max", Number()), _distribution_seed()),
+                required=("min", "max"),
+            ),
+        ),
+    ),
+)
+"""ASLDRO develop's motion distributions: one value per ``asl_context`` token drawn with
+``numpy.random.default_rng(seed).normal(mean, sd, n)`` or ``.uniform(min, max, n)``, rounded to
+4 decimals (:mod:`asldro.params.distributions`)."""
+
+INTERPOLATION = Choice(("linear", "continuous", "nearest"))
+_INTERPOLATION_NOTE = (
+    "; accepted and recorded for ASLDRO develop files, with no effect: asldro samples the "
+    "ground truth with partial-volume boxes (docs/physics.md §6.3), not by interpolation"
+)
 
 
 # --------------------------------------------------------------------------------------------
@@ -259,6 +320,9 @@ GROUND_TRUTH = ("ground_truth",)
 SEQUENCE_SIDECARS = ("asl", "m0scan", "structural")
 ASL_SIDECARS = ("asl", "m0scan")
 _PER_TOKEN_NOTE = "; one per asl_context token or one number for all"
+_PER_CONTEXT_NOTE = ", or {m0scan, control, label} (ASLDRO develop)"
+_CONTEXT_TEXT = ", or {m0scan, control, label}"
+_DISTRIBUTION_NOTE = ", or a distribution object drawn as ASLDRO develop draws it (4 decimals)"
 
 # Rows that several series types share are made by one function each (the fact is stated once;
 # each series type gets its own row so that its keys keep ASLDRO's order in the resolved file).
@@ -269,7 +333,7 @@ def _motion(series: str, axes: str) -> tuple[Parameter, ...]:
     per token for asl, one value for the other series (applied as T·Rx·Ry·Rz about the world
     origin, docs/physics.md §6)."""
     per_volume = PerVolume.PER_TOKEN if series == "asl" else PerVolume.SCALAR
-    note = _PER_TOKEN_NOTE if series == "asl" else ""
+    note = _PER_TOKEN_NOTE + _DISTRIBUTION_NOTE if series == "asl" else ""
     rows = []
     for prefix, words, unit, kind, order in (
         ("rot", "Rotation about", "degrees", ANGLE_DEGREES, axes),
@@ -280,7 +344,11 @@ def _motion(series: str, axes: str) -> tuple[Parameter, ...]:
                 Parameter(
                     f"{prefix}_{axis}",
                     (series,),
-                    per_token(kind) if series == "asl" else kind,
+                    (
+                        per_token(kind, DISTRIBUTION, objects_text=", or a distribution object")
+                        if series == "asl"
+                        else kind
+                    ),
                     unit,
                     0.0,
                     f"{words} {axis}, {unit}{note}",
@@ -372,6 +440,62 @@ def _sidecars(series: str) -> tuple[str, ...]:
     return ASL_SIDECARS if series == "asl" else (series,)
 
 
+def _interpolation(series: str) -> Parameter:
+    return Parameter(
+        "interpolation",
+        (series,),
+        INTERPOLATION,
+        "",
+        NO_DEFAULT,
+        "ASLDRO develop's resampling interpolation" + _INTERPOLATION_NOTE,
+        origin="ASLDRO develop",
+    )
+
+
+IMAGE_TYPE = Choice(("magnitude", "complex"))
+STRUCTURAL_MODALITIES = (
+    "T1w",
+    "T2w",
+    "FLAIR",
+    "anat",
+    "PDw",
+    "T2starw",
+    "inplaneT1",
+    "inplaneT2",
+    "PDT2",
+    "UNIT1",
+)
+"""ASLDRO 2.2.0's modalities and ASLDRO develop's; each is a BIDS anat suffix (``anat`` is
+written as T1w), :mod:`asldro.bids.fields` ``structural_suffixes``."""
+
+
+NIFTI_PATH = Text(pattern=r"\.nii(\.gz)?$", means="a path ending in .nii.gz or .nii")
+JSON_PATH = Text(pattern=r"\.json$", means="a path ending in .json")
+GROUND_TRUTH_FILE_KEYS = (("nii", "json"), ("nii_file", "json_file"))
+"""The two object forms of a ground-truth file pair, (NIfTI key, JSON key): ASLDRO's and
+MRImageTools'. An object gives exactly one of them (:mod:`asldro.params.gtsource`)."""
+
+BACKGROUND_SUPPRESSION = Record(
+    (
+        Field("sat_pulse_time", POSITIVE_SECONDS, "s"),
+        Field("inv_pulse_times", Array(POSITIVE_SECONDS), "s"),
+        Field(
+            "pulse_efficiency",
+            AnyOf(
+                (Choice(("realistic", "ideal")), Number(minimum=-1, maximum=0)),
+                '"realistic", "ideal" or a number in [-1, 0]',
+            ),
+        ),
+        Field("t1_opt", Array(POSITIVE_SECONDS), "s"),
+        Field("sat_pulse_time_opt", POSITIVE_SECONDS, "s"),
+        Field("num_inv_pulses", Integer(exclusive_minimum=0)),
+        Field("apply_to_asl_context", Array(Choice(ASL_TOKENS))),
+    )
+)
+"""ASLDRO develop's background-suppression object (its keys and their rules; not simulated
+yet, :mod:`asldro.params.unsupported`)."""
+
+
 # --------------------------------------------------------------------------------------------
 # The catalog. Row order is the order of the resolved file (and of defaults.json).
 
@@ -383,24 +507,22 @@ GLOBAL_PARAMETERS: tuple[Parameter, ...] = (
             (
                 Text(min_length=1),
                 Record(
-                    (
-                        Field(
-                            "nii",
-                            Text(
-                                pattern=r"\.nii(\.gz)?$", means="a path ending in .nii.gz or .nii"
-                            ),
-                        ),
-                        Field("json", Text(pattern=r"\.json$", means="a path ending in .json")),
-                    ),
-                    required=("nii", "json"),
+                    tuple(
+                        Field(key, kind)
+                        for keys in GROUND_TRUTH_FILE_KEYS
+                        for key, kind in zip(keys, (NIFTI_PATH, JSON_PATH))
+                    )
                 ),
             ),
-            'a built-in name, a .nii/.nii.gz path or {"nii": path, "json": path}',
+            'a built-in name, a .nii/.nii.gz path, {"nii": path, "json": path} or '
+            '{"nii_file": path, "json_file": path}',
         ),
         "",
         "hrgt_icbm_2009a_nls_3t",
         "A built-in name, a path to an ASLDRO-format 5-D .nii/.nii.gz with its .json beside it, "
-        'or {"nii": path, "json": path}; relative paths resolve against the parameter file',
+        '{"nii": path, "json": path} (ASLDRO) or {"nii_file": path, "json_file": path} '
+        "(MRImageTools; exactly one of the two forms); relative paths resolve against the "
+        "parameter file",
         required=True,
     ),
     Parameter(
@@ -428,6 +550,20 @@ GLOBAL_PARAMETERS: tuple[Parameter, ...] = (
         {},
         "Ground-truth quantities rescaled, {quantity: {scale, offset}}: y = scale * x + offset",
         in_defaults_file=False,
+    ),
+    Parameter(
+        "subject_label",
+        (GLOBAL,),
+        Text(
+            pattern=f"^[{LABEL_CHARACTERS}-]+$",
+            means="a BIDS label (letters, digits and +; a - is removed with a warning)",
+        ),
+        "",
+        NO_DEFAULT,
+        "The participant label when the command line gives none (ASLDRO develop; without it and "
+        "without --participant-label: 01); a - is not allowed in a BIDS label and is removed "
+        "with a warning; --participant-label wins",
+        origin="ASLDRO develop",
     ),
 )
 
@@ -503,21 +639,22 @@ ASL_PARAMETERS: tuple[Parameter, ...] = (
     Parameter(
         "echo_time",
         ASL,
-        per_token(POSITIVE_SECONDS),
+        per_token(POSITIVE_SECONDS, per_context(POSITIVE_SECONDS), objects_text=_CONTEXT_TEXT),
         "s",
         0.01,
-        "Echo time (> 0)" + _PER_TOKEN_NOTE,
+        "Echo time (> 0)" + _PER_TOKEN_NOTE + _PER_CONTEXT_NOTE,
         PerVolume.PER_TOKEN,
         Bids("EchoTime", ASL_SIDECARS, Collapse.SCALAR_OR_LIST),
     ),
     Parameter(
         "repetition_time",
         ASL,
-        per_token(POSITIVE_SECONDS),
+        per_token(POSITIVE_SECONDS, per_context(POSITIVE_SECONDS), objects_text=_CONTEXT_TEXT),
         "s",
         {"m0scan": 10.0, "control": 5.0, "label": 5.0},
         "Repetition time, >= echo_time (+ inversion_time for ir)"
         + _PER_TOKEN_NOTE
+        + _PER_CONTEXT_NOTE
         + " (default 10 s for m0scan, 5 s for control and label)",
         PerVolume.PER_TOKEN,
         Bids("RepetitionTimePreparation", ASL_SIDECARS, Collapse.SCALAR_OR_LIST),
@@ -528,11 +665,58 @@ ASL_PARAMETERS: tuple[Parameter, ...] = (
     _desired_snr("asl", 100.0),
     _random_seed("asl"),
     *_inversion_rows("asl"),
+    _interpolation("asl"),
+    Parameter(
+        "output_image_type",
+        ASL,
+        IMAGE_TYPE,
+        "",
+        "magnitude",
+        "magnitude, or complex (written as part-mag and part-phase asl files sharing one "
+        "aslcontext, as BIDS allows)",
+        origin="ASLDRO develop",
+        resolved_when_absent=False,
+    ),
+    Parameter(
+        "gkm_model",
+        ASL,
+        Choice(("full", "whitepaper", "consensus")),
+        "",
+        "full",
+        "Kinetic model of the perfusion signal: full (Buxton 1998, docs/physics.md §4), "
+        "whitepaper (ASLDRO develop) or consensus (Woods 2024); only full is simulated yet",
+        origin="ASLDRO develop",
+        resolved_when_absent=False,
+    ),
+    Parameter(
+        "background_suppression",
+        ASL,
+        AnyOf(
+            (Boolean(), BACKGROUND_SUPPRESSION),
+            "true, false or a background-suppression object",
+        ),
+        "",
+        False,
+        "Background suppression (ASLDRO develop: true, false or its object of pulse timings); "
+        "only false (none, ASLDRO 2.2.0's behaviour) is simulated yet",
+        origin="ASLDRO develop",
+        resolved_when_absent=False,
+    ),
 )
 
 GROUND_TRUTH_PARAMETERS: tuple[Parameter, ...] = (
     *_motion("ground_truth", "xyz"),
     _acq_matrix("ground_truth", [64, 64, 12]),
+    Parameter(
+        "interpolation",
+        GROUND_TRUTH,
+        Array(INTERPOLATION, min_items=2, max_items=2),
+        "",
+        NO_DEFAULT,
+        "ASLDRO develop's interpolation of every quantity but seg_label, then of seg_label"
+        + _INTERPOLATION_NOTE,
+        origin="ASLDRO develop",
+    ),
 )
 
 STRUCTURAL_PARAMETERS: tuple[Parameter, ...] = (
@@ -563,7 +747,7 @@ STRUCTURAL_PARAMETERS: tuple[Parameter, ...] = (
     Parameter(
         "output_image_type",
         STRUCTURAL,
-        Choice(("magnitude", "complex")),
+        IMAGE_TYPE,
         "",
         "magnitude",
         "magnitude, or complex (written as part-mag and part-phase)",
@@ -571,12 +755,15 @@ STRUCTURAL_PARAMETERS: tuple[Parameter, ...] = (
     Parameter(
         "modality",
         STRUCTURAL,
-        Choice(("T1w", "T2w", "FLAIR", "anat")),
+        Choice(STRUCTURAL_MODALITIES),
         "",
         "T1w",
         "BIDS suffix of the image (names it only; the contrast comes from acq_contrast); "
-        "ASLDRO's anat (its default) is written as T1w with a warning",
+        "ASLDRO's anat (its default) is written as T1w with a warning; ASLDRO develop's PDw, "
+        "T2starw, inplaneT1, inplaneT2, UNIT1 (a BIDS parametric map: magnitude only) and PDT2 "
+        "(refused: BIDS's PDT2 is a two-volume image, a structural series one volume)",
     ),
+    _interpolation("structural"),
 )
 
 PARAMETERS: tuple[Parameter, ...] = (

@@ -44,6 +44,7 @@ from asldro.params.kinds import (
     Tagged,
     Text,
     Tokens,
+    Variants,
 )
 from asldro.params.rules import bounds_text
 from asldro.params.validate import document_schema
@@ -65,7 +66,9 @@ _DEFAULTS_COMMENT = (
     "asldro/params/catalog.py by python -m asldro.params.generate. Per-volume keys of an asl "
     "series (PerVolume.PER_TOKEN in the catalog) take a number (same for every volume) or an "
     "object {token: number} keyed by asl_context token. null means 'no default: absent unless "
-    "given'."
+    "given'. The keys ASLDRO develop added with a default (output_image_type, gkm_model and "
+    "background_suppression of asl) take it when absent but a resolved file states them only "
+    "when given."
 )
 
 
@@ -180,12 +183,31 @@ def summary(kind: Kind) -> str:
         words = " or ".join(summary(option) for option in kind.options)
     elif isinstance(kind, Tagged):
         words = "object"
+    elif isinstance(kind, Variants):
+        words = " or ".join(
+            "{"
+            + f"{kind.tag}: `{name}`, "
+            + ", ".join(_field_words(record, f) for f in record.fields)
+            + "}"
+            for name, record in kind.variants
+        )
     return words or type(kind).__name__
+
+
+def _field_words(record: Record, field: Any) -> str:
+    """A key of an object kind for the README: ``name`` (required) or ``name = default``."""
+    if field.name in record.required or field.default is NO_DEFAULT:
+        return field.name
+    return f"{field.name} = {json.dumps(field.default)}"
 
 
 def _type_cell(row: Parameter) -> str:
     if row.per_volume is PerVolume.PER_TOKEN and isinstance(row.kind, AnyOf):
-        return f"{summary(row.kind.options[0])}, per token"
+        words = f"{summary(row.kind.options[0])}, per token"
+        objects = row.kind.options[2:]  # after the number and the list: the object forms
+        if objects:
+            words += "; or " + " or ".join(summary(option) for option in objects)
+        return words
     return summary(row.kind)
 
 

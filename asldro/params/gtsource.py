@@ -1,14 +1,22 @@
-"""``global_configuration`` of a parameter file (docs/physics.md §2.1, §2.2, §3.2; D19)."""
+"""``global_configuration`` of a parameter file (docs/physics.md §2.1, §2.2, §3.2; D19, D35).
+
+The rules here that the schema cannot state: a ground-truth object gives exactly one of the two
+file-pair forms (ASLDRO's ``{"nii", "json"}``, MRImageTools' ``{"nii_file", "json_file"}``;
+resolved as ``{"nii", "json"}`` with absolute paths to files that exist), and ``subject_label``
+loses its ``-`` (not allowed in a BIDS label) with a warning.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import warnings
 from pathlib import Path
 from typing import Any, Mapping
 
+from asldro.labels import is_label
 from asldro.params.builtin import BUILTIN_GROUND_TRUTHS
-from asldro.params.catalog import GLOBAL, parameters
+from asldro.params.catalog import GLOBAL, GROUND_TRUTH_FILE_KEYS, parameters
 from asldro.params.kinds import NO_DEFAULT
 from asldro.params.rules import INVALID, show
 from asldro.params.types import GlobalConfig, GroundTruthSource, Modulation
@@ -28,12 +36,33 @@ def _json_beside(nifti: str) -> str:
     return nifti + ".json"
 
 
+def _file_pair(value: Mapping[str, Any], where: str) -> tuple[str, str] | str:
+    """The (NIfTI, JSON) paths of a ground-truth object, or why it gives neither form or both."""
+    given = [keys for keys in GROUND_TRUTH_FILE_KEYS if any(key in value for key in keys)]
+    forms = " or ".join(
+        "{" + ", ".join(json.dumps(k) for k in keys) + "}" for keys in GROUND_TRUTH_FILE_KEYS
+    )
+    keys = ", ".join(json.dumps(key) for key in value) or "none"
+    if len(given) > 1:
+        return f"{where}: give one of {forms}, not keys of both (got {keys})"
+    if not given or not all(key in value for key in given[0]):
+        return f"{where}: expected {forms}, got keys {keys}"
+    nifti_key, json_key = given[0]
+    return value[nifti_key], value[json_key]
+
+
 def resolve_ground_truth(value: Any, folder: Path, path: JsonPath, problems: list[Problem]) -> Any:
     """Resolved ``ground_truth`` (already valid against the schema): a built-in name, or
-    ``{"nii": abs, "json": abs}`` whose files exist. Relative paths resolve against ``folder``
-    (the parameter file's folder)."""
+    ``{"nii": abs, "json": abs}`` whose files exist (from either object form). Relative paths
+    resolve against ``folder`` (the parameter file's folder)."""
     where = text_path(path)
-    if isinstance(value, str):
+    if isinstance(value, Mapping):
+        pair = _file_pair(value, where)
+        if isinstance(pair, str):
+            problems.append(Problem(path, pair))
+            return INVALID
+        value = {"nii": pair[0], "json": pair[1]}
+    elif isinstance(value, str):
         if value in BUILTIN_GROUND_TRUTHS:
             return value
         if not value.endswith(_NIFTI_SUFFIXES):
@@ -77,7 +106,31 @@ def resolve_global(value: Any, folder: Path, failures: Failures, problems: list[
         out["ground_truth"] = resolve_ground_truth(
             out["ground_truth"], folder, (*path, "ground_truth"), problems
         )
+    if out.get("subject_label", INVALID) is not INVALID:
+        out["subject_label"] = resolve_subject_label(
+            out["subject_label"], (*path, "subject_label"), problems
+        )
     return out
+
+
+def resolve_subject_label(value: str, path: JsonPath, problems: list[Problem]) -> Any:
+    """``subject_label`` without ``-`` (docs/physics.md D35: ASLDRO develop allows it, a BIDS
+    label does not), with one warning when one was removed; a label that is still not a BIDS
+    label is a problem."""
+    label = value.replace("-", "")
+    where = text_path(path)
+    if not is_label(label):
+        problems.append(
+            Problem(path, f"{where}: {show(value)} has no letters or digits besides '-'")
+        )
+        return INVALID
+    if label != value:
+        warnings.warn(
+            f"{where}: {show(value)} is not a BIDS label ('-' is not allowed); using "
+            f"{show(label)}",
+            stacklevel=2,
+        )
+    return label
 
 
 def global_config_from(resolved: Mapping[str, Any]) -> GlobalConfig:
@@ -88,6 +141,7 @@ def global_config_from(resolved: Mapping[str, Any]) -> GlobalConfig:
     else:
         source = GroundTruthSource(nifti=Path(truth["nii"]), json=Path(truth["json"]))
     return GlobalConfig(
+        subject_label=resolved.get("subject_label"),
         ground_truth=source,
         image_override=dict(resolved["image_override"]),
         parameter_override=dict(resolved["parameter_override"]),

@@ -356,8 +356,77 @@ class Tagged:
         )
 
 
+@dataclass(frozen=True)
+class Variants:
+    """An object whose ``tag`` (one of the variants' names, any case) selects the rest of its
+    keys: ``{"distribution": "gaussian", "mean": 1, "sd": 0.1}`` or ``{"distribution":
+    "uniform", "min": 0, "max": 1}``. Each variant is a :class:`Record` of the keys besides the
+    tag (its ``required`` keys must be given; any other key is unknown)."""
+
+    tag: str
+    variants: tuple[tuple[str, Record], ...]
+    json_type = "object"
+
+    @property
+    def tag_kind(self) -> Choice:
+        """The kind of the tag: one of the variant names."""
+        return Choice(tuple(name for name, _ in self.variants))
+
+    def schema(self) -> dict[str, Any]:
+        """The JSON Schema: the tag, and one ``if``/``then`` per variant stating the variant's
+        keys (the ``then`` lists the tag too, so that ``additionalProperties`` there refuses
+        every other key)."""
+        branches = []
+        for name, record in self.variants:
+            then: dict[str, Any] = {"required": [self.tag, *record.required]}
+            then["additionalProperties"] = False
+            then["properties"] = {
+                self.tag: {"const": name},
+                **{field.name: field.schema() for field in record.fields},
+            }
+            branches.append(
+                {
+                    "if": {"required": [self.tag], "properties": {self.tag: {"const": name}}},
+                    "then": then,
+                }
+            )
+        return {
+            "type": "object",
+            "required": [self.tag],
+            "properties": {self.tag: self.tag_kind.schema()},
+            "allOf": branches,
+        }
+
+    def expected(self) -> str:
+        """What a value of this kind is, in words."""
+        return "an object"
+
+    def resolved(self, container: Any) -> Record:
+        """The object as a :class:`Record` for ``container``: the tag and the keys of the
+        variant it names (any case); the tag alone when it names none."""
+        tag = container.get(self.tag) if isinstance(container, Mapping) else None
+        variant = (
+            dict(self.variants).get(self.tag_kind.canonical(tag)) if isinstance(tag, str) else None
+        )
+        fields = () if variant is None else variant.fields
+        required = () if variant is None else variant.required
+        return Record((Field(self.tag, self.tag_kind), *fields), (self.tag, *required))
+
+
 Kind = Union[
-    Number, Integer, Boolean, Choice, Text, Tokens, Array, Table, Record, AnyOf, Named, Tagged
+    Number,
+    Integer,
+    Boolean,
+    Choice,
+    Text,
+    Tokens,
+    Array,
+    Table,
+    Record,
+    AnyOf,
+    Named,
+    Tagged,
+    Variants,
 ]
 
 _BOUNDS = (
@@ -395,7 +464,7 @@ def select(kind: Kind | None, value: Any) -> Kind | None:
             if option.json_type == found or (option.json_type == "integer" and found == "number")
         ]
         return select(matches[0], value) if len(matches) == 1 else None
-    if isinstance(kind, Tagged):
+    if isinstance(kind, (Tagged, Variants)):
         return kind.resolved(value)
     return kind
 

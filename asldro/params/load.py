@@ -17,11 +17,12 @@ from asldro.params.catalog import (
     GLOBAL,
     default_description,
     defaults_file_global,
+    parameters,
 )
 from asldro.params.errors import ParamError
 from asldro.params.gtsource import global_config_from, resolve_global
 from asldro.params.jsonfile import JsonFileError, read_json_file
-from asldro.params.pairing import pair_contexts
+from asldro.params.pairing import image_type_problems, pair_contexts
 from asldro.params.rules import INVALID, show
 from asldro.params.series import resolve_series, series_from
 from asldro.params.types import DroParams
@@ -52,6 +53,18 @@ def _asl_contexts(series: list[Any]) -> list[tuple[str, ...] | None] | None:
     return contexts
 
 
+def _asl_image_types(series: list[Any]) -> list[str | None]:
+    """The ``output_image_type`` of every asl series (its default when absent; None for other
+    series types and invalid values)."""
+    default = parameters("asl")["output_image_type"].default
+    out: list[str | None] = []
+    for entry in series:
+        resolved = entry["series_parameters"] if entry["series_type"] == "asl" else INVALID
+        value = resolved.get("output_image_type", default) if resolved is not INVALID else None
+        out.append(value if isinstance(value, str) else None)
+    return out
+
+
 def resolve_document(document: Any, folder: Path) -> dict[str, Any]:
     """The resolved document (ASLDRO layout, defaults filled, enums normalised, per-volume
     arrays expanded, ground-truth paths absolute); raises ParamError listing every problem.
@@ -73,9 +86,9 @@ def resolve_document(document: Any, folder: Path) -> dict[str, Any]:
         ]
         contexts = _asl_contexts(resolved["image_series"])
         if contexts is not None:
-            problems.extend(
-                Problem(("image_series",), text, True) for text in pair_contexts(contexts)[1]
-            )
+            pairs, texts = pair_contexts(contexts)
+            texts += image_type_problems(pairs, _asl_image_types(resolved["image_series"]))
+            problems.extend(Problem(("image_series",), text, True) for text in texts)
     if problems:
         raise ParamError(ordered(problems, DOCUMENT, document))
     return resolved

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from asldro.params.errors import ParamError
 from asldro.params.types import AslSeries, DroParams
@@ -50,6 +50,25 @@ def pair_contexts(contexts: Sequence[tuple[str, ...] | None]) -> tuple[dict[int,
             continue
         pairs[i] = target
     return pairs, errors
+
+
+def image_type_problems(pairs: Mapping[int, int], image_types: Sequence[str | None]) -> list[str]:
+    """An m0scan-only series must have the ``output_image_type`` of the asl series it
+    calibrates: BIDS pairs an m0scan with the asl image of the same entities, ``part``
+    included, so a complex asl run needs a complex m0scan (part-mag with part-mag, part-phase
+    with part-phase) and a magnitude run a magnitude one. ``image_types[i]`` is series ``i``'s
+    (None: not an asl series, or unknown)."""
+    out = []
+    for m0_index, asl_index in pairs.items():
+        mine, theirs = image_types[m0_index], image_types[asl_index]
+        if mine is not None and theirs is not None and mine != theirs:
+            out.append(
+                f"image_series[{m0_index}].series_parameters.output_image_type: {mine!r}, but "
+                f"the asl series it calibrates (image_series[{asl_index}]) is {theirs!r}; a "
+                "separate m0scan is paired with the asl image of the same part, so give both "
+                "the same output_image_type"
+            )
+    return out
 
 
 def m0_pairing(params: DroParams) -> dict[int, int]:

@@ -2,9 +2,13 @@
 keys, and the typed series (docs/physics.md §2.3, §2.4).
 
 The entry has passed the schema (:mod:`asldro.params.validate`); here, in code, are the rules
-the schema cannot state: one value per ``asl_context`` token (D11), TR >= TE (+ TI for ir), and
-PLD = signal_time - label_duration >= 0 for (p)CASL (D17). Which keys are per token, their
-defaults and the typed fields all come from the catalog.
+the schema cannot state: one value per ``asl_context`` token (D11; ASLDRO develop's
+``{m0scan, control, label}`` objects and motion distributions become those lists, and drawn
+motion is checked against the key's range), TR >= TE (+ TI for ir), PLD = signal_time -
+label_duration >= 0 for (p)CASL (D17), a structural modality names what is written (PDT2, a
+two-volume image in BIDS, is refused; UNIT1, a parametric map without ``part``, is magnitude
+only), and the values not simulated yet (:mod:`asldro.params.unsupported`).
+Which keys are per token, their defaults and the typed fields all come from the catalog.
 """
 
 from __future__ import annotations
@@ -13,8 +17,10 @@ import dataclasses
 from typing import Any, Mapping
 
 from asldro.params.catalog import CONTEXT_KEY, Parameter, PerVolume, default_description, parameters
-from asldro.params.kinds import NO_DEFAULT, Tokens, json_type_of, unwrap
-from asldro.params.rules import INVALID, fmt, show
+from asldro.params.distributions import draw, is_distribution
+from asldro.params.kinds import NO_DEFAULT, AnyOf, Tokens, json_type_of, unwrap
+from asldro.params.rules import INVALID, bounds_text, fmt, outside_bounds, show
+from asldro.params.unsupported import refusals
 from asldro.params.types import AslSeries, GroundTruthSeries, Motion, Series, StructuralSeries
 from asldro.params.validate import Failures, JsonPath, Problem, convert, text_path
 from asldro.params.timing import post_labeling_delay
@@ -45,6 +51,10 @@ def _per_token(
         return INVALID
     if json_type_of(value) == "number":
         return [value] * len(tokens)
+    if is_distribution(value):
+        return _drawn(row, value, len(tokens), path, problems)
+    if isinstance(value, Mapping):  # {m0scan, control, label}: the value of each token
+        return [value[token] for token in tokens]
     if len(value) != len(tokens):
         problems.append(
             Problem(
@@ -55,6 +65,29 @@ def _per_token(
         )
         return INVALID
     return value
+
+
+def _drawn(
+    row: Parameter, spec: Mapping[str, Any], count: int, path: JsonPath, problems: list[Problem]
+) -> Any:
+    """The values drawn from the distribution ``spec``, one per token, checked against the
+    range of the key (ASLDRO develop does not check them)."""
+    values = draw(spec, count)
+    element = row.kind.options[0] if isinstance(row.kind, AnyOf) else row.kind
+    rule = unwrap(element).schema()
+    bad = [i for i, value in enumerate(values) if outside_bounds(value, rule)]
+    if not bad:
+        return values
+    shown = ", ".join(f"{show(values[i])} (volume {i})" for i in bad[:3])
+    more = f" and {len(bad) - 3} more" if len(bad) > 3 else ""
+    problems.append(
+        Problem(
+            path,
+            f"{text_path(path)}: the {spec['distribution']} distribution drew {shown}{more}, "
+            f"which must be {bounds_text(rule)} {row.unit}",
+        )
+    )
+    return INVALID
 
 
 def _timing_problem(echo: float, repetition: float, ti: float, contrast: str) -> str | None:
@@ -144,10 +177,54 @@ def resolve_parameters(
             out[name] = _per_token(row, given, tokens, key_path, problems)
         elif name in given:
             out[name] = convert(row.kind, given[name])
-        elif row.default is not NO_DEFAULT:
+        elif row.default is not NO_DEFAULT and row.resolved_when_absent:
             out[name] = convert(row.kind, row.default)
     _check_timing(out, series_type, path, problems)
+    _check_modality(out, series_type, path, problems)
+    for key, text in refusals(series_type, out, text_path(path)):
+        problems.append(Problem((*path, key), text))
     return out
+
+
+PARTLESS_MODALITIES = ("UNIT1",)
+"""Structural modalities whose BIDS suffix is a parametric map: the ``part`` entity is not
+allowed there (BIDS ``rules/files/raw/anat.yaml`` ``parametric``), so complex output cannot
+be written as part-mag/part-phase."""
+
+TWO_VOLUME_MODALITIES = ("PDT2",)
+"""Structural modalities whose BIDS suffix names a two-volume image (PDT2: a PD-weighted and a
+T2-weighted volume; bids-validator-deno PDT2_FILE_SHOULD_HAVE_TWO_VOLUMES): a structural series
+is one volume, so asldro refuses them rather than write a mislabelled file."""
+
+
+def _check_modality(
+    out: Mapping[str, Any], series_type: str, path: JsonPath, problems: list[Problem]
+) -> None:
+    """A structural modality must name what asldro writes: one volume, and for complex output
+    a suffix that allows ``part`` (one message each)."""
+    modality, image_type = out.get("modality"), out.get("output_image_type")
+    where = text_path(path)
+    if series_type != "structural":
+        return
+    if modality in TWO_VOLUME_MODALITIES:
+        problems.append(
+            Problem(
+                (*path, "modality"),
+                f"{where}.modality: {show(modality)} names a two-volume image in BIDS (a "
+                "PD-weighted and a T2-weighted volume); a structural series is one volume: use "
+                "two structural series with modality 'PDw' and 'T2w'",
+            )
+        )
+    elif modality in PARTLESS_MODALITIES and image_type == "complex":
+        problems.append(
+            Problem(
+                path,
+                f"{where}.output_image_type: 'complex' cannot be written for modality "
+                f"{show(modality)}: BIDS has no part-mag/part-phase for its parametric maps; "
+                "use output_image_type 'magnitude' or another modality",
+                True,
+            )
+        )
 
 
 def resolve_series(value: Any, index: int, failures: Failures, problems: list[Problem]) -> Any:
@@ -191,12 +268,16 @@ def series_from(resolved: Mapping[str, Any]) -> Series:
     groups: dict[str, dict[str, Any]] = {}
     per_token_groups = set()
     for name, row in parameters(series_type).items():
-        if name not in given:
+        if name in given:
+            value = given[name]
+        elif row.default is not NO_DEFAULT and not row.resolved_when_absent:
+            value = row.default  # the resolved file leaves it out; the typed series has it
+        else:
             continue
         if row.group is None:
-            values[name] = _typed(row, given[name])
+            values[name] = _typed(row, value)
             continue
-        groups.setdefault(row.group, {})[name] = given[name]
+        groups.setdefault(row.group, {})[name] = value
         if row.per_volume is PerVolume.PER_TOKEN:
             per_token_groups.add(row.group)
     for group, members in groups.items():

@@ -39,12 +39,14 @@ class GroundTruthSource:
 
 @dataclass(frozen=True)
 class GlobalConfig:
-    """``global_configuration`` of the parameter file (docs/physics.md §2.2)."""
+    """``global_configuration`` of the parameter file (docs/physics.md §2.2); ``subject_label``
+    is the participant label when the command line gives none (already without ``-``)."""
 
     ground_truth: GroundTruthSource
     image_override: Mapping[str, float]
     parameter_override: Mapping[str, float]
     ground_truth_modulate: Mapping[str, Modulation]
+    subject_label: str | None = None
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,10 @@ class AslSeries:  # pylint: disable=too-many-instance-attributes  # one field pe
     lambda_blood_brain: float | None = None
     t1_arterial_blood: float | None = None
     m0: float | None = None
+    interpolation: str | None = None  # recorded only (partial-volume sampling supersedes it)
+    output_image_type: str = "magnitude"  # "magnitude" | "complex"
+    gkm_model: str = "full"  # "full" | "whitepaper" | "consensus"
+    background_suppression: bool | Mapping[str, Any] = False
     series_type: str = "asl"
 
 
@@ -110,8 +116,9 @@ class StructuralSeries:  # pylint: disable=too-many-instance-attributes  # one f
     desired_snr: float
     random_seed: int
     output_image_type: str  # "magnitude" | "complex"
-    modality: str  # "T1w" | "T2w" | "FLAIR" | "anat"
+    modality: str  # catalog STRUCTURAL_MODALITIES
     motion: Motion
+    interpolation: str | None = None  # recorded only (partial-volume sampling supersedes it)
     series_type: str = "structural"
 
 
@@ -122,6 +129,7 @@ class GroundTruthSeries:
     description: str
     acq_matrix: tuple[int, int, int]
     motion: Motion
+    interpolation: tuple[str, str] | None = None  # recorded only (see AslSeries.interpolation)
     series_type: str = "ground_truth"
 
 

@@ -38,6 +38,7 @@ from asldro.params.kinds import (
     Tagged,
     Text,
     Tokens,
+    Variants,
     child,
     json_type_of,
     names_of,
@@ -502,6 +503,8 @@ def _named(kind: Kind, found: dict[str, Named]) -> None:
         parts = [f.kind for f in kind.fields] + [k for _, k in kind.variants]
     elif isinstance(kind, AnyOf):
         parts = list(kind.options)
+    elif isinstance(kind, Variants):
+        parts = [f.kind for _, record in kind.variants for f in record.fields]
     for part in parts:
         _named(part, found)
 

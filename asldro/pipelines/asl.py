@@ -3,7 +3,8 @@
 :func:`build_asl_pipeline` gives the filters each volume goes through (``asldro.pipelines.
 filters``): ΔM of the kinetic model (computed once per series) -> the MRI signal of the volume's
 ``asl_context`` token on the ground-truth grid -> motion + resampling -> complex noise ->
-magnitude -> float32. :func:`simulate_asl` runs the volumes and stacks them to 4-D.
+magnitude -> float32 (or the complex image, complex64, when ``output_image_type`` is
+``complex``). :func:`simulate_asl` runs the volumes and stacks them to 4-D.
 """
 
 from __future__ import annotations
@@ -20,10 +21,9 @@ from asldro.pipelines.context import SimulationContext
 from asldro.pipelines.contrast import signal_filter
 from asldro.pipelines.filters import (
     AddComplexNoise,
-    CastTo,
     Kinetics,
-    Magnitude,
     noise_seed,
+    output_filters,
     stack_volumes,
 )
 from asldro.pipelines.finite import quiet_float_errors
@@ -88,7 +88,8 @@ class AslPipeline:
         add_noise = AddComplexNoise.drawn(
             acquire.resampler.target.shape, self.sigma, self.streams.volume(volume)
         )
-        return (*self.shared_filters, signal, acquire, add_noise, Magnitude(), CastTo("float32"))
+        finish = output_filters(series.output_image_type, add_noise)
+        return (*self.shared_filters, signal, acquire, add_noise, *finish)
 
 
 def build_asl_pipeline(

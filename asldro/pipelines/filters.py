@@ -215,6 +215,17 @@ class CastTo:
         return image.evolve("cast", data=np.asarray(image.data, dtype=self.dtype), dtype=self.dtype)
 
 
+def output_filters(output_image_type: str, noise: AddComplexNoise) -> tuple[Filter, ...]:
+    """The last filters of an asl volume or a structural image: the magnitude as float32; for
+    ``output_image_type`` complex the complex image as complex64 (float32 when no noise made it
+    complex)."""
+    if output_image_type != "complex":
+        return (Magnitude(), CastTo("float32"))
+    if noise.noise is not None:
+        return (CastTo("complex64"),)
+    return (CastTo("float32"),)
+
+
 @dataclass(frozen=True, eq=False)
 class PerfusionWeightedMean:
     """``sum(f*CBF*x) / sum(f*CBF)`` per acquisition voxel (issue 9 item 8).

@@ -52,6 +52,9 @@ ASL_SIM, ASL_THREAD, ASL_SIM_VOLUME = 14.0, 21.5, 2.0
 ASL_WRITE, ASL_VOLUME = 36.0, 17.0
 #: asl series on the ground-truth grid itself (no resampling).
 ASL_IDENTITY = 16.0
+#: Extra bytes per acquisition voxel and volume of a complex asl series (not measured: the
+#: complex64 stack holds 4 more than float32, and each part is a float32 copy while written).
+ASL_COMPLEX_VOLUME = 8.0
 #: Python objects per asl volume (history, seed records), whatever the grid.
 ASL_VOLUME_OBJECTS = 130 * KIB
 #: asl series with dense ground-truth maps: the signal is computed on the ground-truth grid.
@@ -123,10 +126,11 @@ def _dense(gt: GroundTruth, names: Sequence[str]) -> bool:
 def _asl_per_voxel(series: AslSeries, identity: bool, n_labels: int, threads: int) -> float:
     """Peak bytes per acquisition voxel of an asl series on ``threads`` volume threads."""
     volumes = len(series.asl_context)
+    per_volume = ASL_VOLUME + (ASL_COMPLEX_VOLUME if series.output_image_type == "complex" else 0)
     if identity:
-        return ASL_IDENTITY + ASL_VOLUME * volumes
+        return ASL_IDENTITY + per_volume * volumes
     simulate = 8 * n_labels + ASL_SIM + ASL_THREAD * threads + ASL_SIM_VOLUME * volumes
-    return max(simulate, ASL_WRITE + ASL_VOLUME * volumes)
+    return max(simulate, ASL_WRITE + per_volume * volumes)
 
 
 def _series_bytes(series, gt: GroundTruth, n_labels: int, threads: int) -> tuple[float, float]:
@@ -141,7 +145,8 @@ def _series_bytes(series, gt: GroundTruth, n_labels: int, threads: int) -> tuple
         if _dense(gt, ASL_QUANTITIES):
             extra += n_gt * (ASL_DENSE + ASL_DENSE_THREAD * threads)
         per_voxel = _asl_per_voxel(series, identity, n_labels, threads)
-        return n_acq * per_voxel + volumes * ASL_VOLUME_OBJECTS + extra, 4.0 * n_acq * volumes
+        kept = 8.0 if series.output_image_type == "complex" else 4.0
+        return n_acq * per_voxel + volumes * ASL_VOLUME_OBJECTS + extra, kept * n_acq * volumes
     if isinstance(series, StructuralSeries):
         if _dense(gt, STRUCTURAL_QUANTITIES):
             extra += n_gt * STRUCTURAL_DENSE

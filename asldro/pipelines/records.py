@@ -152,8 +152,8 @@ class AslAcquisition(_Acquired):
 
     @property
     def image_type(self) -> str:
-        """The asl image is a magnitude image."""
-        return "magnitude"
+        """``magnitude`` or ``complex`` (the series' ``output_image_type``)."""
+        return str(self.series.output_image_type)
 
 
 @dataclass(frozen=True)

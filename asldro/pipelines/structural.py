@@ -15,7 +15,7 @@ from asldro.params.types import StructuralSeries
 from asldro.pipelines import seeds
 from asldro.pipelines.context import SimulationContext
 from asldro.pipelines.contrast import signal_filter
-from asldro.pipelines.filters import AddComplexNoise, CastTo, Magnitude, noise_seed
+from asldro.pipelines.filters import AddComplexNoise, noise_seed, output_filters
 from asldro.pipelines.records import Noise, StructuralAcquisition, voxel_size
 from asldro.pipelines.types import SeriesResult
 
@@ -53,15 +53,9 @@ def build_structural_pipeline(
     acquire = context.acquire(series.acq_matrix, series.motion, tables=signal.noiseless.ndim == 1)
     streams = seeds.SeriesStreams.of(series, participant_label, index, seed)
     add_noise = AddComplexNoise.drawn(acquire.resampler.target.shape, sigma, streams.volume(0))
-    if series.output_image_type != "complex":
-        finish = (Magnitude(), CastTo("float32"))
-    elif add_noise.noise is not None:
-        finish = (CastTo("complex64"),)
-    else:
-        finish = (CastTo("float32"),)
     return StructuralPipeline(
         start=Image(data=maps["m0"], affine=context.ground_truth.affine),
-        filters=(signal, acquire, add_noise, *finish),
+        filters=(signal, acquire, add_noise, *output_filters(series.output_image_type, add_noise)),
         sigma=sigma,
         reference=reference,
         streams=streams,

@@ -149,7 +149,7 @@ def test_unknown_modality_is_an_error(make_structural_result):
         index=1,
         series_type="structural",
         description="x",
-        params=dataclasses.replace(params, modality="PDw"),
+        params=dataclasses.replace(params, modality="PD"),
     )
     with pytest.raises(NamingError, match="modality"):
         raw_series_names([series], {})

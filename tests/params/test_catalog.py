@@ -144,7 +144,9 @@ def test_series_from_takes_every_row(source: dict) -> None:
         assert series.description == resolved["series_description"]
         assert series.series_type == resolved["series_type"]
         for name, row in parameters(series.series_type).items():
-            if name not in values:
+            if name not in values and not row.resolved_when_absent:
+                assert getattr(series, name) == row.default  # the typed series has the default
+            elif name not in values:
                 assert getattr(series, name) is None
             elif row.group is not None and row.per_volume is PerVolume.PER_TOKEN:
                 assert [getattr(m, name) for m in getattr(series, row.group)] == values[name]

@@ -131,8 +131,9 @@ MALFORMED: list[tuple[str, Any, str]] = [
     ),
     (
         "bad modality",
-        document(structural(modality="PDw")),
-        f'{SP0}.modality: "PDw" is not one of T1w, T2w, FLAIR, anat',
+        document(structural(modality="PD")),
+        f'{SP0}.modality: "PD" is not one of T1w, T2w, FLAIR, anat, PDw, T2starw, inplaneT1, '
+        "inplaneT2, PDT2, UNIT1 (did you mean 'PDw'?)",
     ),
     (
         "bad output_image_type",

@@ -67,7 +67,7 @@ FAIL_CLOSED: list[tuple[str, Any, str]] = [
         "anyOf, no option of that type",
         document(asl(echo_time="short")),
         f"{SP0}.echo_time: expected a number or a list of numbers (one per asl_context volume), "
-        'got "short"',
+        'or {m0scan, control, label}, got "short"',
     ),
     (
         "anyOf, the option of that type explains",
@@ -77,8 +77,8 @@ FAIL_CLOSED: list[tuple[str, Any, str]] = [
     (
         "anyOf of a string and an object",
         document(ground_truth=["gt.nii"]),
-        "global_configuration.ground_truth: expected a built-in name, a .nii/.nii.gz path or "
-        '{"nii": path, "json": path}, got ["gt.nii"]',
+        "global_configuration.ground_truth: expected a built-in name, a .nii/.nii.gz path, "
+        '{"nii": path, "json": path} or {"nii_file": path, "json_file": path}, got ["gt.nii"]',
     ),
     (
         "integer with a fraction (the type hides the bound)",
@@ -108,8 +108,8 @@ FAIL_CLOSED: list[tuple[str, Any, str]] = [
     ),
     (
         "required in a record",
-        document(ground_truth={"json": "gt.json"}),
-        "global_configuration.ground_truth.nii: missing (required)",
+        document(asl(echo_time={"m0scan": 0.01, "control": 0.01})),
+        f"{SP0}.echo_time.label: missing (required)",
     ),
     (
         "text length",
@@ -120,7 +120,7 @@ FAIL_CLOSED: list[tuple[str, Any, str]] = [
         "tagged object: the variant's keys",
         document({"series_type": "Ground_Truth", "series_parameters": {"modality": "T1w"}}),
         f"{SP0}.modality: unknown key (allowed: rot_x, rot_y, rot_z, transl_x, transl_y, "
-        "transl_z, acq_matrix)",
+        "transl_z, acq_matrix, interpolation)",
     ),
     (
         "huge integer for a number (no OverflowError)",

@@ -112,3 +112,13 @@ def test_available_memory_is_known_on_linux():
     """MemAvailable (or a cgroup limit) is read: a positive number of bytes."""
     available = available_memory()
     assert available is not None and available > 0
+
+
+def test_complex_asl_costs_more_than_magnitude(gt3t):
+    """A complex asl series keeps complex64 volumes and writes two parts: it is estimated above
+    the same magnitude series."""
+    magnitude = _asl([64, 64, 12], 40)
+    doc = copy.deepcopy(dict(magnitude.resolved))
+    doc["image_series"][0]["series_parameters"]["output_image_type"] = "complex"
+    complex_ = load_params(doc)
+    assert estimate_peak_memory(complex_, gt3t).total > estimate_peak_memory(magnitude, gt3t).total
