@@ -186,6 +186,8 @@ def summary(kind: Kind) -> str:
 def _type_cell(row: Parameter) -> str:
     if row.per_volume is PerVolume.PER_TOKEN and isinstance(row.kind, AnyOf):
         return f"{summary(row.kind.options[0])}, per token"
+    if row.per_volume is PerVolume.PER_PHASE and isinstance(row.kind, AnyOf):
+        return f"{summary(row.kind.options[0])}, or a list of them (one per phase)"
     return summary(row.kind)
 
 
