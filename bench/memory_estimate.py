@@ -41,6 +41,9 @@ if str(BENCH) not in sys.path:
 # pylint: disable-next=wrong-import-position
 from measure import run_once  # noqa: E402
 
+# pylint: disable-next=wrong-import-position
+from protocols import multi_pld_params  # noqa: E402
+
 BUILTIN = "hrgt_icbm_2009a_nls_3t"
 
 
@@ -62,6 +65,13 @@ def _asl(volumes: int, matrix: list[int]) -> dict[str, Any]:
         repetition_time=5.0,
         **{key: 0.0 for key in ("rot_x", "rot_y", "rot_z", "transl_x", "transl_y", "transl_z")},
     )
+
+
+def _multi_pld() -> dict[str, Any]:
+    """The multi-PLD protocol of bench/run.py (m0scan + 6 PLDs x 8 pairs at 64x64x40, motion,
+    noise): ``bench/protocols.py``."""
+    base = _document(_series("asl"))
+    return multi_pld_params(base)
 
 
 def _dense_ground_truth(folder: Path) -> str:
@@ -94,6 +104,7 @@ CASES: dict[str, Callable[[Path], dict[str, Any] | None]] = {
     "structural_300cubed": lambda folder: _document(
         _series("structural", acq_matrix=[300, 300, 300])
     ),
+    "asl_multi_pld_97x64x64x40": lambda folder: _multi_pld(),
     "file_gt_dense_asl16": lambda folder: _document(
         _asl(16, [64, 64, 12]), ground_truth=_dense_ground_truth(folder)
     ),

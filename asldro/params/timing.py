@@ -1,5 +1,5 @@
 """The post-labelling delay of a labelling scheme and the precision of the times asldro reports
-(docs/physics.md §4.6, D21; docs/bids.md §6, D34).
+(docs/physics.md §4.6, D21; docs/bids.md §6, §13).
 
 The one rule, used by the parameter checks (PLD >= 0, D17) and by the BIDS sidecar
 (``PostLabelingDelay``): for continuous and pseudo-continuous labelling the delay runs from the
@@ -9,7 +9,8 @@ doi 10.1002/mrm.25197, Eq. 1 and 2 use PLD and TI this way).
 
 Reported times are rounded to :data:`TIME_DECIMALS` decimals of a second (1e-9 s, far below any
 scanner's timing resolution), so that float noise never reaches a sidecar: ``2.8 - 1.8`` is
-``0.9999999999999998`` in floating point and ``1.0`` here (ASLDRO develop wrote the former, D34).
+``0.9999999999999998`` in floating point and ``1.0`` here (ASLDRO develop wrote the former:
+defect D34 of docs/bids.md §13).
 """
 
 from __future__ import annotations

@@ -166,7 +166,7 @@ def test_multi_pld_delays_are_per_volume_with_zero_for_m0scan(make_asl_result):
 
 def test_delays_carry_no_float_noise(make_asl_result):
     """2.8 - 1.8 is written 1.0 and 2.0 - 1.8 is 0.2 (ASLDRO develop wrote 0.9999999999999998
-    and 0.19999999999999996, D34)."""
+    and 0.19999999999999996: defect D34 of docs/bids.md §13)."""
     sidecar = _asl(make_asl_result(1, "control label", signal_time=[2.8, 2.0]))
     assert sidecar["PostLabelingDelay"] == [1.0, 1.0, 0.2, 0.2]
     assert sidecar["TotalAcquiredPairs"] == 2

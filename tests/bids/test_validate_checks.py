@@ -271,7 +271,7 @@ def test_multi_pld_pairs_count_every_phase(dataset: Path) -> None:
 
 
 def test_multi_pld_arrays_need_one_value_per_volume(dataset: Path) -> None:
-    """(4) One PLD per phase (ASLDRO develop's layout, D32) is not one per volume."""
+    """(4) One PLD per phase (ASLDRO develop's layout, defect D32 of docs/bids.md §13) is not one per volume."""
     make_multi_pld(dataset, PostLabelingDelay=[1.0, 2.0])
     assert {"ARRAY_LENGTH_NOT_MATCHING_NIFTI", "ARRAY_LENGTH_NOT_MATCHING_ASLCONTEXT"} <= codes(
         dataset

@@ -1,7 +1,7 @@
 """Multi-PLD and variable-LD datasets end to end (issue 11 "Must show"): `asldro generate`
 validates them with the own checks, pybids and bids-validator-deno (0 errors, 0 warnings), and
 bids-validator-deno without asldro's configuration raises no warning about the ASL keys beyond
-what a single-PLD dataset gets (kinetics-readouts.md §2.5)."""
+what a single-PLD dataset gets (the issue's checklist of validator errors and warnings)."""
 
 import json
 import subprocess
@@ -13,7 +13,7 @@ from asldro.cli import main
 from tests.e2e.conftest import deno
 from tests.e2e.test_generate import CASES
 
-#: bids-validator-deno's ASL consistency warnings (§2.5 of the reference checklist).
+#: bids-validator-deno's ASL consistency warnings (BIDS schema rules/checks/asl.yaml, mri.yaml).
 ASL_WARNINGS = {
     "TOTAL_ACQUIRED_VOLUMES_NOT_CONSISTENT",
     "BACKGROUND_SUPPRESSION_PULSE_NUMBER_NOT_CONSISTENT",

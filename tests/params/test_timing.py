@@ -24,7 +24,7 @@ def test_a_negative_delay_is_reported_as_is():
 
 
 def test_delays_are_rounded_to_a_nanosecond():
-    """D34: 2.8 - 1.8 is 0.9999999999999998 in floating point; the rule reports 1.0 (and 0.2,
+    """ASLDRO develop defect D34 (docs/bids.md §13): 2.8 - 1.8 is 0.9999999999999998 in floating point; the rule reports 1.0 (and 0.2,
     not 0.19999999999999996), never -0.0."""
     assert 2.8 - 1.8 != 1.0  # the float noise ASLDRO develop wrote into sidecars
     assert post_labeling_delay("pcasl", 1.8, 2.8) == 1.0

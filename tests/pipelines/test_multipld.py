@@ -1,5 +1,5 @@
 """Multi-PLD asl series through the pipeline (issue 11 item 1): ASLDRO develop's test vector A
-(docs reference kinetics-readouts.md §1.10), the volume order, ΔM shared per phase, and
+(run with develop itself; its parameters are in the fixture below), the volume order, ΔM shared per phase, and
 single-phase series unchanged."""
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ LABELS_A = [85.38684256, 85.18903377, 85.72523901, 85.97525533]
 
 
 def _vector_a_document(**extra) -> dict:
-    """Vector A's uniform phantom and series (kinetics-readouts.md §1.10)."""
+    """Vector A's uniform phantom and series: every quantity overridden, spin echo, no noise."""
     return {
         "global_configuration": {
             "ground_truth": "hrgt_icbm_2009a_nls_3t",
