@@ -47,15 +47,24 @@ def _per_token(
     if json_type_of(value) == "number":
         return [value] * len(tokens)
     if len(value) != len(tokens):
+        phases = _given_phases(given)
+        repeat = f"; they repeat in each of the {phases} phases" if phases > 1 else ""
         problems.append(
             Problem(
                 path,
-                f"{text_path(path)}: expected {len(tokens)} values (one per asl_context volume), "
-                f"got {len(value)}",
+                f"{text_path(path)}: expected {len(tokens)} values (one per asl_context volume"
+                f"{repeat}), got {len(value)}",
             )
         )
         return INVALID
     return value
+
+
+def _given_phases(given: Mapping[str, Any]) -> int:
+    """The number of phases the per-phase keys of ``given`` ask for (for messages only: the
+    longest list, 1 without one)."""
+    lengths = [len(given[key]) for key in _PER_PHASE_KEYS if isinstance(given.get(key), list)]
+    return max(lengths, default=1)
 
 
 def _timing_problem(echo: float, repetition: float, ti: float, contrast: str) -> str | None:

@@ -173,3 +173,11 @@ def test_a_phase_mismatch_exits_65_with_one_line(tmp_path, capsys) -> None:
     assert len(err) == 1
     assert "label_duration: 2 values" in err[0] and "signal_time has 3" in err[0]
     assert not out.exists()
+
+
+def test_a_per_token_list_of_one_per_volume_is_explained() -> None:
+    """9 echo times for 3 tokens x 3 phases: the values are per token and repeat per phase."""
+    assert _errors(echo_time=[0.01] * 9, signal_time=[2.0, 2.5, 3.0]) == [
+        f"{SP0}.echo_time: expected 3 values (one per asl_context volume; they repeat in each "
+        "of the 3 phases), got 9"
+    ]
