@@ -18,7 +18,7 @@ Calibration (2 cores, 24 GB, ASLDRO_THREADS unset = 2 volume threads; the estima
 | ground_truth 200x200x200, rot_z 5 | 1.5 GiB | 1.4 GiB | 1.05 |
 | structural 300x300x300 | 1.7 GiB | 1.7 GiB | 1.02 |
 | dense ground-truth file (1 mm, 7 quantities), asl 16 volumes | 1.4 GiB | 1.2 GiB | 1.19 |
-| multi-PLD: m0scan + 6 PLDs x 8 pairs at 64x64x40, motion (``bench/protocols.py``) | 632 MiB | 578 MiB | 1.09 |
+| multi-PLD, m0scan + 6 PLDs x 8 pairs at 64x64x40, motion | 632 MiB | 578 MiB | 1.09 |
 | asl 400x400x400 x3 (``--large``) | 5.8 GiB | 5.8 GiB | 1.00 |
 
 Not measured: acq_matrix [700, 700, 700] is estimated at 30.5 GiB (refused in 0.5 s on this
