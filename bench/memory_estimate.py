@@ -18,6 +18,7 @@ Calibration (2 cores, 24 GB, ASLDRO_THREADS unset = 2 volume threads; the estima
 | ground_truth 200x200x200, rot_z 5 | 1.5 GiB | 1.4 GiB | 1.05 |
 | structural 300x300x300 | 1.7 GiB | 1.7 GiB | 1.02 |
 | dense ground-truth file (1 mm, 7 quantities), asl 16 volumes | 1.4 GiB | 1.2 GiB | 1.19 |
+| multi-PLD, m0scan + 6 PLDs x 8 pairs at 64x64x40, motion | 632 MiB | 578 MiB | 1.09 |
 | asl 400x400x400 x3 (``--large``) | 5.8 GiB | 5.8 GiB | 1.00 |
 
 Not measured: acq_matrix [700, 700, 700] is estimated at 30.5 GiB (refused in 0.5 s on this
@@ -41,6 +42,9 @@ if str(BENCH) not in sys.path:
 # pylint: disable-next=wrong-import-position
 from measure import run_once  # noqa: E402
 
+# pylint: disable-next=wrong-import-position
+from protocols import multi_pld_params  # noqa: E402
+
 BUILTIN = "hrgt_icbm_2009a_nls_3t"
 
 
@@ -62,6 +66,13 @@ def _asl(volumes: int, matrix: list[int]) -> dict[str, Any]:
         repetition_time=5.0,
         **{key: 0.0 for key in ("rot_x", "rot_y", "rot_z", "transl_x", "transl_y", "transl_z")},
     )
+
+
+def _multi_pld() -> dict[str, Any]:
+    """The multi-PLD protocol of bench/run.py (m0scan + 6 PLDs x 8 pairs at 64x64x40, motion,
+    noise): ``bench/protocols.py``."""
+    base = _document(_series("asl"))
+    return multi_pld_params(base)
 
 
 def _dense_ground_truth(folder: Path) -> str:
@@ -94,6 +105,7 @@ CASES: dict[str, Callable[[Path], dict[str, Any] | None]] = {
     "structural_300cubed": lambda folder: _document(
         _series("structural", acq_matrix=[300, 300, 300])
     ),
+    "asl_multi_pld_97x64x64x40": lambda folder: _multi_pld(),
     "file_gt_dense_asl16": lambda folder: _document(
         _asl(16, [64, 64, 12]), ground_truth=_dense_ground_truth(folder)
     ),

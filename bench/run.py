@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Benchmarks of asldro (GitHub issue 6): versus ASLDRO 2.2.0, scaling, start-up, floors.
+"""Benchmarks of asldro (GitHub issue 6): versus ASLDRO 2.2.0, scaling, start-up, floors, and
+the multi-PLD protocol of issue 11.
 
 Run from the repository root with the interpreter asldro is installed in::
 
@@ -39,6 +40,14 @@ from measure import CommandFailed, Series, run_once  # noqa: E402
 
 # pylint: disable-next=wrong-import-position
 from table import render  # noqa: E402
+
+# pylint: disable-next=wrong-import-position
+from protocols import (  # noqa: E402
+    MULTI_PLD_DELAYS,
+    MULTI_PLD_MATRIX,
+    MULTI_PLD_PAIRS,
+    multi_pld_params,
+)
 
 REPO = BENCH.parent
 DEFAULT_JSON = BENCH / "results" / "bench.json"
@@ -555,6 +564,52 @@ def _asl_case(
     return row
 
 
+def bench_multi_pld(config: Config, runner: Runner, ours: str, base: dict[str, Any]) -> dict:
+    """The multi-PLD protocol (issue 11), and the same volumes at one PLD for comparison:
+    wall time, CPU time, peak RSS and the pre-run memory estimate."""
+    params = runner.folder()
+    volumes = 1 + 2 * MULTI_PLD_PAIRS * len(MULTI_PLD_DELAYS)
+    shape = "x".join(map(str, MULTI_PLD_MATRIX))
+    rows = []
+    for key, one_delay, label in (
+        ("multi_pld", False, f"m0scan + {len(MULTI_PLD_DELAYS)} PLDs x {MULTI_PLD_PAIRS} pairs"),
+        ("one_pld", True, f"the same {volumes} volumes at one PLD"),
+    ):
+        path = write_json(params / f"{key}.json", multi_pld_params(base, one_delay=one_delay))
+        series = Series(label, [])
+        _repeat_case(
+            config,
+            runner,
+            series,
+            lambda f, path=path: [ours, "generate", "--params", str(path), str(f / "ds")]
+            + ["--skip-validation"],
+        )
+        row = series.to_json()
+        row.update(
+            {
+                "key": key,
+                "volumes": volumes,
+                "matrix": list(MULTI_PLD_MATRIX),
+                "delays": 1 if one_delay else len(MULTI_PLD_DELAYS),
+                "estimate_mib": _estimate_mib(path),
+            }
+        )
+        rows.append(row)
+        log(f"multi-PLD {label} at {shape}: {row['wall_s']:.2f} s, {row['rss_mb']:.0f} MB")
+    return {"rows": rows}
+
+
+def _estimate_mib(params_file: Path) -> float:
+    """The pre-run peak-memory estimate of ``asldro.pipelines.memory`` (MiB)."""
+    from asldro.api import as_params
+    from asldro.groundtruth import load_ground_truth
+    from asldro.pipelines.memory import MIB, estimate_peak_memory
+
+    params = as_params(params_file)
+    truth = load_ground_truth(params.global_config.ground_truth, params.global_config)
+    return estimate_peak_memory(params, truth).total / MIB
+
+
 def _participants_case(
     config: Config, runner: Runner, ours: str, default_file: Path, count: int
 ) -> dict[str, Any]:
@@ -699,7 +754,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--only",
         nargs="+",
-        choices=["comparison", "startup", "scaling"],
+        choices=["comparison", "startup", "scaling", "multipld"],
         help="run only these sections",
     )
     return parser
@@ -709,7 +764,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmarks, print the tables, write the JSON results."""
     args = build_parser().parse_args(argv)
     config = make_config(args)
-    sections = set(args.only or ["comparison", "startup", "scaling"])
+    sections = set(args.only or ["comparison", "startup", "scaling", "multipld"])
     ours = our_asldro()
     started = time.perf_counter()
     asldro_venv = None if config.skip_asldro else ensure_asldro_venv()
@@ -732,6 +787,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             results["startup"] = bench_startup(config, runner, ours, asldro_venv)
         if "scaling" in sections:
             results["scaling"] = bench_scaling(config, runner, ours, base)
+        if "multipld" in sections:
+            results["multi_pld"] = bench_multi_pld(config, runner, ours, base)
         results["floors"] = bench_floors(dataset)
     results["targets"] = evaluate_targets(results)
     results["machine"]["load_at_end"] = [round(x, 2) for x in os.getloadavg()]

@@ -72,7 +72,8 @@ class TableCache:
     it (:meth:`clear`) when the participant is done, so nothing outlives the participant. The
     tables depend only on (seg, values or labels, integrated axes), not on the motion: the
     volumes of a series with motion per volume build each once. At most :data:`TABLES_KEPT`
-    of each kind are kept, the oldest dropped; tables are read-only.
+    of each kind are kept, the least recently used dropped (a multi-PLD series keeps its control
+    table while each phase brings a new label table); tables are read-only.
     """
 
     def __init__(self) -> None:
@@ -92,6 +93,7 @@ class TableCache:
         with self._lock:
             cached = store.get(key)
             if cached is not None and cached[0] is seg:
+                store[key] = store.pop(key)  # most recently used last: dropped last
                 return cached[1]
             table = build()
             table.setflags(write=False)

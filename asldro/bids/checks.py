@@ -36,6 +36,15 @@ SCALAR_DELAY_TECHNIQUES = frozenset({"QUIPSS", "QUIPSSII"})
 PAIR_DELAY_TECHNIQUES = frozenset({"Q2TIPS"})
 #: Volume types that carry a perfusion weighting (their PLD is meaningful).
 PERFUSION_VOLUMES = frozenset({"control", "label", "deltam", "cbf"})
+#: Volume types without labelling: their PLD and LabelingDuration entries are 0 (BIDS: "Any
+#: image within the time-series without a PLD, for example an m0scan, is indicated by a zero").
+UNLABELLED_VOLUMES = frozenset({"m0scan", "noRF"})
+#: The labelling times that are a scalar when every perfusion volume has the same value, with
+#: the code of an array that holds one value only (docs/bids.md §6).
+LABELLING_TIMES = {
+    "PostLabelingDelay": "PLD_ARRAY_FOR_SINGLE_PLD",
+    "LabelingDuration": "LABELING_DURATION_ARRAY_FOR_SINGLE_VALUE",
+}
 IMAGE_EXTENSIONS = (".nii.gz", ".nii")
 #: Smallest acceptable .nii.gz, in bytes (docs/bids.md §7: legacy NIFTI_TOO_SMALL).
 MIN_NIFTI_GZ_BYTES = 348
@@ -478,7 +487,7 @@ def check_aslcontext(rel: str, parsed: tuple[list[str], list[str]] | None) -> li
 def check_volume_counts(
     rel: str, meta: dict[str, Any], rows: list[str] | None, volumes: int | None
 ) -> list[Finding]:
-    """(4) aslcontext rows and per-volume arrays match dim[4]; single PLD is a scalar (§6)."""
+    """(4) aslcontext rows and per-volume arrays match dim[4] and the aslcontext rows (§6)."""
     findings = []
     if rows is not None and volumes is not None and len(rows) != volumes:
         findings.append(
@@ -508,17 +517,55 @@ def check_volume_counts(
                     f"{field} has {len(value)} values, aslcontext has {len(rows)} rows",
                 )
             )
-    pld = meta.get("PostLabelingDelay")
-    if isinstance(pld, list) and rows is not None and len(pld) == len(rows):
-        perfusion = {
-            value for value, row in zip(pld, rows) if row in PERFUSION_VOLUMES and _is_number(value)
-        }
+    return findings
+
+
+def check_labelling_times(rel: str, meta: dict[str, Any], rows: list[str] | None) -> list[Finding]:
+    """(4) ``PostLabelingDelay`` and ``LabelingDuration`` as BIDS and the consumers read them
+    (docs/bids.md §6): a scalar when every control/label volume has one value (ASLPrep counts
+    the distinct values of the whole array: ``[0, 1.8, 1.8]`` is multi-PLD to it; a scalar can
+    only state one value, so a scalar is a single PLD); in an array, 0 for every m0scan (and
+    noRF) row; ``LabelingDuration`` a float (ASLPrep takes an integer for an array)."""
+    findings = []
+    duration = meta.get("LabelingDuration")
+    if isinstance(duration, int) and not isinstance(duration, bool):
+        findings.append(
+            _finding(
+                "LABELING_DURATION_NOT_FLOAT",
+                rel,
+                f"LabelingDuration {duration!r} is an integer; write it as a float "
+                f"({float(duration)!r}): ASLPrep takes a non-float for a per-volume array",
+            )
+        )
+    if rows is None:
+        return findings
+    for field, code in LABELLING_TIMES.items():
+        value = meta.get(field)
+        if not isinstance(value, list) or len(value) != len(rows):
+            continue  # lengths: ARRAY_LENGTH_NOT_MATCHING_*
+        perfusion = {v for v, row in zip(value, rows) if row in PERFUSION_VOLUMES and _is_number(v)}
         if len(perfusion) <= 1:
             findings.append(
                 _finding(
-                    "PLD_ARRAY_FOR_SINGLE_PLD",
+                    code,
                     rel,
-                    "single-PLD run: PostLabelingDelay must be a scalar, not an array",
+                    f"every control/label volume has one {field}: it must be a scalar, not an "
+                    "array (ASLPrep reads an array of several distinct values as multi-PLD)",
+                )
+            )
+        unlabelled = [
+            i for i, (v, row) in enumerate(zip(value, rows)) if row in UNLABELLED_VOLUMES and v != 0
+        ]
+        if unlabelled:
+            where = ", ".join(str(i) for i in unlabelled[:5]) + (
+                ", ..." if len(unlabelled) > 5 else ""
+            )
+            findings.append(
+                _finding(
+                    "M0SCAN_LABELLING_TIME_NOT_ZERO",
+                    rel,
+                    f"{field} must be 0 for m0scan (and noRF) volumes; volume(s) {where} have "
+                    f"{sorted({value[i] for i in unlabelled})}",
                 )
             )
     return findings
@@ -628,6 +675,7 @@ def check_asl_runs(root: Path) -> list[Finding]:
         rows = parsed[1] if parsed is not None else None
         findings += check_m0type(rel, meta, rows, run)
         findings += check_volume_counts(rel, meta, rows, nifti_info(run.image).volumes)
+        findings += check_labelling_times(rel, meta, rows)
         findings += check_units_for_cbf(rel, meta, rows)
         findings += check_pair_counts(rel, meta, rows)
         findings += check_pasl(rel, meta)

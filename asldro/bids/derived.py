@@ -11,12 +11,15 @@ Units: s, T, mm.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
 from asldro.params import timing
+from asldro.params.types import AslVolume
 from asldro.pipelines.records import AcquisitionRecord, AslAcquisition
+
+M0SCAN = "m0scan"
 
 
 @dataclass(frozen=True)
@@ -33,24 +36,67 @@ def json_number(value: Any) -> float | int:
     return int(number) if number.is_integer() and isinstance(value, (int, np.integer)) else number
 
 
-def post_labeling_delay(record: AslAcquisition, layout: Layout = Layout()) -> float:
-    """``PostLabelingDelay`` in s: ``signal_time - label_duration`` for (P)CASL, ``signal_time``
-    (the inversion time TI) for PASL (docs/bids.md §3; docs/physics.md D21)."""
+def scalar_or_list(values: Sequence[float]) -> float | list[float]:
+    """One value when all are equal, else the per-volume list (docs/bids.md §6), as floats."""
+    values = [float(v) for v in values]
+    if not values:
+        raise ValueError("no values")
+    return values[0] if all(v == values[0] for v in values) else values
+
+
+def labelled_scalar_or_list(
+    volumes: Sequence[AslVolume], value: Callable[[AslVolume], float]
+) -> float | list[float]:
+    """A labelling time of an asl run as BIDS wants it (docs/bids.md §6): one float when every
+    control/label volume has the same ``value``, else one per volume with 0 for the m0scan
+    volumes (which have no labelling). ASLPrep counts the distinct values of the whole array,
+    so ``[0, 1.8, 1.8]`` would be read as multi-PLD: a single delay is always a scalar. (An
+    m0scan-only series, whose provenance records the timing it was given, has no labelled
+    volume: its value is then :func:`scalar_or_list` of every volume's.)"""
+    labelled = [float(value(v)) for v in volumes if v.token != M0SCAN]
+    if not labelled:
+        return scalar_or_list([value(v) for v in volumes])
+    if all(v == labelled[0] for v in labelled):
+        return labelled[0]
+    return [0.0 if v.token == M0SCAN else float(value(v)) for v in volumes]
+
+
+def post_labeling_delay(record: AslAcquisition, layout: Layout = Layout()) -> float | list[float]:
+    """``PostLabelingDelay`` in s of every volume (:func:`labelled_scalar_or_list`): the one
+    rule of :func:`asldro.params.timing.post_labeling_delay` (``signal_time - label_duration``
+    for (P)CASL, ``signal_time`` = TI for PASL, rounded to 1e-9 s; docs/bids.md §3, §6;
+    docs/physics.md D21)."""
     del layout  # the PLD depends on the parameters only
-    return timing.post_labeling_delay(
-        record.value("label_type"), record.value("label_duration"), record.value("signal_time")
+    label_type = record.value("label_type")
+    return labelled_scalar_or_list(
+        record.volumes,
+        lambda volume: timing.post_labeling_delay(
+            label_type, volume.label_duration, volume.signal_time
+        ),
+    )
+
+
+def labeling_duration(record: AslAcquisition, layout: Layout = Layout()) -> float | list[float]:
+    """``LabelingDuration`` in s of every volume (:func:`labelled_scalar_or_list`), always a
+    float (ASLPrep takes an integer ``2`` for an array; docs/bids.md §3, §6), rounded to
+    1e-9 s."""
+    del layout
+    return labelled_scalar_or_list(
+        record.volumes, lambda volume: timing.round_seconds(volume.label_duration)
     )
 
 
 def total_acquired_pairs(record: AslAcquisition, layout: Layout = Layout()) -> int:
-    """``TotalAcquiredPairs``: the number of control–label pairs (docs/bids.md §3, §6).
+    """``TotalAcquiredPairs``: the number of control–label pairs over all phases (docs/bids.md
+    §3, §6; BIDS: "the total number of acquired control-label pairs", bids-examples asl004 has
+    48 for 6 PLDs x 8 pairs).
 
     BIDS requires a value > 0; for a label-only (or control-only) series this is the number of
     label (or control) volumes, a documented project convention.
     """
     del layout  # the pairs depend on the volume types only
-    context = list(record.value("asl_context"))
-    controls, labels = context.count("control"), context.count("label")
+    tokens = [volume.token for volume in record.volumes]
+    controls, labels = tokens.count("control"), tokens.count("label")
     pairs = min(controls, labels) if controls and labels else max(controls, labels)
     if pairs <= 0:
         raise ValueError("an asl run needs at least one control or label volume")
@@ -64,7 +110,7 @@ def m0_type(record: AslAcquisition, layout: Layout = Layout()) -> dict[str, Any]
     entities exists; both is a configuration error; else Estimate with ``M0Estimate`` when the
     M0 used is uniform (and > 0), else Absent.
     """
-    included = "m0scan" in record.value("asl_context")
+    included = any(volume.token == M0SCAN for volume in record.volumes)
     if included and layout.has_separate_m0:
         raise ValueError("M0Type cannot be both Included and Separate")
     if included:
@@ -90,9 +136,10 @@ def acquisition_voxel_size(record: AcquisitionRecord, layout: Layout = Layout())
 
 
 def bolus_cut_off_delay_time(record: AslAcquisition, layout: Layout = Layout()) -> float:
-    """``BolusCutOffDelayTime`` of a PASL run: the modelled bolus width (``label_duration``)."""
+    """``BolusCutOffDelayTime`` of a PASL run: the modelled bolus width (``label_duration``,
+    one for the series: a PASL series has no per-phase bolus), rounded to 1e-9 s."""
     del layout
-    return float(record.value("label_duration"))
+    return timing.round_seconds(record.value("label_duration"))
 
 
 Rule = Callable[[Any, Layout], Any]
@@ -100,6 +147,7 @@ Rule = Callable[[Any, Layout], Any]
 RULES: Mapping[str, Rule] = {
     "post_labeling_delay": post_labeling_delay,
     "m0_type": m0_type,
+    "labeling_duration": labeling_duration,
     "total_acquired_pairs": total_acquired_pairs,
     "magnetic_field_strength": magnetic_field_strength,
     "acquisition_voxel_size": acquisition_voxel_size,

@@ -91,8 +91,9 @@ def bids_stem(
 
 
 def asl_context(result: NamedSeries) -> tuple[str, ...]:
-    """The volume types of an asl series, in order."""
-    return tuple(result.params.asl_context)  # type: ignore[union-attr]
+    """The volume types of an asl series, one per volume in order (every phase's tokens:
+    ``AslSeries.volume_tokens``)."""
+    return tuple(result.params.volume_tokens)  # type: ignore[union-attr]
 
 
 def is_m0_only(result: NamedSeries) -> bool:

@@ -4,7 +4,10 @@ acquisition record (the parameters as used and the facts the simulation establis
 The summary lists, per record type, named facts in a fixed order (the order of the provenance
 files asldro has always written, kept byte for byte). Each fact is the record's
 :meth:`~asldro.pipelines.records.AslAcquisition.value`, except ``post_label_delay`` (the catalog's
-``PostLabelingDelay`` rule) and ``mr_acq_type`` (the catalog's fixed ``MRAcquisitionType``).
+``PostLabelingDelay`` rule), ``mr_acq_type`` (the catalog's fixed ``MRAcquisitionType``) and, for
+an asl image, the facts of its volumes (:data:`ASL_PER_VOLUME`): one entry per volume of the 4-D
+image (``AslSeries.volumes``), the label duration and signal time one number when every volume
+has the same.
 """
 
 from __future__ import annotations
@@ -87,6 +90,17 @@ GROUND_TRUTH_FACTS = (
 """The facts of a ground-truth map (``segmentation`` for ``seg_label`` only)."""
 
 
+ASL_PER_VOLUME: Mapping[str, Callable[[AslAcquisition], Any]] = {
+    "asl_context": lambda record: record.per_volume("token"),
+    "label_duration": lambda record: derived.scalar_or_list(record.per_volume("label_duration")),
+    "signal_time": lambda record: derived.scalar_or_list(record.per_volume("signal_time")),
+    "echo_time": lambda record: record.per_volume("echo_time"),
+    "repetition_time": lambda record: record.per_volume("repetition_time"),
+    "motion": lambda record: record.per_volume("motion"),
+}
+"""The facts of an asl image that are given per volume (one volume per phase and token)."""
+
+
 def _fixed(field: str) -> Any:
     return next(row.value for row in catalog.FIXED if row.field == field)
 
@@ -114,7 +128,10 @@ def _facts(record: AcquisitionRecord) -> tuple[str, ...]:
 
 def record_summary(record: AcquisitionRecord) -> dict[str, Any]:
     """The named facts of ``record`` in their fixed order (values not yet JSON-converted)."""
+    computed: Mapping[str, Callable[[Any], Any]] = _COMPUTED
+    if isinstance(record, AslAcquisition):
+        computed = {**_COMPUTED, **ASL_PER_VOLUME}
     return {
-        name: _COMPUTED[name](record) if name in _COMPUTED else record.value(name)
+        name: computed[name](record) if name in computed else record.value(name)
         for name in _facts(record)
     }

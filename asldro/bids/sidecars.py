@@ -23,7 +23,7 @@ from typing import Any, Mapping, Sequence
 from asldro import __version__
 from asldro.bids import derived
 from asldro.bids.checks import ASLCONTEXT_VALUES
-from asldro.bids.derived import Layout
+from asldro.bids.derived import Layout, scalar_or_list
 from asldro.bids.fields import fields
 from asldro.params import catalog
 from asldro.pipelines.records import (
@@ -34,16 +34,9 @@ from asldro.pipelines.records import (
 )
 
 
-def scalar_or_list(values: Sequence[float]) -> float | list[float]:
-    """One value when all are equal, else the per-volume list (docs/bids.md §6)."""
-    values = [float(v) for v in values]
-    if not values:
-        raise ValueError("no values")
-    return values[0] if all(v == values[0] for v in values) else values
-
-
 def aslcontext_tsv(context: Sequence[str]) -> str:
-    """``*_aslcontext.tsv`` text: header ``volume_type``, one row per volume (docs/bids.md §6)."""
+    """``*_aslcontext.tsv`` text: header ``volume_type``, one row per volume (docs/bids.md §6):
+    ``context`` is the token of every volume (``AslSeries.volume_tokens``)."""
     bad = [t for t in context if t not in ASLCONTEXT_VALUES]
     if bad:
         raise ValueError(f"invalid aslcontext volume types {bad}")
@@ -83,7 +76,10 @@ def _row_fields(
         assert row.bids is not None  # bids_rows gives rows with a BIDS mapping only
         if not _holds(row.bids.when, record):
             return {}
-        value = record.value(row.name)
+        if row.per_volume is catalog.PerVolume.PER_TOKEN:
+            value = record.per_volume(row.name)  # type: ignore[union-attr]  # asl rows only
+        else:
+            value = record.value(row.name)
         if row.bids.table is not None:
             return _from_table(row.bids.table, field, value)
         return {field: _collapsed(row.bids.collapse, value)}

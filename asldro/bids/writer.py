@@ -148,11 +148,9 @@ def _groundtruth_files(label: str, entities: Mapping[str, str], quantity: str) -
 def _first_label_control_tr(record: AslAcquisition) -> float:
     """pixdim[4] of a 4-D asl image: the TR of the first control/label volume (docs/physics.md
     D16)."""
-    trs = list(record.value("repetition_time"))
-    for token, tr in zip(record.value("asl_context"), trs):
-        if token != "m0scan":
-            return float(tr)
-    return float(trs[0])
+    volumes = record.volumes
+    first = next((volume for volume in volumes if volume.token != "m0scan"), volumes[0])
+    return float(first.repetition_time)
 
 
 def _image_4d(image: Image) -> np.ndarray:
@@ -169,8 +167,8 @@ def _write_asl(
     context = asl_context(result)
     if data.shape[3] != len(context):
         raise ValueError(
-            f"series {result.index}: the asl image has {data.shape[3]} volumes, its asl_context "
-            f"{len(context)} tokens"
+            f"series {result.index}: the asl image has {data.shape[3]} volumes, its parameters "
+            f"give {len(context)} (the asl_context tokens of every phase)"
         )
     tr = _first_label_control_tr(record)
     written: dict[str | None, str] = {}
@@ -197,7 +195,7 @@ def _write_m0scan(
     data = image.data
     if data.ndim == 4 and data.shape[3] == 1:
         data = data[..., 0]
-    tr = float(list(record.value("repetition_time"))[0])
+    tr = float(record.volumes[0].repetition_time)
     for part in parts(_is_complex(record, image)):
         image_file, sidecar_file = _m0scan_files(label, name, part)
         tree.put_image(

@@ -65,6 +65,11 @@ class PerVolume(enum.Enum):
     PER_TOKEN = "per-token"
     """A number for every volume, or one per ``asl_context`` token; resolved as one per token
     (ASLDRO 2.x's array form, so the resolved file stays ASLDRO-2.x-loadable)."""
+    PER_PHASE = "per-phase"
+    """A number for every phase, or a list with one per phase (ASLDRO develop's multiphase
+    ``signal_time``); resolved as given: a number stays a number, a list a list. The volumes
+    are the phases (outer) times the ``asl_context`` tokens (inner),
+    :attr:`asldro.params.types.AslSeries.volumes`."""
 
 
 class Collapse(enum.Enum):
@@ -120,8 +125,8 @@ class Parameter:  # pylint: disable=too-many-instance-attributes  # a catalog ro
     ``ground_truth_modulate``; a resolved file always has it)."""
     resolved_when_absent: bool = True
     """Whether the resolved file states the default of an absent key. False for the keys ASLDRO
-    develop added with a default (``gkm_model``, ``output_image_type`` and
-    ``background_suppression`` of asl): a file without them resolves to the document it
+    develop (``gkm_model``, ``output_image_type`` and ``background_suppression`` of asl) or
+    asldro (``m0scan_phases``) added with a default: a file without them resolves to the document it
     resolved to before they existed (ASLDRO 2.2.0 files reproduce byte for byte), and the typed
     series takes the default."""
 
@@ -177,6 +182,15 @@ TRANSLATION_MM = Number(minimum=-1000, maximum=1000)
 ACQ_MATRIX = Array(Integer(exclusive_minimum=0), min_items=3, max_items=3)
 ACQ_CONTRAST = Choice(("ge", "se", "ir"))
 RANDOM_SEED = Integer(minimum=0)
+
+
+def per_phase(element: Kind) -> AnyOf:
+    """A number for every phase, or a non-empty list with one per phase (the number of phases
+    is the loader's cross-field rule: two lists must have the same length)."""
+    return AnyOf(
+        (element, Array(element, min_items=1)),
+        "a number or a non-empty list of numbers (one per phase)",
+    )
 
 
 def per_token(element: Kind, *objects: Kind, objects_text: str = "") -> AnyOf:
@@ -588,20 +602,37 @@ ASL_PARAMETERS: tuple[Parameter, ...] = (
     Parameter(
         "label_duration",
         ASL,
-        SECONDS_0_100,
+        per_phase(SECONDS_0_100),
         "s",
         1.8,
-        "Label duration tau (PASL: the bolus width, written as BolusCutOffDelayTime)",
-        bids=Bids("LabelingDuration", ("asl",), when="not_pasl"),
+        "Label duration tau (PASL: the bolus width, written as BolusCutOffDelayTime); a list "
+        "gives one per phase (variable labelling duration; (p)CASL only), a number is used in "
+        "every phase",
+        PerVolume.PER_PHASE,
+        origin="ASLDRO 2.x; lists: asldro",
     ),
     Parameter(
         "signal_time",
         ASL,
-        SECONDS_0_100,
+        per_phase(SECONDS_0_100),
         "s",
         3.6,
         "Time from the start of labelling to the excitation; (p)CASL PLD = signal_time - "
-        "label_duration >= 0, PASL TI = signal_time",
+        "label_duration >= 0, PASL TI = signal_time; a list gives one per phase (multi-PLD: "
+        "every asl_context token is acquired in each phase, phases outer)",
+        PerVolume.PER_PHASE,
+        origin="ASLDRO 2.x; lists: ASLDRO develop",
+    ),
+    Parameter(
+        "m0scan_phases",
+        ASL,
+        Choice(("all", "first")),
+        "",
+        "all",
+        "Phases in which the m0scan tokens of asl_context are acquired: all (ASLDRO develop), "
+        "or first (one M0 for the whole multi-PLD series)",
+        origin="asldro",
+        resolved_when_absent=False,
     ),
     Parameter(
         "label_efficiency",
@@ -857,7 +888,17 @@ DERIVED: tuple[Derived, ...] = (
         "PostLabelingDelay",
         ("asl",),
         "post_labeling_delay",
-        "signal_time - label_duration for (p)CASL; signal_time (the inversion time TI) for PASL",
+        "signal_time - label_duration for (p)CASL; signal_time (the inversion time TI) for "
+        "PASL; rounded to 1e-9 s; a scalar when every control/label volume has the same, else "
+        "one per volume with 0 for m0scan volumes",
+    ),
+    Derived(
+        "LabelingDuration",
+        ("asl",),
+        "labeling_duration",
+        "label_duration, a float, rounded to 1e-9 s; a scalar when every control/label volume "
+        "has the same, else one per volume with 0 for m0scan volumes",
+        when="not_pasl",
     ),
     Derived(
         "M0Type",
@@ -870,7 +911,8 @@ DERIVED: tuple[Derived, ...] = (
         "TotalAcquiredPairs",
         ("asl",),
         "total_acquired_pairs",
-        "number of control-label pairs (label-only or control-only: the number of those volumes)",
+        "number of control-label pairs over all phases (label-only or control-only: the number "
+        "of those volumes)",
     ),
     Derived(
         "MagneticFieldStrength",

@@ -66,9 +66,13 @@ _DEFAULTS_COMMENT = (
     "asldro/params/catalog.py by python -m asldro.params.generate. Per-volume keys of an asl "
     "series (PerVolume.PER_TOKEN in the catalog) take a number (same for every volume) or an "
     "object {token: number} keyed by asl_context token. null means 'no default: absent unless "
-    "given'. The keys ASLDRO develop added with a default (output_image_type, gkm_model and "
-    "background_suppression of asl) take it when absent but a resolved file states them only "
-    "when given."
+    "given'. The keys added after ASLDRO 2.2.0 with a default ("
+    + ", ".join(
+        f"{row.name} of {'/'.join(row.series)}"
+        for row in PARAMETERS
+        if not row.resolved_when_absent
+    )
+    + ") take it when absent but a resolved file states them only when given."
 )
 
 
@@ -208,6 +212,8 @@ def _type_cell(row: Parameter) -> str:
         if objects:
             words += "; or " + " or ".join(summary(option) for option in objects)
         return words
+    if row.per_volume is PerVolume.PER_PHASE and isinstance(row.kind, AnyOf):
+        return f"{summary(row.kind.options[0])}, or a list of them (one per phase)"
     return summary(row.kind)
 
 

@@ -4,11 +4,12 @@ keys, and the typed series (docs/physics.md §2.3, §2.4).
 The entry has passed the schema (:mod:`asldro.params.validate`); here, in code, are the rules
 the schema cannot state: one value per ``asl_context`` token (D11; ASLDRO develop's
 ``{m0scan, control, label}`` objects and motion distributions become those lists, and drawn
-motion is checked against the key's range), TR >= TE (+ TI for ir), PLD = signal_time -
-label_duration >= 0 for (p)CASL (D17), a structural modality names what is written (PDT2, a
-two-volume image in BIDS, is refused; UNIT1, a parametric map without ``part``, is magnitude
-only), and the values not simulated yet (:mod:`asldro.params.unsupported`).
-Which keys are per token, their defaults and the typed fields all come from the catalog.
+motion is checked against the key's range), TR >= TE (+ TI for ir), the phases (per-phase lists
+of one length; no list of label durations for PASL), PLD = signal_time - label_duration >= 0 for
+(p)CASL in every phase (D17), a structural modality names what is written (PDT2, a two-volume
+image in BIDS, is refused; UNIT1, a parametric map without ``part``, is magnitude only), and the
+values not simulated yet (:mod:`asldro.params.unsupported`). Which keys are per token or per
+phase, their defaults and the typed fields all come from the catalog.
 """
 
 from __future__ import annotations
@@ -56,11 +57,13 @@ def _per_token(
     if isinstance(value, Mapping):  # {m0scan, control, label}: the value of each token
         return [value[token] for token in tokens]
     if len(value) != len(tokens):
+        phases = _given_phases(given)
+        repeat = f"; they repeat in each of the {phases} phases" if phases > 1 else ""
         problems.append(
             Problem(
                 path,
-                f"{text_path(path)}: expected {len(tokens)} values (one per asl_context volume), "
-                f"got {len(value)}",
+                f"{text_path(path)}: expected {len(tokens)} values (one per asl_context volume"
+                f"{repeat}), got {len(value)}",
             )
         )
         return INVALID
@@ -90,6 +93,13 @@ def _drawn(
     return INVALID
 
 
+def _given_phases(given: Mapping[str, Any]) -> int:
+    """The number of phases the per-phase keys of ``given`` ask for (for messages only: the
+    longest list, 1 without one)."""
+    lengths = [len(given[key]) for key in _PER_PHASE_KEYS if isinstance(given.get(key), list)]
+    return max(lengths, default=1)
+
+
 def _timing_problem(echo: float, repetition: float, ti: float, contrast: str) -> str | None:
     """Why ``repetition`` is too short for ``echo`` (and ``ti`` for ir), or None."""
     if contrast == "ir" and repetition < echo + ti:
@@ -105,13 +115,17 @@ def _timing_problem(echo: float, repetition: float, ti: float, contrast: str) ->
 def _check_timing(
     out: Mapping[str, Any], series_type: str, path: JsonPath, problems: list[Problem]
 ) -> None:
-    """TR >= TE per volume; for ir TR >= TE + TI (docs/physics.md §2.3); for (p)casl
-    signal_time >= label_duration, i.e. PLD >= 0 (D17). One message per rule, reported after
-    the keys' own problems."""
-    problem = _repetition_problem(out, series_type, text_path(path))
+    """TR >= TE per volume; for ir TR >= TE + TI (docs/physics.md §2.3); the phases of an asl
+    series (per-phase lists of one length, no list of label durations for pasl); for (p)casl
+    signal_time >= label_duration in every phase, i.e. PLD >= 0 (D17). One message per rule,
+    reported after the keys' own problems."""
+    where = text_path(path)
+    problem = _repetition_problem(out, series_type, where)
     if problem:
         problems.append(Problem(path, problem, True))
-    problem = _post_label_delay_problem(out, series_type, text_path(path))
+    if series_type != "asl":
+        return
+    problem = _phase_problem(out, where) or _post_label_delay_problem(out, where)
     if problem:
         problems.append(Problem(path, problem, True))
 
@@ -139,18 +153,64 @@ def _repetition_problem(out: Mapping[str, Any], series_type: str, where: str) ->
     return f"{where}.repetition_time[{first}]: {problem}{extra}"
 
 
-def _post_label_delay_problem(out: Mapping[str, Any], series_type: str, where: str) -> str | None:
-    """signal_time >= label_duration of a (p)casl series (PLD >= 0, D17), or None."""
-    tau, t, label_type = out.get("label_duration"), out.get("signal_time"), out.get("label_type")
-    if series_type != "asl" or INVALID in (tau, t, label_type):
+_PER_PHASE_KEYS = ("label_duration", "signal_time")
+
+
+def _phase_problem(out: Mapping[str, Any], where: str) -> str | None:
+    """Why the per-phase keys of an asl series do not make phases, or None: two lists of
+    different lengths, or a list of label durations for pasl (one bolus width)."""
+    tau, t, label_type = (out.get(key) for key in (*_PER_PHASE_KEYS, "label_type"))
+    if isinstance(tau, list) and isinstance(t, list) and len(tau) != len(t):
+        return (
+            f"{where}.label_duration: {len(tau)} values (one per phase) but signal_time has "
+            f"{len(t)}: two lists must have the same length (or give a number, used in every "
+            "phase)"
+        )
+    if isinstance(tau, list) and label_type == "pasl":
+        return (
+            f"{where}.label_duration: a list (one per phase) is not supported for label_type "
+            "'pasl': a PASL bolus has one width (BolusCutOffDelayTime); give a number"
+        )
+    return None
+
+
+def _phase_values(value: Any, phases: int) -> list[Any]:
+    return value if isinstance(value, list) else [value] * phases
+
+
+def _negative_delays(tau: Any, t: Any, label_type: str) -> list[tuple[int, float]]:
+    """(phase, PLD) of every phase whose post-labelling delay is negative."""
+    phases = max((len(v) for v in (tau, t) if isinstance(v, list)), default=1)
+    pairs = zip(_phase_values(tau, phases), _phase_values(t, phases))
+    delays = (post_labeling_delay(label_type, one_tau, one_t) for one_tau, one_t in pairs)
+    return [(phase, delay) for phase, delay in enumerate(delays) if delay < 0]
+
+
+def _named(key: str, value: Any, phase: int) -> tuple[str, Any]:
+    """``key (value)`` of a per-phase key at ``phase``: ``signal_time[2]`` for a list."""
+    if isinstance(value, list):
+        return f"{key}[{phase}]", value[phase]
+    return key, value
+
+
+def _post_label_delay_problem(out: Mapping[str, Any], where: str) -> str | None:
+    """signal_time >= label_duration in every phase of a (p)casl series (PLD >= 0, D17), or
+    None; a list is named with the index of the first failing phase (and the others)."""
+    tau, t, label_type = (out.get(key) for key in (*_PER_PHASE_KEYS, "label_type"))
+    if INVALID in (tau, t, label_type):
         return None
-    delay = post_labeling_delay(label_type, tau, t)
-    if delay >= 0:
+    failing = _negative_delays(tau, t, label_type)
+    if not failing:
         return None
+    phase, delay = failing[0]
+    t_key, t_value = _named("signal_time", t, phase)
+    tau_key, tau_value = _named("label_duration", tau, phase)
+    more = ", ".join(str(p) for p, _ in failing[1:])
+    extra = f" (also phases {more})" if more else ""
     return (
-        f"{where}.signal_time: {show(t)} must be >= label_duration ({show(tau)}) "
+        f"{where}.{t_key}: {show(t_value)} must be >= {tau_key} ({show(tau_value)}) "
         f"for {label_type}: the post-labelling delay signal_time - label_duration "
-        f"= {fmt(delay)} must be >= 0"
+        f"= {fmt(delay)} must be >= 0{extra}"
     )
 
 

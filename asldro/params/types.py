@@ -12,6 +12,7 @@ Each field of a series is the catalog row of that name (``asldro/params/catalog.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Mapping, Union
 
@@ -72,14 +73,65 @@ class Motion:
 
 
 @dataclass(frozen=True)
+class LabelTiming:
+    """The labelling timing of one phase of an asl series (s): the label duration τ and the
+    signal time t (time from the start of labelling to the excitation; (p)CASL PLD = t - τ,
+    PASL TI = t). ΔM depends on the series only through it, so it is computed once per
+    distinct timing."""
+
+    label_duration: float
+    signal_time: float
+
+
+@dataclass(frozen=True)
+class AslVolume:  # pylint: disable=too-many-instance-attributes  # the facts of one volume
+    """One volume of an asl series, in acquisition order (:attr:`AslSeries.volumes`).
+
+    ``index`` is its 0-based position in the 4-D image (and its noise stream's volume index);
+    ``token`` its ``asl_context`` token, ``token_index`` that token's position in
+    ``asl_context`` (the per-token values are the token's); ``phase`` the 0-based index of its
+    phase (entry of ``signal_time`` / ``label_duration``).
+    """
+
+    index: int
+    token: str
+    token_index: int
+    phase: int
+    label_duration: float
+    signal_time: float
+    echo_time: float
+    repetition_time: float
+    motion: Motion
+
+    @property
+    def timing(self) -> LabelTiming:
+        """The (label_duration, signal_time) of this volume's phase."""
+        return LabelTiming(self.label_duration, self.signal_time)
+
+
+def per_phase(value: float | tuple[float, ...], phases: int) -> tuple[float, ...]:
+    """A per-phase key as one value per phase: a number repeats, a tuple is as given."""
+    if isinstance(value, tuple):
+        return value
+    return (value,) * phases
+
+
+@dataclass(frozen=True)
 class AslSeries:  # pylint: disable=too-many-instance-attributes  # one field per parameter
-    """An ``asl`` series (docs/physics.md §2.3); per-volume tuples: one entry per context token."""
+    """An ``asl`` series (docs/physics.md §2.3).
+
+    Per-token tuples (``echo_time``, ``repetition_time``, ``motion``): one entry per
+    ``asl_context`` token. Per-phase keys (``label_duration``, ``signal_time``): a number, or a
+    tuple with one entry per phase, as the parameter file gives them. The volumes the series
+    acquires are :attr:`volumes` (the one expansion rule); read per-volume facts from there.
+    """
 
     description: str
     asl_context: tuple[str, ...]
     label_type: str  # "casl" | "pcasl" | "pasl"
-    label_duration: float
-    signal_time: float
+    label_duration: float | tuple[float, ...]
+    signal_time: float | tuple[float, ...]
+    m0scan_phases: str  # "all" | "first"
     label_efficiency: float
     acq_matrix: tuple[int, int, int]
     acq_contrast: str  # "ge" | "se" | "ir"
@@ -99,6 +151,47 @@ class AslSeries:  # pylint: disable=too-many-instance-attributes  # one field pe
     gkm_model: str = "full"  # "full" | "whitepaper" | "consensus"
     background_suppression: bool | Mapping[str, Any] = False
     series_type: str = "asl"
+
+    @cached_property
+    def phases(self) -> tuple[LabelTiming, ...]:
+        """The timing of each phase: as many phases as the longest per-phase key has entries
+        (one when both are numbers); a number repeats in every phase (the loader has checked
+        that two lists have the same length)."""
+        lengths = [len(v) for v in (self.label_duration, self.signal_time) if isinstance(v, tuple)]
+        count = max(lengths, default=1)
+        taus = per_phase(self.label_duration, count)
+        times = per_phase(self.signal_time, count)
+        return tuple(LabelTiming(tau, t) for tau, t in zip(taus, times))
+
+    @cached_property
+    def volumes(self) -> tuple[AslVolume, ...]:
+        """Every volume in acquisition order: phases outer, ``asl_context`` tokens inner
+        (ASLDRO develop's order); the per-token values repeat in every phase; with
+        ``m0scan_phases`` ``"first"`` the m0scan tokens are acquired in the first phase only."""
+        volumes: list[AslVolume] = []
+        for phase, timing in enumerate(self.phases):
+            for token_index, token in enumerate(self.asl_context):
+                if token == "m0scan" and phase > 0 and self.m0scan_phases == "first":
+                    continue
+                volumes.append(
+                    AslVolume(
+                        index=len(volumes),
+                        token=token,
+                        token_index=token_index,
+                        phase=phase,
+                        label_duration=timing.label_duration,
+                        signal_time=timing.signal_time,
+                        echo_time=self.echo_time[token_index],
+                        repetition_time=self.repetition_time[token_index],
+                        motion=self.motion[token_index],
+                    )
+                )
+        return tuple(volumes)
+
+    @property
+    def volume_tokens(self) -> tuple[str, ...]:
+        """The token of every volume, in acquisition order (the rows of aslcontext.tsv)."""
+        return tuple(volume.token for volume in self.volumes)
 
 
 @dataclass(frozen=True)

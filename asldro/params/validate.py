@@ -282,7 +282,7 @@ def _items_count(failure: _Failure) -> list[Problem]:
     if low is not None and low == high:
         rule = f"expected {low} values"
     elif failure.error.validator == "minItems":
-        rule = f"expected at least {low} values"
+        rule = f"expected at least {low} value{'' if low == 1 else 's'}"
     else:
         rule = f"expected at most {high} values"
     return [failure.problem(f"{failure.where}: {rule}, got {len(failure.instance)}")]

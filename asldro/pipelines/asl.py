@@ -1,10 +1,11 @@
 """The ``asl`` series (docs/physics.md §1 table, §4, §5, §6, §7).
 
 :func:`build_asl_pipeline` gives the filters each volume goes through (``asldro.pipelines.
-filters``): ΔM of the kinetic model (computed once per series) -> the MRI signal of the volume's
-``asl_context`` token on the ground-truth grid -> motion + resampling -> complex noise ->
-magnitude -> float32 (or the complex image, complex64, when ``output_image_type`` is
-``complex``). :func:`simulate_asl` runs the volumes and stacks them to 4-D.
+filters``): ΔM of the kinetic model at the volume's labelling timing (computed once per distinct
+timing of the series) -> the MRI signal of the volume's ``asl_context`` token on the
+ground-truth grid -> motion + resampling -> complex noise -> magnitude -> float32 (or the complex
+image, complex64, when ``output_image_type`` is ``complex``). The volumes are the series' :attr:`~asldro.params.types.AslSeries.volumes` (phases outer, tokens inner).
+:func:`simulate_asl` runs the volumes and stacks them to 4-D.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from asldro.pipelines.context import SimulationContext
 from asldro.pipelines.contrast import signal_filter
 from asldro.pipelines.filters import (
     AddComplexNoise,
+    KineticModel,
     Kinetics,
     noise_seed,
     output_filters,
@@ -48,9 +50,10 @@ def volume_threads(n_volumes: int, threads: int) -> int:
 class AslPipeline:
     """The filters of every volume of one asl series, and what they share.
 
-    ``kinetics`` holds ΔM (computed once); ``maps`` the ground-truth quantities as lookup tables
-    or dense maps (a series-level ``m0`` replaces the M0 map, docs/physics.md D8); ``sigma`` and
-    ``reference`` the noise level (docs/physics.md D5); ``streams`` the volumes' noise streams.
+    ``kinetics`` holds ΔM (computed once per distinct labelling timing); ``maps`` the
+    ground-truth quantities as lookup tables or dense maps (a series-level ``m0`` replaces the M0
+    map, docs/physics.md D8); ``sigma`` and ``reference`` the noise level (docs/physics.md D5);
+    ``streams`` the volumes' noise streams (one per volume index).
     """
 
     series: AslSeries
@@ -69,27 +72,50 @@ class AslPipeline:
 
     @property
     def shared_filters(self) -> tuple[Filter, ...]:
-        """The leading filters every volume shares (their work is done once): ΔM."""
-        return (self.kinetics,)
+        """The leading filters every volume shares (their work is done once): ΔM when the
+        series has one labelling timing; none when its phases differ (each volume then records
+        the ΔM of its own timing)."""
+        return (self.kinetics,) if len(self.kinetics.timings) == 1 else ()
 
     def filters(self, volume: int) -> tuple[Filter, ...]:
-        """The filters of ``volume`` (0-based); its noise is drawn now, from its own stream."""
+        """The filters of ``volume`` (0-based index into ``series.volumes``); its noise is drawn
+        now, from its own stream."""
         series = self.series
+        plan = series.volumes[volume]
+        kinetics = self.kinetics.at(plan.timing)
         acquire = self.context.acquire(
-            series.acq_matrix, series.motion[volume], tables=self.kinetics.delta_m.ndim == 1
+            series.acq_matrix, plan.motion, tables=kinetics.delta_m.ndim == 1
         )
         signal = signal_filter(
             series,
             self.maps,
-            repetition_time=series.repetition_time[volume],
-            echo_time=series.echo_time[volume],
-            token=series.asl_context[volume],
+            repetition_time=plan.repetition_time,
+            echo_time=plan.echo_time,
+            token=plan.token,
         )
         add_noise = AddComplexNoise.drawn(
-            acquire.resampler.target.shape, self.sigma, self.streams.volume(volume)
+            acquire.resampler.target.shape, self.sigma, self.streams.volume(plan.index)
         )
         finish = output_filters(series.output_image_type, add_noise)
-        return (*self.shared_filters, signal, acquire, add_noise, *finish)
+        return (kinetics, signal, acquire, add_noise, *finish)
+
+
+def kinetic_model(series: AslSeries, context: SimulationContext) -> KineticModel:
+    """The kinetic model of ``series``: its labelling and efficiency, and λ and T1 of blood
+    (the series' when it gives them, else the ground truth's; docs/physics.md D8)."""
+    gt = context.ground_truth
+    lam = gt.parameters["lambda_blood_brain"]
+    t1b = gt.parameters["t1_arterial_blood"]
+    if series.lambda_blood_brain is not None:
+        lam = series.lambda_blood_brain
+    if series.t1_arterial_blood is not None:
+        t1b = series.t1_arterial_blood
+    return KineticModel(
+        label_type=series.label_type,
+        label_efficiency=series.label_efficiency,
+        lambda_blood_brain=float(lam),
+        t1_arterial_blood=float(t1b),
+    )
 
 
 def build_asl_pipeline(
@@ -101,24 +127,12 @@ def build_asl_pipeline(
     seed: int | None = None,
 ) -> AslPipeline:
     """The pipeline of one asl series; ``index`` is its 1-based position in the parameter
-    file, ``seed`` replaces its ``random_seed``. ΔM and the noise level are computed here."""
-    gt = context.ground_truth
+    file, ``seed`` replaces its ``random_seed``. ΔM (once per distinct labelling timing of the
+    series' volumes) and the noise level are computed here."""
     replace = {} if series.m0 is None else {"m0": series.m0}
     maps = context.maps(QUANTITIES, replace)
-    lam = gt.parameters["lambda_blood_brain"]
-    t1b = gt.parameters["t1_arterial_blood"]
-    if series.lambda_blood_brain is not None:
-        lam = series.lambda_blood_brain
-    if series.t1_arterial_blood is not None:
-        t1b = series.t1_arterial_blood
     kinetics = Kinetics.computed(
-        series.label_type,
-        maps,
-        label_duration=series.label_duration,
-        signal_time=series.signal_time,
-        label_efficiency=series.label_efficiency,
-        lambda_blood_brain=float(lam),
-        t1_arterial_blood=float(t1b),
+        kinetic_model(series, context), maps, (volume.timing for volume in series.volumes)
     )
     sigma, reference = context.noise_sigma(maps["m0"], series.desired_snr)
     return AslPipeline(
@@ -152,9 +166,10 @@ def simulate_asl(
 
     # Volumes are independent (each has its own noise stream), so they run on a few threads;
     # the result does not depend on the number of threads.
-    threads = volume_threads(len(series.asl_context), context.threads)
+    count = len(series.volumes)
+    threads = volume_threads(count, context.threads)
     with ThreadPoolExecutor(max_workers=threads) as pool:
-        done = list(pool.map(simulate_volume, range(len(series.asl_context))))
+        done = list(pool.map(simulate_volume, range(count)))
     stacked = stack_volumes([image for image, _ in done], len(pipeline.shared_filters))
     seed_records = [seed_record for _, seed_record in done]
 

@@ -12,20 +12,22 @@ The volumes of an asl series go through::
 a structural series through the same chain without :class:`Kinetics`, and each quantity of a
 ground_truth series through :class:`Acquire` (then :class:`PerfusionWeightedMean` for transit
 time) or :class:`MajorityLabels`. A filter may hold work done once per series when the
-pipeline was built (ΔM, drawn noise, shared label fractions); a new physical effect is one new
+pipeline was built (ΔM once per distinct labelling timing, drawn noise, shared label
+fractions); a new physical effect is one new
 filter placed in the builders of ``asldro.pipelines.asl`` / ``structural``.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
-from typing import Any, Mapping, Sequence
+from types import MappingProxyType
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
 from asldro.acquisition import Resampler
 from asldro.image import Filter, Image
-from asldro.params.types import Motion
+from asldro.params.types import LabelTiming, Motion
 from asldro.physics import gkm, signal
 from asldro.physics import noise as noise_model
 from asldro.pipelines import seeds
@@ -36,43 +38,102 @@ KINETIC_QUANTITIES = ("perfusion_rate", "transit_time", "t1", "m0")
 SIGNAL_QUANTITIES = ("m0", "t1", "t2", "t2_star")
 
 
+@dataclass(frozen=True)
+class KineticModel:
+    """What ΔM of a series depends on besides the ground truth and the labelling timing: the
+    labelling scheme and the kinetic parameters of the series (docs/physics.md §4, §4.6)."""
+
+    label_type: str
+    label_efficiency: float
+    lambda_blood_brain: float
+    t1_arterial_blood: float
+
+    def delta_m(self, maps: Mapping[str, np.ndarray], timing: LabelTiming) -> np.ndarray:
+        """ΔM of one labelling timing from ``maps`` (:data:`KINETIC_QUANTITIES`, lookup tables
+        or dense maps): the one place the pipelines call the kinetic model
+        (:func:`asldro.physics.gkm.delta_m`)."""
+        return gkm.delta_m(
+            self.label_type,
+            *(maps[name] for name in KINETIC_QUANTITIES),
+            label_duration=timing.label_duration,
+            signal_time=timing.signal_time,
+            label_efficiency=self.label_efficiency,
+            lambda_blood_brain=self.lambda_blood_brain,
+            t1_arterial_blood=self.t1_arterial_blood,
+        )
+
+
 @dataclass(frozen=True, eq=False)
 class Kinetics:
     """ΔM of the General Kinetic Model for the series' labelling (docs/physics.md §4, D1).
 
-    ΔM depends on the series only, so it is computed once (:meth:`computed`, on lookup tables
-    or dense maps) and every volume's pipeline starts with the same filter, which replaces the
-    data by ΔM on the ground-truth grid; :class:`MriSignal` then encodes it in label volumes.
+    ΔM depends on a volume only through its labelling timing (label duration, signal time), so
+    it is computed once per distinct timing of the series (:meth:`computed`, on lookup tables or
+    dense maps) and held in ``delta_m_by_timing``; a phase's volumes share one array. Each
+    volume's pipeline starts with this filter at its timing (:meth:`at`), which replaces the
+    data by that ΔM on the ground-truth grid; :class:`MriSignal` then encodes it in label
+    volumes.
     """
 
-    label_type: str
-    label_duration: float
-    signal_time: float
-    label_efficiency: float
-    lambda_blood_brain: float
-    t1_arterial_blood: float
-    delta_m: np.ndarray
+    model: KineticModel
+    delta_m_by_timing: Mapping[LabelTiming, np.ndarray]
+    timing: LabelTiming
 
     @classmethod
     def computed(
-        cls, label_type: str, maps: Mapping[str, np.ndarray], **parameters: float
+        cls, model: KineticModel, maps: Mapping[str, np.ndarray], timings: Iterable[LabelTiming]
     ) -> "Kinetics":
-        """Compute ΔM from ``maps`` (:data:`KINETIC_QUANTITIES`); ``parameters`` are
-        label_duration, signal_time, label_efficiency, lambda_blood_brain, t1_arterial_blood."""
-        delta_m = gkm.delta_m(
-            label_type, *(maps[name] for name in KINETIC_QUANTITIES), **parameters
-        )
-        return cls(label_type=label_type, delta_m=delta_m, **parameters)
+        """Compute ΔM from ``maps`` once for each distinct timing of ``timings`` (in the order
+        first seen); the filter applies the first timing until :meth:`at` picks another."""
+        distinct = list(dict.fromkeys(timings))
+        if not distinct:
+            raise ValueError("no labelling timing")
+        by_timing = {timing: model.delta_m(maps, timing) for timing in distinct}
+        return cls(model, MappingProxyType(by_timing), distinct[0])
+
+    def at(self, timing: LabelTiming) -> "Kinetics":
+        """This filter applying the ΔM of ``timing`` (the same filter when it applies it
+        already; the arrays are shared, never recomputed)."""
+        if timing == self.timing:
+            return self
+        if timing not in self.delta_m_by_timing:
+            raise KeyError(f"no ΔM was computed for {timing}")
+        return replace(self, timing=timing)
+
+    @property
+    def timings(self) -> tuple[LabelTiming, ...]:
+        """The distinct timings ΔM was computed for."""
+        return tuple(self.delta_m_by_timing)
+
+    @property
+    def delta_m(self) -> np.ndarray:
+        """ΔM of the timing this filter applies."""
+        return self.delta_m_by_timing[self.timing]
+
+    @property
+    def label_type(self) -> str:
+        """The labelling scheme."""
+        return self.model.label_type
+
+    @property
+    def lambda_blood_brain(self) -> float:
+        """The blood-brain partition coefficient used."""
+        return self.model.lambda_blood_brain
+
+    @property
+    def t1_arterial_blood(self) -> float:
+        """The arterial blood T1 used."""
+        return self.model.t1_arterial_blood
 
     @property
     def parameters(self) -> dict[str, float]:
-        """The model's parameters, in the order they are recorded."""
+        """The model's parameters at this filter's timing, in the order they are recorded."""
         return {
-            "label_duration": self.label_duration,
-            "signal_time": self.signal_time,
-            "label_efficiency": self.label_efficiency,
-            "lambda_blood_brain": self.lambda_blood_brain,
-            "t1_arterial_blood": self.t1_arterial_blood,
+            "label_duration": self.timing.label_duration,
+            "signal_time": self.timing.signal_time,
+            "label_efficiency": self.model.label_efficiency,
+            "lambda_blood_brain": self.model.lambda_blood_brain,
+            "t1_arterial_blood": self.model.t1_arterial_blood,
         }
 
     def __call__(self, image: Image) -> Image:

@@ -59,6 +59,9 @@ ASL_COMPLEX_VOLUME = 8.0
 ASL_VOLUME_OBJECTS = 130 * KIB
 #: asl series with dense ground-truth maps: the signal is computed on the ground-truth grid.
 ASL_DENSE, ASL_DENSE_THREAD = 8.0, 40.0
+#: asl series with dense ground-truth maps: each distinct labelling timing after the first
+#: holds one more float64 ΔM map on the ground-truth grid (multi-PLD, variable LD).
+ASL_DENSE_TIMING = 8.0
 #: structural series per acquisition voxel (resampled / on the ground-truth grid), and dense maps.
 STRUCTURAL, STRUCTURAL_IDENTITY, STRUCTURAL_DENSE = 62.0, 24.0, 48.0
 #: ground_truth series: ``GT_LABEL L + GT_QUANTITY Q + GT_BASE`` per voxel (Q quantities).
@@ -123,9 +126,14 @@ def _dense(gt: GroundTruth, names: Sequence[str]) -> bool:
     return any(name in gt.maps and not gt.is_table(name) for name in names)
 
 
+def _timings(series: AslSeries) -> int:
+    """Distinct labelling timings of an asl series: one ΔM array each."""
+    return len({volume.timing for volume in series.volumes})
+
+
 def _asl_per_voxel(series: AslSeries, identity: bool, n_labels: int, threads: int) -> float:
     """Peak bytes per acquisition voxel of an asl series on ``threads`` volume threads."""
-    volumes = len(series.asl_context)
+    volumes = len(series.volumes)
     per_volume = ASL_VOLUME + (ASL_COMPLEX_VOLUME if series.output_image_type == "complex" else 0)
     if identity:
         return ASL_IDENTITY + per_volume * volumes
@@ -140,10 +148,11 @@ def _series_bytes(series, gt: GroundTruth, n_labels: int, threads: int) -> tuple
     identity = _on_truth_grid(series, gt)
     extra = ROTATION * n_gt if _rotated(series.motion) else 0.0
     if isinstance(series, AslSeries):
-        volumes = len(series.asl_context)
+        volumes = len(series.volumes)
         threads = volume_threads(volumes, threads)
         if _dense(gt, ASL_QUANTITIES):
             extra += n_gt * (ASL_DENSE + ASL_DENSE_THREAD * threads)
+            extra += n_gt * ASL_DENSE_TIMING * (_timings(series) - 1)
         per_voxel = _asl_per_voxel(series, identity, n_labels, threads)
         kept = 8.0 if series.output_image_type == "complex" else 4.0
         return n_acq * per_voxel + volumes * ASL_VOLUME_OBJECTS + extra, kept * n_acq * volumes
@@ -165,7 +174,7 @@ def _series_bytes(series, gt: GroundTruth, n_labels: int, threads: int) -> tuple
 
 def _describe(index: int, series) -> str:
     shape = "x".join(str(n) for n in series.acq_matrix)
-    volumes = f", {len(series.asl_context)} volumes" if isinstance(series, AslSeries) else ""
+    volumes = f", {len(series.volumes)} volumes" if isinstance(series, AslSeries) else ""
     return f"image_series[{index}] ({series.series_type}, acq_matrix {shape}{volumes})"
 
 

@@ -25,7 +25,7 @@ from typing import Any, Iterable, Mapping, Union
 
 from asldro.acquisition.sampling import Grid
 from asldro.image import Image
-from asldro.params.types import AslSeries, GroundTruthSeries, StructuralSeries
+from asldro.params.types import AslSeries, AslVolume, GroundTruthSeries, StructuralSeries
 from asldro.pipelines.contrast import excitation_flip_angle
 
 
@@ -135,7 +135,8 @@ def _value(record: Any, name: str) -> Any:
 
 @dataclass(frozen=True)
 class AslAcquisition(_Acquired):
-    """The 4-D asl image of an ``asl`` series: one volume per ``series.asl_context`` token.
+    """The 4-D asl image of an ``asl`` series: one volume per entry of ``series.volumes``
+    (phases outer, ``asl_context`` tokens inner).
 
     ``lambda_blood_brain`` and ``t1_arterial_blood`` are the values used (the series' when given,
     else the ground truth's); ``m0_uniform_value`` is the M0 value when the M0 used is uniform
@@ -154,6 +155,18 @@ class AslAcquisition(_Acquired):
     def image_type(self) -> str:
         """``magnitude`` or ``complex`` (the series' ``output_image_type``)."""
         return str(self.series.output_image_type)
+
+    @property
+    def volumes(self) -> tuple[AslVolume, ...]:
+        """The volumes of the 4-D image, in order (the one expansion rule,
+        :attr:`asldro.params.types.AslSeries.volumes`)."""
+        return self.series.volumes
+
+    def per_volume(self, name: str) -> tuple[Any, ...]:
+        """The value of ``name`` for every volume: an :class:`~asldro.params.types.AslVolume`
+        field (``token``, ``echo_time``, ``repetition_time``, ``motion``, ``label_duration``,
+        ``signal_time``, ...)."""
+        return tuple(getattr(volume, name) for volume in self.volumes)
 
 
 @dataclass(frozen=True)

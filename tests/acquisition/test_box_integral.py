@@ -148,3 +148,26 @@ def test_tables_are_kept_only_by_the_cache_that_owns_them():
     assert len(cache.arrays()) == TABLES_KEPT["lookup"] + 1
     cache.clear()
     assert not cache.arrays()
+
+
+def test_a_table_in_use_is_kept_over_older_ones():
+    """The least recently used table is dropped: a multi-PLD series uses its control table in
+    every phase and a new label table per phase, so the control table must not be rebuilt."""
+    from asldro.acquisition.box_integral import TABLES_KEPT, TableCache
+
+    cache = TableCache()
+    seg = np.zeros((4, 4, 4), dtype=np.uint16)
+    built = []
+
+    def table(name):
+        def build():
+            built.append(name)
+            return np.zeros(3)
+
+        return cache.table("lookup", (id(seg), name), seg, build)
+
+    control = table("control")
+    for phase in range(3 * TABLES_KEPT["lookup"]):
+        assert table("control") is control  # used again in every phase
+        table(f"label {phase}")
+    assert built.count("control") == 1

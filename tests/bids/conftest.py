@@ -93,21 +93,23 @@ def _asl_result(
     context: str = "m0scan control label",
     *,
     label_type: str = "pcasl",
-    label_duration: float = 1.8,
-    signal_time: float = 3.6,
+    label_duration: float | list[float] = 1.8,
+    signal_time: float | list[float] = 3.6,
     acq_contrast: str = "se",
     echo_time: tuple[float, ...] | None = None,
     repetition_time: tuple[float, ...] | None = None,
     m0_uniform_value: float | None = None,
     seed: int = 0,
+    m0scan_phases: str = "all",
 ) -> SeriesResult:
     """An asl series simulated by the asl pipeline; ``m0_uniform_value`` is given as the series'
-    uniform ``m0``."""
+    uniform ``m0``; ``label_duration`` and ``signal_time`` may be lists (one per phase)."""
     parameters: dict = {
         "asl_context": context,
         "label_type": label_type,
         "label_duration": label_duration,
         "signal_time": signal_time,
+        "m0scan_phases": m0scan_phases,
         "acq_contrast": acq_contrast,
         "random_seed": seed,
     }

@@ -20,6 +20,7 @@ from asldro.bids.sidecars import (
     scalar_or_list,
     structural_sidecar,
 )
+from asldro.jsonable import json_bytes
 from asldro.params import catalog
 
 REQUIRED_ASL = {
@@ -136,6 +137,97 @@ def test_echo_time_scalar_or_per_volume(make_asl_result):
 def test_single_pld_is_scalar_even_with_m0scan_rows(make_asl_result):
     sidecar = _asl(make_asl_result(1, "m0scan control label control label"))
     assert isinstance(sidecar["PostLabelingDelay"], float)
+
+
+# --------------------------------------------------------------------------------------------
+# Multi-PLD and variable labelling duration: one value per volume (docs/bids.md §6)
+
+
+def test_multi_pld_delays_are_per_volume_with_zero_for_m0scan(make_asl_result):
+    """m0scan + control/label at three signal times: one PLD per volume (0 for m0scan), one
+    LabelingDuration (a float: every control/label volume has 1.8), the pairs of every phase,
+    the per-token TE/TR repeated in every phase."""
+    result = make_asl_result(
+        1,
+        "m0scan control label",
+        signal_time=[2.0, 2.6, 3.6],
+        repetition_time=(10.0, 4.0, 4.0),
+        echo_time=(0.012, 0.01, 0.01),
+    )
+    sidecar = _asl(result)
+    assert sidecar["PostLabelingDelay"] == [0.0, 0.2, 0.2, 0.0, 0.8, 0.8, 0.0, 1.8, 1.8]
+    assert sidecar["LabelingDuration"] == 1.8 and isinstance(sidecar["LabelingDuration"], float)
+    assert sidecar["TotalAcquiredPairs"] == 3
+    assert sidecar["RepetitionTimePreparation"] == [10.0, 4.0, 4.0] * 3
+    assert sidecar["EchoTime"] == [0.012, 0.01, 0.01] * 3
+    assert sidecar["M0Type"] == "Included"
+    assert result.images["asl"].data.shape[-1] == 9
+
+
+def test_delays_carry_no_float_noise(make_asl_result):
+    """2.8 - 1.8 is written 1.0 and 2.0 - 1.8 is 0.2 (ASLDRO develop wrote 0.9999999999999998
+    and 0.19999999999999996: defect D34 of docs/bids.md §13)."""
+    sidecar = _asl(make_asl_result(1, "control label", signal_time=[2.8, 2.0]))
+    assert sidecar["PostLabelingDelay"] == [1.0, 1.0, 0.2, 0.2]
+    assert sidecar["TotalAcquiredPairs"] == 2
+
+
+def test_develop_docs_example_sidecar(make_asl_result):
+    """label_duration 1.0, signal_time [1.0, 1.25, 1.5], "control label": PLD 0, 0.25, 0.5."""
+    result = make_asl_result(1, "control label", label_duration=1.0, signal_time=[1.0, 1.25, 1.5])
+    sidecar = _asl(result)
+    assert sidecar["PostLabelingDelay"] == [0.0, 0.0, 0.25, 0.25, 0.5, 0.5]
+    assert sidecar["LabelingDuration"] == 1.0
+    assert sidecar["TotalAcquiredPairs"] == 3
+
+
+def test_variable_labelling_duration_at_one_delay(make_asl_result):
+    """label_duration [1.0, 1.5, 2.0] with signal_time = tau + 1.8: one PLD (a scalar, since
+    every control/label volume has 1.8), LabelingDuration one per volume with 0 for m0scan."""
+    result = make_asl_result(
+        1, "m0scan control label", label_duration=[1.0, 1.5, 2.0], signal_time=[2.8, 3.3, 3.8]
+    )
+    sidecar = _asl(result)
+    assert sidecar["PostLabelingDelay"] == 1.8
+    assert sidecar["LabelingDuration"] == [0.0, 1.0, 1.0, 0.0, 1.5, 1.5, 0.0, 2.0, 2.0]
+
+
+def test_an_integer_labelling_duration_is_written_as_a_float(make_asl_result):
+    """ASLPrep reads an integer LabelingDuration (2) as an array and fails: always 2.0."""
+    sidecar = _asl(make_asl_result(1, "control label", label_duration=2, signal_time=4))
+    assert '"LabelingDuration": 2.0' in json_bytes(sidecar).decode()
+    assert '"PostLabelingDelay": 2.0' in json_bytes(sidecar).decode()
+
+
+def test_m0scan_in_the_first_phase_only(make_asl_result):
+    """m0scan_phases "first": one m0scan then the pairs of every phase."""
+    result = make_asl_result(
+        1, "m0scan control label", signal_time=[2.0, 3.0], m0scan_phases="first"
+    )
+    sidecar = _asl(result)
+    assert sidecar["PostLabelingDelay"] == [0.0, 0.2, 0.2, 1.2, 1.2]
+    assert sidecar["RepetitionTimePreparation"] == [10.0, 5.0, 5.0, 5.0, 5.0]
+    assert sidecar["TotalAcquiredPairs"] == 2
+    assert result.images["asl"].data.shape[-1] == 5
+
+
+def test_multi_ti_pasl(make_asl_result):
+    """PASL at several inversion times: PLD = TI per volume, one bolus width."""
+    result = make_asl_result(
+        1, "control label", label_type="pasl", label_duration=0.8, signal_time=[1.0, 1.8]
+    )
+    sidecar = _asl(result)
+    assert sidecar["PostLabelingDelay"] == [1.0, 1.0, 1.8, 1.8]
+    assert sidecar["BolusCutOffDelayTime"] == 0.8
+    assert "LabelingDuration" not in sidecar
+
+
+def test_a_multi_phase_m0scan_series_has_one_value_per_volume(make_asl_result):
+    """A separate m0scan series with two phases: two volumes, its TR and TE scalars."""
+    record = _record(make_asl_result(2, "m0scan", signal_time=[2.0, 3.0]))
+    sidecar = m0scan_sidecar(record, intended_for="bids::sub-01/perf/sub-01_asl.nii.gz")
+    assert sidecar["RepetitionTimePreparation"] == 10.0 and sidecar["EchoTime"] == 0.01
+    assert len(record.volumes) == 2
 
 
 @pytest.mark.parametrize(

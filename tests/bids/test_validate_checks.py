@@ -204,6 +204,80 @@ def test_multi_pld_arrays_are_valid(dataset: Path) -> None:
     assert not codes(dataset)
 
 
+def make_multi_pld(root: Path, **changes: object) -> None:
+    """Turn the run into a valid multi-PLD run with an m0scan per phase (PLD 0 there): rows
+    m0scan, control, label at PLD 1.0 and 2.0, then apply ``changes`` to its sidecar."""
+    remove_m0scan(root)
+    set_asl_volumes(root, ("m0scan", "control", "label") * 2)
+    edit_json(
+        asl_paths(root)["asl_json"],
+        M0Type="Included",
+        TotalAcquiredPairs=2,
+        PostLabelingDelay=[0.0, 1.0, 1.0, 0.0, 2.0, 2.0],
+        LabelingDuration=1.8,
+    )
+    edit_json(asl_paths(root)["asl_json"], **changes)
+
+
+def test_multi_pld_with_m0scan_per_phase_is_valid(dataset: Path) -> None:
+    """(4) The layout asldro writes for multi-PLD: PLD 0 at the m0scan rows, LD a float."""
+    make_multi_pld(dataset)
+    assert not codes(dataset)
+    edit_json(asl_paths(dataset)["asl_json"], LabelingDuration=[0.0, 1.5, 1.5, 0.0, 1.8, 1.8])
+    assert not codes(dataset)
+
+
+@pytest.mark.parametrize(
+    "field, values",
+    [
+        ("PostLabelingDelay", [1.0, 1.0, 1.0, 2.0, 2.0, 2.0]),
+        ("LabelingDuration", [1.8, 1.5, 1.5, 0.0, 1.8, 1.8]),
+    ],
+)
+def test_m0scan_rows_need_zero_labelling_times(dataset: Path, field: str, values: list) -> None:
+    """(4) BIDS: an m0scan volume has PLD and LabelingDuration 0 in an array."""
+    make_multi_pld(dataset, **{field: values})
+    findings = [f for f in own_findings(dataset) if f.code == "M0SCAN_LABELLING_TIME_NOT_ZERO"]
+    assert len(findings) == 1 and field in findings[0].message
+    assert codes(dataset) == {"M0SCAN_LABELLING_TIME_NOT_ZERO"}
+
+
+def test_single_pld_with_m0scan_zeros_is_still_a_single_pld(dataset: Path) -> None:
+    """(4) [0, 1.8, 1.8, ...]: every control/label volume has 1.8, so it must be the scalar
+    1.8 (ASLPrep would count two distinct values and take the multi-PLD path)."""
+    make_multi_pld(dataset, PostLabelingDelay=[0.0, 1.8, 1.8, 0.0, 1.8, 1.8])
+    assert codes(dataset) == {"PLD_ARRAY_FOR_SINGLE_PLD"}
+
+
+def test_a_single_labelling_duration_written_as_an_array_is_flagged(dataset: Path) -> None:
+    """(4) BIDS: "In case all control-label volumes have the same LabelingDuration, a scalar
+    must be specified"."""
+    make_multi_pld(dataset, LabelingDuration=[0.0, 1.8, 1.8, 0.0, 1.8, 1.8])
+    assert codes(dataset) == {"LABELING_DURATION_ARRAY_FOR_SINGLE_VALUE"}
+
+
+def test_an_integer_labelling_duration_is_flagged(dataset: Path) -> None:
+    """(4) LabelingDuration 2 (an integer) breaks ASLPrep's multi-PLD fit; 2.0 does not."""
+    edit_json(asl_paths(dataset)["asl_json"], LabelingDuration=2)
+    assert codes(dataset) == {"LABELING_DURATION_NOT_FLOAT"}
+    edit_json(asl_paths(dataset)["asl_json"], LabelingDuration=2.0)
+    assert not codes(dataset)
+
+
+def test_multi_pld_pairs_count_every_phase(dataset: Path) -> None:
+    """(5) TotalAcquiredPairs is the pairs over all PLDs: 1 (the pairs of one PLD) is wrong."""
+    make_multi_pld(dataset, TotalAcquiredPairs=1)
+    assert codes(dataset) == {"TOTAL_ACQUIRED_PAIRS_MISMATCH"}
+
+
+def test_multi_pld_arrays_need_one_value_per_volume(dataset: Path) -> None:
+    """(4) One PLD per phase (ASLDRO develop's layout, defect D32 of docs/bids.md §13) is not one per volume."""
+    make_multi_pld(dataset, PostLabelingDelay=[1.0, 2.0])
+    assert {"ARRAY_LENGTH_NOT_MATCHING_NIFTI", "ARRAY_LENGTH_NOT_MATCHING_ASLCONTEXT"} <= codes(
+        dataset
+    )
+
+
 def test_aslcontext_header_must_be_volume_type(dataset: Path) -> None:
     """(4) Header exactly volume_type."""
     write_aslcontext(asl_paths(dataset)["context"], ("control", "label") * 3, header="volume")

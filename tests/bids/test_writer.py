@@ -480,7 +480,7 @@ def test_an_asl_image_that_does_not_match_its_context_is_refused(tmp_path, make_
     broken = image.evolve("drop", data=image.data[..., :1])
     records = dict(result.records)
     mismatched = SeriesResult(1, "asl", "asl", result.params, {"asl": broken}, records)
-    with pytest.raises(ValueError, match="1 volumes, its asl_context 2 tokens"):
+    with pytest.raises(ValueError, match="1 volumes, its parameters give 2"):
         _write(tmp_path / "out", [mismatched])
     assert not (tmp_path / "out" / "sub-01").exists()
 

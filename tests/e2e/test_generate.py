@@ -48,6 +48,33 @@ CASES = {
         small("structural", modality="T1w"),
         GT,
     ),
+    # m0scan + 6 PLDs x 4 control/label pairs (one M0 for the series), motion and noise; the
+    # delays t - tau include 2.8 - 1.8 (0.9999999999999998 in floating point, written 1.0)
+    "multi_pld": document(
+        small(
+            "asl",
+            asl_context="m0scan" + " control label" * 4,
+            label_duration=1.8,
+            signal_time=[2.05, 2.3, 2.55, 2.8, 3.05, 3.3],
+            m0scan_phases="first",
+            rot_z=[0.0, 0.5, 0.5, 1.0, 1.0, -0.5, -0.5, 0.2, 0.2],
+            transl_x=[0.0, 0.3, 0.3, -0.3, -0.3, 0.6, 0.6, 0.0, 0.0],
+            desired_snr=50.0,
+        ),
+        T1W,
+        GT,
+    ),
+    # variable labelling duration (one per phase) and an m0scan in every phase (ASLDRO develop)
+    "variable_ld": document(
+        small(
+            "asl",
+            asl_context="m0scan control label control label",
+            label_duration=[1.0, 1.4, 1.8],
+            signal_time=[1.5, 2.4, 3.6],
+        ),
+        T1W,
+        GT,
+    ),
     "contrasts": document(
         small("asl"),
         small("structural", modality="T1w", acq_contrast="se"),

@@ -48,7 +48,8 @@ MALFORMED: list[tuple[str, Any, str]] = [
     (
         "string number",
         document(asl(label_duration="1.8")),
-        f'{SP0}.label_duration: expected a number, got "1.8"',
+        f"{SP0}.label_duration: expected a number or a non-empty list of numbers (one per "
+        'phase), got "1.8"',
     ),
     ("zero echo time", document(asl(echo_time=0)), f"{SP0}.echo_time: 0 must be > 0"),
     (

@@ -5,12 +5,14 @@ import pytest
 
 from asldro.image import Image, apply_pipeline
 from asldro.params import default_params, load_params
+from asldro.params.types import LabelTiming
 from asldro.physics import gkm
 from asldro.pipelines.asl import build_asl_pipeline
 from asldro.pipelines.context import SimulationContext
 from asldro.pipelines.filters import (
     AddComplexNoise,
     CastTo,
+    KineticModel,
     Kinetics,
     Magnitude,
     MriSignal,
@@ -60,14 +62,49 @@ def _names(filters):
     return [type(f).__name__ for f in filters]
 
 
-def test_kinetics_records_its_model_and_holds_delta_m():
-    kinetics = Kinetics.computed("pcasl", MAPS, **KINETICS)
-    expected = gkm.delta_m(
-        "pcasl", MAPS["perfusion_rate"], MAPS["transit_time"], MAPS["t1"], MAPS["m0"], **KINETICS
+MODEL = KineticModel("pcasl", 0.85, 0.9, 1.65)
+
+
+def _gkm(**timing):
+    parameters = {**KINETICS, **timing}
+    return gkm.delta_m(
+        "pcasl", MAPS["perfusion_rate"], MAPS["transit_time"], MAPS["t1"], MAPS["m0"], **parameters
     )
+
+
+def test_kinetics_records_its_model_and_holds_delta_m():
+    kinetics = Kinetics.computed(MODEL, MAPS, [LabelTiming(1.8, 3.6)])
     out = kinetics(Image(data=MAPS["m0"], affine=np.eye(4)))
-    np.testing.assert_array_equal(out.data, expected)
+    np.testing.assert_array_equal(out.data, _gkm())
     assert dict(out.history[-1]) == {"filter": "delta_m", "label_type": "pcasl", **KINETICS}
+
+
+def test_kinetics_computes_delta_m_once_per_distinct_timing(monkeypatch):
+    """Nine volumes over three phases (and one repeated timing): three ΔM arrays, each the
+    kinetic model at its (tau, t); the filter of a timing records that timing."""
+    expected = {t: _gkm(signal_time=t) for t in (2.0, 2.6, 3.6)}
+    calls = []
+    real = gkm.delta_m
+
+    def counting(*args, **kwargs):
+        calls.append((kwargs["label_duration"], kwargs["signal_time"]))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(gkm, "delta_m", counting)
+    timings = [LabelTiming(1.8, t) for t in (2.0, 2.0, 2.0, 2.6, 2.6, 2.6, 3.6, 3.6, 2.0)]
+    kinetics = Kinetics.computed(MODEL, MAPS, timings)
+    assert calls == [(1.8, 2.0), (1.8, 2.6), (1.8, 3.6)]
+    assert kinetics.timings == (LabelTiming(1.8, 2.0), LabelTiming(1.8, 2.6), LabelTiming(1.8, 3.6))
+    for t in (2.0, 2.6, 3.6):
+        at = kinetics.at(LabelTiming(1.8, t))
+        np.testing.assert_array_equal(at.delta_m, expected[t])
+        assert at.delta_m is kinetics.delta_m_by_timing[LabelTiming(1.8, t)]  # shared, not copied
+        entry = dict(at(Image(data=MAPS["m0"], affine=np.eye(4))).history[-1])
+        assert (entry["label_duration"], entry["signal_time"]) == (1.8, t)
+    assert kinetics.at(LabelTiming(1.8, 2.0)) is kinetics
+    assert len(calls) == 3  # nothing recomputed
+    with pytest.raises(KeyError):
+        kinetics.at(LabelTiming(1.0, 2.0))
 
 
 @pytest.mark.parametrize("token", ["label", "control", "m0scan"])

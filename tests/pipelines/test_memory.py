@@ -6,7 +6,9 @@ that the default and end-to-end cases are never refused.
 """
 
 import copy
+import dataclasses
 
+import numpy as np
 import pytest
 
 from asldro.params import ParamError, default_params, load_params
@@ -122,3 +124,50 @@ def test_complex_asl_costs_more_than_magnitude(gt3t):
     doc["image_series"][0]["series_parameters"]["output_image_type"] = "complex"
     complex_ = load_params(doc)
     assert estimate_peak_memory(complex_, gt3t).total > estimate_peak_memory(magnitude, gt3t).total
+
+
+def _multi_pld(acq_matrix, phases, tokens="m0scan control label"):
+    """A multi-PLD series: ``tokens`` acquired at ``phases`` signal times (pCASL, tau 1.8)."""
+    doc = default_params()
+    doc["image_series"] = [
+        {
+            "series_type": "asl",
+            "series_parameters": {
+                "acq_matrix": acq_matrix,
+                "asl_context": tokens,
+                "signal_time": [2.0 + 0.25 * i for i in range(phases)],
+            },
+        }
+    ]
+    return load_params(doc)
+
+
+def _dense_gt(gt3t):
+    """The built-in 3T truth with a dense CBF map (so the signal is computed on its grid)."""
+    maps = dict(gt3t.maps)
+    maps["perfusion_rate"] = gt3t.dense("perfusion_rate").astype(np.float64)
+    return dataclasses.replace(gt3t, maps=maps)
+
+
+def test_the_estimate_counts_the_volumes_of_every_phase(gt3t):
+    """100 phases of 'm0scan control label' are 300 volumes: the estimate is that of a
+    300-volume single-phase series, far above the 3 tokens alone."""
+    multi = _multi_pld([64, 64, 12], 100)
+    assert len(multi.series[0].volumes) == 300
+    same_volumes = _asl([64, 64, 12], 300)
+    assert estimate_peak_memory(multi, gt3t).total == estimate_peak_memory(same_volumes, gt3t).total
+    one_phase = _multi_pld([64, 64, 12], 1)
+    assert estimate_peak_memory(multi, gt3t).total > estimate_peak_memory(one_phase, gt3t).total
+    assert "300 volumes" in estimate_peak_memory(multi, gt3t).largest
+
+
+def test_dense_maps_cost_one_delta_m_per_distinct_timing(gt3t):
+    """With dense maps each distinct (tau, t) holds a float64 ΔM on the ground-truth grid:
+    6 phases cost 5 such maps more than one phase of as many volumes."""
+    dense = _dense_gt(gt3t)
+    six = _multi_pld([32, 32, 12], 6, "control label")
+    twelve = _asl([32, 32, 12], 12)
+    n_gt = int(np.prod(gt3t.shape))
+    extra = estimate_peak_memory(six, dense).total - estimate_peak_memory(twelve, dense).total
+    assert extra == pytest.approx(5 * 8 * n_gt, abs=2)
+    assert estimate_peak_memory(six, gt3t).total == estimate_peak_memory(twelve, gt3t).total
