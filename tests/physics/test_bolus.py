@@ -115,7 +115,7 @@ def test_cut_off_equals_the_model_with_tau_eff(model, technique, end):
 
 
 def test_quipss_ii_white_paper_quantification_is_exact_for_k_zero():
-    # docs/physics.md §4.8 / kinetics-readouts §4a: T1app = T1b (k = 0), TI >= Δt + TI1
+    # docs/physics.md §4.8: T1app = T1b (k = 0), TI >= Δt + TI1
     t1_matched = 1.0 / (1.0 / T1B - F / 6000.0 / LAM)
     ti1 = 0.7
     cut_off = BolusCutOff("QUIPSSII", ti1)

@@ -17,7 +17,7 @@ from asldro.physics.bolus import BolusCutOff
 from asldro.physics.dispersion import Dispersion
 
 ALPHA, LAM, T1B, M0, F = 0.85, 0.9, 1.65, 100.0, 60.0
-GAMMA = Dispersion("gamma", s=7.39, p=0.1)  # Fabber's prior means (kinetics-readouts §4d)
+GAMMA = Dispersion("gamma", s=7.39, p=0.1)  # Fabber's prior means
 KERNELS = [
     GAMMA,
     Dispersion("gamma", s=2.0, p=0.5),
@@ -136,7 +136,7 @@ def test_kernel_cells_hold_the_mass_and_the_mean(kernel):
     assert mean == pytest.approx(expected, rel=1e-12, abs=1e-13)
 
 
-# --- the dispersed delivery (kinetics-readouts §4d) -----------------------------------------
+# --- the dispersed delivery (docs/physics.md §4.10) ------------------------------------------
 
 
 def _moments(label_type, kernel, dt=0.8, tau=1.8):

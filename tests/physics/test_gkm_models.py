@@ -1,7 +1,7 @@
 """Tests of the kinetic models (docs/physics.md §4.7) and of ``gkm.delta_m``'s dispatch.
 
-Hand-derived values and limits, and the ASLDRO develop vectors of kinetics-readouts §1.10 and
-the consensus vectors of its §4.0, at the physics level (uniform phantom: perfusion 60,
+Hand-derived values and limits, the noise-free vectors of ASLDRO develop (commit 97608be: A, E,
+F, G) and independently computed consensus vectors, at the physics level (uniform phantom: perfusion 60,
 transit 0.8, t1 1.33, t2 0.08, m0 100, λ 0.9, T1b 1.65, α 0.85; SE TE 0.01, TR 10 / 5).
 """
 
@@ -53,7 +53,7 @@ def _spin_echo(repetition_time, m_enc=0.0):
     )
 
 
-# --- ASLDRO develop vectors (kinetics-readouts §1.10) ---------------------------------------
+# --- ASLDRO develop vectors (docs/physics.md §4.7) -------------------------------------------
 
 
 def test_develop_vector_a_full_multi_pld_signals():
@@ -105,7 +105,7 @@ def test_develop_full_pcasl_differences():
     ],
 )
 def test_consensus_vectors_times_e2(label_type, label_duration, times, expected):
-    # kinetics-readouts §4.0 gives control - label = ΔM * E2, E2 = exp(-TE/T2) = exp(-0.125)
+    # the vectors are control - label = ΔM * E2, E2 = exp(-TE/T2) = exp(-0.125)
     assert E2 == math.exp(-0.125)
     for signal_time, difference in zip(times, expected):
         delta_m = float(_dm(label_type, signal_time, label_duration, model="consensus"))
