@@ -1,6 +1,11 @@
 """Pure numpy physics of the DRO: one model per module (docs/physics.md §4, §5, §7).
 
-* :mod:`asldro.physics.gkm` -- General Kinetic Model, ΔM for CASL, pCASL and PASL (§4, D1).
+* :mod:`asldro.physics.gkm` -- General Kinetic Model, ΔM for CASL, pCASL and PASL (§4, D1);
+  the full, whitepaper and consensus models (§4.7), with a dispersed bolus (§4.10, §4.11).
+* :mod:`asldro.physics.bolus` -- PASL bolus cut-off: QUIPSS, QUIPSS II, Q2TIPS (§4.8).
+* :mod:`asldro.physics.arterial` -- the arterial (macrovascular) component of ΔM (§4.9).
+* :mod:`asldro.physics.dispersion` -- dispersion kernels, the dispersed delivery, the
+  incomplete gamma function (§4.10).
 * :mod:`asldro.physics.signal` -- MRI signal models: spin, gradient echo, inversion recovery (§5).
 * :mod:`asldro.physics.noise` -- complex Gaussian noise, σ from a desired SNR, magnitude (§7.1, D5).
 

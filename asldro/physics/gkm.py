@@ -21,9 +21,13 @@ docs/physics.md §4.3-§4.4); the PASL k -> 0 limit in stable form is docs/physi
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numpy.typing import ArrayLike
 
+from asldro.physics import bolus
+from asldro.physics import dispersion as dispersion_model
 from asldro.physics import safe_divide
 
 LABEL_TYPES = ("casl", "pcasl", "pasl")
@@ -185,19 +189,335 @@ def pasl_delta_m(
     return np.asarray(amplitude * shape_factor, dtype=np.float64)
 
 
+def _broadcast_result(value: np.ndarray, *inputs: ArrayLike) -> np.ndarray:
+    """``value`` broadcast to the shape of all ``inputs`` (a model that ignores an input still
+    returns the shape the full model would), as a new float64 array."""
+    shape = np.broadcast_shapes(np.shape(value), *(np.shape(x) for x in inputs))
+    return np.array(np.broadcast_to(value, shape), dtype=np.float64)
+
+
+# pylint: disable-next=too-many-locals  # the terms of docs/physics.md §4.7.1, named as there
+def whitepaper_delta_m(
+    label_type: str,
+    perfusion_rate: ArrayLike,
+    transit_time: ArrayLike,
+    m0: ArrayLike,
+    *,
+    label_duration: ArrayLike,
+    signal_time: ArrayLike,
+    label_efficiency: float,
+    lambda_blood_brain: ArrayLike,
+    t1_arterial_blood: ArrayLike,
+) -> np.ndarray:
+    """ΔM of ASLDRO develop's ``whitepaper`` model (docs/physics.md §4.7.1).
+
+    ΔM = 0 until the bolus has fully arrived (t < Δt + τ; t = Δt + τ counts as arrived, as
+    develop's code, D33), then the single-subtraction forms the white paper inverts (Alsop et al.
+    2015, doi 10.1002/mrm.25197, Eq. 1 and Eq. 2)::
+
+        (p)CASL: dM = 2*alpha*M0b*f_s*T1b*exp(-(t - tau)/T1b)*(1 - exp(-tau/T1b))
+        PASL:    dM = 2*alpha*M0b*f_s*tau*exp(-t/T1b)
+
+    No tissue T1; 0 where T1b <= 0. Element-wise and broadcasting, float64.
+    """
+    kind = _label_kind(label_type)
+    f_s = _f64(perfusion_rate) / 6000.0
+    m0_blood = safe_divide(m0, lambda_blood_brain)
+    t = _f64(signal_time)
+    tau = _f64(label_duration)
+    t1b = _f64(t1_arterial_blood)
+    _, arrived = _regimes(transit_time, t, tau)
+    arrived = arrived & (t1b > 0)
+    r1_blood = safe_divide(1.0, np.where(t1b > 0, t1b, 0.0))
+    amplitude = 2.0 * _f64(label_efficiency) * m0_blood * f_s
+    if kind == "pasl":
+        shape = tau * _exp_masked(-t * r1_blood, arrived)
+    else:
+        shape = t1b * _exp_masked(-(t - tau) * r1_blood, arrived) * -np.expm1(-tau * r1_blood)
+    return np.where(arrived, amplitude * shape, 0.0).astype(np.float64)
+
+
+# pylint: disable-next=too-many-locals  # the terms of docs/physics.md §4.7.2, named as there
+def consensus_delta_m(
+    label_type: str,
+    perfusion_rate: ArrayLike,
+    transit_time: ArrayLike,
+    m0: ArrayLike,
+    *,
+    label_duration: ArrayLike,
+    signal_time: ArrayLike,
+    label_efficiency: float,
+    lambda_blood_brain: ArrayLike,
+    t1_arterial_blood: ArrayLike,
+) -> np.ndarray:
+    """ΔM of the consensus model (Woods et al. 2024, doi 10.1002/mrm.30091, Eq. 2 and Eq. 3 as
+    transcribed by ASLPrep; docs/physics.md §4.7.2), without background suppression (α_BS = 1)::
+
+        (p)CASL arriving: dM = 2*alpha*M0b*f_s*T1b*exp(-dt/T1b)*(1 - exp(-(t - dt)/T1b))
+        (p)CASL arrived:  dM = 2*alpha*M0b*f_s*T1b*exp(-(t - tau)/T1b)*(1 - exp(-tau/T1b))
+        PASL arriving:    dM = 2*alpha*M0b*f_s*(t - dt)*exp(-t/T1b)
+        PASL arrived:     dM = 2*alpha*M0b*f_s*tau*exp(-t/T1b)      (tau = TI1 with a cut-off)
+
+    with the regimes of docs/physics.md §4.2: the full model with T1app = T1b (no tissue T1).
+    Continuous in t; 0 where T1b <= 0. Element-wise and broadcasting, float64.
+    """
+    kind = _label_kind(label_type)
+    f_s = _f64(perfusion_rate) / 6000.0
+    m0_blood = safe_divide(m0, lambda_blood_brain)
+    dt = _f64(transit_time)
+    t = _f64(signal_time)
+    tau = _f64(label_duration)
+    t1b = _f64(t1_arterial_blood)
+    valid = t1b > 0
+    arriving, arrived = _regimes(dt, t, tau)
+    arriving, arrived = arriving & valid, arrived & valid
+    r1_blood = safe_divide(1.0, np.where(valid, t1b, 0.0))
+    amplitude = 2.0 * _f64(label_efficiency) * m0_blood * f_s
+    if kind == "pasl":
+        decay = _exp_masked(-t * r1_blood, arriving | arrived)
+        shape = decay * np.where(arriving, t - dt, tau)
+    else:
+        shape_arriving = (
+            t1b
+            * _exp_masked(-dt * r1_blood, arriving)
+            * -np.expm1(-np.where(arriving, t - dt, 0.0) * r1_blood)
+        )
+        shape_arrived = (
+            t1b * _exp_masked(-(t - tau) * r1_blood, arrived) * -np.expm1(-tau * r1_blood)
+        )
+        shape = np.where(arriving, shape_arriving, shape_arrived)
+    return np.where(arriving | arrived, amplitude * shape, 0.0).astype(np.float64)
+
+
+def _label_kind(label_type: str) -> str:
+    kind = label_type.lower()
+    if kind not in LABEL_TYPES:
+        raise ValueError(f"label_type must be one of {LABEL_TYPES}, got {label_type!r}")
+    return kind
+
+
+# --- the full model with a dispersed bolus (docs/physics.md §4.10, §4.11) -------------------
+
+# Rows of distinct voxels evaluated together: rows * nodes stays below this many elements.
+_CHUNK_ELEMENTS = 1 << 18
+# |y| below which phi2 and chi are evaluated by their series (terms to y^10: error < 1e-18).
+_SERIES_LIMIT = 0.1
+_SERIES_TERMS = 11
+
+
+def _second_integral_factor(y: np.ndarray, grown: np.ndarray) -> np.ndarray:
+    """``phi2(y) = (expm1(y) - y)/y²`` where not ``grown``, ``chi(y) = (y*e^y - expm1(y))/y²``
+    where ``grown``; y <= 0, both 1/2 at y = 0 (docs/physics.md §4.11).
+
+    ``x² * phi2(y)`` is ∫∫ exp (the second integral of a decaying exponential) and, for a growing
+    exponential z = -y > 0, ``phi2(z) = exp(z) * chi(y)``. Series where |y| < 0.1.
+    """
+    expm1 = np.expm1(y)
+    numerator = np.where(grown, y * (expm1 + 1.0) - expm1, expm1 - y)
+    out = np.full(y.shape, 0.5)
+    np.divide(numerator, y * y, out=out, where=y != 0)
+    small = np.abs(y) < _SERIES_LIMIT
+    if np.any(small):
+        y_small, grown_small = y[small], grown[small]
+        series = np.zeros(y_small.shape)
+        for m in range(_SERIES_TERMS - 1, -1, -1):  # Σ c_m y^m, Horner
+            coefficient = 1.0 / math.factorial(m + 2)
+            series = series * y_small + np.where(grown_small, (m + 1) * coefficient, coefficient)
+        out[small] = series
+    return out
+
+
+def _step_response(
+    casl: bool,
+    onset: np.ndarray,
+    t: np.ndarray,
+    lower: np.ndarray,
+    r1_app: np.ndarray,
+    r1_blood: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(Ψ, A)`` of docs/physics.md §4.11 for a delivery step starting at ``onset``.
+
+    Ψ(b) = ∫_{max(b, L)}^{t} w(t') exp(-(t - t') R1app) dt' (w = 1 for CASL, exp(-t'/T1b) for
+    PASL) and A its antiderivative in b with A(b >= t) = 0. All arrays broadcast.
+    """
+    x = np.maximum(t - np.maximum(onset, lower), 0.0)
+    before_window = np.minimum(onset - lower, 0.0)  # < 0 where the step starts before L
+    if casl:
+        y = -r1_app * x
+        first = x * _expm1_ratio_nonpositive(y)
+        second = x * x * _second_integral_factor(y, np.zeros(y.shape, dtype=bool))
+    else:
+        z = (r1_blood - r1_app) * x
+        scale = np.exp(-t * r1_blood + np.maximum(z, 0.0))  # exponent <= 0 since x <= t
+        negative_z = -np.abs(z)
+        first = x * scale * _expm1_ratio_nonpositive(negative_z)
+        second = x * x * scale * _second_integral_factor(negative_z, z > 0)
+    return first, first * before_window - second
+
+
+def _edge_integral(
+    casl: bool,
+    cells: dispersion_model.KernelCells,
+    onset: np.ndarray,
+    scale: np.ndarray,
+    t: np.ndarray,
+    lower: np.ndarray,
+    r1_app: np.ndarray,
+    r1_blood: np.ndarray,
+) -> np.ndarray:
+    """∫ h(z) Ψ(onset + scale*z) dz by the cell rule of docs/physics.md §4.11 (1-D rows)."""
+    column = (slice(None), None)
+    psi, antiderivative = _step_response(
+        casl,
+        onset[column] + scale[column] * cells.nodes[None, :],
+        t[column],
+        lower[column],
+        r1_app[column],
+        r1_blood[column],
+    )
+    cell_integral = np.diff(antiderivative, axis=1) / scale[column]
+    total = cell_integral @ cells.density + np.diff(psi, axis=1) @ cells.slope
+    return total + cells.tail_low * psi[:, 0] + cells.tail_high * psi[:, -1]
+
+
+# pylint: disable-next=too-many-locals  # the terms of docs/physics.md §4.10, §4.11
+def dispersed_delta_m(
+    label_type: str,
+    perfusion_rate: ArrayLike,
+    transit_time: ArrayLike,
+    t1_tissue: ArrayLike,
+    m0: ArrayLike,
+    *,
+    label_duration: ArrayLike,
+    signal_time: ArrayLike,
+    label_efficiency: float,
+    lambda_blood_brain: ArrayLike,
+    t1_arterial_blood: ArrayLike,
+    dispersion: dispersion_model.Dispersion,
+    window_start: ArrayLike = 0.0,
+) -> np.ndarray:
+    """ΔM of the full model with a dispersed bolus (docs/physics.md §4.10, §4.11)::
+
+        dM = 2*alpha*M0b*f_s * W * (I1 - I2),  I_e = ∫ h_e(u) Ψ(Δt_e + u) du
+
+    Ψ is the tissue response at t to a delivery step starting at b, counted from
+    ``window_start`` L (QUIPSS, docs/physics.md §4.8) with residue exp(-(t - t')/T1app);
+    leading edge Δt_1 = Δt, trailing edge Δt_2 = Δt + τ; W = exp(-Δt/T1b) for (p)CASL (Fabber's
+    convention), 1 for PASL (exp(-t'/T1b) is inside Ψ); 0 where T1b <= 0. The kernel integral is
+    the cell rule of §4.11, evaluated once per distinct (Δt, T1app, t, τ, L, T1b) and vectorised.
+    """
+    kind = _label_kind(label_type)
+    f_s, m0_blood, r1_app = _common_terms(perfusion_rate, m0, t1_tissue, lambda_blood_brain)
+    t1b = _f64(t1_arterial_blood)
+    columns = [_f64(transit_time), r1_app, _f64(signal_time), _f64(label_duration)]
+    columns += [_f64(window_start), t1b]
+    shape = np.broadcast_shapes(*(c.shape for c in columns))
+    # the distinct combinations of the columns that vary (constant columns are not stacked)
+    varying = [i for i, c in enumerate(columns) if c.size != 1]
+    if varying:
+        keys = np.stack([np.broadcast_to(columns[i], shape).ravel() for i in varying], axis=1)
+        keys, inverse = np.unique(keys, axis=0, return_inverse=True)
+    else:
+        keys, inverse = np.zeros((1, 0)), np.zeros(1, dtype=np.intp)
+    rows = np.empty((keys.shape[0], len(columns)))
+    for i, column in enumerate(columns):
+        rows[:, i] = keys[:, varying.index(i)] if i in varying else column.ravel()[0]
+    dt, r1, t, tau, lower, t1b_rows = rows.T
+    valid = t1b_rows > 0
+    r1_blood = safe_divide(1.0, np.where(valid, t1b_rows, 0.0))
+    leading_scale, trailing_scale = dispersion_model.edge_scales(dispersion, kind, dt, tau)
+    cells = dispersion_model.kernel_cells(dispersion)
+    casl = kind != "pasl"
+    difference = np.zeros(rows.shape[0])
+    step = max(1, _CHUNK_ELEMENTS // cells.nodes.size)
+    for begin in range(0, rows.shape[0], step):
+        part = slice(begin, begin + step)
+        common = (t[part], lower[part], r1[part], r1_blood[part])
+        difference[part] = _edge_integral(
+            casl, cells, dt[part], leading_scale[part], *common
+        ) - _edge_integral(casl, cells, dt[part] + tau[part], trailing_scale[part], *common)
+    weight = np.where(valid, np.exp(-dt * r1_blood) if casl else 1.0, 0.0)
+    positive = (t > 0) & valid
+    shape_factor = np.where(positive, np.maximum(weight * difference, 0.0), 0.0)
+    shape_factor = shape_factor[inverse.ravel()].reshape(shape)
+    amplitude = 2.0 * _f64(label_efficiency) * m0_blood * f_s
+    return np.asarray(amplitude * shape_factor, dtype=np.float64)
+
+
+# --- the one entry point --------------------------------------------------------------------
+
+MODELS = ("full", "whitepaper", "consensus")
+
+
+# pylint: disable-next=too-many-locals  # the agreed API's 13 keyword parameters (§4.7) are locals
 def delta_m(
     label_type: str,
     perfusion_rate: ArrayLike,
     transit_time: ArrayLike,
     t1_tissue: ArrayLike,
     m0: ArrayLike,
-    **kwargs: float,
+    *,
+    label_duration: float,
+    signal_time: float,
+    label_efficiency: float,
+    lambda_blood_brain: float,
+    t1_arterial_blood: float,
+    model: str = "full",
+    dispersion: dispersion_model.Dispersion | None = None,
+    bolus_cut_off: bolus.BolusCutOff | None = None,
 ) -> np.ndarray:
-    """ΔM for ``label_type`` "casl", "pcasl" (:func:`casl_delta_m`) or "pasl"
-    (:func:`pasl_delta_m`), case-insensitive (docs/physics.md §4). ``kwargs`` are their keywords."""
-    kind = label_type.lower()
-    if kind in ("casl", "pcasl"):
-        return casl_delta_m(perfusion_rate, transit_time, t1_tissue, m0, **kwargs)
-    if kind == "pasl":
-        return pasl_delta_m(perfusion_rate, transit_time, t1_tissue, m0, **kwargs)
-    raise ValueError(f"label_type must be one of {LABEL_TYPES}, got {label_type!r}")
+    """Tissue ΔM for ``label_type`` "casl", "pcasl" or "pasl" and ``model`` (case-insensitive).
+
+    * ``model="full"`` (docs/physics.md §4.3-§4.5): :func:`casl_delta_m` / :func:`pasl_delta_m`;
+      with a ``dispersion`` other than none: :func:`dispersed_delta_m` (§4.10).
+    * ``"whitepaper"``: :func:`whitepaper_delta_m` (§4.7.1); ``"consensus"``:
+      :func:`consensus_delta_m` (§4.7.2). They do not use ``t1_tissue``; a dispersion other than
+      none raises ValueError.
+    * ``bolus_cut_off`` (PASL only, else ValueError; §4.8): QUIPSS II / Q2TIPS cut the bolus
+      width to ``min(TI1, label_duration)``; QUIPSS counts the delivery after TI1 only
+      (:func:`asldro.physics.bolus.delivery_window`).
+
+    Without a dispersion and a cut-off, ``model="full"`` returns exactly the numbers of
+    :func:`casl_delta_m` / :func:`pasl_delta_m`.
+    """
+    kind = _label_kind(label_type)
+    model_name = str(model).lower()
+    if model_name not in MODELS:
+        raise ValueError(f"model must be one of {MODELS}, got {model!r}")
+    dispersed = dispersion_model.is_dispersed(dispersion)
+    if dispersed and model_name != "full":
+        raise ValueError(
+            f"dispersion ({dispersion.kind}) is defined for the full model only, "
+            f"got model {model!r}"
+        )
+    bolus.check_label_type(kind, bolus_cut_off)
+    common = {"label_efficiency": label_efficiency, "lambda_blood_brain": lambda_blood_brain}
+    common["t1_arterial_blood"] = t1_arterial_blood
+    if dispersed:
+        lower = bolus.window_start(signal_time, bolus_cut_off)
+        tau = bolus.effective_bolus_duration(label_duration, bolus_cut_off)
+        return dispersed_delta_m(
+            kind,
+            perfusion_rate,
+            transit_time,
+            t1_tissue,
+            m0,
+            label_duration=tau,
+            signal_time=signal_time,
+            dispersion=dispersion,
+            window_start=lower,
+            **common,
+        )
+    if bolus_cut_off is None:
+        transit, tau = transit_time, label_duration
+    else:
+        transit, tau = bolus.delivery_window(
+            transit_time, label_duration, signal_time, bolus_cut_off
+        )
+    timing = {"label_duration": tau, "signal_time": signal_time}
+    if model_name == "full":
+        full = casl_delta_m if kind in ("casl", "pcasl") else pasl_delta_m
+        return full(perfusion_rate, transit, t1_tissue, m0, **timing, **common)
+    simplified = whitepaper_delta_m if model_name == "whitepaper" else consensus_delta_m
+    result = simplified(kind, perfusion_rate, transit, m0, **timing, **common)
+    return _broadcast_result(result, t1_tissue)
