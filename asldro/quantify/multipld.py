@@ -11,9 +11,10 @@ Eq. 2–3) and, with ``arterial=True``, :func:`asldro.physics.arterial.arterial_
 The fit is a variable projection: CBF and aBV enter the model linearly once ATT (and aBAT) are
 fixed, so they are solved in closed form, and only ATT is searched:
 
-1. a grid over ATT (step :data:`GRID_STEP`) picks, per voxel, the candidate of least cost, with
-   the linear parameters solved for each candidate by matrix products;
-2. golden-section search refines ATT within ±:data:`BRACKET` of it to :data:`TOLERANCE`.
+1. a grid over ATT (step :data:`GRID_STEP`; :data:`ARTERIAL_GRID_STEP` with the arterial
+   component, whose aBAT candidates multiply the grid) picks, per voxel, the candidate of least
+   cost, with the linear parameters solved for each candidate by matrix products;
+2. golden-section search refines ATT within two grid steps of it to :data:`TOLERANCE`.
 
 ``full`` depends weakly nonlinearly on CBF through T1app = 1/(1/T1 + f/λ): at each ATT, CBF is
 found by Gauss–Newton steps on the exact model (the numerical derivative in CBF), so the result
@@ -39,9 +40,10 @@ from asldro.quantify.models import DEFAULT_MODEL, MODELS
 __all__ = ["DEFAULT_MODEL", "MODELS", "Fit", "Kinetics", "Timing", "fit"]
 #: ATT grid step (s) of the first stage and the half-width of the refined bracket around it.
 GRID_STEP = 0.01
-BRACKET = 2 * GRID_STEP
+ARTERIAL_GRID_STEP = 0.05
+BRACKET_STEPS = 2
 #: Golden-section search stops when the bracket is this narrow (s).
-TOLERANCE = 1e-7
+TOLERANCE = 1e-6
 #: The ``full`` model's grid stage: the CBF (ml/100g/min) at which it first evaluates T1app,
 #: and the relative width of the groups of voxels that share one tissue table.
 REFERENCE_CBF = 50.0
@@ -50,11 +52,13 @@ T1APP_STEP = 0.005
 #: the numerical derivative.
 FULL_STEPS = 3
 DERIVATIVE_STEP = 1e-2
-#: The smallest CBF (ml/100g/min) at which T1app of the ``full`` model is evaluated (negative
-#: fitted CBF, from noise, use the T1app of zero flow).
+#: The range of CBF (ml/100g/min) at which T1app of the ``full`` model is evaluated: a negative
+#: fitted CBF (noise) uses the T1app of zero flow, an unphysically large one (noise over a tiny
+#: M0 outside the brain) that of MAX_CBF, beyond which the model is linear in CBF.
 MIN_CBF = 1e-6
+MAX_CBF = 2000.0
 #: Voxels fitted at once, and elements of the grid stage's largest temporary array.
-VOXEL_CHUNK = 32768
+VOXEL_CHUNK = 8192
 GRID_ELEMENTS = 1 << 22
 #: Two columns of the linear solve are treated as collinear below this relative determinant.
 COLLINEAR = 1e-12
@@ -145,7 +149,7 @@ class Curves:
         :data:`MIN_CBF`, default :data:`REFERENCE_CBF`)."""
         if not self.nonlinear:
             return self.tissue(1.0, att, t1)
-        flow = np.maximum(REFERENCE_CBF if cbf is None else cbf, MIN_CBF)
+        flow = np.clip(REFERENCE_CBF if cbf is None else cbf, MIN_CBF, MAX_CBF)
         return self.tissue(flow, att, t1) / flow
 
     def arterial(self, abat: np.ndarray) -> np.ndarray:
@@ -197,7 +201,7 @@ def _solve_two(
     return a, b
 
 
-def _att_candidates(model: str, timing: Timing) -> _Candidates:
+def _att_candidates(model: str, timing: Timing, step: float = GRID_STEP) -> _Candidates:
     """ATT candidates: for ``whitepaper`` the midpoints of the intervals between the times at
     which each group's bolus has fully arrived (t − τ), where the model does not change; else a
     grid (``consensus``: above the first such time, with one candidate for the interval below
@@ -209,9 +213,9 @@ def _att_candidates(model: str, timing: Timing) -> _Candidates:
         return _Candidates(mids, mids, mids, np.zeros(mids.size, dtype=bool))
     start = float(arrived.min()) if model == "consensus" else 0.0
     end = max(timing.last_time, start)
-    grid = np.linspace(start, end, max(2, math.ceil((end - start) / GRID_STEP) + 1))
-    lower = np.maximum(grid - BRACKET, start)
-    upper = np.minimum(grid + BRACKET, end)
+    grid = np.linspace(start, end, max(2, math.ceil((end - start) / step) + 1))
+    lower = np.maximum(grid - BRACKET_STEPS * step, start)
+    upper = np.minimum(grid + BRACKET_STEPS * step, end)
     refine = np.ones(grid.size, dtype=bool)
     if start > 0:
         flat = np.array([start / 2.0])
@@ -301,31 +305,48 @@ class _Profile:
         return signal
 
     def __call__(
-        self, att: np.ndarray, state: tuple[np.ndarray, np.ndarray], steps: int = FULL_STEPS
+        self,
+        att: np.ndarray,
+        state: tuple[np.ndarray, np.ndarray],
+        steps: int = FULL_STEPS,
+        exact: bool = True,
     ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
-        """(cost, (CBF, aBV)) at ``att``; ``state`` is the starting (CBF, aBV) of ``full``."""
+        """(cost, (CBF, aBV)) at ``att``. ``full``: ``steps`` Gauss–Newton steps from ``state``;
+        with ``exact`` false the cost is the one the last step predicts (the golden-section
+        search compares those: warm-started, its steps shrink to nothing)."""
         if not self.curves.nonlinear:
             shape = self.curves.unit_tissue(att[:, None], self.t1)
             cbf, abv = _least_squares(self.y, self.weights, shape, self.arterial)
-        else:
-            cbf, abv = state
-            for _ in range(steps):
-                cbf, abv = self._gauss_newton_step(att, cbf, abv)
-        residual = self.y - self.model(att, cbf, abv)
+            residual = self._residual(cbf[:, None] * shape, abv)
+            return _weighted_dot(residual, residual, self.weights), (cbf, abv)
+        cbf, abv = state
+        for _ in range(steps):
+            shape, jacobian = self._shape_and_jacobian(att, cbf)
+            residual = self._residual(cbf[:, None] * shape, abv)
+            d_cbf, d_abv = _least_squares(residual, self.weights, jacobian, self.arterial)
+            cbf, abv = cbf + d_cbf, abv + d_abv
+            residual = residual - d_cbf[:, None] * jacobian
+            if self.arterial is not None:
+                residual = residual - d_abv[:, None] * self.arterial
+        if exact:
+            residual = self.y - self.model(att, cbf, abv)
         return _weighted_dot(residual, residual, self.weights), (cbf, abv)
 
-    def _gauss_newton_step(
-        self, att: np.ndarray, cbf: np.ndarray, abv: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        flow = np.maximum(cbf, MIN_CBF)[:, None]
-        shape = self.curves.unit_tissue(att[:, None], self.t1, flow)
-        shifted = self.curves.unit_tissue(att[:, None], self.t1, flow + DERIVATIVE_STEP)
-        jacobian = shape + cbf[:, None] * (shifted - shape) / DERIVATIVE_STEP
-        residual = self.y - cbf[:, None] * shape
+    def _residual(self, tissue: np.ndarray, abv: np.ndarray) -> np.ndarray:
+        residual = self.y - tissue
         if self.arterial is not None:
             residual = residual - abv[:, None] * self.arterial
-        d_cbf, d_abv = _least_squares(residual, self.weights, jacobian, self.arterial)
-        return cbf + d_cbf, abv + d_abv
+        return residual
+
+    def _shape_and_jacobian(
+        self, att: np.ndarray, cbf: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The tissue curve per unit CBF at ``cbf`` and the derivative of ``cbf``·curve in CBF
+        (numerical, step :data:`DERIVATIVE_STEP`)."""
+        flow = np.clip(cbf, MIN_CBF, MAX_CBF)[:, None]
+        shape = self.curves.unit_tissue(att[:, None], self.t1, flow)
+        shifted = self.curves.unit_tissue(att[:, None], self.t1, flow + DERIVATIVE_STEP)
+        return shape, shape + cbf[:, None] * (shifted - shape) / DERIVATIVE_STEP
 
 
 # pylint: disable-next=too-many-locals  # the bracket [a, b], its two probes c, d and their costs
@@ -333,11 +354,12 @@ def _golden_section(
     profile: Callable, lower: np.ndarray, upper: np.ndarray, state: tuple[np.ndarray, np.ndarray]
 ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
     """Vectorised golden-section search of ``profile`` over [lower, upper] per voxel, to a
-    bracket of :data:`TOLERANCE`; returns the midpoint of the last bracket and the last state."""
+    bracket of :data:`TOLERANCE` (one warm-started Gauss–Newton step per probe for ``full``);
+    returns the midpoint of the last bracket and the last state."""
     a, b = lower.astype(np.float64), upper.astype(np.float64)
     c, d = b - INVPHI * (b - a), a + INVPHI * (b - a)
-    cost_c, state = profile(c, state)
-    cost_d, state = profile(d, state)
+    cost_c, state = profile(c, state, 1, False)
+    cost_d, state = profile(d, state, 1, False)
     width = float(np.max(b - a, initial=0.0))
     steps = max(0, math.ceil(math.log(TOLERANCE / width) / math.log(INVPHI))) if width > 0 else 0
     for _ in range(steps):
@@ -346,7 +368,7 @@ def _golden_section(
         a = np.where(left, a, c)
         new_c = np.where(left, b - INVPHI * (b - a), d)
         new_d = np.where(left, c, a + INVPHI * (b - a))
-        cost_x, state = profile(np.where(left, new_c, new_d), state)
+        cost_x, state = profile(np.where(left, new_c, new_d), state, 1, False)
         cost_c, cost_d = np.where(left, cost_x, cost_d), np.where(left, cost_c, cost_x)
         c, d = new_c, new_d
     return (a + b) / 2.0, state
@@ -437,7 +459,7 @@ def _fit_chunk(
 
 def apparent_t1(t1: np.ndarray, cbf: np.ndarray | float, lambda_blood_brain: float) -> np.ndarray:
     """T1app = 1 / (1/T1 + f/λ) (f in 1/s; docs/physics.md §4.1) of the ``full`` model."""
-    return 1.0 / (1.0 / t1 + np.maximum(cbf, MIN_CBF) / 6000.0 / lambda_blood_brain)
+    return 1.0 / (1.0 / t1 + np.clip(cbf, MIN_CBF, MAX_CBF) / 6000.0 / lambda_blood_brain)
 
 
 def _table_groups(t1app: np.ndarray) -> dict[int, np.ndarray]:
@@ -457,6 +479,36 @@ def _arterial_candidates(curves: Curves) -> tuple[np.ndarray, np.ndarray]:
     table = curves.arterial(mids[:, None])
     keep = np.any(table != 0, axis=1)
     return mids[keep], table[keep]
+
+
+def _grid_estimate(
+    curves: Curves,
+    y: np.ndarray,
+    candidates: tuple[_Candidates, tuple[np.ndarray, np.ndarray] | None],
+    voxels: tuple[np.ndarray, np.ndarray],
+) -> np.ndarray:
+    """CBF of ``voxels`` = (indices into ``y``, apparent T1) from the grid stage alone (the
+    ``full`` model's first estimate, to group the voxels by the apparent T1 it gives)."""
+    active, t1app = voxels
+    estimate = np.zeros(active.size)
+    arterial = None if candidates[1] is None else candidates[1][1]
+    for members in _table_groups(t1app).values():
+        table = curves.unit_tissue(
+            candidates[0].value[:, None], float(np.median(t1app[members])), np.array(MIN_CBF)
+        )
+        for start in range(0, members.size, VOXEL_CHUNK):
+            chosen = members[start : start + VOXEL_CHUNK]
+            estimate[chosen] = _grid_cbf(y[active[chosen]], curves.timing.weights, table, arterial)
+    return estimate
+
+
+def _grid_cbf(
+    y: np.ndarray, weights: np.ndarray, table: np.ndarray, arterial: np.ndarray | None
+) -> np.ndarray:
+    """The CBF of the grid stage's best candidate per voxel."""
+    best, best_arterial = _grid_select(y, weights, table, arterial)
+    rows = None if arterial is None else arterial[best_arterial]
+    return _least_squares(y, weights, table[best], rows)[0]
 
 
 def _fit_groups(
@@ -507,12 +559,15 @@ def fit(
     t1 = np.broadcast_to(np.asarray(t1_tissue, dtype=np.float64), (y.shape[0],))
     curves = Curves(timing, kinetics)
     candidates = (
-        _att_candidates(kinetics.model, timing),
+        _att_candidates(kinetics.model, timing, ARTERIAL_GRID_STEP if arterial else GRID_STEP),
         _arterial_candidates(curves) if arterial else None,
     )
     maps = {name: np.zeros(y.shape[0]) for name in ("cbf", "att", "abv", "abat")}
     active = np.flatnonzero(np.einsum("vn,vn,n->v", y, y, timing.weights) > 0)
     voxels = (active, apparent_t1(t1[active], REFERENCE_CBF, kinetics.lambda_blood_brain))
+    if curves.nonlinear:  # group by the apparent T1 of a first CBF estimate (the grid's)
+        estimate = _grid_estimate(curves, y, candidates, voxels)
+        voxels = (active, apparent_t1(t1[active], estimate, kinetics.lambda_blood_brain))
     _fit_groups(curves, (y, t1), candidates, voxels, maps)
     if curves.nonlinear:  # refit those whose CBF moved T1app out of their table's group
         fitted = apparent_t1(t1[active], maps["cbf"][active], kinetics.lambda_blood_brain)

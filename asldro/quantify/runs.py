@@ -225,7 +225,8 @@ def _multi_pld_text(plan: RunPlan, options: Options) -> str:
         f"[{_numbers(g.weight for g in plan.groups)}] (inverse variance of each group's ΔM); "
         f"weighted least-squares fit, voxel by voxel, of {MODEL_REFERENCES[options.model]}"
         f"{' ' + ARTERIAL_REFERENCE if options.arterial else ''} to ΔM/M0: ATT on a grid of "
-        f"{multipld.GRID_STEP:g} s, refined by golden-section search to {multipld.TOLERANCE:g} s, "
+        f"{multipld.ARTERIAL_GRID_STEP if options.arterial else multipld.GRID_STEP:g} s, refined "
+        f"by golden-section search to {multipld.TOLERANCE:g} s, "
         "CBF (and aBV) solved in closed form at each ATT"
     )
     text += {

@@ -6,6 +6,7 @@ Images are written as float64 so that the fit is tested, not float32 rounding.""
 
 from __future__ import annotations
 
+import importlib.util
 import inspect
 import json
 from dataclasses import dataclass, field
@@ -28,6 +29,14 @@ def models_available() -> None:
     assert "model" in inspect.signature(gkm.delta_m).parameters, (
         "asldro.physics.gkm.delta_m has no model= keyword yet: the whitepaper and consensus "
         "kinetic models (issue 11 item 3) are needed for this test"
+    )
+
+
+def arterial_available() -> None:
+    """Fail clearly when asldro.physics.arterial (issue 11 item 5) is not there yet."""
+    assert importlib.util.find_spec("asldro.physics.arterial") is not None, (
+        "asldro.physics.arterial does not exist yet: the arterial component (issue 11 item 5) "
+        "is needed for this test"
     )
 
 
