@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -176,6 +177,8 @@ def quantify(
 
     if model not in MODELS:
         raise UsageError(f"model {model!r}: choose from {', '.join(MODELS)}")
+    if t1_tissue is not None and model != "full":
+        warnings.warn(f"--t1-tissue is used by --model full only; --model {model} ignores it")
     overrides = Overrides(
         lambda_blood_brain=_positive("--lambda", lambda_blood_brain),
         t1_arterial_blood=_positive("--t1-blood", t1_arterial_blood),

@@ -129,3 +129,11 @@ def test_participant_selection_and_sessions(tmp_path):
     result = quantify(root, validate=False, participant_labels=["sub-02"])
     assert list(result.maps) == ["sub-02/ses-1/perf/sub-02_ses-1_asl.nii.gz"]
     assert result.paths == [root.joinpath(*DERIVATIVE, "sub-02/ses-1/perf/sub-02_ses-1_cbf.nii.gz")]
+
+
+def test_tissue_t1_with_another_model_is_a_warning(tmp_path, capsys):
+    root = _dataset(tmp_path)
+    status = main(["quantify", str(root), "--skip-validation", "--t1-tissue", "1.4"])
+    err = capsys.readouterr().err
+    assert status == 0 and err.count("\n") == 1
+    assert "asldro: warning: --t1-tissue is used by --model full only" in err
