@@ -1,8 +1,8 @@
 # asldro BIDS-App image.
 #
-#   docker build -t asldro/asldro:0.1.0 .
+#   docker build -t asldro/asldro:3.0.0 .
 #   docker run --rm --read-only --network none -u "$(id -u):$(id -g)" \
-#     -v "$PWD/out":/out asldro/asldro:0.1.0 /out participant --participant-label 01
+#     -v "$PWD/out":/out asldro/asldro:3.0.0 /out participant --participant-label 01
 #
 # Runs as any UID with a read-only root file system and no network; it writes only into the
 # mounted output folder.
@@ -10,7 +10,7 @@ FROM debian:bookworm-slim
 
 # The `version` file is the single source of the version. This default must equal it: the build
 # fails below if it does not (and tests/e2e/test_container_static.py checks it statically).
-ARG VERSION=0.1.0
+ARG VERSION=3.0.0
 
 LABEL org.opencontainers.image.title="asldro" \
       org.opencontainers.image.description="Digital reference objects for Arterial Spin Labelling MRI, written as validated BIDS datasets (BIDS-App)" \
