@@ -46,4 +46,10 @@ napoleon_numpy_docstring = True
 
 html_theme = "alabaster"
 html_title = f"asldro {release}"
-html_theme_options = {"description": "Digital reference objects for ASL MRI, as BIDS datasets"}
+html_theme_options = {
+    "description": "Digital reference objects for ASL MRI, as BIDS datasets",
+    # the parameter tables have seven columns: use the window's width
+    "page_width": "95%",
+    "body_max_width": "none",
+    "sidebar_width": "230px",
+}
