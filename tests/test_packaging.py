@@ -106,6 +106,7 @@ def test_wheel_holds_every_package_file(dist):
         names = set(archive.namelist())
     assert not loaded_package_data() - names
     assert not package_files() - names
+    assert "asldro/py.typed" in names  # PEP 561: type checkers use the hints
     tops = {name.split("/")[0] for name in names}
     assert tops == {*PACKAGES, f"asldro-{VERSION}.dist-info"}
 

@@ -65,7 +65,7 @@ class Kinetics:
         return cls(label_type=label_type, delta_m=delta_m, **parameters)
 
     @property
-    def parameters(self) -> dict[str, float]:
+    def parameters(self) -> dict[str, Any]:  # Image.evolve's **parameters
         """The model's parameters, in the order they are recorded."""
         return {
             "label_duration": self.label_duration,
@@ -133,7 +133,7 @@ class MriSignal:
 
     def __call__(self, image: Image) -> Image:
         data = self.signal(-image.data if self.token == "label" else 0.0)
-        token = {} if self.token is None else {"token": self.token}
+        token: dict[str, Any] = {} if self.token is None else {"token": self.token}
         return image.evolve("mri_signal", data=data, **token, contrast=self.contrast)
 
 
