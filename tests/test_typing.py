@@ -61,7 +61,7 @@ def test_py_typed_is_shipped():
 def test_mypy_checks_both_packages():
     assert MYPY["files"] == ["asldro", "bids_app"]
     run = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
-    assert re.search(r"^echo \"== mypy\"; \.venv/bin/mypy\b", run, flags=re.MULTILINE)
+    assert re.search(r"^stage mypy; \.venv/bin/mypy\b", run, flags=re.MULTILINE)
 
 
 def test_physics_and_params_are_checked_strictly():
