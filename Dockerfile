@@ -1,8 +1,8 @@
 # asldro BIDS-App image.
 #
-#   docker build -t asldro/asldro:0.1.0 .
+#   docker build -t asldro/asldro:3.0.0 .
 #   docker run --rm --read-only --network none -u "$(id -u):$(id -g)" \
-#     -v "$PWD/out":/out asldro/asldro:0.1.0 /out participant --participant-label 01
+#     -v "$PWD/out":/out asldro/asldro:3.0.0 /out participant --participant-label 01
 #
 # Runs as any UID with a read-only root file system and no network; it writes only into the
 # mounted output folder.
@@ -10,7 +10,7 @@ FROM debian:bookworm-slim
 
 # The `version` file is the single source of the version. This default must equal it: the build
 # fails below if it does not (and tests/e2e/test_container_static.py checks it statically).
-ARG VERSION=0.1.0
+ARG VERSION=3.0.0
 
 LABEL org.opencontainers.image.title="asldro" \
       org.opencontainers.image.description="Digital reference objects for Arterial Spin Labelling MRI, written as validated BIDS datasets (BIDS-App)" \
@@ -28,22 +28,32 @@ ENV VIRTUAL_ENV=/opt/venv \
     PYTHONUNBUFFERED=1 \
     ASLDRO_CONTAINER=asldro/asldro:${VERSION}
 
-# The build context is allow-listed by .dockerignore (sources, pyproject.toml, version, run.py).
+# The dependencies, the validators and the build backend, exactly as locked: every file is
+# checked against its sha256 in .ci/requirements/container.txt (written by .ci/lock.py from
+# pyproject.toml; a changed or unlisted file fails the build) and nothing else is resolved. The
+# lock stays in the image (/opt/asldro/requirements/container.txt). The test suites of the largest
+# dependencies (never imported at run time) and the validator's source map are dropped.
+COPY .ci/requirements/container.txt /opt/asldro/requirements/container.txt
+RUN python3 -m venv /opt/venv \
+ && pip install --no-cache-dir --require-hashes --no-deps -r /opt/asldro/requirements/container.txt \
+ && site=$(python3 -c 'import sysconfig; print(sysconfig.get_path("purelib"))') \
+ && find "$site/numpy" "$site/scipy" "$site/pandas" "$site/sklearn" -type d -name tests -prune -exec rm -rf {} + \
+ && find "$site" -name '*.js.map' -delete
+
+# The build context is allow-listed by .dockerignore (sources, pyproject.toml, version, run.py,
+# the lock).
 COPY . /src
 
-# Install the project with its validators into a venv; make /run.py an executable entry point
-# that uses the venv's Python whatever run.py's own first line says. The test suites of the
-# largest dependencies (never imported at run time) and the validator's source map are dropped.
+# The project itself (no dependencies; built with the locked backend), then a check that the
+# locked set is complete; /run.py is an executable entry point that uses the venv's Python
+# whatever run.py's own first line says.
 RUN test "$(cat /src/version)" = "${VERSION}" \
       || { echo "Dockerfile ARG VERSION=${VERSION} differs from the version file ($(cat /src/version))" >&2; exit 1; } \
- && python3 -m venv /opt/venv \
- && pip install --no-cache-dir "/src[validate]" \
+ && pip install --no-cache-dir --no-deps --no-build-isolation /src \
+ && pip check \
  && { echo '#!/opt/venv/bin/python3'; sed '1{/^#!/d;}' /src/run.py; } > /run.py \
  && chmod 0755 /run.py \
  && rm -rf /src \
- && site=$(python3 -c 'import sysconfig; print(sysconfig.get_path("purelib"))') \
- && find "$site/numpy" "$site/scipy" "$site/pandas" "$site/sklearn" -type d -name tests -prune -exec rm -rf {} + \
- && find "$site" -name '*.js.map' -delete \
  && python3 -c "import asldro, bids_app, numpy, scipy, pandas, sklearn, nilearn, bids" \
  && command -v asldro bids-validator-deno
 

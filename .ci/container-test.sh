@@ -116,9 +116,10 @@ cleanup() {
   if [ "$KEEP_CONTAINER_STATE" = all ]; then
     log "keeping $W and all images"
   elif [ "$KEEP_CONTAINER_STATE" = 1 ]; then
-    podman rmi -f "$IMAGE" >/dev/null 2>&1
+    podman rmi -f "$IMAGE" "$IMAGE-rebuild" >/dev/null 2>&1
     podman image prune -f >/dev/null 2>&1
-    rm -rf "$W/out" "$W/any-uid" "$W/bad" "$W/sing" "$W/tmp" "$W/deno" "$W/apptainer" "$W"/*.log
+    rm -rf "$W/out" "$W/any-uid" "$W/bad" "$W/sing" "$W/tmp" "$W/deno" "$W/apptainer" "$W/tampered" \
+      "$W"/*.log "$W"/freeze-*.txt
   else
     podman rmi -a -f >/dev/null 2>&1
     rm -rf "$W"
@@ -178,6 +179,77 @@ step_start "build $IMAGE"
 podman build --network host --pull=never -t "$IMAGE" .
 SIZE=$(podman image inspect "$IMAGE" --format '{{.Size}}')
 log "image size: $((SIZE / 1000000)) MB ($SIZE bytes)"
+step_end
+
+# ---------------------------------------------------------------------------------------------
+# The lock makes the image reproducible: a tampered hash fails the build at the locked install
+# layer (the layers before it come from the cache), and a second build from the same commit and
+# lock with no cache at all installs exactly the same packages, which are the lock's.
+step_start "tampered lock: the build fails at the locked install"
+TAMPERED=$W/tampered
+rm -rf "$TAMPERED" && mkdir -p "$TAMPERED"
+git ls-files -z | tar --null -T - -cf - | tar -xf - -C "$TAMPERED"
+# Every hash of one package (jsonschema: one wheel and one sdist) gets its first digit changed.
+awk '/^[A-Za-z0-9._-]+==/ { pkg = $1 }
+     pkg ~ /^jsonschema==/ && match($0, /sha256:[0-9a-f]/) {
+       d = substr($0, RSTART + 7, 1)
+       $0 = substr($0, 1, RSTART + 6) (d == "0" ? "1" : "0") substr($0, RSTART + 8)
+     }
+     { print }' .ci/requirements/container.txt >"$TAMPERED/.ci/requirements/container.txt"
+changed=$(diff .ci/requirements/container.txt "$TAMPERED/.ci/requirements/container.txt" | grep -c '^>' || true)
+[ "$changed" -ge 1 ] || die "the lock copy was not altered"
+rc=0
+podman build --network host --pull=never -t localhost/asldro-tampered:test "$TAMPERED" \
+  >"$W/tampered.log" 2>&1 || rc=$?
+if [ "$rc" = 0 ]; then
+  podman rmi -f localhost/asldro-tampered:test >/dev/null 2>&1 || true
+  die "tampered lock: the build succeeded"
+fi
+grep -q "DO NOT MATCH THE HASHES" "$W/tampered.log" && grep -q "jsonschema" "$W/tampered.log" ||
+  {
+    tail -30 "$W/tampered.log"
+    die "tampered lock: build exit status $rc without pip's hash mismatch for jsonschema"
+  }
+log "tampered lock ($changed hashes of jsonschema altered): build exit status $rc, pip: hash mismatch"
+rm -rf "$TAMPERED"
+step_end
+
+REBUILD=$IMAGE-rebuild
+step_start "second build, no cache: the same installed packages"
+podman build --network host --pull=never --no-cache -t "$REBUILD" . >"$W/rebuild.log" 2>&1 ||
+  {
+    tail -30 "$W/rebuild.log"
+    die "second build failed"
+  }
+freeze() { podman run --rm --network none --entrypoint pip "$1" freeze --all 2>/dev/null | LC_ALL=C sort; }
+freeze "$IMAGE" >"$W/freeze-1.txt"
+freeze "$REBUILD" >"$W/freeze-2.txt"
+diff -u "$W/freeze-1.txt" "$W/freeze-2.txt" || die "two builds of one commit and lock installed different packages"
+"$PY" - "$W/freeze-1.txt" .ci/requirements/container.txt <<'PYEOF' || die "the image's packages are not the lock's"
+import re
+import sys
+
+from packaging.utils import canonicalize_name
+
+frozen = {}
+for line in open(sys.argv[1], encoding="utf-8"):
+    name, sep, version = line.strip().partition("==")
+    if sep:
+        frozen[canonicalize_name(name)] = version
+    elif not line.startswith("asldro @ "):  # the project itself, installed from /src
+        sys.exit(f"unexpected pip freeze line: {line.strip()}")
+text = open(sys.argv[2], encoding="utf-8").read()
+locked = {
+    canonicalize_name(m.group(1)): m.group(2)
+    for m in re.finditer(r"^([A-Za-z0-9._-]+)==(\S+)", text, flags=re.MULTILINE)
+}
+if frozen != locked:
+    extra = sorted(set(frozen.items()) - set(locked.items()))
+    missing = sorted(set(locked.items()) - set(frozen.items()))
+    sys.exit(f"installed but not locked: {extra}; locked but not installed: {missing}")
+PYEOF
+log "both builds: $(wc -l <"$W/freeze-1.txt") lines of pip freeze --all, identical, the lock's pins + asldro"
+podman rmi -f "$REBUILD" >/dev/null
 step_end
 
 # ---------------------------------------------------------------------------------------------

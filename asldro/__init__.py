@@ -24,12 +24,15 @@ __all__ = [
 
 
 def _read_version() -> str:
-    try:
-        from importlib.metadata import version
+    """The ``version`` file of the source tree this package runs from (a checkout, or an editable
+    install, whose metadata keeps the version of the day it was installed), else the installed
+    distribution's version (a wheel's metadata, made from that file when it was built)."""
+    tree = Path(__file__).resolve().parent.parent
+    if (tree / "pyproject.toml").is_file() and (tree / "version").is_file():
+        return (tree / "version").read_text(encoding="utf-8").strip()
+    from importlib.metadata import version
 
-        return version("asldro")
-    except Exception:  # pylint: disable=broad-except  # not installed: read the source tree
-        return (Path(__file__).resolve().parent.parent / "version").read_text().strip()
+    return version("asldro")
 
 
 __version__ = _read_version()

@@ -12,7 +12,7 @@ import copy
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence, cast
 
 from asldro.interrupts import deferred_signals, worker_signals
 from asldro.options import (
@@ -138,7 +138,7 @@ def describe_ground_truth(params: DroParams) -> str:
     source = params.global_config.ground_truth
     if source.name:
         return f"built-in ground truth {source.name} (ICBM 2009a nonlinear symmetric templates)"
-    return f"ground truth read from {Path(source.nifti).name}"
+    return f"ground truth read from {Path(cast(Path, source.nifti)).name}"  # not a built-in
 
 
 def generate_participants(

@@ -26,7 +26,7 @@ import contextlib
 import json
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import NoReturn, Sequence
 
 from asldro.exit_codes import ExitCode, UsageError, report_error
 from asldro.options import (
@@ -48,7 +48,7 @@ BUILTIN_NAMES = ("hrgt_icbm_2009a_nls_3t", "hrgt_icbm_2009a_nls_1.5t")
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         command = self.prog.removeprefix(PROG).strip()
         raise UsageError(f"{command}: {message}" if command else message)
 

@@ -185,7 +185,7 @@ def finalise_dataset(output_dir: Path, validate: bool) -> Any:
                 break
             print("note: participants changed during validation; validating again", flush=True)
     problem = report.problem() if report is not None else None
-    if problem:
+    if problem and report is not None:  # (a problem comes from a report)
         from asldro.bids.validate import INVALID
 
         raise AppError(

@@ -125,11 +125,11 @@ def contract_axis(array: np.ndarray, step: AxisStep) -> np.ndarray:
     axis, weights = step.source_axis, step.weights
     index, values = step.band
     if index.shape[0] * BAND_COST < weights.shape[1]:
-        shape = [1, 1, 1]
-        shape[axis] = -1
-        out = np.take(array, index[0], axis=axis) * values[0].reshape(shape)
+        along = [1, 1, 1]
+        along[axis] = -1
+        out = np.take(array, index[0], axis=axis) * values[0].reshape(along)
         for tap in range(1, index.shape[0]):
-            out += np.take(array, index[tap], axis=axis) * values[tap].reshape(shape)
+            out += np.take(array, index[tap], axis=axis) * values[tap].reshape(along)
         return out
     shape = array.shape
     if axis == 0:

@@ -28,7 +28,7 @@ doi 10.1145/964965.808600, §2.1 (the table and its corner sums); docs/physics.m
 from __future__ import annotations
 
 import threading
-from typing import Callable, Iterator
+from typing import Callable, Iterator, cast
 
 import numpy as np
 
@@ -148,7 +148,9 @@ class BoxSampler:
         self.voxel_map = np.array(voxel_map[:3], dtype=np.float64)  # linear part | offset
         # unit-width boxes need no running sum: their average is a linear interpolation
         integrate = np.abs(self.widths - 1.0) > UNIT_WIDTH_TOLERANCE
-        self.integrate: tuple[bool, bool, bool] = tuple(bool(flag) for flag in integrate)
+        self.integrate = cast(  # one flag per axis of the 3-D voxel map
+            tuple[bool, bool, bool], tuple(bool(flag) for flag in integrate)
+        )
 
     def table(self, array: np.ndarray) -> np.ndarray:
         """The summed-volume table of a source array that :meth:`average` expects."""

@@ -94,7 +94,7 @@ def acquisition_grid(
     zoom[:3, 3] = (scale - 1.0) / 2.0
     affine = np.asarray(src_affine, dtype=np.float64) @ zoom
     shape = tuple(int(n) for n in acq_matrix[:3])
-    return Grid(shape=shape, affine=affine)  # type: ignore[arg-type]
+    return Grid(shape=shape, affine=affine)  # type: ignore[arg-type]  # 3 axes: acq_matrix[:3]
 
 
 def present_labels(seg: np.ndarray) -> np.ndarray:
@@ -192,7 +192,7 @@ class Resampler:
             return volume.astype(np.float64, copy=True)
         return self._average(volume.astype(np.float64, copy=False))
 
-    def label_fractions(self, seg: np.ndarray, labels: Sequence[int]) -> np.ndarray:
+    def label_fractions(self, seg: np.ndarray, labels: Sequence[int] | np.ndarray) -> np.ndarray:
         """Fraction of each label in each target voxel (docs/physics.md D2 "probseg").
 
         Returns
@@ -219,7 +219,10 @@ class Resampler:
         return np.clip(out, 0.0, 1.0, out=out)
 
     def resample_table(
-        self, seg: np.ndarray, table: Sequence[float], fractions: np.ndarray | None = None
+        self,
+        seg: np.ndarray,
+        table: Sequence[float] | np.ndarray,
+        fractions: np.ndarray | None = None,
     ) -> np.ndarray:
         """Acquire the map ``table[seg]``: ``sum_l table[l] * fraction_l`` (linearity of D4b).
 

@@ -14,7 +14,7 @@ import struct
 import zlib
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, cast
 
 ERROR = "error"
 WARNING = "warning"
@@ -830,7 +830,7 @@ def _non_finite_per_volume(path: Path) -> list[int] | None:
     import numpy as np
 
     try:
-        header = nib.load(path).header
+        header = cast(nib.Nifti1Image, nib.load(path)).header  # any other image fails below
         dtype = header.get_data_dtype()
         shape = header.get_data_shape()
         offset = int(header.get_data_offset())
@@ -863,7 +863,7 @@ def check_non_finite_values(root: Path) -> list[Finding]:
     for path in nifti_files(root):
         counts = _non_finite_per_volume(path)
         total = sum(counts or ())
-        if not total:
+        if counts is None or not total:  # (None: total is 0)
             continue
         where = ""
         if len(counts) > 1:

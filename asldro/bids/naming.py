@@ -143,7 +143,7 @@ def structural_suffix(result: NamedSeries) -> str:
     ``modality`` T1w/T2w/FLAIR is used as is; ASLDRO's ``"anat"`` is not a BIDS suffix and is
     written as ``T1w`` (the default structural is T1-weighted) with a warning naming the series.
     """
-    modality = str(result.params.modality)  # type: ignore[union-attr]
+    modality = str(result.params.modality)  # type: ignore[union-attr]  # a structural's
     suffixes = fields()["structural_suffixes"]
     if modality not in suffixes:
         raise NamingError(
@@ -185,6 +185,7 @@ def raw_series_names(
     structurals = [r for r in results if r.series_type == "structural"]
     keys = {
         r.index: (
+            # structurals only (a StructuralSeries)
             contrast_acq_label(r.params.acq_contrast),  # type: ignore[union-attr]
             structural_suffix(r),
         )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence, cast
 
 import numpy as np
 
@@ -49,8 +49,8 @@ from asldro.bids.sidecars import (
 )
 from asldro.exit_codes import OutputError
 from asldro.image import Image
-from asldro.params.types import Series
-from asldro.pipelines.records import AslAcquisition
+from asldro.params.types import Series, StructuralSeries
+from asldro.pipelines.records import AslAcquisition, GroundTruthMap, StructuralAcquisition
 from asldro.pipelines.types import SeriesResult
 from asldro.resources import thread_budget
 
@@ -162,7 +162,7 @@ def _write_asl(
 ) -> dict[str | None, str]:
     """Write an asl run (both parts of a complex one, sharing one aslcontext); returns the
     image file name of each part."""
-    image, record = result.images["asl"], result.records["asl"]
+    image, record = result.images["asl"], cast(AslAcquisition, result.records["asl"])
     data = _image_4d(image)
     context = asl_context(result)
     if data.shape[3] != len(context):
@@ -191,7 +191,7 @@ def _write_m0scan(
 ) -> None:
     """Write a separate m0scan (each part intended for the same part of its asl run: the
     loader requires both to have the same output_image_type)."""
-    image, record = result.images["asl"], result.records["asl"]
+    image, record = result.images["asl"], cast(AslAcquisition, result.records["asl"])
     data = image.data
     if data.ndim == 4 and data.shape[3] == 1:
         data = data[..., 0]
@@ -210,7 +210,9 @@ def _write_m0scan(
 
 
 def _write_structural(tree: _Tree, label: str, result: SeriesResult, name: SeriesName) -> None:
-    image, record = result.images["structural"], result.records["structural"]
+    image, record = result.images["structural"], cast(
+        StructuralAcquisition, result.records["structural"]
+    )
     for part, image_file, sidecar_file in _structural_files(
         label, name, _is_complex(record, image)
     ):
@@ -228,7 +230,7 @@ def _write_groundtruth(
     tree: _Tree, label: str, result: SeriesResult, entities: Mapping[str, str]
 ) -> None:
     for key, image in result.images.items():
-        record = result.records[key]
+        record = cast(GroundTruthMap, result.records[key])  # a ground_truth series'
         image_file, sidecar_file = _groundtruth_files(label, entities, record.quantity)
         if record.quantity == "seg_label":
             dtype = _label_dtype(np.asarray(image.data))
@@ -246,7 +248,8 @@ def _groundtruth_extras(results: Sequence[SeriesResult]) -> tuple[dict[str, int]
     for result in results:
         if result.series_type != "ground_truth":
             continue
-        for record in result.records.values():
+        for any_record in result.records.values():
+            record = cast(GroundTruthMap, any_record)  # a ground_truth series'
             _, suffix, is_bids = groundtruth_suffix(record.quantity)
             if not is_bids:
                 extra.add(suffix)
@@ -439,8 +442,8 @@ def _write_series(
         if result.series_type == "asl" and name is not None and name.suffix == "asl":
             calibrated = result.index in m0_pairs.values()
             asl_files[result.index] = _write_asl(trees.raw, trees.label, result, name, calibrated)
-        elif result.series_type == "structural":
-            _write_structural(trees.raw, trees.label, result, name)
+        elif result.series_type == "structural":  # every structural series is named
+            _write_structural(trees.raw, trees.label, result, cast(SeriesName, name))
         elif result.series_type == "ground_truth":
             _write_groundtruth(trees.derivative, trees.label, result, entities[result.index])
         files[result.index] = trees.files_since(start)
@@ -489,7 +492,7 @@ def _planned_series_files(
             made += [f for f in found(label, name, part) if f not in made]
         return [f"{subject}/{f}" for f in made]
     if planned.series_type == "structural" and name is not None:
-        complex_output = planned.params.output_image_type == "complex"
+        complex_output = cast(StructuralSeries, planned.params).output_image_type == "complex"
         return [
             f"{subject}/{path}"
             for _, image_file, sidecar_file in _structural_files(label, name, complex_output)

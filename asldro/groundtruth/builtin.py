@@ -25,7 +25,7 @@ import functools
 import importlib.util
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -60,7 +60,7 @@ def _load_template(kind: str) -> tuple[np.ndarray, np.ndarray]:
     path = template_dir() / TEMPLATE_PATTERN.format(kind)
     if not path.is_file():
         raise GroundTruthError(f"{path}: ICBM 2009a template not found (nilearn installation)")
-    img = nib.load(path)
+    img = cast(nib.Nifti1Image, nib.load(path))  # the template is NIfTI-1
     return np.asarray(img.dataobj), img.affine
 
 

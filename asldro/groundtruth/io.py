@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, cast
 
 import numpy as np
 
@@ -125,7 +125,7 @@ def _load_volumes(nifti_path: Path, n_quantities: int) -> tuple[np.ndarray, np.n
     import nibabel as nib
 
     try:
-        img = nib.load(nifti_path)
+        img = cast(nib.Nifti1Image, nib.load(nifti_path))  # NIfTI-1 or -2 (a subclass)
     except FileNotFoundError as exc:
         raise GroundTruthError(f"{nifti_path}: file not found") from exc
     except Exception as exc:  # nibabel raises several types for unreadable files
@@ -145,7 +145,7 @@ def _load_volumes(nifti_path: Path, n_quantities: int) -> tuple[np.ndarray, np.n
     return data[:, :, :, 0, :], affine
 
 
-def _memory_order(arr: np.ndarray) -> str:
+def _memory_order(arr: np.ndarray) -> Literal["C", "F"]:
     return "F" if arr.flags.f_contiguous and not arr.flags.c_contiguous else "C"
 
 

@@ -1023,7 +1023,8 @@ def bids_rows(sidecar: str) -> Mapping[str, Parameter | Derived | Fixed]:
     for row in parameters(series_type).values():
         if row.bids is not None and sidecar in row.bids.sidecars:
             out[row.bids.field] = row
-    for extra in (*DERIVED, *FIXED):
+    extras: tuple[Derived | Fixed, ...] = (*DERIVED, *FIXED)
+    for extra in extras:
         if sidecar in extra.sidecars:
             out[extra.field] = extra
     return out

@@ -237,7 +237,7 @@ def readme_tables() -> str:
     ]
     for row in PARAMETERS:
         series = ", ".join("global" if s == GLOBAL else s for s in row.series)
-        cells = (
+        cells: tuple[str, ...] = (
             f"`{row.name}`",
             series,
             _type_cell(row),

@@ -15,13 +15,17 @@ from __future__ import annotations
 import json
 import json.decoder
 import json.scanner
+import re
 from pathlib import Path
 from typing import Any, Callable
 
 MAX_DEPTH = 100
 """Deepest nesting of objects and arrays accepted (an ASLDRO parameter file uses 4)."""
 
-_WHITESPACE = json.decoder.WHITESPACE.match
+_WHITESPACE: Callable[[str, int], re.Match[str]]  # matches the empty string: never None
+# The pure-Python decoder's internals used below exist at run time but typeshed does not
+# declare them (attr-defined).
+_WHITESPACE = json.decoder.WHITESPACE.match  # type: ignore[attr-defined]
 
 
 class JsonFileError(ValueError):
@@ -53,7 +57,10 @@ def _key_positions(
     if text[position] == "}":
         return keys
     while True:
-        key, after = json.decoder.scanstring(text, position + 1, strict)
+        # json's internals are not in typeshed (see _WHITESPACE)
+        key, after = json.decoder.scanstring(  # type: ignore[attr-defined]
+            text, position + 1, strict
+        )
         keys.append((key, position))
         position = _skip(text, _skip(text, after) + 1)  # past the colon
         _, position = scan_once(text, position)
@@ -72,7 +79,8 @@ class _StrictDecoder(json.JSONDecoder):
         self.depth = 0
         self.parse_object = self._parse_object
         self.parse_array = self._parse_array
-        self.scan_once = json.scanner.py_make_scanner(self)
+        # json's internals are not in typeshed (see _WHITESPACE)
+        self.scan_once = json.scanner.py_make_scanner(self)  # type: ignore[attr-defined]
 
     def _enter(self) -> None:
         self.depth += 1
@@ -80,12 +88,21 @@ class _StrictDecoder(json.JSONDecoder):
             raise _TooDeep()
 
     def _parse_object(
-        self, s_and_end, strict, scan_once, object_hook, object_pairs_hook, memo=None
-    ):
+        self,
+        s_and_end: tuple[str, int],
+        strict: bool,
+        scan_once: Callable[[str, int], tuple[Any, int]],
+        object_hook: Callable[[dict[str, Any]], Any] | None,
+        object_pairs_hook: Callable[[list[tuple[str, Any]]], Any] | None,
+        memo: dict[str, str] | None = None,
+    ) -> tuple[Any, int]:
         text, start = s_and_end
         self._enter()
         try:
-            pairs, end = json.decoder.JSONObject(
+            pairs: list[tuple[str, Any]]
+            end: int
+            # json's internals are not in typeshed (see _WHITESPACE)
+            pairs, end = json.decoder.JSONObject(  # type: ignore[attr-defined]
                 s_and_end, strict, scan_once, None, list, memo
             )  # object_pairs_hook=list keeps every pair, duplicates included
         finally:
@@ -101,10 +118,16 @@ class _StrictDecoder(json.JSONDecoder):
         result = dict(pairs)
         return (object_hook(result) if object_hook is not None else result), end
 
-    def _parse_array(self, s_and_end, scan_once):
+    def _parse_array(
+        self, s_and_end: tuple[str, int], scan_once: Callable[[str, int], tuple[Any, int]]
+    ) -> tuple[list[Any], int]:
         self._enter()
         try:
-            return json.decoder.JSONArray(s_and_end, scan_once)
+            # json's internals are not in typeshed (see _WHITESPACE)
+            parsed: tuple[list[Any], int] = json.decoder.JSONArray(  # type: ignore[attr-defined]
+                s_and_end, scan_once
+            )
+            return parsed
         finally:
             self.depth -= 1
 

@@ -95,7 +95,8 @@ def resolve_document(document: Any, folder: Path) -> dict[str, Any]:
 
 
 def load_params(
-    source: str | os.PathLike | Mapping[str, Any], base_dir: str | os.PathLike | None = None
+    source: str | os.PathLike[str] | Mapping[str, Any],
+    base_dir: str | os.PathLike[str] | None = None,
 ) -> DroParams:
     """Validate an ASLDRO 2.x parameter file (docs/physics.md §2) and return typed parameters.
 

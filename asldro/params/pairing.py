@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from typing import Mapping, Sequence, cast
 
 from asldro.params.errors import ParamError
 from asldro.params.types import AslSeries, DroParams
@@ -41,7 +41,7 @@ def pair_contexts(contexts: Sequence[tuple[str, ...] | None]) -> tuple[dict[int,
                 "(one separate M0 per asl series)"
             )
             continue
-        if _M0 in contexts[target]:
+        if _M0 in cast(tuple[str, ...], contexts[target]):  # a perfusion series: not None
             errors.append(
                 f"image_series[{i}]: this m0scan-only asl series would calibrate "
                 f"image_series[{target}], whose asl_context already has m0scan volumes "

@@ -26,7 +26,11 @@ from asldro.params.types import AslSeries, GroundTruthSeries, Motion, Series, St
 from asldro.params.validate import Failures, JsonPath, Problem, convert, text_path
 from asldro.params.timing import post_labeling_delay
 
-_TYPED = {"asl": AslSeries, "structural": StructuralSeries, "ground_truth": GroundTruthSeries}
+_TYPED: dict[str, type[AslSeries] | type[StructuralSeries] | type[GroundTruthSeries]] = {
+    "asl": AslSeries,
+    "structural": StructuralSeries,
+    "ground_truth": GroundTruthSeries,
+}
 _GROUPS = {"motion": Motion}
 """The typed value of each row ``group`` of the catalog."""
 
@@ -133,6 +137,10 @@ def _check_timing(
 def _repetition_problem(out: Mapping[str, Any], series_type: str, where: str) -> str | None:
     """TR >= TE (+ TI for ir) of the resolved parameters ``out`` at ``where``: the message
     naming the first failing volume of an asl series (and the others), or None."""
+    te: Any  # each is a valid value of its key, or INVALID: checked below
+    tr: Any
+    ti: Any
+    contrast: Any
     te, tr = out.get("echo_time"), out.get("repetition_time")
     ti, contrast = out.get("inversion_time"), out.get("acq_contrast")
     if INVALID in (te, tr, ti, contrast) or te is None:

@@ -112,7 +112,7 @@ def canonical(kind: Kind | None, value: Any) -> Any:
     return value
 
 
-def convert(kind: Kind, value: Any) -> Any:
+def convert(kind: Kind | None, value: Any) -> Any:
     """A valid ``value`` (a copy) with numbers as float and integers as int (D6); the keys of
     an object in the catalog's order, those of a ``{name: value}`` table as given."""
     holder = select(kind, value)
@@ -567,7 +567,10 @@ class DocumentValidator:
         checker = jsonschema.Draft202012Validator.TYPE_CHECKER.redefine_many(
             {"number": _is_number, "integer": _is_integer}
         )
-        cls = jsonschema.validators.extend(jsonschema.Draft202012Validator, type_checker=checker)
+        # types-jsonschema leaves validators.extend unannotated
+        cls = jsonschema.validators.extend(  # type: ignore[no-untyped-call]
+            jsonschema.Draft202012Validator, type_checker=checker
+        )
         self.schema = schema
         self.kind = kind
         self._validator = cls(schema)

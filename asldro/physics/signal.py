@@ -28,10 +28,11 @@ CONTRASTS = ("se", "ge", "ir")
 
 def _relaxation(time: ArrayLike, constant: ArrayLike) -> np.ndarray:
     """``exp(-time ⊘ constant)``: equal to 1 where the constant is 0 (docs/physics.md §5)."""
-    return np.exp(-safe_divide(time, constant))
+    factor: np.ndarray = np.exp(-safe_divide(time, constant))
+    return factor
 
 
-def _check_timing(repetition_time: ArrayLike, echo_time: ArrayLike) -> None:
+def _check_timing(repetition_time: float, echo_time: float) -> None:
     if np.any(np.asarray(repetition_time) < np.asarray(echo_time)):
         raise ValueError(f"repetition_time ({repetition_time}) must be >= echo_time ({echo_time})")
 
@@ -43,7 +44,7 @@ def spin_echo(
     *,
     repetition_time: float,
     echo_time: float,
-    m_enc: ArrayLike = 0.0,
+    m_enc: float | np.ndarray = 0.0,
 ) -> np.ndarray:
     """Spin echo signal ``S = (M0*(1 - E1) + Menc) * E2`` (docs/physics.md §5, se).
 
@@ -65,7 +66,7 @@ def gradient_echo(
     repetition_time: float,
     echo_time: float,
     flip_angle: float,
-    m_enc: ArrayLike = 0.0,
+    m_enc: float | np.ndarray = 0.0,
 ) -> np.ndarray:
     """Gradient echo signal (docs/physics.md §5, ge)::
 
@@ -98,7 +99,7 @@ def inversion_recovery(
     inversion_time: float,
     flip_angle: float,
     inversion_flip_angle: float,
-    m_enc: ArrayLike = 0.0,
+    m_enc: float | np.ndarray = 0.0,
 ) -> np.ndarray:
     """Inversion recovery signal (docs/physics.md §5, ir)::
 
@@ -134,7 +135,7 @@ def mri_signal(
     flip_angle: float = 90.0,
     inversion_flip_angle: float = 180.0,
     inversion_time: float = 1.0,
-    m_enc: ArrayLike = 0.0,
+    m_enc: float | np.ndarray = 0.0,
 ) -> np.ndarray:
     """Signal for ``contrast`` "se", "ge" or "ir" (case-insensitive; docs/physics.md §5).
 

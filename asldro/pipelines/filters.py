@@ -126,7 +126,7 @@ class Kinetics:
         return self.model.t1_arterial_blood
 
     @property
-    def parameters(self) -> dict[str, float]:
+    def parameters(self) -> dict[str, Any]:  # Image.evolve's **parameters
         """The model's parameters at this filter's timing, in the order they are recorded."""
         return {
             "label_duration": self.timing.label_duration,
@@ -194,7 +194,7 @@ class MriSignal:
 
     def __call__(self, image: Image) -> Image:
         data = self.signal(-image.data if self.token == "label" else 0.0)
-        token = {} if self.token is None else {"token": self.token}
+        token: dict[str, Any] = {} if self.token is None else {"token": self.token}
         return image.evolve("mri_signal", data=data, **token, contrast=self.contrast)
 
 

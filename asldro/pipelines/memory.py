@@ -21,7 +21,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Sequence, cast
 
 from asldro.groundtruth.types import GroundTruth
 from asldro.params.errors import ParamError
@@ -184,7 +184,9 @@ def _file_itemsize(params: DroParams) -> int:
     try:
         import nibabel as nib
 
-        return int(nib.load(nifti).header.get_data_dtype().itemsize)
+        # a file ground truth (the caller returns earlier for a built-in): a NIfTI image
+        image = cast(nib.Nifti1Image, nib.load(cast(Path, nifti)))
+        return int(image.header.get_data_dtype().itemsize)
     except Exception:  # pylint: disable=broad-except  # the ground truth was read already
         return 8
 

@@ -128,7 +128,8 @@ class _Acquired:
 
 
 def _value(record: Any, name: str) -> Any:
-    if name in _own_facts(type(record)):
+    # a class is hashable; mypy takes type[Any] for an instance of it (lru_cache's Hashable)
+    if name in _own_facts(type(record)):  # type: ignore[arg-type]
         return getattr(record, name)
     return getattr(record.series, name)
 

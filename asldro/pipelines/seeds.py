@@ -8,7 +8,7 @@ which other participants run, their order, or parallelism, and never on the glob
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any, Union, cast
 
 import numpy as np
 
@@ -59,4 +59,5 @@ class SeriesStreams:
 
 def describe(sequence: np.random.SeedSequence) -> dict[str, Any]:
     """JSON-able record of a SeedSequence, enough to recreate it."""
-    return {"entropy": int(sequence.entropy), "spawn_key": [int(k) for k in sequence.spawn_key]}
+    entropy = cast(int, sequence.entropy)  # seed_sequence's: one integer
+    return {"entropy": int(entropy), "spawn_key": [int(k) for k in sequence.spawn_key]}

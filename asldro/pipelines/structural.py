@@ -9,6 +9,7 @@ magnitude -> float32 (or the complex image, complex64, when ``output_image_type`
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
 
 from asldro.image import Filter, Image, apply_pipeline
 from asldro.params.types import StructuralSeries
@@ -18,6 +19,9 @@ from asldro.pipelines.contrast import signal_filter
 from asldro.pipelines.filters import AddComplexNoise, noise_seed, output_filters
 from asldro.pipelines.records import Noise, StructuralAcquisition, voxel_size
 from asldro.pipelines.types import SeriesResult
+
+if TYPE_CHECKING:
+    import numpy as np
 
 QUANTITIES = ("t1", "t2", "t2_star", "m0")
 
@@ -49,8 +53,9 @@ def build_structural_pipeline(
     signal = signal_filter(
         series, maps, repetition_time=series.repetition_time, echo_time=series.echo_time
     ).with_noiseless()
-    sigma, reference = context.noise_sigma(signal.noiseless, series.desired_snr)
-    acquire = context.acquire(series.acq_matrix, series.motion, tables=signal.noiseless.ndim == 1)
+    noiseless = cast("np.ndarray", signal.noiseless)  # computed by with_noiseless()
+    sigma, reference = context.noise_sigma(noiseless, series.desired_snr)
+    acquire = context.acquire(series.acq_matrix, series.motion, tables=noiseless.ndim == 1)
     streams = seeds.SeriesStreams.of(series, participant_label, index, seed)
     add_noise = AddComplexNoise.drawn(acquire.resampler.target.shape, sigma, streams.volume(0))
     return StructuralPipeline(
