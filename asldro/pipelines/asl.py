@@ -4,7 +4,8 @@
 filters``): ΔM of the kinetic model at the volume's labelling timing (computed once per distinct
 timing of the series) -> the MRI signal of the volume's ``asl_context`` token on the
 ground-truth grid -> motion + resampling -> complex noise -> magnitude -> float32 (or the complex
-image, complex64, when ``output_image_type`` is ``complex``). The volumes are the series' :attr:`~asldro.params.types.AslSeries.volumes` (phases outer, tokens inner).
+image, complex64, when ``output_image_type`` is ``complex``). The volumes are the series'
+:attr:`~asldro.params.types.AslSeries.volumes` (phases outer, tokens inner).
 :func:`simulate_asl` runs the volumes and stacks them to 4-D.
 """
 
