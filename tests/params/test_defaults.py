@@ -23,7 +23,6 @@ ASL_DEFAULTS = {
     "label_type": "pcasl",
     "label_duration": 1.8,
     "signal_time": 3.6,
-    "m0scan_phases": "all",
     "label_efficiency": 0.85,
     "acq_matrix": [64, 64, 12],
     "acq_contrast": "se",
