@@ -19,6 +19,8 @@ Calibration (2 cores, 24 GB, ASLDRO_THREADS unset = 2 volume threads; the estima
 | structural 300x300x300 | 1.7 GiB | 1.7 GiB | 1.02 |
 | dense ground-truth file (1 mm, 7 quantities), asl 16 volumes | 1.4 GiB | 1.2 GiB | 1.19 |
 | multi-PLD, m0scan + 6 PLDs x 8 pairs at 64x64x40, motion | 632 MiB | 578 MiB | 1.09 |
+| dense 2 mm ground-truth file (96x112x48), asl 4 volumes | 214 MiB | 174 MiB | 1.23 |
+| the same with gamma dispersion (~150 000 distinct voxels) | 263 MiB | 184 MiB | 1.43 |
 | asl 400x400x400 x3 (``--large``) | 5.8 GiB | 5.8 GiB | 1.00 |
 
 Not measured: acq_matrix [700, 700, 700] is estimated at 30.5 GiB (refused in 0.5 s on this
