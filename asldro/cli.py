@@ -6,6 +6,8 @@ Commands::
     asldro output params FILE.json                  the default parameter file
     asldro output hrgt NAME DIR                     a built-in ground truth in ASLDRO's 5-D format
     asldro validate DIR [--report FILE]             validate a dataset (three layers)
+    asldro quantify DATASET [--output-dir DIR] ...  CBF (and ATT) of any BIDS ASL dataset, as
+                                                    a derivative (docs/quantify.md)
 
 Exit status (:class:`asldro.exit_codes.ExitCode`, shared with ``run.py``): 0 ok, 1 unexpected
 failure (also: a validator could not run), 16 the dataset failed validation, 64 usage error,
@@ -31,7 +33,9 @@ from asldro.options import (
     DEFAULT_PARTICIPANT_LABEL,
     memory_size,
     non_negative_int,
+    number_or_path,
     participant_labels,
+    positive_number,
     process_count,
 )
 
@@ -142,7 +146,92 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["own", "pybids", "bids-validator"],
         help="validation layers to run (default: all three)",
     )
+    _add_quantify_parser(commands)
     return parser
+
+
+def _add_quantify_parser(commands) -> None:
+    """``asldro quantify`` (docs/quantify.md)."""
+    from asldro.quantify.models import DEFAULT_MODEL, MODELS
+
+    quant = commands.add_parser(
+        "quantify",
+        help="quantify CBF (and ATT) of a BIDS ASL dataset into a derivative",
+        description="Quantify every ASL run of a BIDS dataset from its files alone (NIfTI, "
+        "sidecars, aslcontext.tsv): single PLD with the white paper's formula, multi-PLD with a "
+        "least-squares fit of a kinetic model. Writes a BIDS derivative (default "
+        "DATASET/derivatives/asldro-quantify) and validates it. Exit 0 ok, 16 the derivative "
+        "failed validation, 64 usage, 65 the dataset cannot be quantified, 73 the output folder "
+        "cannot be written or replaced.",
+    )
+    quant.add_argument("dataset", help="BIDS dataset folder")
+    quant.add_argument(
+        "--output-dir",
+        metavar="DIR",
+        help="derivative folder (default: DATASET/derivatives/asldro-quantify); new, empty, or "
+        "an earlier asldro quantify result (replaced with --overwrite)",
+    )
+    quant.add_argument(
+        "--participant-label",
+        "--participant_label",
+        nargs="+",
+        metavar="LABEL",
+        help="quantify only these participants (default: all)",
+    )
+    quant.add_argument(
+        "--model",
+        choices=MODELS,
+        default=DEFAULT_MODEL,
+        help=f"kinetic model of the multi-PLD fit (default: {DEFAULT_MODEL}); single-PLD runs "
+        "always use the white paper's formula",
+    )
+    quant.add_argument(
+        "--arterial",
+        action="store_true",
+        help="also fit the arterial component of multi-PLD runs (writes _abv and _abat)",
+    )
+    quant.add_argument(
+        "--lambda",
+        dest="lambda_blood_brain",
+        type=positive_number,
+        metavar="VALUE",
+        help="blood-brain partition coefficient (default: 0.9)",
+    )
+    quant.add_argument(
+        "--t1-blood",
+        type=positive_number,
+        metavar="SECONDS",
+        help="T1 of arterial blood (default: 1.35 s at 1.5 T, 1.65 s at 3 T, 2.087 s at 7 T)",
+    )
+    quant.add_argument(
+        "--labeling-efficiency",
+        type=positive_number,
+        metavar="ALPHA",
+        help="labelling efficiency (default: the sidecar's LabelingEfficiency, else 0.85 "
+        "PCASL, 0.68 CASL, 0.98 PASL)",
+    )
+    quant.add_argument(
+        "--t1-tissue",
+        type=number_or_path,
+        metavar="SECONDS|MAP",
+        help="tissue T1 of the full model: seconds, or a NIfTI T1 map on the runs' grid "
+        "(default: 1.3 s)",
+    )
+    quant.add_argument(
+        "--m0-tr-correction",
+        type=positive_number,
+        metavar="T1",
+        help="divide each M0 volume by 1 - exp(-TR/T1) with this tissue T1 in s (default: no "
+        "correction)",
+    )
+    quant.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an earlier asldro quantify derivative (nothing else)",
+    )
+    quant.add_argument(
+        "--skip-validation", action="store_true", help="do not validate the derivative"
+    )
 
 
 def _report_status(report, where: Path) -> int:
@@ -255,6 +344,31 @@ def _validate(args: argparse.Namespace) -> int:
     return _report_status(report, dataset)
 
 
+def _quantify(args: argparse.Namespace) -> int:
+    from asldro.quantify.api import quantify
+
+    result = quantify(
+        args.dataset,
+        output_dir=args.output_dir,
+        model=args.model,
+        arterial=args.arterial,
+        participant_labels=participant_labels(args.participant_label),
+        lambda_blood_brain=args.lambda_blood_brain,
+        t1_arterial_blood=args.t1_blood,
+        label_efficiency=args.labeling_efficiency,
+        t1_tissue=args.t1_tissue,
+        m0_tr_correction=args.m0_tr_correction,
+        overwrite=args.overwrite,
+        validate=not args.skip_validation,
+    )
+    for run, maps in result.maps.items():
+        print(f"{run}: {', '.join('_' + suffix for suffix in maps)}")
+    print(f"wrote {result.output} ({len(result.maps)} run(s))")
+    if result.validation is not None:
+        return _report_status(result.validation, result.output)
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``asldro`` command line; returns the exit status.
 
@@ -279,6 +393,7 @@ def _main(argv: list[str], debug: bool) -> int:
             handler = {
                 "generate": _generate,
                 "validate": _validate,
+                "quantify": _quantify,
                 "output": (
                     _output_params if getattr(args, "what", None) == "params" else _output_hrgt
                 ),

@@ -8,6 +8,7 @@ Nothing here imports the numeric stack, so argument errors stay fast.
 from __future__ import annotations
 
 import argparse
+import math
 from typing import Iterable
 
 from asldro.labels import SUBJECT_PREFIX, is_label
@@ -71,6 +72,27 @@ def check_process_count(value: int) -> int:
     if problem:
         raise ValueError(f"n_procs: {problem}")
     return value
+
+
+def positive_number(text: str) -> float:
+    """argparse type of a physical constant (``--lambda``, ``--t1-blood`` ...): a finite
+    number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
+    return value
+
+
+def number_or_path(text: str) -> float | str:
+    """argparse type of ``--t1-tissue``: a number > 0, or anything else as a file path."""
+    try:
+        float(text)
+    except ValueError:
+        return text
+    return positive_number(text)
 
 
 def memory_size(text: str) -> int:

@@ -184,7 +184,7 @@ def sidecar_metadata(image: Path, root: Path) -> tuple[dict[str, Any], list[Path
     """
     merged: dict[str, Any] = {}
     used: list[Path] = []
-    for path in _applicable_sidecars(image, root):
+    for path in applicable_sidecars(image, root):
         content = read_json_object(path)
         if content is not None:
             merged.update(content)
@@ -192,7 +192,7 @@ def sidecar_metadata(image: Path, root: Path) -> tuple[dict[str, Any], list[Path
     return merged, used
 
 
-def _applicable_sidecars(image: Path, root: Path) -> list[Path]:
+def applicable_sidecars(image: Path, root: Path) -> list[Path]:
     """The sidecars that apply to ``image`` (see :func:`sidecar_metadata`), the least specific
     first: by depth below ``root``, then by the number of entities they name."""
     entities, suffix, _ = split_name(image.name)

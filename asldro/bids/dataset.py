@@ -28,6 +28,8 @@ GENERATOR = "asldro"
 HIDDEN_PREFIX = ".asldro"  # .asldro-tmp-*, .asldro-scratch-*, .asldro.lock
 # Written by earlier versions (one parameter file for the whole dataset).
 LEGACY_FILES = ("code/dro_params.json",)
+#: The list of files asldro wrote in a dataset without participant provenance (a derivative).
+FILES_RECORD = "code/provenance/files.json"
 
 
 def groundtruth_root(output_dir: Path) -> Path:
@@ -330,11 +332,36 @@ def remove_stale_temporaries(root: Path) -> list[Path]:
     return removed
 
 
+def files_record(files: Iterable[str], **details: Any) -> dict[str, Any]:
+    """The document of :data:`FILES_RECORD`: what asldro wrote in a dataset that has no
+    participant provenance (a derivative such as ``asldro quantify``'s), with ``details``."""
+    return {"generated_by": f"{GENERATOR} {__version__}", **details, "files": sorted(set(files))}
+
+
+def read_files_record(root: Path) -> dict[str, Any] | None:
+    """The :data:`FILES_RECORD` document of the dataset at ``root`` when asldro wrote it."""
+    record = _read_json(Path(root) / FILES_RECORD)
+    if isinstance(record, dict) and str(record.get("generated_by", "")).startswith(GENERATOR):
+        return record
+    return None
+
+
+def recorded_files(root: Path) -> set[str]:
+    """The files the dataset's :data:`FILES_RECORD` lists (and the record itself)."""
+    record = read_files_record(root)
+    if record is None:
+        return set()
+    listed = record.get("files") if isinstance(record.get("files"), list) else []
+    return {FILES_RECORD} | {name for name in listed if isinstance(name, str)}
+
+
 def dataset_files_written(root: Path) -> set[str]:
     """Every file asldro wrote in the dataset at ``root`` (POSIX paths relative to it)."""
     from asldro.bids.validate import REPORT_PATH
 
     root = Path(root)
+    if read_files_record(root) is not None:  # a derivative that lists its files
+        return recorded_files(root) | {REPORT_PATH.as_posix()}
     owned = {path.relative_to(root).as_posix() for path in _dataset_file_paths(root).values()}
     owned.add(REPORT_PATH.as_posix())
     owned.add((groundtruth_root(root) / REPORT_PATH).relative_to(root).as_posix())
@@ -342,6 +369,28 @@ def dataset_files_written(root: Path) -> set[str]:
     for provenance in sorted((root / "code" / "provenance").glob("sub-*.json")):
         label = provenance.name[len("sub-") : -len(".json")]
         owned |= subject_files_written(root, label) or set()
+    owned |= _derivative_files_written(root)
+    return owned
+
+
+def _derivative_files_written(root: Path) -> set[str]:
+    """The files asldro wrote in the asldro derivative datasets under ``root/derivatives/``
+    other than the ground truth (whose files the participants' provenance lists), e.g.
+    ``asldro quantify``'s, relative to ``root``; symlinked folders are not followed."""
+    owned: set[str] = set()
+    folder = root / "derivatives"
+    if not folder.is_dir() or folder.is_symlink():
+        return owned
+    for derivative in sorted(folder.iterdir()):
+        if (
+            derivative.is_symlink()
+            or not derivative.is_dir()
+            or derivative == groundtruth_root(root)
+        ):
+            continue
+        if is_asldro_dataset(derivative):
+            prefix = derivative.relative_to(root).as_posix()
+            owned |= {f"{prefix}/{name}" for name in dataset_files_written(derivative)}
     return owned
 
 

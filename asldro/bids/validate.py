@@ -653,3 +653,67 @@ def validate_dataset(
     if write_report:
         write_validation_reports(result)
     return result
+
+
+def run_pybids_derivative(root: Path, name: str) -> list[Finding]:
+    """pybids layer of a derivative dataset on its own: ``BIDSLayout(root, validate=True,
+    is_derivative=True)`` indexes every data file (docs/bids.md §12.4)."""
+    try:
+        from bids import BIDSLayout
+    except ImportError as exc:
+        return [_pybids_finding("PYBIDS_UNAVAILABLE", name, "", f"cannot import pybids: {exc}")]
+    try:
+        layout = BIDSLayout(str(root), validate=True, is_derivative=True)
+    except Exception as exc:  # pylint: disable=broad-exception-caught  # pybids raises many
+        return [_pybids_finding("PYBIDS_LAYOUT_FAILED", name, "", _first_line(exc))]
+    return check_layout_files(layout, root, name)
+
+
+def validate_derivative(
+    derivative_dir: Path,
+    *,
+    name: str | None = None,
+    layers: Iterable[str] = LAYERS,
+    write_report: bool = False,
+    scratch_dir: Path | None = None,
+) -> ValidationReport:
+    """Validate one derivative dataset on its own (e.g. the output of ``asldro quantify``): the
+    own derivative checks, pybids and bids-validator-deno, in that order (docs/bids.md §12).
+    ``name`` labels it in the report (default: ``derivatives/<folder name>``); with
+    ``write_report`` the report goes to its ``code/validation.json``. Other arguments and the
+    result as :func:`validate_dataset`."""
+    root = Path(derivative_dir).resolve()
+    if not root.is_dir():
+        raise NotADirectoryError(f"{derivative_dir}: not a dataset folder")
+    chosen = set(layers)
+    unknown = chosen - set(LAYERS)
+    if unknown:
+        raise ValueError(f"unknown validation layers {sorted(unknown)}; choose from {LAYERS}")
+    report = DatasetReport(name or f"derivatives/{root.name}", root)
+    timings: dict[str, float] = {}
+    for layer in LAYERS:
+        if layer in chosen:
+            start = time.perf_counter()
+            report.findings.extend(_derivative_layer(layer, report, scratch_dir))
+            timings[layer] = time.perf_counter() - start
+    result = ValidationReport(root, [report], timings)
+    if write_report:
+        _write_json_atomic(root / REPORT_PATH, result.to_dict())
+    return result
+
+
+def _derivative_layer(layer: str, report: DatasetReport, scratch_dir: Path | None) -> list[Finding]:
+    """The findings of one validation ``layer`` over the derivative dataset of ``report``,
+    which records that the layer ran."""
+    if layer == "bids-validator":
+        return [
+            finding
+            for _, findings in _run_bids_validator_layer({report.name: report}, scratch_dir)
+            for finding in findings
+        ]
+    if layer == "own":
+        found = check_derivative_dataset(report.root, report.name)
+    else:
+        found = run_pybids_derivative(report.root, report.name)
+    report.layers.append(layer)
+    return found

@@ -95,16 +95,19 @@ def check_label_type(label_type: str, cut_off: BolusCutOff | None) -> None:
         )
 
 
-def effective_bolus_duration(natural_duration: float, cut_off: BolusCutOff | None) -> float:
+def effective_bolus_duration(
+    natural_duration: ArrayLike, cut_off: BolusCutOff | None
+) -> float | np.ndarray:
     """The temporal bolus width τ_eff (s) of docs/physics.md §4.8.
 
     ``min(TI1, τ_nat)`` for QUIPSS II and Q2TIPS; ``τ_nat`` without a cut-off and for QUIPSS
-    (which cuts the imaging window instead, :func:`delivery_window`).
+    (which cuts the imaging window instead, :func:`delivery_window`). Element-wise: a float for a
+    number, an array for an array of widths (one per volume, as a quantifier passes them).
     """
-    natural = float(natural_duration)
-    if cut_off is None or not cut_off.cuts_width:
-        return natural
-    return min(cut_off.delay_time, natural)
+    natural = np.asarray(natural_duration, dtype=np.float64)
+    if cut_off is not None and cut_off.cuts_width:
+        natural = np.minimum(cut_off.delay_time, natural)
+    return float(natural) if natural.ndim == 0 else natural
 
 
 def bolus_truncated(natural_duration: float, cut_off: BolusCutOff | None) -> bool:

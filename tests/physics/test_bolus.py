@@ -87,6 +87,16 @@ def test_no_cut_off_and_quipss_keep_the_natural_bolus():
         assert not bolus.cut_off_ineffective(0.5, cut_off)
 
 
+def test_effective_bolus_is_element_wise_over_widths():
+    """One natural width per volume (a quantifier's per-volume LabelingDuration) gives one
+    effective width per volume; a number gives a float."""
+    widths = np.array([0.6, 0.8, 1.2])
+    cut = BolusCutOff("QUIPSSII", 0.7)
+    assert np.array_equal(bolus.effective_bolus_duration(widths, cut), [0.6, 0.7, 0.7])
+    assert np.array_equal(bolus.effective_bolus_duration(widths, None), widths)
+    assert isinstance(bolus.effective_bolus_duration(0.9, cut), float)
+
+
 def test_window_start_and_delivery_window():
     quipss = BolusCutOff("QUIPSS", 1.0)
     t = np.array([0.5, 1.0, 2.0])
