@@ -304,3 +304,39 @@ def test_the_history_and_provenance_record_the_model(tmp_path):
     text = json.dumps(provenance)
     assert '"gkm_model": "consensus"' in text
     assert '"technique": "QUIPSS"' in text and '"arterial_component": false' in text
+
+
+def test_the_model_runs_on_tables_when_only_a_signal_map_is_dense(monkeypatch):
+    """A dense T2 (read by the signal only) no longer makes the kinetic model run voxel by
+    voxel: ΔM is computed on the lookup tables of f, Δt, T1, M0 (one value per tissue, what a
+    dispersed model needs) and expanded to the grid, with the same numbers."""
+    import dataclasses
+
+    calls = []
+    real = gkm.delta_m
+
+    def recording(*args, **kwargs):
+        calls.append(np.shape(args[1]))
+        return real(*args, **kwargs)
+
+    params = load_params(_document({"label_duration": 1.8}, [2.0, 2.6]))
+    truth = load_ground_truth(params.global_config.ground_truth, params.global_config)
+    dense = dataclasses.replace(truth, maps={**truth.maps, "t2": truth.dense("t2")})
+    monkeypatch.setattr(gkm, "delta_m", recording)
+    pipeline = build_asl_pipeline(
+        params.series[0], SimulationContext(dense), participant_label="01", index=1
+    )
+    assert calls == [(truth.maps["perfusion_rate"].size,)] * 2
+    for timing in pipeline.kinetics.timings:
+        delta_m = pipeline.kinetics.at(timing).delta_m
+        assert delta_m.shape == truth.shape
+        expected = real(
+            "pcasl",
+            *(truth.dense(name) for name in ("perfusion_rate", "transit_time", "t1", "m0")),
+            label_duration=1.8,
+            signal_time=timing.signal_time,
+            label_efficiency=0.85,
+            lambda_blood_brain=0.9,
+            t1_arterial_blood=1.65,
+        )
+        np.testing.assert_array_equal(delta_m, expected)
