@@ -615,44 +615,36 @@ def check_pair_counts(rel: str, meta: dict[str, Any], rows: list[str] | None) ->
 
 
 def check_pasl(rel: str, meta: dict[str, Any]) -> list[Finding]:
-    """(6) PASL as ASLPrep needs it: BolusCutOffFlag true, technique and delay, no
-    LabelingDuration (docs/bids.md §3)."""
+    """(6) The bolus cut-off fields of a PASL run as BIDS states them (docs/bids.md §3):
+    ``BolusCutOffFlag`` a boolean; false: neither ``BolusCutOffTechnique`` nor
+    ``BolusCutOffDelayTime`` ("MUST NOT be defined"); true: a technique, and ``QUIPSS`` /
+    ``QUIPSSII`` with one positive delay or ``Q2TIPS`` with two, [first, last], increasing
+    (ASLPrep reads them so); never ``LabelingDuration``."""
     if meta.get("ArterialSpinLabelingType") != "PASL":
         return []
     findings = []
-    if meta.get("BolusCutOffFlag") is not True:
+    flag = meta.get("BolusCutOffFlag")
+    if not isinstance(flag, bool):
         findings.append(
-            _finding("PASL_BOLUS_CUT_OFF_FLAG_NOT_TRUE", rel, "PASL needs BolusCutOffFlag true")
-        )
-    technique = meta.get("BolusCutOffTechnique")
-    delay = meta.get("BolusCutOffDelayTime")
-    if technique in SCALAR_DELAY_TECHNIQUES:
-        if not _positive(delay):
-            findings.append(
-                _finding(
-                    "PASL_BOLUS_CUT_OFF_DELAY_INVALID",
-                    rel,
-                    f"{technique} needs one positive BolusCutOffDelayTime, got {delay!r}",
-                )
+            _finding(
+                "PASL_BOLUS_CUT_OFF_FLAG_MISSING",
+                rel,
+                f"PASL needs BolusCutOffFlag true or false, got {flag!r}",
             )
-    elif technique in PAIR_DELAY_TECHNIQUES:
-        if not (isinstance(delay, list) and len(delay) == 2 and all(map(_positive, delay))):
+        )
+    elif not flag:
+        present = [key for key in ("BolusCutOffTechnique", "BolusCutOffDelayTime") if key in meta]
+        if present:
             findings.append(
                 _finding(
-                    "PASL_BOLUS_CUT_OFF_DELAY_INVALID",
+                    "PASL_BOLUS_CUT_OFF_FIELDS_WITHOUT_FLAG",
                     rel,
-                    f"Q2TIPS needs BolusCutOffDelayTime [first, last], got {delay!r}",
+                    f"BolusCutOffFlag false, but {' and '.join(present)} given (BIDS: they "
+                    "must not be defined without a bolus cut-off)",
                 )
             )
     else:
-        allowed = sorted(SCALAR_DELAY_TECHNIQUES | PAIR_DELAY_TECHNIQUES)
-        findings.append(
-            _finding(
-                "PASL_BOLUS_CUT_OFF_TECHNIQUE_INVALID",
-                rel,
-                f"BolusCutOffTechnique {technique!r} not in {allowed}",
-            )
-        )
+        findings += _bolus_cut_off_findings(rel, meta)
     if "LabelingDuration" in meta:
         findings.append(
             _finding(
@@ -660,6 +652,42 @@ def check_pasl(rel: str, meta: dict[str, Any]) -> list[Finding]:
             )
         )
     return findings
+
+
+def _bolus_cut_off_findings(rel: str, meta: dict[str, Any]) -> list[Finding]:
+    """The technique and delay of a PASL run whose ``BolusCutOffFlag`` is true."""
+    technique = meta.get("BolusCutOffTechnique")
+    delay = meta.get("BolusCutOffDelayTime")
+    if technique in SCALAR_DELAY_TECHNIQUES:
+        if _positive(delay):
+            return []
+        return [
+            _finding(
+                "PASL_BOLUS_CUT_OFF_DELAY_INVALID",
+                rel,
+                f"{technique} needs one positive BolusCutOffDelayTime, got {delay!r}",
+            )
+        ]
+    if technique in PAIR_DELAY_TECHNIQUES:
+        pair = isinstance(delay, list) and len(delay) == 2 and all(map(_positive, delay))
+        if pair and delay[0] <= delay[1]:
+            return []
+        return [
+            _finding(
+                "PASL_BOLUS_CUT_OFF_DELAY_INVALID",
+                rel,
+                "Q2TIPS needs BolusCutOffDelayTime [first, last], two positive times in "
+                f"increasing order, got {delay!r}",
+            )
+        ]
+    allowed = sorted(SCALAR_DELAY_TECHNIQUES | PAIR_DELAY_TECHNIQUES)
+    return [
+        _finding(
+            "PASL_BOLUS_CUT_OFF_TECHNIQUE_INVALID",
+            rel,
+            f"BolusCutOffFlag true needs BolusCutOffTechnique in {allowed}, got {technique!r}",
+        )
+    ]
 
 
 def check_asl_runs(root: Path) -> list[Finding]:

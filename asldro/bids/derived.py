@@ -135,11 +135,24 @@ def acquisition_voxel_size(record: AcquisitionRecord, layout: Layout = Layout())
     return [float(size) for size in record.voxel_size]
 
 
-def bolus_cut_off_delay_time(record: AslAcquisition, layout: Layout = Layout()) -> float:
-    """``BolusCutOffDelayTime`` of a PASL run: the modelled bolus width (``label_duration``,
-    one for the series: a PASL series has no per-phase bolus), rounded to 1e-9 s."""
+def bolus_cut_off_flag(record: AslAcquisition, layout: Layout = Layout()) -> bool:
+    """``BolusCutOffFlag`` of a PASL run: true when the series has a bolus cut-off
+    (``bolus_cut_off_technique``), else false (docs/bids.md §3)."""
     del layout
-    return timing.round_seconds(record.value("label_duration"))
+    return record.value("bolus_cut_off_technique") is not None
+
+
+def bolus_cut_off_delay_time(
+    record: AslAcquisition, layout: Layout = Layout()
+) -> float | list[float]:
+    """``BolusCutOffDelayTime`` of a PASL run with a bolus cut-off: TI1, or [TI1, TI1s] for
+    Q2TIPS (BIDS: the first and last saturation pulse, monotonically increasing), rounded to
+    1e-9 s (docs/bids.md §3)."""
+    del layout
+    delay = record.value("bolus_cut_off_delay_time")
+    if isinstance(delay, (tuple, list)):
+        return [timing.round_seconds(value) for value in delay]
+    return timing.round_seconds(delay)
 
 
 Rule = Callable[[Any, Layout], Any]
@@ -151,6 +164,7 @@ RULES: Mapping[str, Rule] = {
     "total_acquired_pairs": total_acquired_pairs,
     "magnetic_field_strength": magnetic_field_strength,
     "acquisition_voxel_size": acquisition_voxel_size,
+    "bolus_cut_off_flag": bolus_cut_off_flag,
     "bolus_cut_off_delay_time": bolus_cut_off_delay_time,
 }
 """The rule of each :class:`~asldro.params.catalog.Derived` row, by the name the row gives."""
@@ -159,5 +173,8 @@ CONDITIONS: Mapping[str, Callable[[Any], bool]] = {
     "pasl": lambda record: record.value("label_type") == "pasl",
     "not_pasl": lambda record: record.value("label_type") != "pasl",
     "inversion_recovery": lambda record: record.value("acq_contrast") == "ir",
+    "bolus_cut_off": lambda record: (
+        record.value("label_type") == "pasl" and record.value("bolus_cut_off_technique") is not None
+    ),
 }
 """The test of each named condition of :data:`asldro.params.catalog.CONDITIONS`."""

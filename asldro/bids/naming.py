@@ -208,15 +208,17 @@ def groundtruth_series_entities(results: Sequence[NamedSeries]) -> dict[int, dic
 def groundtruth_suffix(quantity: str) -> tuple[str, str, bool]:
     """Datatype and suffix of a ground-truth quantity (docs/bids.md §9 table).
 
-    Returns ``(datatype, suffix, is_bids_suffix)``; quantities without a BIDS suffix (cbf, att and
-    any extra quantity) return ``False`` and must be listed in the derivative's ``.bidsignore``.
+    Returns ``(datatype, suffix, is_bids_suffix)``; quantities without a BIDS suffix (cbf, att,
+    abv, abat and any extra quantity) return ``False`` and must be listed in the derivative's
+    ``.bidsignore`` (cbf and att always, the others when written).
     An extra quantity gets a suffix made of its name's letters and digits (``my_map`` -> ``mymap``).
     """
     table = fields()["groundtruth_quantities"]
     ignored = {p.split("_")[-1].split(".")[0] for p in fields()["groundtruth_bidsignore"]}
     if quantity in table:
-        suffix = table[quantity]["suffix"]
-        return table[quantity]["datatype"], suffix, suffix not in ignored
+        entry = table[quantity]
+        suffix = entry["suffix"]
+        return entry["datatype"], suffix, suffix not in ignored and entry.get("bids_suffix", True)
     suffix = alphanumeric(quantity)
     if not suffix:
         raise NamingError(f"ground-truth quantity {quantity!r} cannot be turned into a suffix")

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from asldro.groundtruth.arterial import with_default_abat
 from asldro.groundtruth.builtin import BUILTIN_GROUND_TRUTHS, builtin_ground_truth
 from asldro.groundtruth.errors import GroundTruthError
 from asldro.groundtruth.io import read_ground_truth, write_ground_truth
@@ -29,7 +30,8 @@ def load_ground_truth(
 ) -> GroundTruth:
     """Load a ground truth by built-in name or from a NIfTI + JSON pair, then apply
     ``global_config`` (overrides, modulation, parameter overrides) and the run-time range checks
-    (docs/physics.md §3.3).
+    (docs/physics.md §3.3); where ``abv`` is given without ``abat``, the default ``abat``
+    (:func:`asldro.groundtruth.arterial.with_default_abat`).
 
     Parameters
     ----------
@@ -53,5 +55,6 @@ def load_ground_truth(
         raise GroundTruthError("ground_truth: neither a built-in name nor a NIfTI path was given")
     if global_config is None:
         check_ranges(gt, where)
-        return gt
-    return apply_global_config(gt, global_config, where)
+    else:
+        gt = apply_global_config(gt, global_config, where)
+    return with_default_abat(gt)

@@ -7,6 +7,9 @@ the offset shifts background too). A modulated ``seg_label`` is rounded to uint1
 the label map is always integer here. ``parameter_override`` is merged into the parameters
 (``magnetic_field_strength`` included: D14).
 
+The optional arterial quantities (``abv``, ``abat``) may be overridden or modulated although
+the ground truth lacks them: they start from 0 (:mod:`asldro.groundtruth.arterial`).
+
 Lookup tables stay lookup tables where they can: overriding or modulating a table quantity
 changes the table. When ``seg_label`` changes, every table is re-indexed through the old-to-new
 label mapping; where old labels with different values merge into one new label, that quantity
@@ -20,6 +23,7 @@ from typing import Callable, Mapping
 
 import numpy as np
 
+from asldro.groundtruth.arterial import with_named_quantities
 from asldro.groundtruth.errors import GroundTruthError
 from asldro.groundtruth.types import GroundTruth, read_only
 from asldro.params.rules import (
@@ -206,6 +210,7 @@ def apply_global_config(
     """
     overrides = dict(global_config.image_override)
     modulations = dict(global_config.ground_truth_modulate)
+    gt = with_named_quantities(gt, [*overrides, *modulations])
     _check_names(gt, overrides, "image_override")
     _check_names(gt, modulations, "ground_truth_modulate")
     if not overrides and not modulations and not global_config.parameter_override:

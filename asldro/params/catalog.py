@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import copy
 import enum
+import math
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -166,6 +167,7 @@ CONDITIONS: Mapping[str, str] = {
     "pasl": "label_type is pasl",
     "not_pasl": "label_type is casl or pcasl",
     "inversion_recovery": "acq_contrast is ir",
+    "bolus_cut_off": "label_type is pasl and bolus_cut_off_technique is given",
 }
 """The conditions a BIDS row may carry (``when``), with their meaning; the functions that
 test them live with the sidecar writer, keyed by these names."""
@@ -258,6 +260,13 @@ _INTERPOLATION_NOTE = (
 # image_override, parameter_override, the ground-truth files and every map after overrides and
 # modulation (asldro.groundtruth.modify reads them through asldro.params.rules).
 
+ARTERIAL_QUANTITIES = ("abv", "abat")
+"""The optional quantities of the arterial component (docs/physics.md §4.9): a ground truth
+without them has none; ``image_override`` and ``ground_truth_modulate`` may create them."""
+ARTERIAL_ARRIVAL_LEAD = 0.3
+"""s: the default aBAT is ``transit_time`` minus this, clipped at 0, where aBV > 0 (Fabber's
+prior ``batart = bat - 0.3``)."""
+
 QUANTITIES: tuple[Field, ...] = (
     Field(
         "perfusion_rate",
@@ -286,6 +295,21 @@ QUANTITIES: tuple[Field, ...] = (
         Number(minimum=0, maximum=65535),
         "",
         "Tissue label; rounded to the nearest integer label (uint16)",
+    ),
+    Field(
+        "abv",
+        Number(minimum=0, maximum=1),
+        "fraction",
+        "Arterial blood volume aBV, the volume fraction of the voxel holding labelled arterial "
+        "blood (the macrovascular component, docs/physics.md §4.9); optional: absent means 0 "
+        "(no arterial signal)",
+    ),
+    Field(
+        "abat",
+        Number(minimum=0),
+        "s",
+        "Arterial bolus arrival time aBAT; optional: where abv > 0 and no abat is given, "
+        f"transit_time - {ARTERIAL_ARRIVAL_LEAD} s clipped at 0 (Fabber's prior)",
     ),
 )
 """The known ground-truth quantities (any other quantity of a ground-truth file, an extra, takes
@@ -489,6 +513,75 @@ GROUND_TRUTH_FILE_KEYS = (("nii", "json"), ("nii_file", "json_file"))
 """The two object forms of a ground-truth file pair, (NIfTI key, JSON key): ASLDRO's and
 MRImageTools'. An object gives exactly one of them (:mod:`asldro.params.gtsource`)."""
 
+BOLUS_CUT_OFF_TECHNIQUES = ("QUIPSSII", "Q2TIPS", "QUIPSS")
+"""The PASL bolus cut-offs (docs/physics.md §4.8; ``asldro.physics.bolus.CUT_OFF_TECHNIQUES``)."""
+BOLUS_CUT_OFF_DEFAULT_TI1 = 0.8
+"""s: TI1 of a bolus cut-off given without ``bolus_cut_off_delay_time`` (the PASL TI1 of the
+ASL white paper, Alsop et al. 2015, as commonly cited)."""
+Q2TIPS_DEFAULT_TI1S = 1.6
+"""s: TI1s, the last saturation pulse, of a Q2TIPS cut-off given without times (the Siemens
+PICORE Q2TIPS protocols' saturation stop time, as in the BIDS example asl003 [0.7, 1.6])."""
+
+
+def default_bolus_cut_off_delay_time(technique: str) -> float | list[float]:
+    """``bolus_cut_off_delay_time`` of ``technique`` when it is not given: TI1, or [TI1, TI1s]
+    for Q2TIPS."""
+    if technique == "Q2TIPS":
+        return [BOLUS_CUT_OFF_DEFAULT_TI1, Q2TIPS_DEFAULT_TI1S]
+    return BOLUS_CUT_OFF_DEFAULT_TI1
+
+
+DISPERSION_TAG = "type"
+DISPERSION_GAMMA_S = math.exp(2.0)
+"""1/s: Fabber's prior of the gamma kernel's sharpness (log s = 2)."""
+DISPERSION_GAMMA_P = math.exp(-0.3) / math.exp(2.0)
+"""s: Fabber's prior of the gamma kernel's time to peak (log(s*p) = -0.3)."""
+DISPERSION_GAUSS_SIGMA = math.exp(-1.6)
+"""s: Fabber's prior of the Gaussian kernel's width (log sigma = -1.6, 0.2019 s)."""
+DISPERSION = Variants(
+    DISPERSION_TAG,
+    (
+        ("none", Record(())),
+        (
+            "gamma",
+            Record(
+                (
+                    Field(
+                        "s",
+                        Number(exclusive_minimum=0),
+                        "1/s",
+                        "sharpness of the gamma kernel",
+                        DISPERSION_GAMMA_S,
+                    ),
+                    Field(
+                        "p",
+                        NON_NEGATIVE,
+                        "s",
+                        "time to peak of the gamma kernel",
+                        DISPERSION_GAMMA_P,
+                    ),
+                )
+            ),
+        ),
+        (
+            "gauss",
+            Record(
+                (
+                    Field(
+                        "sigma",
+                        Number(exclusive_minimum=0),
+                        "s",
+                        "width of the Gaussian kernel",
+                        DISPERSION_GAUSS_SIGMA,
+                    ),
+                )
+            ),
+        ),
+    ),
+)
+"""The ``dispersion`` object: its ``type`` selects the kernel and its parameters (docs/physics.md
+§4.10, ``asldro.physics.dispersion.Dispersion``); a parameter left out takes its default."""
+
 BACKGROUND_SUPPRESSION = Record(
     (
         Field("sat_pulse_time", POSITIVE_SECONDS, "s"),
@@ -605,9 +698,9 @@ ASL_PARAMETERS: tuple[Parameter, ...] = (
         per_phase(SECONDS_0_100),
         "s",
         1.8,
-        "Label duration tau (PASL: the bolus width, written as BolusCutOffDelayTime); a list "
-        "gives one per phase (variable labelling duration; (p)CASL only), a number is used in "
-        "every phase",
+        "Label duration tau (PASL: the natural bolus width, which a bolus cut-off may shorten); "
+        "a list gives one per phase (variable labelling duration; (p)CASL only), a number is "
+        "used in every phase",
         PerVolume.PER_PHASE,
         origin="ASLDRO 2.x; lists: asldro",
     ),
@@ -714,9 +807,64 @@ ASL_PARAMETERS: tuple[Parameter, ...] = (
         Choice(("full", "whitepaper", "consensus")),
         "",
         "full",
-        "Kinetic model of the perfusion signal: full (Buxton 1998, docs/physics.md §4), "
-        "whitepaper (ASLDRO develop) or consensus (Woods 2024); only full is simulated yet",
+        "Kinetic model of the tissue signal: full (Buxton 1998, docs/physics.md §4.3-§4.5), "
+        "whitepaper (ASLDRO develop: 0 until the bolus has fully arrived, §4.7.1) or consensus "
+        "(Woods 2024 Eq. 2-3, §4.7.2); whitepaper and consensus use no tissue T1",
         origin="ASLDRO develop",
+        resolved_when_absent=False,
+    ),
+    Parameter(
+        "bolus_cut_off_technique",
+        ASL,
+        Choice(BOLUS_CUT_OFF_TECHNIQUES),
+        "",
+        NO_DEFAULT,
+        "PASL only: the bolus cut-off (docs/physics.md §4.8): QUIPSSII or Q2TIPS cut the bolus to "
+        "min(TI1, label_duration), QUIPSS saturates the imaging slab at TI1; absent: none (the "
+        "bolus width is label_duration, BolusCutOffFlag false)",
+        bids=Bids("BolusCutOffTechnique", ("asl",), when="bolus_cut_off"),
+        origin="asldro",
+        resolved_when_absent=False,
+    ),
+    Parameter(
+        "bolus_cut_off_delay_time",
+        ASL,
+        AnyOf(
+            (POSITIVE_SECONDS, Array(POSITIVE_SECONDS, min_items=2, max_items=2)),
+            "a number (TI1) or a list [TI1, TI1s] (Q2TIPS)",
+        ),
+        "s",
+        NO_DEFAULT,
+        "With bolus_cut_off_technique: TI1, the time from labelling to the (first) saturation "
+        "pulse; [TI1, TI1s] (first and last pulse, TI1 <= TI1s) for Q2TIPS; written as "
+        f"BolusCutOffDelayTime; default {BOLUS_CUT_OFF_DEFAULT_TI1} (Q2TIPS "
+        f"[{BOLUS_CUT_OFF_DEFAULT_TI1}, {Q2TIPS_DEFAULT_TI1S}])",
+        origin="asldro",
+        resolved_when_absent=False,
+    ),
+    Parameter(
+        "dispersion",
+        ASL,
+        DISPERSION,
+        "",
+        NO_DEFAULT,
+        "Bolus dispersion of the full model and the arterial component (docs/physics.md "
+        "§4.10): {type: none}, {type: gamma, s (1/s), p (s)} (Chappell 2013) or {type: gauss, "
+        "sigma (s)} (Hrabe & Lewis 2004); parameters left out take Fabber's priors s = e^2, "
+        "p = e^-0.3/e^2, sigma = e^-1.6; absent: none; gkm_model full only",
+        origin="asldro",
+        resolved_when_absent=False,
+    ),
+    Parameter(
+        "vascular_crushing",
+        ASL,
+        Boolean(),
+        "",
+        False,
+        "Vascular crushing gradients: true removes the arterial component (abv of the ground "
+        "truth) from the signal; written as VascularCrushing",
+        bids=Bids("VascularCrushing", ("asl",)),
+        origin="asldro",
         resolved_when_absent=False,
     ),
     Parameter(
@@ -927,11 +1075,19 @@ DERIVED: tuple[Derived, ...] = (
         "field of view of the ground truth / acq_matrix, mm",
     ),
     Derived(
+        "BolusCutOffFlag",
+        ("asl",),
+        "bolus_cut_off_flag",
+        "PASL: true when bolus_cut_off_technique is given, else false",
+        when="pasl",
+    ),
+    Derived(
         "BolusCutOffDelayTime",
         ("asl",),
         "bolus_cut_off_delay_time",
-        "PASL: the modelled bolus width (label_duration)",
-        when="pasl",
+        "PASL with a bolus cut-off: TI1, or [TI1, TI1s] for Q2TIPS (bolus_cut_off_delay_time), "
+        "rounded to 1e-9 s",
+        when="bolus_cut_off",
     ),
 )
 """BIDS fields computed from several parameters (the rule functions are in
@@ -941,15 +1097,6 @@ DERIVED: tuple[Derived, ...] = (
 FIXED: tuple[Fixed, ...] = (
     Fixed("BackgroundSuppression", ("asl",), False, "no background suppression is simulated"),
     Fixed("MRAcquisitionType", SEQUENCE_SIDECARS, "3D", "3-D acquisitions"),
-    Fixed("VascularCrushing", ("asl",), False, "no arterial component is simulated"),
-    Fixed("BolusCutOffFlag", ("asl",), True, "PASL: a bolus cut-off is modelled", when="pasl"),
-    Fixed(
-        "BolusCutOffTechnique",
-        ("asl",),
-        "QUIPSSII",
-        "PASL: the bolus width is label_duration",
-        when="pasl",
-    ),
     Fixed("SequenceVariant", ("structural",), "NONE", "no sequence variant"),
 )
 """BIDS fields whose value asldro does not (yet) vary."""

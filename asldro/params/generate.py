@@ -190,8 +190,9 @@ def summary(kind: Kind) -> str:
     elif isinstance(kind, Variants):
         words = " or ".join(
             "{"
-            + f"{kind.tag}: `{name}`, "
-            + ", ".join(_field_words(record, f) for f in record.fields)
+            + ", ".join(
+                [f"{kind.tag}: `{name}`", *(_field_words(record, f) for f in record.fields)]
+            )
             + "}"
             for name, record in kind.variants
         )
@@ -202,7 +203,10 @@ def _field_words(record: Record, field: Any) -> str:
     """A key of an object kind for the README: ``name`` (required) or ``name = default``."""
     if field.name in record.required or field.default is NO_DEFAULT:
         return field.name
-    return f"{field.name} = {json.dumps(field.default)}"
+    default = field.default
+    if isinstance(default, float):  # a computed default (e**2) in a readable precision
+        default = float(f"{default:.6g}")
+    return f"{field.name} = {json.dumps(default)}"
 
 
 def _type_cell(row: Parameter) -> str:

@@ -6,10 +6,12 @@ the schema cannot state: one value per ``asl_context`` token (D11; ASLDRO develo
 ``{m0scan, control, label}`` objects and motion distributions become those lists, and drawn
 motion is checked against the key's range), TR >= TE (+ TI for ir), the phases (per-phase lists
 of one length; no list of label durations for PASL), PLD = signal_time - label_duration >= 0 for
-(p)CASL in every phase (D17), a structural modality names what is written (PDT2, a two-volume
-image in BIDS, is refused; UNIT1, a parametric map without ``part``, is magnitude only), and the
-values not simulated yet (:mod:`asldro.params.unsupported`). Which keys are per token or per
-phase, their defaults and the typed fields all come from the catalog.
+(p)CASL in every phase (D17), the kinetic options (:mod:`asldro.params.kinetic_rules`: the PASL
+bolus cut-off and its times, dispersion with the full model only), a structural modality names
+what is written (PDT2, a two-volume image in BIDS, is refused; UNIT1, a parametric map without
+``part``, is magnitude only), and the values not simulated yet
+(:mod:`asldro.params.unsupported`). Which keys are per token or per phase, their defaults and the
+typed fields all come from the catalog.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any, Mapping
 from asldro.params.catalog import CONTEXT_KEY, Parameter, PerVolume, default_description, parameters
 from asldro.params.distributions import draw, is_distribution
 from asldro.params.kinds import NO_DEFAULT, AnyOf, Tokens, json_type_of, unwrap
+from asldro.params.kinetic_rules import resolve_kinetic_options
 from asldro.params.rules import INVALID, bounds_text, fmt, outside_bounds, show
 from asldro.params.unsupported import refusals
 from asldro.params.types import AslSeries, GroundTruthSeries, Motion, Series, StructuralSeries
@@ -247,6 +250,8 @@ def resolve_parameters(
             out[name] = convert(row.kind, given[name])
         elif row.default is not NO_DEFAULT and row.resolved_when_absent:
             out[name] = convert(row.kind, row.default)
+    if series_type == "asl":
+        resolve_kinetic_options(out, path, problems)
     _check_timing(out, series_type, path, problems)
     _check_modality(out, series_type, path, problems)
     for key, text in refusals(series_type, out, text_path(path)):

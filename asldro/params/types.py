@@ -16,6 +16,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Mapping, Union
 
+from asldro.params.catalog import DISPERSION_TAG
+
 NON_PARAMETER_FIELDS = ("description", "series_type")
 """Fields of the typed series that are not parameters: ``description`` (the entry's
 ``series_description``) and ``series_type``."""
@@ -109,6 +111,30 @@ class AslVolume:  # pylint: disable=too-many-instance-attributes  # the facts of
         return LabelTiming(self.label_duration, self.signal_time)
 
 
+def bolus_cut_off(technique: str | None, delay_time: Any) -> Any:
+    """The ``asldro.physics.bolus.BolusCutOff`` of ``bolus_cut_off_technique`` and
+    ``bolus_cut_off_delay_time`` (TI1, or [TI1, TI1s] for Q2TIPS), None without a technique.
+    Raises ValueError where the physics refuses the times (e.g. TI1 > TI1s)."""
+    if technique is None:
+        return None
+    from asldro.physics.bolus import BolusCutOff  # lazy: importing asldro.params stays light
+
+    if isinstance(delay_time, (list, tuple)):
+        return BolusCutOff(technique, delay_time[0], delay_time[1])
+    return BolusCutOff(technique, delay_time)
+
+
+def dispersion_kernel(dispersion: Mapping[str, Any] | None) -> Any:
+    """The ``asldro.physics.dispersion.Dispersion`` of a resolved ``dispersion`` object (its
+    ``type`` and kernel parameters), None when absent or of type none."""
+    if dispersion is None or dispersion.get(DISPERSION_TAG) == "none":
+        return None
+    from asldro.physics.dispersion import Dispersion  # lazy, as above
+
+    parameters = {key: value for key, value in dispersion.items() if key != DISPERSION_TAG}
+    return Dispersion(dispersion[DISPERSION_TAG], **parameters)
+
+
 def per_phase(value: float | tuple[float, ...], phases: int) -> tuple[float, ...]:
     """A per-phase key as one value per phase: a number repeats, a tuple is as given."""
     if isinstance(value, tuple):
@@ -149,8 +175,23 @@ class AslSeries:  # pylint: disable=too-many-instance-attributes  # one field pe
     interpolation: str | None = None  # recorded only (partial-volume sampling supersedes it)
     output_image_type: str = "magnitude"  # "magnitude" | "complex"
     gkm_model: str = "full"  # "full" | "whitepaper" | "consensus"
+    bolus_cut_off_technique: str | None = None  # "QUIPSSII" | "Q2TIPS" | "QUIPSS" (PASL)
+    bolus_cut_off_delay_time: float | tuple[float, ...] | None = None  # TI1 or (TI1, TI1s)
+    dispersion: Mapping[str, Any] | None = None  # {"type": ..., kernel parameters}
+    vascular_crushing: bool = False
     background_suppression: bool | Mapping[str, Any] = False
     series_type: str = "asl"
+
+    @property
+    def bolus_cut_off(self) -> Any:
+        """The PASL bolus cut-off (``asldro.physics.bolus.BolusCutOff``), None without one."""
+        return bolus_cut_off(self.bolus_cut_off_technique, self.bolus_cut_off_delay_time)
+
+    @property
+    def dispersion_kernel(self) -> Any:
+        """The bolus dispersion (``asldro.physics.dispersion.Dispersion``), None without one
+        (``dispersion`` absent or of type none)."""
+        return dispersion_kernel(self.dispersion)
 
     @cached_property
     def phases(self) -> tuple[LabelTiming, ...]:

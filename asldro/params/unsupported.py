@@ -33,13 +33,6 @@ NOT_SUPPORTED_YET: tuple[NotSupportedYet, ...] = (
         "only false is simulated (no background suppression, as in ASLDRO 2.2.0); remove the "
         "key or set it to false",
     ),
-    NotSupportedYet(
-        "asl",
-        "gkm_model",
-        ("full",),
-        "only 'full' is simulated (the whitepaper and consensus models are not wired into the "
-        "simulation yet); remove the key or set it to 'full'",
-    ),
 )
 """The accepted-but-not-simulated values, one rule each (remove an entry to lift it)."""
 

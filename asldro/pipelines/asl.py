@@ -5,8 +5,9 @@ filters``): ΔM of the kinetic model at the volume's labelling timing (computed 
 timing of the series) -> the MRI signal of the volume's ``asl_context`` token on the
 ground-truth grid -> motion + resampling -> complex noise -> magnitude -> float32 (or the complex
 image, complex64, when ``output_image_type`` is ``complex``). The volumes are the series'
-:attr:`~asldro.params.types.AslSeries.volumes` (phases outer, tokens inner).
-:func:`simulate_asl` runs the volumes and stacks them to 4-D.
+:attr:`~asldro.params.types.AslSeries.volumes` (phases outer, tokens inner). The kinetic model
+(:func:`kinetic_model`) carries the series' ``gkm_model``, bolus cut-off, dispersion and the
+arterial component. :func:`simulate_asl` runs the volumes and stacks them to 4-D.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from asldro.pipelines import seeds
 from asldro.pipelines.context import SimulationContext
 from asldro.pipelines.contrast import signal_filter
 from asldro.pipelines.filters import (
+    ARTERIAL_QUANTITIES,
     AddComplexNoise,
     KineticModel,
     Kinetics,
@@ -34,6 +36,8 @@ from asldro.pipelines.records import AslAcquisition, Noise, voxel_size
 from asldro.pipelines.types import SeriesResult
 
 QUANTITIES = ("perfusion_rate", "transit_time", "t1", "t2", "t2_star", "m0")
+#: Every ground-truth quantity an asl series may read (the arterial ones when present).
+ALL_QUANTITIES = QUANTITIES + ARTERIAL_QUANTITIES
 
 
 #: Most threads the volumes of one series run on: each holds a volume's working set (and a
@@ -102,8 +106,10 @@ class AslPipeline:
 
 
 def kinetic_model(series: AslSeries, context: SimulationContext) -> KineticModel:
-    """The kinetic model of ``series``: its labelling and efficiency, and λ and T1 of blood
-    (the series' when it gives them, else the ground truth's; docs/physics.md D8)."""
+    """The kinetic model of ``series``: its labelling and efficiency, λ and T1 of blood (the
+    series' when it gives them, else the ground truth's; docs/physics.md D8), its ``gkm_model``,
+    bolus cut-off and dispersion, and the arterial component when the ground truth has ``abv``
+    and the series no ``vascular_crushing`` (docs/physics.md §4.7-§4.10)."""
     gt = context.ground_truth
     lam = gt.parameters["lambda_blood_brain"]
     t1b = gt.parameters["t1_arterial_blood"]
@@ -116,6 +122,10 @@ def kinetic_model(series: AslSeries, context: SimulationContext) -> KineticModel
         label_efficiency=series.label_efficiency,
         lambda_blood_brain=float(lam),
         t1_arterial_blood=float(t1b),
+        model=series.gkm_model,
+        bolus_cut_off=series.bolus_cut_off,
+        dispersion=series.dispersion_kernel,
+        arterial="abv" in gt.maps and not series.vascular_crushing,
     )
 
 
@@ -132,9 +142,13 @@ def build_asl_pipeline(
     series' volumes) and the noise level are computed here."""
     replace = {} if series.m0 is None else {"m0": series.m0}
     maps = context.maps(QUANTITIES, replace)
-    kinetics = Kinetics.computed(
-        kinetic_model(series, context), maps, (volume.timing for volume in series.volumes)
-    )
+    model = kinetic_model(series, context)
+    # the kinetic quantities as lookup tables where they are, whatever the signal maps are:
+    # the model is then evaluated once per tissue (a dispersed one costs per distinct value)
+    kinetic_maps = context.maps(model.quantities, replace)
+    kinetics = Kinetics.computed(model, kinetic_maps, (volume.timing for volume in series.volumes))
+    if maps["m0"].ndim == 3:
+        kinetics = kinetics.on_grid(context.ground_truth.seg)
     sigma, reference = context.noise_sigma(maps["m0"], series.desired_snr)
     return AslPipeline(
         series=series,

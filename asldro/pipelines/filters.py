@@ -28,39 +28,82 @@ import numpy as np
 from asldro.acquisition import Resampler
 from asldro.image import Filter, Image
 from asldro.params.types import LabelTiming, Motion
-from asldro.physics import gkm, signal
+from asldro.physics import arterial, bolus, gkm, signal
+from asldro.physics import dispersion as dispersion_model
 from asldro.physics import noise as noise_model
 from asldro.pipelines import seeds
 
 #: The ground-truth quantities the kinetic model reads.
 KINETIC_QUANTITIES = ("perfusion_rate", "transit_time", "t1", "m0")
+#: The ground-truth quantities the arterial component reads (with m0; docs/physics.md §4.9).
+ARTERIAL_QUANTITIES = ("abv", "abat")
 #: The ground-truth quantities the MRI signal models read.
 SIGNAL_QUANTITIES = ("m0", "t1", "t2", "t2_star")
 
 
 @dataclass(frozen=True)
-class KineticModel:
+class KineticModel:  # pylint: disable=too-many-instance-attributes  # the kinetic options, one each
     """What ΔM of a series depends on besides the ground truth and the labelling timing: the
-    labelling scheme and the kinetic parameters of the series (docs/physics.md §4, §4.6)."""
+    labelling scheme and the kinetic parameters of the series (docs/physics.md §4, §4.6), the
+    tissue model (``model``, §4.7), the PASL bolus cut-off (§4.8), the bolus dispersion (§4.10)
+    and whether the arterial component of the ground truth's ``abv``/``abat`` is added
+    (``arterial``, §4.9: False without ``abv`` or with vascular crushing)."""
 
     label_type: str
     label_efficiency: float
     lambda_blood_brain: float
     t1_arterial_blood: float
+    model: str = "full"
+    bolus_cut_off: bolus.BolusCutOff | None = None
+    dispersion: dispersion_model.Dispersion | None = None
+    arterial: bool = False
+
+    @property
+    def quantities(self) -> tuple[str, ...]:
+        """The ground-truth quantities :meth:`delta_m` reads."""
+        return KINETIC_QUANTITIES + (ARTERIAL_QUANTITIES if self.arterial else ())
 
     def delta_m(self, maps: Mapping[str, np.ndarray], timing: LabelTiming) -> np.ndarray:
-        """ΔM of one labelling timing from ``maps`` (:data:`KINETIC_QUANTITIES`, lookup tables
-        or dense maps): the one place the pipelines call the kinetic model
-        (:func:`asldro.physics.gkm.delta_m`)."""
-        return gkm.delta_m(
+        """ΔM of one labelling timing from ``maps`` (:attr:`quantities`, lookup tables or dense
+        maps): the one place the pipelines call the kinetic model
+        (:func:`asldro.physics.gkm.delta_m`, plus :func:`asldro.physics.arterial.arterial_delta_m`
+        when :attr:`arterial`)."""
+        common = {
+            "label_duration": timing.label_duration,
+            "signal_time": timing.signal_time,
+            "label_efficiency": self.label_efficiency,
+            "lambda_blood_brain": self.lambda_blood_brain,
+            "t1_arterial_blood": self.t1_arterial_blood,
+            "dispersion": self.dispersion,
+            "bolus_cut_off": self.bolus_cut_off,
+        }
+        tissue = gkm.delta_m(
             self.label_type,
             *(maps[name] for name in KINETIC_QUANTITIES),
-            label_duration=timing.label_duration,
-            signal_time=timing.signal_time,
-            label_efficiency=self.label_efficiency,
-            lambda_blood_brain=self.lambda_blood_brain,
-            t1_arterial_blood=self.t1_arterial_blood,
+            model=self.model,
+            **common,
         )
+        if not self.arterial:
+            return tissue
+        return tissue + arterial.arterial_delta_m(
+            self.label_type, maps["abv"], maps["abat"], maps["m0"], **common
+        )
+
+    def effective_bolus_duration(self, timing: LabelTiming) -> float:
+        """The bolus width τ the model uses at ``timing``: the label duration, or for a QUIPSS II
+        / Q2TIPS cut-off min(TI1, label duration) (docs/physics.md §4.8)."""
+        return bolus.effective_bolus_duration(timing.label_duration, self.bolus_cut_off)
+
+    def describe(self) -> dict[str, Any]:
+        """The model's options as the provenance records them (JSON-able)."""
+        cut_off = self.bolus_cut_off
+        kernel = self.dispersion
+        return {
+            "gkm_model": self.model,
+            "bolus_cut_off": None if cut_off is None else asdict(cut_off),
+            "dispersion": None if kernel is None else asdict(kernel),
+            "arterial_component": self.arterial,
+        }
 
 
 @dataclass(frozen=True, eq=False)
@@ -90,6 +133,16 @@ class Kinetics:
             raise ValueError("no labelling timing")
         by_timing = {timing: model.delta_m(maps, timing) for timing in distinct}
         return cls(model, MappingProxyType(by_timing), distinct[0])
+
+    def on_grid(self, seg: np.ndarray) -> "Kinetics":
+        """This filter with every lookup-table ΔM as a dense map on the ground-truth grid
+        (``table[seg]``): for a series whose signal maps are dense while the kinetic quantities
+        are tables (the model was evaluated once per tissue)."""
+        by_timing = {
+            timing: delta_m[seg] if delta_m.ndim == 1 else delta_m
+            for timing, delta_m in self.delta_m_by_timing.items()
+        }
+        return replace(self, delta_m_by_timing=MappingProxyType(by_timing))
 
     def at(self, timing: LabelTiming) -> "Kinetics":
         """This filter applying the ΔM of ``timing`` (the same filter when it applies it
@@ -127,14 +180,21 @@ class Kinetics:
 
     @property
     def parameters(self) -> dict[str, Any]:  # Image.evolve's **parameters
-        """The model's parameters at this filter's timing, in the order they are recorded."""
-        return {
+        """The model's parameters at this filter's timing, in the order they are recorded (the
+        kinetic options last, :meth:`KineticModel.describe`; with a bolus cut-off the bolus width
+        used as ``bolus_duration``)."""
+        model = self.model
+        out: dict[str, Any] = {
             "label_duration": self.timing.label_duration,
             "signal_time": self.timing.signal_time,
-            "label_efficiency": self.model.label_efficiency,
-            "lambda_blood_brain": self.model.lambda_blood_brain,
-            "t1_arterial_blood": self.model.t1_arterial_blood,
+            "label_efficiency": model.label_efficiency,
+            "lambda_blood_brain": model.lambda_blood_brain,
+            "t1_arterial_blood": model.t1_arterial_blood,
+            **model.describe(),
         }
+        if model.bolus_cut_off is not None:
+            out["bolus_duration"] = model.effective_bolus_duration(self.timing)
+        return out
 
     def __call__(self, image: Image) -> Image:
         return image.evolve(

@@ -9,6 +9,9 @@ How each quantity is carried to the acquisition grid depends on what it is (issu
   ``sum(f*CBF*ATT) / sum(f*CBF)`` over the ground-truth voxels (``f``: the fraction of each
   inside the acquisition voxel), which is what a multi-PLD kinetic fit estimates, and 0 where
   the voxel holds no perfusion (CSF's 1000 s "never arrives" is not averaged into tissue);
+  likewise the **arterial arrival time** ``abat`` is the aBV-weighted mean
+  ``sum(f*aBV*aBAT) / sum(f*aBV)``, 0 where the voxel holds no arterial blood, and ``abv``
+  (additive) is the volume mean;
 * ``seg_label`` takes the **majority label** (docs/physics.md D2), so no label absent from the input
   ever appears.
 
@@ -28,9 +31,23 @@ from asldro.pipelines.filters import MajorityLabels, PerfusionWeightedMean
 from asldro.pipelines.records import GroundTruthMap, voxel_size
 from asldro.pipelines.types import SeriesResult
 
-#: Quantities averaged with perfusion as the weight, and that weight.
-PERFUSION_WEIGHTED = ("transit_time",)
-PERFUSION = "perfusion_rate"
+#: Quantities averaged with another quantity as the weight: {quantity: weight}.
+WEIGHTED_MEANS = {"transit_time": "perfusion_rate", "abat": "abv"}
+#: How each weight is named in the derivations, and where it is zero.
+_WEIGHT_WORDS = {
+    "perfusion_rate": (
+        "perfusion-weighted",
+        "CBF",
+        "ATT",
+        "0 where the voxel holds no perfusion (CBF = 0, e.g. CSF and outside the brain).",
+    ),
+    "abv": (
+        "aBV-weighted",
+        "aBV",
+        "aBAT",
+        "0 where the voxel holds no arterial blood (aBV = 0).",
+    ),
+}
 #: Quantities whose volume mean is not what a fit to the partial-volume signal would give.
 RELAXATION_TIMES = ("t1", "t2", "t2_star")
 #: A voxel whose mean CBF is at most this fraction of the truth's largest CBF holds no perfusion
@@ -46,18 +63,19 @@ def _grid_text(gt_affine: np.ndarray) -> str:
 def derivation(quantity: str, gt_affine: np.ndarray, resampled: bool) -> str:
     """How the ground-truth derivative of ``quantity`` was formed, in one or two sentences."""
     truth = _grid_text(gt_affine)
-    zero = "0 where the voxel holds no perfusion (CBF = 0, e.g. CSF and outside the brain)."
+    weight = WEIGHTED_MEANS.get(quantity)
     if not resampled:
         own = f"Per voxel: the ground truth's own value (the acquisition grid is the {truth} grid)"
-        return f"{own}; {zero}" if quantity in PERFUSION_WEIGHTED else f"{own}."
+        return f"{own}; {_WEIGHT_WORDS[weight][3]}" if weight else f"{own}."
     if quantity == "seg_label":
         return (
             "Per voxel: the label covering the largest part of the voxel (ties go to the lowest "
             f"label) in the {truth}, after the series' motion."
         )
-    if quantity in PERFUSION_WEIGHTED:
+    if weight:
+        weighted, by, of, zero = _WEIGHT_WORDS[weight]
         return (
-            "Per voxel: the perfusion-weighted mean over the voxel, sum(f*CBF*ATT)/sum(f*CBF) "
+            f"Per voxel: the {weighted} mean over the voxel, sum(f*{by}*{of})/sum(f*{by}) "
             f"over the voxels of the {truth} (f: the fraction of each inside the voxel, after the "
             f"series' motion), which is what a multi-PLD kinetic fit estimates; {zero}"
         )
@@ -75,7 +93,8 @@ def build_ground_truth_pipeline(
 ) -> tuple[Image, tuple[Filter, ...]]:
     """What the derivative of ``quantity`` starts from (its ground-truth values on the
     ground-truth grid) and the filters that carry it to the acquisition grid: the majority label
-    for ``seg_label``, the perfusion-weighted mean for transit time, else the volume mean."""
+    for ``seg_label``, the weighted mean of :data:`WEIGHTED_MEANS` (transit time by CBF, aBAT by
+    aBV), else the volume mean."""
     gt = context.ground_truth
     tables = all(gt.is_table(name) for name in gt.maps)
     if tables:  # every quantity and the majority label share one set of fractions
@@ -88,19 +107,20 @@ def build_ground_truth_pipeline(
             fractions = context.fractions(series.acq_matrix, series.motion)
         labels = MajorityLabels(resampler, series.motion, fractions)
         return Image(data=gt.seg, affine=gt.affine), (labels,)
-    if quantity in PERFUSION_WEIGHTED and PERFUSION in gt.maps:
-        maps = context.maps([PERFUSION, quantity])
-        perfusion, values = maps[PERFUSION], maps[quantity]
-        perfused_truth = values[perfusion > 0]
+    weight = WEIGHTED_MEANS.get(quantity)
+    if weight in gt.maps:
+        maps = context.maps([weight, quantity])
+        weights, values = maps[weight], maps[quantity]
+        weighted_truth = values[weights > 0]
         weighted_mean = PerfusionWeightedMean(
-            weight=PERFUSION,
-            weights=acquire(Image(data=perfusion, affine=gt.affine)).data,
-            no_perfusion_below=NO_PERFUSION * float(np.max(perfusion, initial=0.0)),
+            weight=weight,
+            weights=acquire(Image(data=weights, affine=gt.affine)).data,
+            no_perfusion_below=NO_PERFUSION * float(np.max(weights, initial=0.0)),
             value_range=(
-                (perfused_truth.min(), perfused_truth.max()) if perfused_truth.size else None
+                (weighted_truth.min(), weighted_truth.max()) if weighted_truth.size else None
             ),
         )
-        return Image(data=perfusion * values, affine=gt.affine), (acquire, weighted_mean)
+        return Image(data=weights * values, affine=gt.affine), (acquire, weighted_mean)
     values = context.maps([quantity])[quantity]
     return Image(data=values, affine=gt.affine), (acquire,)
 

@@ -26,12 +26,14 @@ from typing import Sequence, cast
 from asldro.groundtruth.types import GroundTruth
 from asldro.params.errors import ParamError
 from asldro.params.types import AslSeries, DroParams, GroundTruthSeries, Motion, StructuralSeries
-from asldro.pipelines.asl import QUANTITIES as ASL_QUANTITIES
+from asldro.pipelines.asl import ALL_QUANTITIES as ASL_QUANTITIES
 from asldro.pipelines.asl import volume_threads
 from asldro.pipelines.structural import QUANTITIES as STRUCTURAL_QUANTITIES
 from asldro.resources import thread_budget, threads_per_process, worker_processes
 
 KIB, MIB, GIB = 1 << 10, 1 << 20, 1 << 30
+#: The quantities whose distinct combinations a dispersed ΔM is computed for (with λ and T1b).
+DISPERSION_QUANTITIES = ("transit_time", "t1", "perfusion_rate")
 _UNITS = {"": None, "K": KIB, "M": MIB, "G": GIB, "T": 1 << 40}
 
 #: Interpreter, numpy, scipy, nibabel and asldro (measured 123 MB with no series).
@@ -62,6 +64,13 @@ ASL_DENSE, ASL_DENSE_THREAD = 8.0, 40.0
 #: asl series with dense ground-truth maps: each distinct labelling timing after the first
 #: holds one more float64 ΔM map on the ground-truth grid (multi-PLD, variable LD).
 ASL_DENSE_TIMING = 8.0
+#: asl series with a bolus dispersion and dense kinetic maps (docs/physics.md §4.11): while ΔM
+#: is computed, ``DISPERSION_DENSE`` bytes per ground-truth voxel (the distinct-value search and
+#: the model's temporaries), ``DISPERSION_DISTINCT`` per distinct (Δt, T1, CBF) of the truth
+#: (the quadrature rows) and the quadrature's chunk (tracemalloc peaks of gkm.delta_m: 97 B per
+#: voxel with 1000 distinct values, 120 B when every voxel differs, 28 MB fixed). The larger of
+#: this and the simulation's dense working set is counted.
+DISPERSION_DENSE, DISPERSION_DISTINCT, DISPERSION_CHUNK = 100.0, 25.0, 32 * MIB
 #: structural series per acquisition voxel (resampled / on the ground-truth grid), and dense maps.
 STRUCTURAL, STRUCTURAL_IDENTITY, STRUCTURAL_DENSE = 62.0, 24.0, 48.0
 #: ground_truth series: ``GT_LABEL L + GT_QUANTITY Q + GT_BASE`` per voxel (Q quantities).
@@ -126,6 +135,28 @@ def _dense(gt: GroundTruth, names: Sequence[str]) -> bool:
     return any(name in gt.maps and not gt.is_table(name) for name in names)
 
 
+def _distinct_kinetics(gt: GroundTruth) -> int:
+    """An upper bound of the distinct (transit time, T1, CBF) of the ground truth, which a
+    dispersed ΔM is computed once for: the product of each quantity's distinct values (a
+    table's length), at most the voxel count."""
+    import numpy as np
+
+    count = 1
+    for name in DISPERSION_QUANTITIES:
+        values = gt.maps[name]
+        count *= values.size if values.ndim == 1 else int(np.unique(values).size)
+    return min(count, _voxels(gt.shape))
+
+
+def _dispersion_bytes(series: AslSeries, gt: GroundTruth) -> float:
+    """Transient bytes of computing a dispersed ΔM on dense maps (0 on lookup tables or
+    without a dispersion, where ΔM costs nothing in comparison)."""
+    if series.dispersion_kernel is None or not _dense(gt, DISPERSION_QUANTITIES):
+        return 0.0
+    n_gt = _voxels(gt.shape)
+    return n_gt * DISPERSION_DENSE + _distinct_kinetics(gt) * DISPERSION_DISTINCT + DISPERSION_CHUNK
+
+
 def _timings(series: AslSeries) -> int:
     """Distinct labelling timings of an asl series: one ΔM array each."""
     return len({volume.timing for volume in series.volumes})
@@ -151,7 +182,8 @@ def _series_bytes(series, gt: GroundTruth, n_labels: int, threads: int) -> tuple
         volumes = len(series.volumes)
         threads = volume_threads(volumes, threads)
         if _dense(gt, ASL_QUANTITIES):
-            extra += n_gt * (ASL_DENSE + ASL_DENSE_THREAD * threads)
+            simulation = n_gt * (ASL_DENSE + ASL_DENSE_THREAD * threads)
+            extra += max(simulation, _dispersion_bytes(series, gt))
             extra += n_gt * ASL_DENSE_TIMING * (_timings(series) - 1)
         per_voxel = _asl_per_voxel(series, identity, n_labels, threads)
         kept = 8.0 if series.output_image_type == "complex" else 4.0

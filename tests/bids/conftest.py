@@ -101,9 +101,11 @@ def _asl_result(
     m0_uniform_value: float | None = None,
     seed: int = 0,
     m0scan_phases: str = "all",
+    **extra: object,
 ) -> SeriesResult:
     """An asl series simulated by the asl pipeline; ``m0_uniform_value`` is given as the series'
-    uniform ``m0``; ``label_duration`` and ``signal_time`` may be lists (one per phase)."""
+    uniform ``m0``; ``label_duration`` and ``signal_time`` may be lists (one per phase);
+    ``extra`` are further series parameters."""
     parameters: dict = {
         "asl_context": context,
         "label_type": label_type,
@@ -119,7 +121,7 @@ def _asl_result(
         parameters["repetition_time"] = list(repetition_time)
     if m0_uniform_value is not None:
         parameters["m0"] = m0_uniform_value
-    series = _series("asl", parameters)
+    series = _series("asl", {**parameters, **extra})
     return simulate_asl(tiny_context(), series, index, participant_label=PARTICIPANT)
 
 

@@ -101,7 +101,9 @@ def test_casl_sidecar(make_asl_result):
     assert "BolusCutOffFlag" not in sidecar
 
 
-def test_pasl_sidecar_uses_ti_as_pld_and_quipss_cut_off(make_asl_result):
+def test_pasl_sidecar_without_a_cut_off_has_the_flag_false(make_asl_result):
+    """PASL without bolus_cut_off_technique: TI as PLD, BolusCutOffFlag false and neither the
+    technique nor the delay (BIDS: they must not be defined when the flag is false)."""
     result = make_asl_result(
         1, "control label", label_type="pasl", label_duration=0.7, signal_time=1.6
     )
@@ -109,15 +111,45 @@ def test_pasl_sidecar_uses_ti_as_pld_and_quipss_cut_off(make_asl_result):
     assert sidecar["ArterialSpinLabelingType"] == "PASL"
     assert sidecar["PostLabelingDelay"] == 1.6
     assert "LabelingDuration" not in sidecar
+    assert sidecar["BolusCutOffFlag"] is False
+    assert not {"BolusCutOffTechnique", "BolusCutOffDelayTime"} & set(sidecar)
+    assert list(sidecar)[-2:] == ["BolusCutOffFlag", "DROSoftware"]
+
+
+@pytest.mark.parametrize(
+    "technique, delay, written",
+    [
+        ("QUIPSSII", None, 0.8),  # the default TI1
+        ("quipss", 0.6, 0.6),
+        ("Q2TIPS", [0.7, 1.4], [0.7, 1.4]),
+        ("Q2TIPS", None, [0.8, 1.6]),  # the default [TI1, TI1s]
+    ],
+)
+def test_pasl_sidecar_with_a_cut_off(make_asl_result, technique, delay, written):
+    """A bolus cut-off: flag true, the technique in its BIDS spelling and its delay (TI1, or
+    [TI1, TI1s] for Q2TIPS), after the flag."""
+    extra = {"bolus_cut_off_technique": technique}
+    if delay is not None:
+        extra["bolus_cut_off_delay_time"] = delay
+    result = make_asl_result(
+        1, "control label", label_type="pasl", label_duration=0.9, signal_time=1.8, **extra
+    )
+    sidecar = _asl(result)
     assert sidecar["BolusCutOffFlag"] is True
-    assert sidecar["BolusCutOffTechnique"] == "QUIPSSII"
-    assert sidecar["BolusCutOffDelayTime"] == 0.7
+    assert sidecar["BolusCutOffTechnique"] == technique.upper()
+    assert sidecar["BolusCutOffDelayTime"] == written
     assert list(sidecar)[-4:] == [
         "BolusCutOffFlag",
         "BolusCutOffTechnique",
         "BolusCutOffDelayTime",
         "DROSoftware",
     ]
+
+
+def test_vascular_crushing_is_the_parameter(make_asl_result):
+    """VascularCrushing states the series' vascular_crushing (default false)."""
+    assert _asl(make_asl_result(1, vascular_crushing=True))["VascularCrushing"] is True
+    assert _asl(make_asl_result(1))["VascularCrushing"] is False
 
 
 def test_repetition_time_scalar_when_uniform_else_per_volume(make_asl_result):
@@ -218,8 +250,18 @@ def test_multi_ti_pasl(make_asl_result):
     )
     sidecar = _asl(result)
     assert sidecar["PostLabelingDelay"] == [1.0, 1.0, 1.8, 1.8]
-    assert sidecar["BolusCutOffDelayTime"] == 0.8
+    assert sidecar["BolusCutOffFlag"] is False
     assert "LabelingDuration" not in sidecar
+    with_cut_off = make_asl_result(
+        1,
+        "control label",
+        label_type="pasl",
+        label_duration=0.8,
+        signal_time=[1.0, 1.8],
+        bolus_cut_off_technique="Q2TIPS",
+        bolus_cut_off_delay_time=[0.7, 0.9],
+    )
+    assert _asl(with_cut_off)["BolusCutOffDelayTime"] == [0.7, 0.9]  # one for the series
 
 
 def test_a_multi_phase_m0scan_series_has_one_value_per_volume(make_asl_result):

@@ -345,27 +345,53 @@ def make_pasl(root: Path, **changes: object) -> None:
 
 
 def test_valid_pasl_variants(dataset: Path) -> None:
-    """(6) QUIPSSII + scalar delay, and Q2TIPS + [first, last], are both accepted."""
+    """(6) QUIPSSII + scalar delay, Q2TIPS + [first, last], and no cut-off at all (flag false,
+    neither technique nor delay) are accepted."""
     make_pasl(dataset)
     assert not codes(dataset)
     make_pasl(dataset, BolusCutOffTechnique="Q2TIPS", BolusCutOffDelayTime=[0.7, 1.6])
+    assert not codes(dataset)
+    make_pasl(dataset, BolusCutOffTechnique="Q2TIPS", BolusCutOffDelayTime=[0.8, 0.8])
+    assert not codes(dataset)
+    make_pasl(dataset, BolusCutOffFlag=False)
+    edit_json(asl_paths(dataset)["asl_json"], drop=("BolusCutOffTechnique", "BolusCutOffDelayTime"))
     assert not codes(dataset)
 
 
 @pytest.mark.parametrize(
     "changes, code",
     [
-        ({"BolusCutOffFlag": False}, "PASL_BOLUS_CUT_OFF_FLAG_NOT_TRUE"),
+        ({"BolusCutOffFlag": "true"}, "PASL_BOLUS_CUT_OFF_FLAG_MISSING"),
+        ({"BolusCutOffFlag": False}, "PASL_BOLUS_CUT_OFF_FIELDS_WITHOUT_FLAG"),
         ({"BolusCutOffTechnique": "Q2TIPS"}, "PASL_BOLUS_CUT_OFF_DELAY_INVALID"),
         ({"BolusCutOffDelayTime": [0.7, 1.6]}, "PASL_BOLUS_CUT_OFF_DELAY_INVALID"),
+        (
+            {"BolusCutOffTechnique": "Q2TIPS", "BolusCutOffDelayTime": [1.6, 0.7]},
+            "PASL_BOLUS_CUT_OFF_DELAY_INVALID",
+        ),
+        (
+            {"BolusCutOffTechnique": "Q2TIPS", "BolusCutOffDelayTime": [0.7, 1.0, 1.6]},
+            "PASL_BOLUS_CUT_OFF_DELAY_INVALID",
+        ),
         ({"BolusCutOffTechnique": "quipss"}, "PASL_BOLUS_CUT_OFF_TECHNIQUE_INVALID"),
         ({"LabelingDuration": 0.8}, "PASL_WITH_LABELING_DURATION"),
     ],
 )
 def test_broken_pasl_is_flagged(dataset: Path, changes: dict, code: str) -> None:
-    """(6) Each PASL requirement of ASLPrep has its own finding."""
+    """(6) Each BIDS dependency rule of the bolus cut-off fields has its own finding: flag
+    false forbids the technique and the delay; Q2TIPS takes two increasing delays."""
     make_pasl(dataset, **changes)
     assert codes(dataset) == {code}
+
+
+def test_pasl_without_flag_is_flagged(dataset: Path) -> None:
+    """(6) BIDS requires BolusCutOffFlag for PASL."""
+    make_pasl(dataset)
+    edit_json(
+        asl_paths(dataset)["asl_json"],
+        drop=("BolusCutOffFlag", "BolusCutOffTechnique", "BolusCutOffDelayTime"),
+    )
+    assert codes(dataset) == {"PASL_BOLUS_CUT_OFF_FLAG_MISSING"}
 
 
 # (7) m0scan sidecar ---------------------------------------------------------------------------

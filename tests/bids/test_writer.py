@@ -191,6 +191,29 @@ def test_dseg_lists_every_label_and_extra_quantities_are_ignored(tmp_path, make_
     assert (gt / "sub-01/anat/sub-01_desc-groundtruth_lambdamap.nii.gz").is_file()
 
 
+def test_arterial_quantities_are_perf_derivatives_listed_in_bidsignore(tmp_path, make_gt_results):
+    """abv and abat: perf/_abv and perf/_abat (ASLPrep's names), Units fraction and s, a
+    Description saying what and how; BIDS has no such suffix, so .bidsignore lists them, and
+    only in a dataset that has them."""
+    result = make_gt_results(1, extra={"abv": "fraction", "abat": "s"})
+    _write(tmp_path, [result])
+    gt = tmp_path / "derivatives" / "groundtruth"
+    perf = gt / "sub-01" / "perf"
+    ignore = (gt / ".bidsignore").read_text().splitlines()
+    assert {"**/*_abv.*", "**/*_abat.*"} <= set(ignore)
+    abv = _json(perf / "sub-01_desc-groundtruth_abv.json")
+    abat = _json(perf / "sub-01_desc-groundtruth_abat.json")
+    assert (abv["Units"], abat["Units"]) == ("fraction", "s")
+    assert abv["Description"].startswith("Ground-truth arterial blood volume (aBV")
+    assert "aBV-weighted mean" in abat["Description"]
+    assert abat["GroundTruthQuantity"] == "abat"
+    assert (perf / "sub-01_desc-groundtruth_abv.nii.gz").is_file()
+    plain = tmp_path / "plain"
+    _write(plain, [make_gt_results(1)])
+    plain_ignore = (plain / "derivatives" / "groundtruth" / ".bidsignore").read_text()
+    assert "abv" not in plain_ignore and "abat" not in plain_ignore
+
+
 def test_separate_m0scan(tmp_path, make_asl_result):
     results = [make_asl_result(1, "control label control label"), make_asl_result(2, "m0scan")]
     _write(tmp_path, results, m0_pairs={2: 1})

@@ -75,6 +75,33 @@ CASES = {
         T1W,
         GT,
     ),
+    # PASL with a Q2TIPS bolus cut-off: the natural bolus (1.2 s) cut at TI1 0.7 s, pulses to
+    # TI1s 1.6 s, TI 1.8 s
+    "pasl_q2tips": document(
+        small(
+            "asl",
+            asl_context="m0scan control label control label",
+            label_type="pasl",
+            label_duration=1.2,
+            signal_time=1.8,
+            bolus_cut_off_technique="Q2TIPS",
+            bolus_cut_off_delay_time=[0.7, 1.6],
+        ),
+        T1W,
+        GT,
+    ),
+    # the arterial component: aBV 0.01 everywhere (aBAT = ATT - 0.3 s), four PLDs of pCASL
+    "arterial": document(
+        small(
+            "asl",
+            asl_context="m0scan control label control label",
+            signal_time=[1.9, 2.2, 2.6, 3.2],
+            m0scan_phases="first",
+        ),
+        T1W,
+        GT,
+        image_override={"abv": 0.01},
+    ),
     "contrasts": document(
         small("asl"),
         small("structural", modality="T1w", acq_contrast="se"),

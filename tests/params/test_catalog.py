@@ -17,6 +17,7 @@ from asldro.params.catalog import (
     PerVolume,
     parameters,
 )
+from asldro.params.kinds import NO_DEFAULT
 from asldro.params.series import _GROUPS
 from asldro.params.types import (
     NON_PARAMETER_FIELDS,
@@ -145,7 +146,8 @@ def test_series_from_takes_every_row(source: dict) -> None:
         assert series.series_type == resolved["series_type"]
         for name, row in parameters(series.series_type).items():
             if name not in values and not row.resolved_when_absent:
-                assert getattr(series, name) == row.default  # the typed series has the default
+                default = None if row.default is NO_DEFAULT else row.default
+                assert getattr(series, name) == default  # the typed series has the default
             elif name not in values:
                 assert getattr(series, name) is None
             elif row.group is not None and row.per_volume is PerVolume.PER_TOKEN:

@@ -506,14 +506,12 @@ def test_background_suppression_object_keys_are_checked() -> None:
 
 
 @pytest.mark.parametrize("model", ["whitepaper", "consensus", "WhitePaper"])
-def test_gkm_models_other_than_full_are_not_supported_yet(model: str) -> None:
-    """The catalog knows the three models; until they are wired, only full is simulated."""
-    errors = _errors(document(asl(gkm_model=model)))
-    assert errors == [
-        f"{SP0}.gkm_model is not supported yet: got \"{model.lower()}\"; only 'full' is "
-        "simulated (the whitepaper and consensus models are not wired into the simulation "
-        "yet); remove the key or set it to 'full'"
-    ]
+def test_gkm_models_other_than_full_load(model: str) -> None:
+    """The three models are simulated (issue 11 item 3): each loads in its canonical spelling
+    and the resolved file states it."""
+    params = load_params(document(asl(gkm_model=model)))
+    assert params.series[0].gkm_model == model.lower()
+    assert _asl_resolved(params)["gkm_model"] == model.lower()
 
 
 def test_gkm_model_full_loads_and_typos_get_a_suggestion() -> None:

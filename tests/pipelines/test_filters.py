@@ -76,7 +76,15 @@ def test_kinetics_records_its_model_and_holds_delta_m():
     kinetics = Kinetics.computed(MODEL, MAPS, [LabelTiming(1.8, 3.6)])
     out = kinetics(Image(data=MAPS["m0"], affine=np.eye(4)))
     np.testing.assert_array_equal(out.data, _gkm())
-    assert dict(out.history[-1]) == {"filter": "delta_m", "label_type": "pcasl", **KINETICS}
+    assert dict(out.history[-1]) == {
+        "filter": "delta_m",
+        "label_type": "pcasl",
+        **KINETICS,
+        "gkm_model": "full",
+        "bolus_cut_off": None,
+        "dispersion": None,
+        "arterial_component": False,
+    }
 
 
 def test_kinetics_computes_delta_m_once_per_distinct_timing(monkeypatch):

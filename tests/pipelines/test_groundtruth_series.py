@@ -181,3 +181,39 @@ def test_majority_label_tie_goes_to_the_lowest_label_in_the_shipped_series():
     seg_label = _images(_tie_truth(), [1, 2, 3])["seg_label"].data
     assert seg_label.dtype == np.uint16
     np.testing.assert_array_equal(seg_label[0], [[2, 3, 3], [1, 1, 2]])
+
+
+def _arterial_truth() -> GroundTruth:
+    """:func:`_dense_truth` with a dense aBV (0 in CSF) and aBAT."""
+    truth = _dense_truth()
+    rng = np.random.default_rng(5)
+    abv = np.where(truth.seg == 3, 0.0, rng.uniform(0.005, 0.02, size=truth.shape))
+    abat = rng.uniform(0.3, 1.5, size=truth.shape)
+    return GroundTruth(
+        affine=truth.affine,
+        shape=truth.shape,
+        seg=truth.seg,
+        segmentation=truth.segmentation,
+        maps={**truth.maps, "abv": abv, "abat": abat},
+        units={"abv": "fraction", "abat": "s"},
+        parameters=truth.parameters,
+    )
+
+
+def test_abv_is_the_block_mean_and_abat_the_abv_weighted_mean():
+    """aBV is additive (the volume mean); aBAT is the aBV-weighted mean, sum(f*aBV*aBAT) /
+    sum(f*aBV), 0 where the voxel holds no arterial blood (the CSF-only voxel)."""
+    gt = _arterial_truth()
+    images = _images(gt, [4, 4, 4])
+    abv, abat = gt.maps["abv"], gt.maps["abat"]
+    weight = _blocks(abv)
+    expected = np.zeros((4, 4, 4))
+    np.divide(_blocks(abv * abat), weight, out=expected, where=weight > 0)
+    np.testing.assert_allclose(images["abat"].data, expected, rtol=1e-6)
+    assert images["abat"].data[0, 0, 0] == 0.0
+    np.testing.assert_allclose(images["abv"].data, weight / 8, rtol=1e-6)
+    records = _records(gt, [4, 4, 4])
+    assert "aBV-weighted mean" in records["abat"].derivation
+    assert "sum(f*aBV*aBAT)/sum(f*aBV)" in records["abat"].derivation
+    assert "0 where the voxel holds no arterial blood" in records["abat"].derivation
+    assert "mean over the voxel's volume" in records["abv"].derivation

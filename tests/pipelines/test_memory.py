@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from asldro.params import ParamError, default_params, load_params
+from asldro.pipelines import memory
 from asldro.pipelines.memory import (
     GIB,
     MIB,
@@ -171,3 +172,43 @@ def test_dense_maps_cost_one_delta_m_per_distinct_timing(gt3t):
     extra = estimate_peak_memory(six, dense).total - estimate_peak_memory(twelve, dense).total
     assert extra == pytest.approx(5 * 8 * n_gt, abs=2)
     assert estimate_peak_memory(six, gt3t).total == estimate_peak_memory(twelve, gt3t).total
+
+
+def _dispersed(acq_matrix, volumes=4):
+    params = _asl(acq_matrix, volumes)
+    series = dataclasses.replace(params.series[0], dispersion={"type": "gamma", "s": 7.0, "p": 0.1})
+    return dataclasses.replace(params, series=(series,))
+
+
+def _extra(params, plain, truth):
+    return (
+        estimate_peak_memory(params, truth, threads=2).total
+        - estimate_peak_memory(plain, truth, threads=2).total
+    )
+
+
+def test_a_dispersion_on_dense_maps_costs_its_distinct_values(gt3t):
+    """A dispersed ΔM on dense maps holds the distinct-value search and its quadrature rows
+    (one per distinct Δt, T1, CBF: at most the product of each one's distinct values) while it
+    is computed; the larger of that and the simulation's dense working set counts. On lookup
+    tables it costs nothing more."""
+    plain, dispersed = _asl([32, 32, 12], 4), _dispersed([32, 32, 12], 4)
+    assert _extra(dispersed, plain, gt3t) == 0
+    dense = _dense_gt(gt3t)  # a dense CBF (0, 20, 60) with tables of 4 labels: 48 combinations
+    combinations = 4 * 4 * np.unique(dense.maps["perfusion_rate"]).size
+    assert combinations == 48
+    n_gt = int(np.prod(gt3t.shape))
+    simulation = n_gt * (memory.ASL_DENSE + memory.ASL_DENSE_THREAD * 2)  # 2 volume threads
+    dispersion = (
+        n_gt * memory.DISPERSION_DENSE
+        + combinations * memory.DISPERSION_DISTINCT
+        + memory.DISPERSION_CHUNK
+    )
+    assert _extra(dispersed, plain, dense) == pytest.approx(dispersion - simulation, abs=2)
+    rng = np.random.default_rng(0)
+    t1 = dense.dense("t1") * (1 + 1e-3 * rng.random(gt3t.shape))  # every voxel differs
+    noisy = dataclasses.replace(dense, maps={**dense.maps, "t1": t1})
+    every = n_gt * (memory.DISPERSION_DENSE + memory.DISPERSION_DISTINCT)
+    assert _extra(dispersed, plain, noisy) == pytest.approx(
+        every + memory.DISPERSION_CHUNK - simulation, abs=2
+    )

@@ -93,7 +93,31 @@ def _params(folder, label_type, **asl):
     [
         ("pcasl", {"label_duration": 1.8, "signal_time": 3.6}),
         ("casl", {"label_duration": 1.5, "signal_time": 3.3}),
-        ("pasl", {"label_duration": 0.8, "signal_time": 2.1}),
+        # PASL needs a bolus cut-off for the white paper's formula (and for BIDS's
+        # BolusCutOffDelayTime): QUIPSS II at TI1 = the natural bolus, then bolus cut by QUIPSS II
+        # and Q2TIPS (natural 1.2 s, TI1 0.8 s; Q2TIPS' TI1s plays no part)
+        (
+            "pasl",
+            {"label_duration": 0.8, "signal_time": 2.1, "bolus_cut_off_technique": "QUIPSSII"},
+        ),
+        (
+            "pasl",
+            {
+                "label_duration": 1.2,
+                "signal_time": 2.1,
+                "bolus_cut_off_technique": "QUIPSSII",
+                "bolus_cut_off_delay_time": 0.8,
+            },
+        ),
+        (
+            "pasl",
+            {
+                "label_duration": 1.2,
+                "signal_time": 2.1,
+                "bolus_cut_off_technique": "Q2TIPS",
+                "bolus_cut_off_delay_time": [0.8, 1.6],
+            },
+        ),
     ],
 )
 def test_white_paper_quantification_is_exact_where_the_model_holds(
