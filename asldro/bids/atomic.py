@@ -98,6 +98,8 @@ def temp_dir(parent: Path, prefix: str = TMP_PREFIX) -> Iterator[Path]:
     While it exists its owner holds an exclusive ``flock`` on ``<dir>/.owner.lock``, so a
     directory left by a killed process (SIGKILL, node failure) can be told from a live one and
     removed by :func:`remove_stale_temp_dirs`. Stale ones are removed before a new one is made.
+    The lock file is locked under another name and only then renamed to ``.owner.lock``: a
+    cleaner in another process never sees an unlocked lock file of a live directory.
     """
     import fcntl
 
@@ -109,8 +111,10 @@ def temp_dir(parent: Path, prefix: str = TMP_PREFIX) -> Iterator[Path]:
     path = owner = None
     try:
         path = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
-        owner = os.open(path / OWNER_LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+        unnamed = path / f"{OWNER_LOCK}.new"
+        owner = os.open(unnamed, os.O_RDWR | os.O_CREAT, 0o600)
         fcntl.flock(owner, fcntl.LOCK_EX)
+        os.rename(unnamed, path / OWNER_LOCK)
         yield path
     finally:
         with deferred_signals():  # a second signal must not leave it half removed

@@ -106,3 +106,25 @@ def test_validation_reports_are_written_like_every_other_json_file(tmp_path):
     assert path.read_bytes() == json_bytes(report.to_dict())
     assert "Größe ≠ 3".encode() in path.read_bytes()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.json"]
+
+
+def test_a_temp_dir_is_never_seen_unlocked_while_it_is_made(tmp_path, monkeypatch):
+    """Another process cleaning stale folders between the owner's creating its lock file and
+    locking it must not take the live folder for a stale one (the race that removed a
+    participant's files when several jobs shared an output folder)."""
+    import fcntl
+
+    real_flock = fcntl.flock
+    seen = []
+
+    def flock_after_a_cleanup(fd, operation):
+        if operation == fcntl.LOCK_EX:  # the owner's blocking lock: another cleaner runs first
+            seen.append(remove_stale_temp_dirs(tmp_path))
+        return real_flock(fd, operation)
+
+    monkeypatch.setattr(fcntl, "flock", flock_after_a_cleanup)
+    with temp_dir(tmp_path) as live:
+        assert live.is_dir()
+        (live / "data").write_text("x")
+        assert (live / "data").read_text() == "x"
+    assert seen == [[]]
