@@ -97,7 +97,7 @@ def min_constraints_text(project: dict) -> str:
     lines = [
         f"# The lower bounds of pyproject.toml, written by {COMMAND} (do not edit):",
         "# the oldest versions asldro allows, installed by the lower-bounds job of .ci/run with",
-        "# pip install -c .ci/requirements/constraints-min.txt -e '.[validate]' pytest",
+        "# pip install -c .ci/requirements/constraints-min.txt -e . pytest",
     ]
     for requirement in sorted(min_requirements(project), key=lambda r: r.name.lower()):
         bound = lower_bound(requirement)

@@ -107,6 +107,7 @@ def test_wheel_holds_every_package_file(dist):
     assert not loaded_package_data() - names
     assert not package_files() - names
     assert "asldro/py.typed" in names  # PEP 561: type checkers use the hints
+    assert f"asldro-{VERSION}.dist-info/licenses/LICENSE" in names  # the MIT licence text
     tops = {name.split("/")[0] for name in names}
     assert tops == {*PACKAGES, f"asldro-{VERSION}.dist-info"}
 
@@ -115,5 +116,5 @@ def test_sdist_holds_the_build_inputs(dist):
     """The sdist has what building the wheel reads: pyproject.toml, version, README.md."""
     with tarfile.open(dist / f"asldro-{VERSION}.tar.gz") as archive:
         names = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
-    assert {"pyproject.toml", "version", "README.md"} <= names
+    assert {"pyproject.toml", "version", "README.md", "LICENSE"} <= names
     assert not package_files() - names
