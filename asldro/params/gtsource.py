@@ -14,7 +14,7 @@ import warnings
 from pathlib import Path
 from typing import Any, Mapping
 
-from asldro.labels import is_label
+from asldro.labels import SUBJECT_PREFIX, is_label
 from asldro.params.builtin import BUILTIN_GROUND_TRUTHS
 from asldro.params.catalog import GLOBAL, GROUND_TRUTH_FILE_KEYS, parameters
 from asldro.params.kinds import NO_DEFAULT
@@ -114,17 +114,19 @@ def resolve_global(value: Any, folder: Path, failures: Failures, problems: list[
 
 
 def resolve_subject_label(value: str, path: JsonPath, problems: list[Problem]) -> Any:
-    """``subject_label`` without ``-`` (docs/physics.md D35: ASLDRO develop allows it, a BIDS
-    label does not), with one warning when one was removed; a label that is still not a BIDS
+    """``subject_label`` without a leading ``sub-`` (as the command line's participant labels)
+    and without ``-`` (docs/physics.md D35: ASLDRO develop allows it, a BIDS label does not),
+    with one warning when a ``-`` after the prefix was removed; a label that is still not a BIDS
     label is a problem."""
-    label = value.replace("-", "")
+    unprefixed = value[len(SUBJECT_PREFIX) :] if value.startswith(SUBJECT_PREFIX) else value
+    label = unprefixed.replace("-", "")
     where = text_path(path)
     if not is_label(label):
         problems.append(
             Problem(path, f"{where}: {show(value)} has no letters or digits besides '-'")
         )
         return INVALID
-    if label != value:
+    if label != unprefixed:
         warnings.warn(
             f"{where}: {show(value)} is not a BIDS label ('-' is not allowed); using "
             f"{show(label)}",

@@ -114,6 +114,18 @@ def test_subject_label_loses_its_hyphens_with_one_warning() -> None:
     assert params.resolved["global_configuration"]["subject_label"] == "dro01a"
 
 
+def test_a_sub_prefix_is_removed_as_on_the_command_line() -> None:
+    """"sub-07" names participant 07 (the folder sub-07), as --participant-label sub-07 does,
+    not sub-sub07; a '-' after the prefix is still removed with the warning."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        params = load_params(document(subject_label="sub-07"))
+    assert params.global_config.subject_label == "07"
+    with pytest.warns(UserWarning, match='using "07b"'):
+        params = load_params(document(subject_label="sub-07-b"))
+    assert params.global_config.subject_label == "07b"
+
+
 @pytest.mark.parametrize(
     "label, expected",
     [
