@@ -21,19 +21,20 @@ def multi_pld_params(
     pairs: int = MULTI_PLD_PAIRS,
     *,
     one_delay: bool = False,
+    two_d: bool = False,
 ) -> dict[str, Any]:
     """A multi-PLD pCASL series: one m0scan (``m0scan_phases`` first), then ``pairs``
     control/label pairs at each of ``delays`` (label duration 1.8 s), at ``matrix``, with motion
     (varying over the tokens, repeated in every phase) and noise (the default SNR).
 
     ``one_delay``: the same volumes at the first delay only, spelled out as one phase (the
-    single-PLD series the multi-PLD row is compared with)."""
+    single-PLD series the multi-PLD row is compared with). ``two_d``: a 2D multi-slice readout
+    (interleaved, the default 0.035 s per slice: one slice time per slice of ``matrix``)."""
     series = json.loads(
         json.dumps(next(s for s in base["image_series"] if s["series_type"] == "asl"))
     )
     phases = 1 if one_delay else len(delays)
-    per_phase = pairs * (len(delays) if one_delay else 1)
-    tokens = ["m0scan"] + ["control", "label"] * per_phase
+    tokens = ["m0scan"] + ["control", "label"] * pairs * (len(delays) if one_delay else 1)
     parameters = series["series_parameters"]
     parameters["asl_context"] = " ".join(tokens)
     parameters["label_duration"] = MULTI_PLD_LABEL_DURATION
@@ -52,4 +53,7 @@ def multi_pld_params(
     parameters["acq_matrix"] = list(matrix)
     if not parameters.get("desired_snr"):
         parameters["desired_snr"] = 100.0
+    if two_d:
+        parameters["mr_acq_type"] = "2D"
+        parameters["slice_order"] = "interleaved"
     return {**base, "image_series": [series]}

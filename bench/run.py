@@ -571,11 +571,19 @@ def bench_multi_pld(config: Config, runner: Runner, ours: str, base: dict[str, A
     volumes = 1 + 2 * MULTI_PLD_PAIRS * len(MULTI_PLD_DELAYS)
     shape = "x".join(map(str, MULTI_PLD_MATRIX))
     rows = []
-    for key, one_delay, label in (
-        ("multi_pld", False, f"m0scan + {len(MULTI_PLD_DELAYS)} PLDs x {MULTI_PLD_PAIRS} pairs"),
-        ("one_pld", True, f"the same {volumes} volumes at one PLD"),
+    for key, one_delay, two_d, label in (
+        (
+            "multi_pld",
+            False,
+            False,
+            f"m0scan + {len(MULTI_PLD_DELAYS)} PLDs x {MULTI_PLD_PAIRS} pairs",
+        ),
+        ("one_pld", True, False, f"the same {volumes} volumes at one PLD"),
+        ("multi_pld_2d", False, True, "the multi-PLD series, 2D interleaved"),
     ):
-        path = write_json(params / f"{key}.json", multi_pld_params(base, one_delay=one_delay))
+        path = write_json(
+            params / f"{key}.json", multi_pld_params(base, one_delay=one_delay, two_d=two_d)
+        )
         series = Series(label, [])
         _repeat_case(
             config,
@@ -591,6 +599,7 @@ def bench_multi_pld(config: Config, runner: Runner, ours: str, base: dict[str, A
                 "volumes": volumes,
                 "matrix": list(MULTI_PLD_MATRIX),
                 "delays": 1 if one_delay else len(MULTI_PLD_DELAYS),
+                "readout": "2D" if two_d else "3D",
                 "estimate_mib": _estimate_mib(path),
             }
         )

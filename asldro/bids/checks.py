@@ -16,6 +16,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Iterator, cast
 
+from asldro.params.slices import repeats_per_band
+
 ERROR = "error"
 WARNING = "warning"
 
@@ -214,10 +216,12 @@ def applicable_sidecars(image: Path, root: Path) -> list[Path]:
 
 @dataclass(frozen=True)
 class NiftiInfo:
-    """What the checks need from a NIfTI header."""
+    """What the checks need from a NIfTI header: its size, dim[4] and the spatial dims
+    (dim[1..3], 1 where the image has fewer)."""
 
     header_bytes: int | None
     volumes: int | None
+    spatial: tuple[int, int, int] | None = None
 
 
 def nifti_info(path: Path) -> NiftiInfo:
@@ -237,15 +241,20 @@ def nifti_info(path: Path) -> NiftiInfo:
         size = struct.unpack(f"{endian}i", head[:4])[0]
         if size == NIFTI1_HEADER_BYTES and len(head) >= 56:
             dims = struct.unpack(f"{endian}8h", head[40:56])
-            return NiftiInfo(size, _volumes(dims))
+            return NiftiInfo(size, _volumes(dims), _spatial(dims))
         if size == NIFTI2_HEADER_BYTES and len(head) >= 80:
             dims = struct.unpack(f"{endian}8q", head[16:80])
-            return NiftiInfo(size, _volumes(dims))
+            return NiftiInfo(size, _volumes(dims), _spatial(dims))
     return NiftiInfo(None, None)
 
 
 def _volumes(dims: tuple[int, ...]) -> int:
     return int(dims[4]) if dims[0] >= 4 else 1
+
+
+def _spatial(dims: tuple[int, ...]) -> tuple[int, int, int]:
+    count = max(0, min(int(dims[0]), 3))
+    return tuple(int(dims[axis]) if axis <= count else 1 for axis in (1, 2, 3))  # type: ignore
 
 
 def read_aslcontext(path: Path) -> tuple[list[str], list[str]] | None:
@@ -690,6 +699,69 @@ def _bolus_cut_off_findings(rel: str, meta: dict[str, Any]) -> list[Finding]:
     ]
 
 
+#: ``SliceEncodingDirection`` axis letters and the spatial axis each names (absent: k).
+SLICE_AXES = {"i": 0, "j": 1, "k": 2}
+
+
+def check_slice_timing(rel: str, meta: dict[str, Any], info: NiftiInfo) -> list[Finding]:
+    """(12) ``SliceTiming`` as BIDS and the consumers read it (docs/bids.md §3, §12.3): never
+    for a 3D readout (ASLPrep shifts every delay by it when present), required for 2D, one
+    time per slice along ``SliceEncodingDirection`` (default k), each >= 0 and the earliest 0
+    (the post-labelling delay refers to the first acquired slice); with
+    ``MultibandAccelerationFactor`` > 1 the same times in every band (ASLPrep, BASIL)."""
+    acq_type = meta.get("MRAcquisitionType")
+    times = meta.get("SliceTiming")
+    if times is None:
+        if acq_type == "2D":
+            return [
+                _finding("SLICE_TIMING_MISSING_2D", rel, "MRAcquisitionType 2D needs SliceTiming")
+            ]
+        return []
+    if acq_type != "2D":
+        return [
+            _finding(
+                "SLICE_TIMING_NOT_2D",
+                rel,
+                f"SliceTiming with MRAcquisitionType {acq_type!r}: BIDS allows it for 2D only, "
+                "and ASLPrep shifts every post-labelling delay by it",
+            )
+        ]
+    if not isinstance(times, list) or not times or not all(map(_is_number, times)):
+        return [_finding("SLICE_TIMING_INVALID", rel, f"SliceTiming {times!r}: a list of s")]
+    findings = []
+    direction = str(meta.get("SliceEncodingDirection", "k"))
+    axis = SLICE_AXES.get(direction.rstrip("-"))
+    if info.spatial is not None and axis is not None and len(times) != info.spatial[axis]:
+        findings.append(
+            _finding(
+                "SLICE_TIMING_LENGTH",
+                rel,
+                f"SliceTiming has {len(times)} values, the image has {info.spatial[axis]} "
+                f"slices along {direction}",
+            )
+        )
+    if min(times) != 0:
+        findings.append(
+            _finding(
+                "SLICE_TIMING_MIN_NOT_ZERO",
+                rel,
+                f"the earliest SliceTiming is {min(times)!r}, not 0: the post-labelling delay "
+                "refers to the first acquired slice",
+            )
+        )
+    factor = meta.get("MultibandAccelerationFactor", 1)
+    if _is_number(factor) and factor > 1 and not repeats_per_band(times, int(factor)):
+        findings.append(
+            _finding(
+                "SLICE_TIMING_NOT_REPEATING_PER_BAND",
+                rel,
+                f"MultibandAccelerationFactor {factor!r}: the {len(times)} slice times must "
+                "split into that many bands with the same times",
+            )
+        )
+    return findings
+
+
 def check_asl_runs(root: Path) -> list[Finding]:
     """(1), (3), (4), (5), (6) for every ASL run of a raw dataset."""
     findings = []
@@ -702,7 +774,9 @@ def check_asl_runs(root: Path) -> list[Finding]:
         findings += check_aslcontext(relative(run.context, root), parsed)
         rows = parsed[1] if parsed is not None else None
         findings += check_m0type(rel, meta, rows, run)
-        findings += check_volume_counts(rel, meta, rows, nifti_info(run.image).volumes)
+        info = nifti_info(run.image)
+        findings += check_volume_counts(rel, meta, rows, info.volumes)
+        findings += check_slice_timing(rel, meta, info)
         findings += check_labelling_times(rel, meta, rows)
         findings += check_units_for_cbf(rel, meta, rows)
         findings += check_pair_counts(rel, meta, rows)
@@ -735,7 +809,9 @@ def check_m0scans(root: Path) -> list[Finding]:
                     f"RepetitionTimePreparation {rtp!r}; must be > 0 (ExploreASL)",
                 )
             )
-        volumes = nifti_info(path).volumes
+        info = nifti_info(path)
+        volumes = info.volumes
+        findings += check_slice_timing(rel, meta, info)
         for field in ("EchoTime", "RepetitionTimePreparation", "FlipAngle"):
             value = meta.get(field)
             if isinstance(value, list) and volumes is not None and len(value) != volumes:

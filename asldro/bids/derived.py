@@ -155,6 +155,24 @@ def bolus_cut_off_delay_time(
     return timing.round_seconds(delay)
 
 
+def slice_timing(record: AslAcquisition, layout: Layout = Layout()) -> list[float]:
+    """``SliceTiming`` of a 2D readout in s (docs/bids.md §3): the excitation time of each
+    slice along k after the first acquired slice, the one rule of
+    :attr:`asldro.params.types.AslSeries.readout_slice_timing` (asl and m0scan sidecars: the
+    m0scan volumes are read out the same way)."""
+    del layout
+    times = record.series.readout_slice_timing
+    if times is None:
+        raise ValueError("a 3D readout has no SliceTiming")
+    return [float(value) for value in times]
+
+
+def multiband_acceleration_factor(record: AslAcquisition, layout: Layout = Layout()) -> int:
+    """``MultibandAccelerationFactor``: the series' ``multiband_factor`` (an integer)."""
+    del layout
+    return int(record.value("multiband_factor"))
+
+
 Rule = Callable[[Any, Layout], Any]
 
 RULES: Mapping[str, Rule] = {
@@ -166,6 +184,8 @@ RULES: Mapping[str, Rule] = {
     "acquisition_voxel_size": acquisition_voxel_size,
     "bolus_cut_off_flag": bolus_cut_off_flag,
     "bolus_cut_off_delay_time": bolus_cut_off_delay_time,
+    "slice_timing": slice_timing,
+    "multiband_acceleration_factor": multiband_acceleration_factor,
 }
 """The rule of each :class:`~asldro.params.catalog.Derived` row, by the name the row gives."""
 
@@ -175,6 +195,10 @@ CONDITIONS: Mapping[str, Callable[[Any], bool]] = {
     "inversion_recovery": lambda record: record.value("acq_contrast") == "ir",
     "bolus_cut_off": lambda record: (
         record.value("label_type") == "pasl" and record.value("bolus_cut_off_technique") is not None
+    ),
+    "two_d": lambda record: record.value("mr_acq_type") == "2D",
+    "multiband": lambda record: (
+        record.value("mr_acq_type") == "2D" and record.value("multiband_factor") > 1
     ),
 }
 """The test of each named condition of :data:`asldro.params.catalog.CONDITIONS`."""

@@ -4,7 +4,9 @@ acquisition record (the parameters as used and the facts the simulation establis
 The summary lists, per record type, named facts in a fixed order (the order of the provenance
 files asldro has always written, kept byte for byte). Each fact is the record's
 :meth:`~asldro.pipelines.records.AslAcquisition.value`, except ``post_label_delay`` (the catalog's
-``PostLabelingDelay`` rule), ``mr_acq_type`` (the catalog's fixed ``MRAcquisitionType``) and, for
+``PostLabelingDelay`` rule), ``mr_acq_type`` (an asl image's ``mr_acq_type``, with
+``slice_timing`` and ``multiband_factor`` after it for 2D; else the catalog's fixed
+``MRAcquisitionType``) and, for
 an asl image, the facts of its volumes (:data:`ASL_PER_VOLUME`): one entry per volume of the 4-D
 image (``AslSeries.volumes``), the label duration and signal time one number when every volume
 has the same.
@@ -110,10 +112,21 @@ _COMPUTED: Mapping[str, Callable[[Any], Any]] = {
     "mr_acq_type": lambda record: _fixed("MRAcquisitionType"),
 }
 
+TWO_D_FACTS = ("slice_timing", "multiband_factor")
+"""The facts a 2D asl image adds after ``mr_acq_type`` (a 3D image's facts are unchanged)."""
+
+_ASL_COMPUTED: Mapping[str, Callable[[AslAcquisition], Any]] = {
+    "mr_acq_type": lambda record: record.value("mr_acq_type"),
+    "slice_timing": derived.slice_timing,
+}
+
 
 def _facts(record: AcquisitionRecord) -> tuple[str, ...]:
     if isinstance(record, AslAcquisition):
-        return ASL_FACTS
+        if record.series.readout_slice_timing is None:
+            return ASL_FACTS
+        at = ASL_FACTS.index("mr_acq_type") + 1
+        return (*ASL_FACTS[:at], *TWO_D_FACTS, *ASL_FACTS[at:])
     if isinstance(record, StructuralAcquisition):
         grid = ("voxel_size", "acq_matrix")
         if record.image_type == "magnitude":
@@ -130,7 +143,7 @@ def record_summary(record: AcquisitionRecord) -> dict[str, Any]:
     """The named facts of ``record`` in their fixed order (values not yet JSON-converted)."""
     computed: Mapping[str, Callable[[Any], Any]] = _COMPUTED
     if isinstance(record, AslAcquisition):
-        computed = {**_COMPUTED, **ASL_PER_VOLUME}
+        computed = {**_COMPUTED, **_ASL_COMPUTED, **ASL_PER_VOLUME}
     return {
         name: computed[name](record) if name in computed else record.value(name)
         for name in _facts(record)

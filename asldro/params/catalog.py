@@ -1,3 +1,4 @@
+# pylint: disable=too-many-lines  # the one table of every parameter: a row per key, in one module so each fact is stated once
 """Every parameter of the parameter file, stated once (docs/design.md "Facts in one place").
 
 One :class:`Parameter` row per (series type, key): its kind (with range, choices, pattern), unit,
@@ -46,6 +47,7 @@ from asldro.params.kinds import (
 )
 
 from asldro.labels import LABEL_CHARACTERS
+from asldro.params import slices
 
 SERIES_TYPES = ("asl", "structural", "ground_truth")
 GLOBAL = "global_configuration"
@@ -168,6 +170,8 @@ CONDITIONS: Mapping[str, str] = {
     "not_pasl": "label_type is casl or pcasl",
     "inversion_recovery": "acq_contrast is ir",
     "bolus_cut_off": "label_type is pasl and bolus_cut_off_technique is given",
+    "two_d": "mr_acq_type is 2D",
+    "multiband": "mr_acq_type is 2D and multiband_factor > 1",
 }
 """The conditions a BIDS row may carry (``when``), with their meaning; the functions that
 test them live with the sidecar writer, keyed by these names."""
@@ -881,6 +885,63 @@ ASL_PARAMETERS: tuple[Parameter, ...] = (
         origin="ASLDRO develop",
         resolved_when_absent=False,
     ),
+    Parameter(
+        "mr_acq_type",
+        ASL,
+        Choice(slices.ACQUISITION_TYPES),
+        "",
+        slices.THREE_D,
+        "Readout: 3D (the whole volume excited at once, ASLDRO 2.2.0) or 2D multi-slice (slice k "
+        "of acq_matrix[2] excited at signal_time + SliceTiming[k], docs/physics.md §6.8)",
+        bids=Bids("MRAcquisitionType", ASL_SIDECARS),
+        origin="asldro",
+        resolved_when_absent=False,
+    ),
+    # slice_timing has no default, so it is never resolved when absent (the flag is moot)
+    Parameter(
+        "slice_timing",
+        ASL,
+        Array(Number(minimum=0, maximum=100), min_items=1),
+        "s",
+        NO_DEFAULT,
+        "2D: the excitation time of each slice of acq_matrix[2] (in slice order along k) after "
+        "the first acquired slice: one per slice, the earliest 0, each below the shortest "
+        "repetition_time; not with slice_readout_time or slice_order",
+        origin="asldro",
+    ),
+    Parameter(
+        "slice_readout_time",
+        ASL,
+        Number(exclusive_minimum=0, maximum=100),
+        "s",
+        slices.DEFAULT_SLICE_READOUT_TIME,
+        "2D without slice_timing: the time between two slice excitations (default 0.035 s, "
+        "within the 30-50 ms typical of 2D EPI)",
+        origin="asldro",
+        resolved_when_absent=False,
+    ),
+    Parameter(
+        "slice_order",
+        ASL,
+        Choice(slices.SLICE_ORDERS),
+        "",
+        slices.SLICE_ORDERS[0],
+        "2D without slice_timing: the excitation order within a band: ascending (0, 1, 2, ...), "
+        "descending, or interleaved (0, 2, 4, ... then 1, 3, 5, ...: 1-based odd then even)",
+        origin="asldro",
+        resolved_when_absent=False,
+    ),
+    Parameter(
+        "multiband_factor",
+        ASL,
+        Integer(minimum=1),
+        "",
+        1,
+        "2D: slices excited at once (simultaneous multi-slice); divides acq_matrix[2] into that "
+        "many bands whose slice times repeat (MultibandAccelerationFactor when > 1)",
+        origin="asldro",
+        resolved_when_absent=False,
+    ),
 )
 
 GROUND_TRUTH_PARAMETERS: tuple[Parameter, ...] = (
@@ -1082,6 +1143,22 @@ DERIVED: tuple[Derived, ...] = (
         when="pasl",
     ),
     Derived(
+        "SliceTiming",
+        ASL_SIDECARS,
+        "slice_timing",
+        "2D: the excitation time of each slice along k after the first acquired slice (s, "
+        "slice_timing or made from slice_readout_time, slice_order and multiband_factor); "
+        "never for 3D (ASLPrep shifts the delays whenever it is present)",
+        when="two_d",
+    ),
+    Derived(
+        "MultibandAccelerationFactor",
+        ASL_SIDECARS,
+        "multiband_acceleration_factor",
+        "2D: multiband_factor, when > 1",
+        when="multiband",
+    ),
+    Derived(
         "BolusCutOffDelayTime",
         ("asl",),
         "bolus_cut_off_delay_time",
@@ -1096,7 +1173,7 @@ DERIVED: tuple[Derived, ...] = (
 
 FIXED: tuple[Fixed, ...] = (
     Fixed("BackgroundSuppression", ("asl",), False, "no background suppression is simulated"),
-    Fixed("MRAcquisitionType", SEQUENCE_SIDECARS, "3D", "3-D acquisitions"),
+    Fixed("MRAcquisitionType", STRUCTURAL, "3D", "3-D acquisitions (asl: mr_acq_type)"),
     Fixed("SequenceVariant", ("structural",), "NONE", "no sequence variant"),
 )
 """BIDS fields whose value asldro does not (yet) vary."""
@@ -1112,6 +1189,8 @@ SIDECAR_FIELDS: Mapping[str, tuple[str, ...]] = {
         "RepetitionTimePreparation",
         "MagneticFieldStrength",
         "MRAcquisitionType",
+        "SliceTiming",
+        "MultibandAccelerationFactor",
         "ScanningSequence",
         "EchoTime",
         "FlipAngle",
@@ -1128,6 +1207,8 @@ SIDECAR_FIELDS: Mapping[str, tuple[str, ...]] = {
         "RepetitionTimePreparation",
         "MagneticFieldStrength",
         "MRAcquisitionType",
+        "SliceTiming",
+        "MultibandAccelerationFactor",
         "ScanningSequence",
         "EchoTime",
         "FlipAngle",

@@ -24,6 +24,7 @@ from asldro.params.distributions import draw, is_distribution
 from asldro.params.kinds import NO_DEFAULT, AnyOf, Tokens, json_type_of, unwrap
 from asldro.params.kinetic_rules import resolve_kinetic_options
 from asldro.params.rules import INVALID, bounds_text, fmt, outside_bounds, show
+from asldro.params.slice_checks import slice_problems
 from asldro.params.unsupported import refusals
 from asldro.params.types import AslSeries, GroundTruthSeries, Motion, Series, StructuralSeries
 from asldro.params.validate import Failures, JsonPath, Problem, convert, text_path
@@ -256,6 +257,9 @@ def resolve_parameters(
     _check_modality(out, series_type, path, problems)
     for key, text in refusals(series_type, out, text_path(path)):
         problems.append(Problem((*path, key), text))
+    if series_type == "asl":
+        for key, text in slice_problems(out, text_path(path)):
+            problems.append(Problem((*path, key), text, True))
     return out
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Mapping, Union
 
 from asldro.params.catalog import DISPERSION_TAG
+from asldro.params.slices import DEFAULT_SLICE_READOUT_TIME, series_slice_timing
 
 NON_PARAMETER_FIELDS = ("description", "series_type")
 """Fields of the typed series that are not parameters: ``description`` (the entry's
@@ -180,6 +181,11 @@ class AslSeries:  # pylint: disable=too-many-instance-attributes  # one field pe
     dispersion: Mapping[str, Any] | None = None  # {"type": ..., kernel parameters}
     vascular_crushing: bool = False
     background_suppression: bool | Mapping[str, Any] = False
+    mr_acq_type: str = "3D"  # "3D" | "2D"
+    slice_timing: tuple[float, ...] | None = None
+    slice_readout_time: float = DEFAULT_SLICE_READOUT_TIME
+    slice_order: str = "ascending"  # "ascending" | "descending" | "interleaved"
+    multiband_factor: int = 1
     series_type: str = "asl"
 
     @property
@@ -192,6 +198,20 @@ class AslSeries:  # pylint: disable=too-many-instance-attributes  # one field pe
         """The bolus dispersion (``asldro.physics.dispersion.Dispersion``), None without one
         (``dispersion`` absent or of type none)."""
         return dispersion_kernel(self.dispersion)
+
+    @cached_property
+    def readout_slice_timing(self) -> tuple[float, ...] | None:
+        """The SliceTiming of the readout (s): for 2D one time per slice of ``acq_matrix[2]``
+        (slice k is excited at ``signal_time + readout_slice_timing[k]``), None for 3D (the one
+        rule, :func:`asldro.params.slices.series_slice_timing`)."""
+        return series_slice_timing(
+            self.mr_acq_type,
+            self.acq_matrix[2],
+            self.slice_timing,
+            self.slice_readout_time,
+            self.slice_order,
+            self.multiband_factor,
+        )
 
     @cached_property
     def phases(self) -> tuple[LabelTiming, ...]:

@@ -7,18 +7,22 @@ ground-truth grid -> motion + resampling -> complex noise -> magnitude -> float3
 image, complex64, when ``output_image_type`` is ``complex``). The volumes are the series'
 :attr:`~asldro.params.types.AslSeries.volumes` (phases outer, tokens inner). The kinetic model
 (:func:`kinetic_model`) carries the series' ``gkm_model``, bolus cut-off, dispersion and the
-arterial component. :func:`simulate_asl` runs the volumes and stacks them to 4-D.
+arterial component. A 2D series (``mr_acq_type`` 2D) acquires its label volumes slice by slice,
+each slice at ``signal_time + SliceTiming[k]`` (:class:`~asldro.pipelines.slices.SliceReadout`,
+docs/physics.md §6.8); its control and m0scan volumes are the same at every slice time and take
+the 3D filters. :func:`simulate_asl` runs the volumes and stacks them to 4-D.
 """
 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Iterable, Mapping
 
 import numpy as np
 
 from asldro.image import Filter, Image, apply_pipeline
-from asldro.params.types import AslSeries
+from asldro.params.types import AslSeries, AslVolume, LabelTiming
 from asldro.pipelines import seeds
 from asldro.pipelines.context import SimulationContext
 from asldro.pipelines.contrast import signal_filter
@@ -33,6 +37,7 @@ from asldro.pipelines.filters import (
 )
 from asldro.pipelines.finite import quiet_float_errors
 from asldro.pipelines.records import AslAcquisition, Noise, voxel_size
+from asldro.pipelines.slices import SliceReadout, slice_groups
 from asldro.pipelines.types import SeriesResult
 
 QUANTITIES = ("perfusion_rate", "transit_time", "t1", "t2", "t2_star", "m0")
@@ -80,13 +85,24 @@ class AslPipeline:
         """The leading filters every volume shares (their work is done once): ΔM when the
         series has one labelling timing; none when its phases differ (each volume then records
         the ΔM of its own timing)."""
+        if self.series.readout_slice_timing is not None:
+            return ()  # 2D: each volume records its slice readout
         return (self.kinetics,) if len(self.kinetics.timings) == 1 else ()
 
     def filters(self, volume: int) -> tuple[Filter, ...]:
         """The filters of ``volume`` (0-based index into ``series.volumes``); its noise is drawn
-        now, from its own stream."""
+        now, from its own stream. A volume of a 2D series whose signal depends on its slices'
+        excitation times (:func:`delay_dependent`) goes through one
+        :class:`~asldro.pipelines.slices.SliceReadout` instead of ΔM -> signal -> acquisition;
+        the others are the same at every slice time, so the 3D filters acquire them exactly."""
         series = self.series
         plan = series.volumes[volume]
+        if series.readout_slice_timing is not None and delay_dependent(plan):
+            readout = self.slice_readout(plan)
+            add_noise = AddComplexNoise.drawn(
+                readout.resampler.target.shape, self.sigma, self.streams.volume(plan.index)
+            )
+            return (readout, add_noise, *output_filters(series.output_image_type, add_noise))
         kinetics = self.kinetics.at(plan.timing)
         acquire = self.context.acquire(
             series.acq_matrix, plan.motion, tables=kinetics.delta_m.ndim == 1
@@ -103,6 +119,67 @@ class AslPipeline:
         )
         finish = output_filters(series.output_image_type, add_noise)
         return (kinetics, signal, acquire, add_noise, *finish)
+
+    def slice_readout(self, plan: AslVolume) -> SliceReadout:
+        """The 2D readout of volume ``plan``: its slices grouped by slice time, the
+        ground-truth steps at a slice delay, and the acquisition of its motion (lookup tables:
+        the label fractions of that motion, computed once per motion and kept as the context
+        keeps them)."""
+        series = self.series
+        slice_timing = series.readout_slice_timing
+        assert slice_timing is not None  # a 2D series
+        resampler = self.context.resampler(series.acq_matrix, plan.motion)
+        tables = self.maps["m0"].ndim == 1
+        fractions = None
+        if tables and not resampler.is_identity:
+            fractions = self.context.fractions(series.acq_matrix, plan.motion)
+
+        def steps(maps: Mapping[str, np.ndarray], delay: float) -> tuple[Filter, ...]:
+            timing = LabelTiming(plan.label_duration, plan.signal_time + delay)
+            if maps is self.maps and timing in self.kinetics.delta_m_by_timing:
+                kinetics = self.kinetics.at(timing)
+            else:  # a slab of dense maps: its ΔM now
+                kinetics = Kinetics.computed(self.kinetics.model, maps, (timing,))
+            signal = signal_filter(
+                series,
+                maps,
+                repetition_time=plan.repetition_time,
+                echo_time=plan.echo_time,
+                token=plan.token,
+            )
+            return (kinetics, signal)
+
+        return SliceReadout(
+            groups=slice_groups(slice_timing),
+            steps=steps,
+            maps=self.maps,
+            resampler=resampler,
+            seg=self.context.ground_truth.seg,
+            motion=plan.motion,
+            fractions=fractions,
+        )
+
+
+def delay_dependent(plan: AslVolume) -> bool:
+    """Whether the signal of volume ``plan`` depends on when its slice is excited: a label
+    volume encodes ΔM, which evolves after labelling; the static signal of control and m0scan
+    volumes does not change with the slice time (it will with background suppression)."""
+    return plan.token == "label"
+
+
+def slice_timings(series: AslSeries, timings: Iterable[LabelTiming]) -> list[LabelTiming]:
+    """``timings`` and, for a 2D series, each of them at every distinct slice time
+    (``signal_time + SliceTiming[k]``): the ΔM a 2D series' lookup tables need."""
+    timings = list(timings)
+    if series.readout_slice_timing is None:
+        return timings
+    delays = sorted(set(series.readout_slice_timing))
+    shifted = [
+        LabelTiming(timing.label_duration, timing.signal_time + delay)
+        for timing in dict.fromkeys(timings)
+        for delay in delays
+    ]
+    return [*timings, *shifted]
 
 
 def kinetic_model(series: AslSeries, context: SimulationContext) -> KineticModel:
@@ -141,12 +218,16 @@ def build_asl_pipeline(
     file, ``seed`` replaces its ``random_seed``. ΔM (once per distinct labelling timing of the
     series' volumes) and the noise level are computed here."""
     replace = {} if series.m0 is None else {"m0": series.m0}
-    maps = context.maps(QUANTITIES, replace)
     model = kinetic_model(series, context)
+    # the signal maps hold the kinetic quantities too: a 2D series' dense slabs are cut from them
+    maps = context.maps(tuple(dict.fromkeys((*QUANTITIES, *model.quantities))), replace)
     # the kinetic quantities as lookup tables where they are, whatever the signal maps are:
     # the model is then evaluated once per tissue (a dispersed one costs per distinct value)
     kinetic_maps = context.maps(model.quantities, replace)
-    kinetics = Kinetics.computed(model, kinetic_maps, (volume.timing for volume in series.volumes))
+    timings = [volume.timing for volume in series.volumes]
+    if maps["m0"].ndim == 1:  # lookup tables: the ΔM of every slice time too (a 2D series)
+        timings = slice_timings(series, timings)
+    kinetics = Kinetics.computed(model, kinetic_maps, timings)
     if maps["m0"].ndim == 3:
         kinetics = kinetics.on_grid(context.ground_truth.seg)
     sigma, reference = context.noise_sigma(maps["m0"], series.desired_snr)

@@ -105,7 +105,7 @@ def _asl_result(
 ) -> SeriesResult:
     """An asl series simulated by the asl pipeline; ``m0_uniform_value`` is given as the series'
     uniform ``m0``; ``label_duration`` and ``signal_time`` may be lists (one per phase);
-    ``extra`` are further series parameters."""
+    ``extra`` are further series parameters (``mr_acq_type``, ``slice_timing``, ...)."""
     parameters: dict = {
         "asl_context": context,
         "label_type": label_type,
@@ -114,6 +114,7 @@ def _asl_result(
         "m0scan_phases": m0scan_phases,
         "acq_contrast": acq_contrast,
         "random_seed": seed,
+        **extra,
     }
     if echo_time is not None:
         parameters["echo_time"] = list(echo_time)

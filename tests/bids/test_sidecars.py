@@ -423,3 +423,42 @@ def test_a_parameter_row_reads_the_parameter_as_used(make_asl_result):
         gradient, series=dataclasses.replace(gradient.series, excitation_flip_angle=30.0)
     )
     assert asl_sidecar(gradient)["FlipAngle"] == 30.0
+
+
+def test_a_2d_readout_writes_its_slice_timing_in_asl_and_m0scan(make_asl_result):
+    """mr_acq_type 2D: MRAcquisitionType 2D, SliceTiming (one per slice, s) and
+    MultibandAccelerationFactor (an integer, > 1 only) after it, in both sidecars; no
+    SliceEncodingDirection (the slices are along k, BIDS's default)."""
+    result = make_asl_result(
+        1, mr_acq_type="2D", slice_readout_time=0.05, slice_order="descending", multiband_factor=2
+    )
+    expected = [0.2, 0.15, 0.1, 0.05, 0.0] * 2
+    for sidecar in (_asl(result), m0scan_sidecar(_record(result), intended_for="bids::x")):
+        assert sidecar["MRAcquisitionType"] == "2D"
+        assert sidecar["SliceTiming"] == expected
+        assert sidecar["MultibandAccelerationFactor"] == 2
+        assert isinstance(sidecar["MultibandAccelerationFactor"], int)
+        assert "SliceEncodingDirection" not in sidecar
+        order = list(sidecar)
+        at = order.index("MRAcquisitionType")
+        assert order[at + 1 : at + 3] == ["SliceTiming", "MultibandAccelerationFactor"]
+
+
+def test_a_single_band_2d_readout_has_no_multiband_factor(make_asl_result):
+    sidecar = _asl(make_asl_result(1, mr_acq_type="2D", slice_timing=[0.0] + [0.04] * 9))
+    assert sidecar["SliceTiming"] == [0.0] + [0.04] * 9
+    assert "MultibandAccelerationFactor" not in sidecar
+
+
+def test_a_3d_readout_never_has_slice_timing(make_asl_result, make_structural_result):
+    """3D (the default): no SliceTiming anywhere (ASLPrep shifts every delay when it is
+    present), and the structural image stays 3D."""
+    result = make_asl_result(1)
+    for sidecar in (_asl(result), m0scan_sidecar(_record(result), intended_for="bids::x")):
+        assert sidecar["MRAcquisitionType"] == "3D"
+        assert not {"SliceTiming", "MultibandAccelerationFactor"} & set(sidecar)
+    assert structural_sidecar(_record_of(make_structural_result()))["MRAcquisitionType"] == "3D"
+
+
+def _record_of(result):
+    return next(iter(result.records.values()))

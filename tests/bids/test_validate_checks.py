@@ -453,6 +453,67 @@ def test_nifti_info_reads_dim4_of_both_formats(tmp_path: Path) -> None:
     assert nifti_info(broken).header_bytes is None
 
 
+# (12) SliceTiming ------------------------------------------------------------------------------
+
+TIMES_2D = [0.0, 0.04, 0.08, 0.12, 0.16, 0.2, 0.24, 0.28]
+
+
+def make_2d(root: Path, **asl_changes) -> None:
+    """Mark the asl run and its m0scan 2D with a valid SliceTiming (8 slices along k)."""
+    paths = asl_paths(root)
+    edit_json(
+        paths["asl_json"], **{"MRAcquisitionType": "2D", "SliceTiming": TIMES_2D, **asl_changes}
+    )
+    edit_json(paths["m0_json"], MRAcquisitionType="2D", SliceTiming=TIMES_2D)
+
+
+def test_a_valid_2d_run_has_no_finding(dataset: Path) -> None:
+    make_2d(dataset)
+    make_2d(dataset, MultibandAccelerationFactor=2, SliceTiming=[0.0, 0.1, 0.2, 0.3] * 2)
+    assert not own_findings(dataset)
+
+
+@pytest.mark.parametrize(
+    "changes, code",
+    [
+        ({"MRAcquisitionType": "2D"}, "SLICE_TIMING_MISSING_2D"),
+        ({"SliceTiming": TIMES_2D}, "SLICE_TIMING_NOT_2D"),
+        ({"MRAcquisitionType": "2D", "SliceTiming": TIMES_2D[:6]}, "SLICE_TIMING_LENGTH"),
+        (
+            {"MRAcquisitionType": "2D", "SliceTiming": [t + 0.01 for t in TIMES_2D]},
+            "SLICE_TIMING_MIN_NOT_ZERO",
+        ),
+        (
+            {"MRAcquisitionType": "2D", "SliceTiming": [-0.04] + TIMES_2D[1:]},
+            "SLICE_TIMING_MIN_NOT_ZERO",
+        ),
+        (
+            {"MRAcquisitionType": "2D", "SliceTiming": TIMES_2D, "MultibandAccelerationFactor": 2},
+            "SLICE_TIMING_NOT_REPEATING_PER_BAND",
+        ),
+        ({"MRAcquisitionType": "2D", "SliceTiming": "0.04"}, "SLICE_TIMING_INVALID"),
+    ],
+)
+def test_slice_timing_findings(dataset: Path, changes, code) -> None:
+    """(12) For the asl sidecar and for the m0scan's: one finding each."""
+    for key in ("asl_json", "m0_json"):
+        edit_json(asl_paths(dataset)[key], **changes)
+    findings = own_findings(dataset)
+    assert sorted((f.code, f.file) for f in findings) == [
+        (code, "sub-01/perf/sub-01_asl.nii.gz"),
+        (code, "sub-01/perf/sub-01_m0scan.nii.gz"),
+    ]
+
+
+def test_slice_timing_follows_the_slice_encoding_direction(dataset: Path) -> None:
+    """With SliceEncodingDirection j the times run along the second axis (8 voxels here too,
+    so a 6-value list is flagged; a list along an 8-voxel axis is not)."""
+    make_2d(dataset, SliceEncodingDirection="j-")
+    assert not own_findings(dataset)
+    edit_json(asl_paths(dataset)["asl_json"], SliceTiming=TIMES_2D[:6])
+    assert codes(dataset) == {"SLICE_TIMING_LENGTH"}
+
+
 # (9) participants -----------------------------------------------------------------------------
 
 

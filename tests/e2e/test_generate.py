@@ -90,6 +90,33 @@ CASES = {
         T1W,
         GT,
     ),
+    # 2D multi-slice multi-PLD pCASL (issue 12): a separate 2D m0scan, 20 slices interleaved
+    # in 2 bands of 10 (multiband 2), 3 PLDs x 2 pairs, motion and noise
+    "two_d_multi_pld": document(
+        small(
+            "asl",
+            asl_context="m0scan m0scan",
+            mr_acq_type="2D",
+            slice_order="interleaved",
+            slice_readout_time=0.04,
+            multiband_factor=2,
+        ),
+        small(
+            "asl",
+            asl_context="control label control label",
+            label_duration=1.8,
+            signal_time=[2.3, 2.8, 3.3],
+            mr_acq_type="2D",
+            slice_order="interleaved",
+            slice_readout_time=0.04,
+            multiband_factor=2,
+            rot_x=[0.0, 1.0, 1.0, -1.0],
+            transl_z=[0.0, 0.5, 0.5, 0.0],
+            desired_snr=50.0,
+        ),
+        T1W,
+        GT,
+    ),
     # the arterial component: aBV 0.01 everywhere (aBAT = ATT - 0.3 s), four PLDs of pCASL
     "arterial": document(
         small(

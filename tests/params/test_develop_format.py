@@ -115,7 +115,7 @@ def test_subject_label_loses_its_hyphens_with_one_warning() -> None:
 
 
 def test_a_sub_prefix_is_removed_as_on_the_command_line() -> None:
-    """"sub-07" names participant 07 (the folder sub-07), as --participant-label sub-07 does,
+    """ "sub-07" names participant 07 (the folder sub-07), as --participant-label sub-07 does,
     not sub-sub07; a '-' after the prefix is still removed with the warning."""
     with warnings.catch_warnings():
         warnings.simplefilter("error")
