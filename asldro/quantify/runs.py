@@ -178,14 +178,28 @@ def _tissue_t1(plan: RunPlan, valid: np.ndarray, options: Options) -> np.ndarray
     value = options.t1_tissue.value
     if not isinstance(value, np.ndarray):
         return float(value)
-    inside = value[valid]
-    bad = ~(np.isfinite(inside) & (inside > 0))
-    if bad.any():
-        raise QuantifyError(
-            f"--t1-tissue map: {int(bad.sum())} voxel(s) of {plan.relative} with M0 > 0 have "
-            "no T1 > 0"
+    return value[valid]
+
+
+def _with_tissue_t1(plan: RunPlan, valid: np.ndarray, options: Options) -> np.ndarray:
+    """``valid`` without the voxels a ``--t1-tissue`` map gives no T1 > 0 (outside the tissue
+    it describes: a ground-truth T1 map is 0 in the background, where an acquisition has
+    partial-volume or rounding signal), with one warning giving their number; no such voxel
+    left is an error."""
+    value = options.t1_tissue.value
+    if options.model != "full" or not isinstance(value, np.ndarray):
+        return valid
+    has_t1 = np.isfinite(value) & (value > 0)
+    left_out = int(np.count_nonzero(valid & ~has_t1))
+    valid = valid & has_t1
+    if not valid.any():
+        raise QuantifyError(f"--t1-tissue map: no voxel of {plan.relative} with M0 > 0 has T1 > 0")
+    if left_out:
+        warnings.warn(
+            f"--t1-tissue map: {left_out} voxel(s) of {plan.relative} with M0 > 0 have no "
+            "T1 > 0 there and are written as 0"
         )
-    return inside
+    return valid
 
 
 def _fit_per_slice(
@@ -249,7 +263,7 @@ def _multi_pld_text(plan: RunPlan, options: Options) -> str:
 def _multi_pld(
     plan: RunPlan, data: RunData, constants: Constants, options: Options
 ) -> tuple[dict[str, np.ndarray], str]:
-    valid = data.m0 > 0
+    valid = _with_tissue_t1(plan, data.m0 > 0, options)
     kinetics = multipld.Kinetics(
         options.model,
         constants.label_efficiency.value,

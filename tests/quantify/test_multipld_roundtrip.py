@@ -84,6 +84,29 @@ def test_full_model_with_a_tissue_t1_map(tmp_path):
     assert not np.allclose(uniform["cbf"][_tissue(maps)], maps["cbf"][_tissue(maps)], rtol=0.01)
 
 
+def test_voxels_a_tissue_t1_map_leaves_out_are_zero_with_one_warning(tmp_path):
+    """A T1 map that is 0 where the data still have M0 (a ground-truth T1 map's background next
+    to partial-volume or rounding signal): those voxels are written as 0 with one warning, the
+    others are fitted with their T1 (before: the whole run was refused)."""
+    import nibabel as nib
+
+    maps = truth_maps(3)
+    t1 = np.full(maps["m0"].shape, 1.3)
+    tissue = _tissue(maps)
+    outside = np.zeros(tissue.size, dtype=bool)
+    outside[np.flatnonzero(tissue)[:5]] = True  # five tissue voxels the map does not cover
+    outside = outside.reshape(t1.shape)
+    t1[outside] = 0.0
+    root = tmp_path / "ds"
+    write_dataset(root, Protocol(), maps, model="full", t1=1.3)
+    t1_file = tmp_path / "t1.nii.gz"
+    nib.save(nib.Nifti1Image(t1, np.diag([3.0, 3.0, 4.0, 1.0])), t1_file)
+    with pytest.warns(UserWarning, match="5 voxel.* have no T1 > 0 there and are written as 0"):
+        fitted = _quantify(root, model="full", t1_tissue=str(t1_file))
+    _assert_close(fitted["cbf"], maps["cbf"], tissue & ~outside)
+    assert np.all(fitted["cbf"][outside] == 0)
+
+
 @pytest.mark.parametrize("error", [-0.005, 0.005])
 def test_full_model_with_a_tissue_t1_slightly_off_stays_within_one_percent(error, tmp_path):
     """The full model's CBF is sensitive to tissue T1 (up to 1 % per % of T1 for these PLDs,
