@@ -678,8 +678,12 @@ def _bolus_cut_off_findings(rel: str, meta: dict[str, Any]) -> list[Finding]:
             )
         ]
     if technique in PAIR_DELAY_TECHNIQUES:
-        pair = isinstance(delay, list) and len(delay) == 2 and all(map(_positive, delay))
-        if pair and delay[0] <= delay[1]:
+        if (
+            isinstance(delay, list)
+            and len(delay) == 2
+            and all(map(_positive, delay))
+            and delay[0] <= delay[1]
+        ):
             return []
         return [
             _finding(

@@ -351,7 +351,8 @@ def recorded_files(root: Path) -> set[str]:
     record = read_files_record(root)
     if record is None:
         return set()
-    listed = record.get("files") if isinstance(record.get("files"), list) else []
+    files = record.get("files")
+    listed = files if isinstance(files, list) else []
     return {FILES_RECORD} | {name for name in listed if isinstance(name, str)}
 
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
-from typing import Mapping, Protocol, Sequence
+from typing import Mapping, Protocol, Sequence, cast
 
 from asldro.bids.fields import fields
 from asldro.labels import alphanumeric, is_label, is_suffix
-from asldro.params.types import Series
+from asldro.params.types import AslSeries, Series
 
 
 class NamedSeries(Protocol):
@@ -93,7 +93,8 @@ def bids_stem(
 def asl_context(result: NamedSeries) -> tuple[str, ...]:
     """The volume types of an asl series, one per volume in order (every phase's tokens:
     ``AslSeries.volume_tokens``)."""
-    return tuple(result.params.volume_tokens)  # type: ignore[union-attr]
+    # every caller passes an asl series (series_type "asl"), whose params are an AslSeries
+    return tuple(cast(AslSeries, result.params).volume_tokens)
 
 
 def is_m0_only(result: NamedSeries) -> bool:

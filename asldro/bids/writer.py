@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence, cast
+from typing import Any, Callable, Mapping, Sequence, cast
 
 import numpy as np
 
@@ -49,7 +49,7 @@ from asldro.bids.sidecars import (
 )
 from asldro.exit_codes import OutputError
 from asldro.image import Image
-from asldro.params.types import Series, StructuralSeries
+from asldro.params.types import AslSeries, Series, StructuralSeries
 from asldro.pipelines.records import AslAcquisition, GroundTruthMap, StructuralAcquisition
 from asldro.pipelines.types import SeriesResult
 from asldro.resources import thread_budget
@@ -97,7 +97,11 @@ def parts(complex_output: bool) -> tuple[str | None, ...]:
     return tuple(fields()["complex_parts"]) if complex_output else (None,)
 
 
-PART_VALUES = {"mag": np.abs, "phase": np.angle, None: lambda data: data}
+PART_VALUES: Mapping[str | None, Callable[[np.ndarray], np.ndarray]] = {
+    "mag": np.abs,
+    "phase": np.angle,
+    None: lambda data: data,
+}
 """The data each ``part`` holds: the magnitude, the phase (rad), or the image itself."""
 
 
@@ -487,7 +491,7 @@ def _planned_series_files(
     subject, gt_subject = f"sub-{label}", f"{fields()['groundtruth_dir']}/sub-{label}"
     if planned.series_type == "asl" and name is not None:
         made: list[str] = []
-        for part in parts(planned.params.output_image_type == "complex"):
+        for part in parts(cast(AslSeries, planned.params).output_image_type == "complex"):
             found = _asl_files if name.suffix == "asl" else _m0scan_files
             made += [f for f in found(label, name, part) if f not in made]
         return [f"{subject}/{f}" for f in made]

@@ -35,6 +35,7 @@ from asldro.params.kinds import (
     Array,
     Boolean,
     Choice,
+    Field,
     Integer,
     Kind,
     Named,
@@ -199,7 +200,7 @@ def summary(kind: Kind) -> str:
     return words or type(kind).__name__
 
 
-def _field_words(record: Record, field: Any) -> str:
+def _field_words(record: Record, field: Field) -> str:
     """A key of an object kind for the README: ``name`` (required) or ``name = default``."""
     if field.name in record.required or field.default is NO_DEFAULT:
         return field.name

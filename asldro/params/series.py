@@ -211,6 +211,9 @@ def _post_label_delay_problem(out: Mapping[str, Any], where: str) -> str | None:
     tau, t, label_type = (out.get(key) for key in (*_PER_PHASE_KEYS, "label_type"))
     if INVALID in (tau, t, label_type):
         return None
+    # an asl series always resolves label_type (a Choice of strings, default "pcasl", resolved
+    # when absent) to a string or INVALID, and INVALID returned above
+    assert isinstance(label_type, str)
     failing = _negative_delays(tau, t, label_type)
     if not failing:
         return None

@@ -32,8 +32,8 @@ def arterial_delta_m(
     arterial_transit_time: ArrayLike,
     m0: ArrayLike,
     *,
-    label_duration: float,
-    signal_time: float,
+    label_duration: ArrayLike,
+    signal_time: ArrayLike,
     label_efficiency: float,
     lambda_blood_brain: float,
     t1_arterial_blood: float,
@@ -48,8 +48,11 @@ def arterial_delta_m(
         "casl", "pcasl" or "pasl" (case-insensitive).
     arterial_blood_volume, arterial_transit_time, m0 : array_like
         aBV (fraction), aBAT (s) and M0: floats, lookup tables or maps.
-    label_duration, signal_time, label_efficiency : float
-        tau (s; PASL: the natural bolus width), t (s since the start of labelling) and alpha.
+    label_duration, signal_time : float or array_like
+        tau (s; PASL: the natural bolus width) and t (s since the start of labelling); arrays
+        broadcast (a quantifier passes one per volume).
+    label_efficiency : float
+        alpha.
     lambda_blood_brain, t1_arterial_blood : float
         lam and T1b (s).
     dispersion, bolus_cut_off :

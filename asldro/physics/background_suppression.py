@@ -38,6 +38,7 @@ import itertools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -76,19 +77,27 @@ def _f64(value: ArrayLike) -> np.ndarray:
     return np.asarray(value, dtype=np.float64)
 
 
-def _is_number(value: object) -> bool:
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+def _as_number(value: object) -> float | None:
+    """``float(value)`` for a real number (not a bool), None for anything else."""
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
         value, (bool, np.bool_)
-    )
+    ):
+        return float(value)
+    return None
+
+
+def _is_number(value: object) -> bool:
+    return _as_number(value) is not None
 
 
 def _check_time(name: str, value: object, *, allow_zero: bool = False) -> float:
-    if not _is_number(value) or not math.isfinite(float(value)):
+    number = _as_number(value)
+    if number is None or not math.isfinite(number):
         raise ValueError(f"{name}: expected a finite number of seconds, got {value!r}")
-    if float(value) < 0 or (float(value) == 0 and not allow_zero):
+    if number < 0 or (number == 0 and not allow_zero):
         rule = ">= 0" if allow_zero else "> 0"
         raise ValueError(f"{name}: must be {rule} s, got {value!r}")
-    return float(value)
+    return number
 
 
 def _check_pulse_efficiency(value: object) -> float | str:
@@ -99,11 +108,12 @@ def _check_pulse_efficiency(value: object) -> float | str:
                 f"got {value!r}"
             )
         return value.lower()
-    if not _is_number(value) or not -1.0 <= float(value) <= 0.0:
+    number = _as_number(value)
+    if number is None or not -1.0 <= number <= 0.0:
         raise ValueError(
             f"pulse_efficiency: expected 'ideal', 'realistic' or a number in [-1, 0], got {value!r}"
         )
-    return float(value)
+    return number
 
 
 @dataclass(frozen=True)
@@ -302,7 +312,7 @@ def static_signal(
     }
     if develop_compat:
         suppressed = static_mz(m0, t1, bs, delay=delay, develop_compat=True)
-        return mri_signal(kind, suppressed, t1, t2, t2_star, m_enc=m_enc, **common)
+        return mri_signal(kind, suppressed, t1, t2, t2_star, m_enc=_f64(m_enc), **common)
     excitation = 90.0 if kind == "se" else flip_angle
     suppressed = static_mz(
         m0,
@@ -349,7 +359,7 @@ class LabelAttenuation:
         return self.parts[0].alpha_bs if len(self.parts) == 1 else None
 
     def attenuate(
-        self, delta_m: Callable[[float, float], ArrayLike], signal_time: ArrayLike
+        self, delta_m: Callable[[float, np.ndarray], ArrayLike], signal_time: ArrayLike
     ) -> np.ndarray:
         """``sum_j alpha_j * delta_m(end_j - start_j, signal_time - start_j)``.
 
@@ -410,6 +420,7 @@ def label_attenuation(
     # Inversions after the start of labelling, in s after it (t - tau_p), ascending.
     after_start = sorted(t - time for time in bs.inversion_times if t - time > TIME_TOLERANCE)
     presaturation_after = bs.saturation_time < t - TIME_TOLERANCE
+    parts: tuple[BolusPart, ...]
     if develop_compat:
         parts = (BolusPart(0.0, tau, 1.0, len(after_start)),)
         return LabelAttenuation(parts, 1.0, None, presaturation_after)
@@ -489,15 +500,17 @@ def _optimisation_mz(
     """Mz/M0 (rows: time sets, columns: T1s) ``saturation_time`` after the presaturation, fully
     relaxed before it: (5.5)-(5.6) for rows of times in [0, Q] sorted ascending."""
     times = np.atleast_2d(inversion_times)
-    events = [(times[:, index : index + 1], chi[None, :]) for index in range(times.shape[1])]
+    events: list[tuple[ArrayLike, ArrayLike]] = [
+        (times[:, index : index + 1], chi[None, :]) for index in range(times.shape[1])
+    ]
     events.append((saturation_time, 1.0 - saturation_efficiency))
     sum_term, _ = _suppression_sums(events, t1_values[None, :], 0.0)
-    return 1.0 + np.broadcast_to(sum_term, (times.shape[0], t1_values.size))
+    return cast(np.ndarray, 1.0 + np.broadcast_to(sum_term, (times.shape[0], t1_values.size)))
 
 
 def _objective_rows(mz: np.ndarray) -> np.ndarray:
     """ASLDRO develop's objective per row: sum Mz^2 + number of Mz < 0."""
-    return np.sum(mz**2, axis=1) + np.sum(mz < 0, axis=1)
+    return cast(np.ndarray, np.sum(mz**2, axis=1) + np.sum(mz < 0, axis=1))
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import overload
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -93,6 +94,16 @@ def check_label_type(label_type: str, cut_off: BolusCutOff | None) -> None:
             f"a bolus cut-off ({cut_off.technique}) is defined for PASL only, "
             f"got label_type {label_type!r}"
         )
+
+
+@overload
+def effective_bolus_duration(natural_duration: float, cut_off: BolusCutOff | None) -> float: ...
+
+
+@overload
+def effective_bolus_duration(
+    natural_duration: ArrayLike, cut_off: BolusCutOff | None
+) -> float | np.ndarray: ...
 
 
 def effective_bolus_duration(

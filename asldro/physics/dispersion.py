@@ -30,6 +30,7 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass
+from typing import TypeGuard, cast
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -90,15 +91,20 @@ class Dispersion:
         """The gamma kernel's shape k = 1 + s*p (docs/physics.md §4.10); gamma only."""
         if self.kind != "gamma":
             raise ValueError("only the gamma kernel has a shape k")
+        # __post_init__ requires both s and p (as floats) for the kind "gamma"
+        assert self.s is not None and self.p is not None
         return 1.0 + self.s * self.p
 
     @property
     def mean_delay(self) -> float:
         """Mean delay of the kernel (s): k/s for gamma, 0 for gauss and none."""
-        return self.shape / self.s if self.kind == "gamma" else 0.0
+        if self.kind != "gamma":
+            return 0.0
+        assert self.s is not None  # __post_init__ requires s (as a float) for the kind "gamma"
+        return self.shape / self.s
 
 
-def is_dispersed(dispersion: Dispersion | None) -> bool:
+def is_dispersed(dispersion: Dispersion | None) -> TypeGuard[Dispersion]:
     """True if ``dispersion`` is a kernel other than "none"."""
     return dispersion is not None and not dispersion.is_none
 
@@ -139,7 +145,7 @@ def regularized_gamma(a: float, x: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
 
 def _log_prefactor(a: float, x: np.ndarray) -> np.ndarray:
     """``log(x^a e^-x / Γ(a))``."""
-    return a * np.log(x) - x - math.lgamma(a)
+    return cast(np.ndarray, a * np.log(x) - x - math.lgamma(a))
 
 
 def _gamma_series(a: float, x: np.ndarray) -> np.ndarray:
@@ -152,7 +158,7 @@ def _gamma_series(a: float, x: np.ndarray) -> np.ndarray:
         total[active] += term[active]
         active = active[term[active] > total[active] * _TOLERANCE]
         if active.size == 0:
-            return np.minimum(total * np.exp(_log_prefactor(a, x)), 1.0)
+            return cast(np.ndarray, np.minimum(total * np.exp(_log_prefactor(a, x)), 1.0))
     raise ArithmeticError(f"incomplete gamma series did not converge for a = {a}")
 
 
@@ -175,7 +181,7 @@ def _gamma_continued_fraction(a: float, x: np.ndarray) -> np.ndarray:
         h[active] *= delta
         active = active[np.abs(delta - 1.0) > _TOLERANCE]
         if active.size == 0:
-            return np.minimum(np.exp(_log_prefactor(a, x)) * h, 1.0)
+            return cast(np.ndarray, np.minimum(np.exp(_log_prefactor(a, x)) * h, 1.0))
     raise ArithmeticError(f"incomplete gamma continued fraction did not converge for a = {a}")
 
 
@@ -189,7 +195,7 @@ def normal_cdf(z: ArrayLike) -> np.ndarray:
 def normal_pdf(z: ArrayLike) -> np.ndarray:
     """φ(z) = exp(-z²/2)/sqrt(2π)."""
     z = np.asarray(z, dtype=np.float64)
-    return np.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi)
+    return cast(np.ndarray, np.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi))
 
 
 # --- kernels ---------------------------------------------------------------------------------
@@ -207,16 +213,19 @@ def edge_scales(
     tau = np.asarray(label_duration, dtype=np.float64)
     shape = np.broadcast_shapes(dt.shape, tau.shape)
     if dispersion.kind == "gamma":
+        assert dispersion.s is not None  # __post_init__ requires s for the kind "gamma"
         scale = np.full(shape, 1.0 / dispersion.s)
         return scale, scale
     if dispersion.kind != "gauss":
         raise ValueError("edge_scales needs a gamma or gauss dispersion")
-    leading = np.full(shape, dispersion.sigma)
+    sigma = dispersion.sigma
+    assert sigma is not None  # __post_init__ requires sigma for the kind "gauss"
+    leading = np.full(shape, sigma)
     if label_type.lower() != "pasl":
         return leading, leading
     ratio = np.ones(shape)
     np.divide(dt + tau, dt, out=ratio, where=np.broadcast_to(dt, shape) > 0)
-    return leading, dispersion.sigma * np.sqrt(np.maximum(ratio, 1.0))
+    return leading, sigma * np.sqrt(np.maximum(ratio, 1.0))
 
 
 def standard_cdf(dispersion: Dispersion, z: ArrayLike) -> np.ndarray:

@@ -22,6 +22,7 @@ docs/physics.md §4.3-§4.4); the PASL k -> 0 limit in stable form is docs/physi
 from __future__ import annotations
 
 import math
+from typing import cast
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -80,8 +81,8 @@ def casl_delta_m(
     t1_tissue: ArrayLike,
     m0: ArrayLike,
     *,
-    label_duration: float,
-    signal_time: float,
+    label_duration: ArrayLike,
+    signal_time: ArrayLike,
     label_efficiency: float,
     lambda_blood_brain: float,
     t1_arterial_blood: float,
@@ -100,8 +101,10 @@ def casl_delta_m(
     ----------
     perfusion_rate, transit_time, t1_tissue, m0 : array_like
         f (ml/100g/min), dt (s), tissue T1 (s) and M0; floats, lookup tables or maps.
-    label_duration, signal_time, label_efficiency : float
-        tau (s), t (s) and alpha.
+    label_duration, signal_time : float or array_like
+        tau (s) and t (s) (arrays broadcast, e.g. the delivery window of a QUIPSS cut-off).
+    label_efficiency : float
+        alpha.
     lambda_blood_brain, t1_arterial_blood : float
         lam (blood-brain partition coefficient) and T1b (s).
 
@@ -138,8 +141,8 @@ def pasl_delta_m(
     t1_tissue: ArrayLike,
     m0: ArrayLike,
     *,
-    label_duration: float,
-    signal_time: float,
+    label_duration: ArrayLike,
+    signal_time: ArrayLike,
     label_efficiency: float,
     lambda_blood_brain: float,
     t1_arterial_blood: float,
@@ -377,7 +380,7 @@ def _edge_integral(
     )
     cell_integral = np.diff(antiderivative, axis=1) / scale[column]
     total = cell_integral @ cells.density + np.diff(psi, axis=1) @ cells.slope
-    return total + cells.tail_low * psi[:, 0] + cells.tail_high * psi[:, -1]
+    return cast(np.ndarray, total + cells.tail_low * psi[:, 0] + cells.tail_high * psi[:, -1])
 
 
 # pylint: disable-next=too-many-locals  # the terms of docs/physics.md §4.10, §4.11
@@ -457,8 +460,8 @@ def delta_m(
     t1_tissue: ArrayLike,
     m0: ArrayLike,
     *,
-    label_duration: float,
-    signal_time: float,
+    label_duration: ArrayLike,
+    signal_time: ArrayLike,
     label_efficiency: float,
     lambda_blood_brain: float,
     t1_arterial_blood: float,
@@ -484,40 +487,50 @@ def delta_m(
     model_name = str(model).lower()
     if model_name not in MODELS:
         raise ValueError(f"model must be one of {MODELS}, got {model!r}")
-    dispersed = dispersion_model.is_dispersed(dispersion)
-    if dispersed and model_name != "full":
+    dispersed = dispersion if dispersion_model.is_dispersed(dispersion) else None
+    if dispersed is not None and model_name != "full":
         raise ValueError(
-            f"dispersion ({dispersion.kind}) is defined for the full model only, "
+            f"dispersion ({dispersed.kind}) is defined for the full model only, "
             f"got model {model!r}"
         )
     bolus.check_label_type(kind, bolus_cut_off)
     common = {"label_efficiency": label_efficiency, "lambda_blood_brain": lambda_blood_brain}
     common["t1_arterial_blood"] = t1_arterial_blood
-    if dispersed:
+    if dispersed is not None:
         lower = bolus.window_start(signal_time, bolus_cut_off)
-        tau = bolus.effective_bolus_duration(label_duration, bolus_cut_off)
         return dispersed_delta_m(
             kind,
             perfusion_rate,
             transit_time,
             t1_tissue,
             m0,
-            label_duration=tau,
+            label_duration=bolus.effective_bolus_duration(label_duration, bolus_cut_off),
             signal_time=signal_time,
-            dispersion=dispersion,
+            dispersion=dispersed,
             window_start=lower,
             **common,
         )
+    transit: ArrayLike
+    tau: ArrayLike
     if bolus_cut_off is None:
         transit, tau = transit_time, label_duration
     else:
         transit, tau = bolus.delivery_window(
             transit_time, label_duration, signal_time, bolus_cut_off
         )
-    timing = {"label_duration": tau, "signal_time": signal_time}
     if model_name == "full":
         full = casl_delta_m if kind in ("casl", "pcasl") else pasl_delta_m
-        return full(perfusion_rate, transit, t1_tissue, m0, **timing, **common)
+        return full(
+            perfusion_rate,
+            transit,
+            t1_tissue,
+            m0,
+            label_duration=tau,
+            signal_time=signal_time,
+            **common,
+        )
     simplified = whitepaper_delta_m if model_name == "whitepaper" else consensus_delta_m
-    result = simplified(kind, perfusion_rate, transit, m0, **timing, **common)
+    result = simplified(
+        kind, perfusion_rate, transit, m0, label_duration=tau, signal_time=signal_time, **common
+    )
     return _broadcast_result(result, t1_tissue)

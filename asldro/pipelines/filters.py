@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
 from types import MappingProxyType
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence, TypedDict
 
 import numpy as np
 
@@ -39,6 +39,18 @@ KINETIC_QUANTITIES = ("perfusion_rate", "transit_time", "t1", "m0")
 ARTERIAL_QUANTITIES = ("abv", "abat")
 #: The ground-truth quantities the MRI signal models read.
 SIGNAL_QUANTITIES = ("m0", "t1", "t2", "t2_star")
+
+
+class _KineticKeywords(TypedDict):
+    """The keyword arguments :meth:`KineticModel.delta_m` passes to both kinetic models."""
+
+    label_duration: float
+    signal_time: float
+    label_efficiency: float
+    lambda_blood_brain: float
+    t1_arterial_blood: float
+    dispersion: dispersion_model.Dispersion | None
+    bolus_cut_off: bolus.BolusCutOff | None
 
 
 @dataclass(frozen=True)
@@ -68,7 +80,7 @@ class KineticModel:  # pylint: disable=too-many-instance-attributes  # the kinet
         maps): the one place the pipelines call the kinetic model
         (:func:`asldro.physics.gkm.delta_m`, plus :func:`asldro.physics.arterial.arterial_delta_m`
         when :attr:`arterial`)."""
-        common = {
+        common: _KineticKeywords = {
             "label_duration": timing.label_duration,
             "signal_time": timing.signal_time,
             "label_efficiency": self.label_efficiency,

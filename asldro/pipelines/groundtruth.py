@@ -108,7 +108,7 @@ def build_ground_truth_pipeline(
         labels = MajorityLabels(resampler, series.motion, fractions)
         return Image(data=gt.seg, affine=gt.affine), (labels,)
     weight = WEIGHTED_MEANS.get(quantity)
-    if weight in gt.maps:
+    if weight is not None and weight in gt.maps:
         maps = context.maps([weight, quantity])
         weights, values = maps[weight], maps[quantity]
         weighted_truth = values[weights > 0]

@@ -98,9 +98,9 @@ def _tissue_t1(value: float | str | os.PathLike | None) -> TissueT1:
     """The ``full`` model's tissue T1: a number (s), or a NIfTI map (s) on the runs' grid."""
     if value is None:
         return TissueT1(T1_TISSUE, f"{T1_TISSUE:g} s (default, as Fabber/BASIL)")
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
+    if isinstance(value, (int, float)):  # a bool too: _positive refuses it (UsageError)
         number = _positive("--t1-tissue", value)
-        assert number is not None
+        assert number is not None  # _positive returns None for None only
         return TissueT1(number, f"{number:g} s (given, --t1-tissue)")
     from asldro.quantify.reading import image_data, load_image
 

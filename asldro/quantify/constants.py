@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Mapping, TypeGuard
 
 from asldro.quantify.errors import QuantifyError
 
@@ -122,7 +122,7 @@ def resolve_constants(
     )
 
 
-def _is_positive_number(value: Any) -> bool:
+def _is_positive_number(value: object) -> TypeGuard[int | float]:
     return (
         isinstance(value, (int, float))
         and not isinstance(value, bool)

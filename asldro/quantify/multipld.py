@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from importlib import import_module
-from typing import Callable
+from typing import Callable, TypedDict
 
 import numpy as np
 
@@ -112,13 +112,23 @@ class _Candidates:
     refine: np.ndarray
 
 
+class _ModelKeywords(TypedDict):
+    """The keyword arguments :class:`Curves` passes to the physics functions."""
+
+    label_duration: np.ndarray
+    signal_time: np.ndarray
+    label_efficiency: float
+    lambda_blood_brain: float
+    t1_arterial_blood: float
+
+
 class Curves:
     """ΔM/M0 of the model for one :class:`Timing` (M0 = 1), from the physics functions."""
 
     def __init__(self, timing: Timing, kinetics: Kinetics) -> None:
         self.timing = timing
         self.kinetics = kinetics
-        self._keywords = {
+        self._keywords: _ModelKeywords = {
             "label_duration": timing.label_duration,
             "signal_time": timing.signal_time,
             "label_efficiency": kinetics.label_efficiency,
@@ -137,10 +147,9 @@ class Curves:
         """Tissue ΔM/M0 (``att`` of shape (..., 1); result (..., groups))."""
         from asldro.physics import gkm
 
-        keywords = dict(self._keywords)
-        if self.kinetics.model != "full":  # "full" is the default of the agreed API
-            keywords["model"] = self.kinetics.model
-        return gkm.delta_m(self.timing.label_type, cbf, att, t1, 1.0, **keywords)
+        return gkm.delta_m(
+            self.timing.label_type, cbf, att, t1, 1.0, model=self.kinetics.model, **self._keywords
+        )
 
     def unit_tissue(
         self, att: np.ndarray, t1: np.ndarray | float, cbf: np.ndarray | None = None

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Literal, Sequence, overload
 
 import numpy as np
 
@@ -178,6 +178,16 @@ def _number(value: Any) -> bool:
     )
 
 
+@overload
+def per_volume(
+    meta: Metadata, key: str, volumes: int, *, required: Literal[True]
+) -> np.ndarray: ...
+
+
+@overload
+def per_volume(meta: Metadata, key: str, volumes: int, *, required: bool) -> np.ndarray | None: ...
+
+
 def per_volume(meta: Metadata, key: str, volumes: int, *, required: bool) -> np.ndarray | None:
     """The per-volume values of ``key``: a scalar repeated, or an array of one number >= 0 per
     volume (BIDS); None when absent and not ``required``."""
@@ -212,9 +222,12 @@ def per_volume(meta: Metadata, key: str, volumes: int, *, required: bool) -> np.
 def load_image(path: Path, root: Path) -> Any:
     """The nibabel image of ``path``; an unreadable NIfTI is an error naming it."""
     import nibabel as nib
+    from nibabel.spatialimages import SpatialImage
 
     try:
         image = nib.load(str(path))
+        if not isinstance(image, SpatialImage):  # e.g. GIFTI: a header without a data shape
+            raise TypeError(f"a {type(image).__name__}, not a volume image")
         image.header.get_data_shape()
     except IO_ERRORS:
         raise
@@ -324,11 +337,11 @@ def _group_members(
     bolus duration TI1), the times rounded to :data:`TIME_DECIMALS`."""
     volumes = len(types)
     pld = per_volume(meta, "PostLabelingDelay", volumes, required=True)
+    duration: np.ndarray
     if label_type == "PASL":
         duration = np.full(volumes, float(ti1 or 0.0))
     else:
         duration = per_volume(meta, "LabelingDuration", volumes, required=True)
-    assert pld is not None and duration is not None
     members: dict[tuple[float, float], dict[str, list[int]]] = {}
     for index, kind in enumerate(types):
         if kind in ("control", "label", "deltam"):

@@ -7,6 +7,8 @@ import json
 import pytest
 
 from asldro.cli import main
+from asldro.exit_codes import UsageError
+from asldro.quantify import quantify
 from tests.quantify.synthetic import Protocol, truth_maps, write_dataset
 from tests.userdata import asldro_leftovers, make_user_bids_dataset, snapshot
 
@@ -230,3 +232,14 @@ def test_output_that_cannot_be_created(tmp_path, capsys):
     blocker.write_text("x")
     status, _, err = _run(["quantify", str(root), "--output-dir", str(blocker / "q")], capsys)
     assert status == 73 and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("value", [True, False])
+def test_api_t1_tissue_bool_is_a_usage_error(value, tmp_path):
+    """A bool is not a number of seconds (as for the other numeric options) nor a path: it is a
+    UsageError naming --t1-tissue, not a TypeError from pathlib, and nothing is written."""
+    root = _dataset(tmp_path)
+    with pytest.raises(UsageError, match=r"--t1-tissue: expected a number > 0, got (True|False)"):
+        quantify(root, validate=False, t1_tissue=value)
+    assert not (root / OUTPUT[0]).exists()
+    assert asldro_leftovers(root) == []
