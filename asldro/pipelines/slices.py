@@ -134,6 +134,7 @@ class SliceReadout:
         target = self.resampler.target
         out = np.zeros(target.shape, dtype=np.float64)
         recorded: list = []
+        history: tuple | None
         for group in self.groups:
             if self.tables:
                 history = self._acquire_table(image, group, out)

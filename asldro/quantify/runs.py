@@ -174,7 +174,7 @@ def _single_pld(plan: RunPlan, data: RunData, constants: Constants) -> tuple[np.
     return np.where(data.m0 > 0, cbf, 0.0), f"one PLD, quantified with {formula}"
 
 
-def _tissue_t1(plan: RunPlan, valid: np.ndarray, options: Options) -> np.ndarray | float:
+def _tissue_t1(valid: np.ndarray, options: Options) -> np.ndarray | float:
     value = options.t1_tissue.value
     if not isinstance(value, np.ndarray):
         return float(value)
@@ -207,9 +207,7 @@ def _fit_per_slice(
 ) -> dict[str, np.ndarray]:
     """The fit of the voxels ``y`` (the run's ``valid`` ones), per distinct slice time when
     ``SliceTiming`` is given (each slice's PLD shifted by it)."""
-    t1 = np.broadcast_to(
-        np.asarray(_tissue_t1(plan, valid, options), dtype=np.float64), (y.shape[0],)
-    )
+    t1 = np.broadcast_to(np.asarray(_tissue_t1(valid, options), dtype=np.float64), (y.shape[0],))
     offsets = slice_offsets(plan)
     voxel_offsets = np.zeros(y.shape[0]) if offsets is None else offsets[valid]
     names = ("cbf", "att", "abv", "abat") if options.arterial else ("cbf", "att")
