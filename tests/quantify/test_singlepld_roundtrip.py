@@ -93,6 +93,17 @@ def _params(folder, label_type, **asl):
     [
         ("pcasl", {"label_duration": 1.8, "signal_time": 3.6}),
         ("casl", {"label_duration": 1.5, "signal_time": 3.3}),
+        # 2D (issue 12): slice k excited at PLD + SliceTiming[k]; quantified per slice with it
+        (
+            "pcasl",
+            {
+                "label_duration": 1.8,
+                "signal_time": 3.6,
+                "mr_acq_type": "2D",
+                "slice_readout_time": 0.05,
+                "slice_order": "interleaved",
+            },
+        ),
         # PASL needs a bolus cut-off for the white paper's formula (and for BIDS's
         # BolusCutOffDelayTime): QUIPSS II at TI1 = the natural bolus, then bolus cut by QUIPSS II
         # and Q2TIPS (natural 1.2 s, TI1 0.8 s; Q2TIPS' TI1s plays no part)
