@@ -254,7 +254,8 @@ def _volumes(dims: tuple[int, ...]) -> int:
 
 def _spatial(dims: tuple[int, ...]) -> tuple[int, int, int]:
     count = max(0, min(int(dims[0]), 3))
-    return tuple(int(dims[axis]) if axis <= count else 1 for axis in (1, 2, 3))  # type: ignore
+    x, y, z = (int(dims[axis]) if axis <= count else 1 for axis in (1, 2, 3))
+    return (x, y, z)
 
 
 def read_aslcontext(path: Path) -> tuple[list[str], list[str]] | None:
