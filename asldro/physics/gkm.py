@@ -22,7 +22,7 @@ docs/physics.md §4.3-§4.4); the PASL k -> 0 limit in stable form is docs/physi
 from __future__ import annotations
 
 import math
-from typing import cast
+from typing import NamedTuple, cast
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -199,6 +199,50 @@ def _broadcast_result(value: np.ndarray, *inputs: ArrayLike) -> np.ndarray:
     return np.array(np.broadcast_to(value, shape), dtype=np.float64)
 
 
+class _BloodModelTerms(NamedTuple):
+    """What the simplified models (no tissue T1) share: the label kind, the amplitude
+    2·α·M0b·f_s, Δt, t, τ, T1b and 1/T1b, and the regimes of docs/physics.md §4.2 where T1b > 0."""
+
+    kind: str
+    amplitude: np.ndarray
+    dt: np.ndarray
+    t: np.ndarray
+    tau: np.ndarray
+    t1b: np.ndarray
+    r1_blood: np.ndarray
+    arriving: np.ndarray
+    arrived: np.ndarray
+
+
+# pylint: disable-next=too-many-locals  # the shared terms of docs/physics.md §4.7, named as there
+def _blood_model_terms(
+    label_type: str,
+    perfusion_rate: ArrayLike,
+    transit_time: ArrayLike,
+    m0: ArrayLike,
+    *,
+    label_duration: ArrayLike,
+    signal_time: ArrayLike,
+    label_efficiency: float,
+    lambda_blood_brain: ArrayLike,
+    t1_arterial_blood: ArrayLike,
+) -> _BloodModelTerms:
+    kind = _label_kind(label_type)
+    f_s = _f64(perfusion_rate) / 6000.0
+    m0_blood = safe_divide(m0, lambda_blood_brain)
+    dt = _f64(transit_time)
+    t = _f64(signal_time)
+    tau = _f64(label_duration)
+    t1b = _f64(t1_arterial_blood)
+    valid = t1b > 0
+    arriving, arrived = _regimes(dt, t, tau)
+    r1_blood = safe_divide(1.0, np.where(valid, t1b, 0.0))
+    amplitude = 2.0 * _f64(label_efficiency) * m0_blood * f_s
+    return _BloodModelTerms(
+        kind, amplitude, dt, t, tau, t1b, r1_blood, arriving & valid, arrived & valid
+    )
+
+
 # pylint: disable-next=too-many-locals  # the terms of docs/physics.md §4.7.1, named as there
 def whitepaper_delta_m(
     label_type: str,
@@ -223,17 +267,20 @@ def whitepaper_delta_m(
 
     No tissue T1; 0 where T1b <= 0. Element-wise and broadcasting, float64.
     """
-    kind = _label_kind(label_type)
-    f_s = _f64(perfusion_rate) / 6000.0
-    m0_blood = safe_divide(m0, lambda_blood_brain)
-    t = _f64(signal_time)
-    tau = _f64(label_duration)
-    t1b = _f64(t1_arterial_blood)
-    _, arrived = _regimes(transit_time, t, tau)
-    arrived = arrived & (t1b > 0)
-    r1_blood = safe_divide(1.0, np.where(t1b > 0, t1b, 0.0))
-    amplitude = 2.0 * _f64(label_efficiency) * m0_blood * f_s
-    if kind == "pasl":
+    terms = _blood_model_terms(
+        label_type,
+        perfusion_rate,
+        transit_time,
+        m0,
+        label_duration=label_duration,
+        signal_time=signal_time,
+        label_efficiency=label_efficiency,
+        lambda_blood_brain=lambda_blood_brain,
+        t1_arterial_blood=t1_arterial_blood,
+    )
+    t, tau, t1b, r1_blood, arrived = terms.t, terms.tau, terms.t1b, terms.r1_blood, terms.arrived
+    amplitude = terms.amplitude
+    if terms.kind == "pasl":
         shape = tau * _exp_masked(-t * r1_blood, arrived)
     else:
         shape = t1b * _exp_masked(-(t - tau) * r1_blood, arrived) * -np.expm1(-tau * r1_blood)
@@ -264,19 +311,20 @@ def consensus_delta_m(
     with the regimes of docs/physics.md §4.2: the full model with T1app = T1b (no tissue T1).
     Continuous in t; 0 where T1b <= 0. Element-wise and broadcasting, float64.
     """
-    kind = _label_kind(label_type)
-    f_s = _f64(perfusion_rate) / 6000.0
-    m0_blood = safe_divide(m0, lambda_blood_brain)
-    dt = _f64(transit_time)
-    t = _f64(signal_time)
-    tau = _f64(label_duration)
-    t1b = _f64(t1_arterial_blood)
-    valid = t1b > 0
-    arriving, arrived = _regimes(dt, t, tau)
-    arriving, arrived = arriving & valid, arrived & valid
-    r1_blood = safe_divide(1.0, np.where(valid, t1b, 0.0))
-    amplitude = 2.0 * _f64(label_efficiency) * m0_blood * f_s
-    if kind == "pasl":
+    terms = _blood_model_terms(
+        label_type,
+        perfusion_rate,
+        transit_time,
+        m0,
+        label_duration=label_duration,
+        signal_time=signal_time,
+        label_efficiency=label_efficiency,
+        lambda_blood_brain=lambda_blood_brain,
+        t1_arterial_blood=t1_arterial_blood,
+    )
+    dt, t, tau, t1b, r1_blood = terms.dt, terms.t, terms.tau, terms.t1b, terms.r1_blood
+    arriving, arrived, amplitude = terms.arriving, terms.arrived, terms.amplitude
+    if terms.kind == "pasl":
         decay = _exp_masked(-t * r1_blood, arriving | arrived)
         shape = decay * np.where(arriving, t - dt, tau)
     else:
