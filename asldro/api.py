@@ -242,11 +242,14 @@ def preflight(
     """The checks both front doors run before touching the output: load (and so validate) the
     ground truth, estimate the peak memory (of ``n_procs`` processes sharing ``threads`` CPUs)
     against the limit, and check that every file name the participants will get fits the file
-    system under ``folder``. Returns the ground truth."""
+    system under ``folder``; a background-suppressed series must have an M0. Returns the
+    ground truth."""
     from asldro.output import check_participant_names
+    from asldro.pipelines.calibration import check_suppressed_series_calibrated
     from asldro.pipelines.memory import check_memory
 
     ground_truth = load_params_ground_truth(params)
+    check_suppressed_series_calibrated(params, ground_truth)
     check_memory(
         params,
         participants=len(labels),

@@ -16,6 +16,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 from asldro.params import timing
+from asldro.params.pairing import m0_type_of
 from asldro.params.types import AslVolume
 from asldro.pipelines.records import AcquisitionRecord, AslAcquisition
 
@@ -110,17 +111,16 @@ def m0_type(record: AslAcquisition, layout: Layout = Layout()) -> dict[str, Any]
     entities exists; both is a configuration error; else Estimate with ``M0Estimate`` when the
     M0 used is uniform (and > 0), else Absent.
     """
-    included = any(volume.token == M0SCAN for volume in record.volumes)
-    if included and layout.has_separate_m0:
-        raise ValueError("M0Type cannot be both Included and Separate")
-    if included:
-        return {"M0Type": "Included"}
-    if layout.has_separate_m0:
-        return {"M0Type": "Separate"}
     uniform = record.m0_uniform_value
-    if uniform is not None and float(uniform) > 0:
-        return {"M0Type": "Estimate", "M0Estimate": float(uniform)}
-    return {"M0Type": "Absent"}
+    kind = m0_type_of(
+        included=any(volume.token == M0SCAN for volume in record.volumes),
+        separate=layout.has_separate_m0,
+        uniform_m0=uniform,
+    )
+    if kind == "Estimate":
+        assert uniform is not None  # Estimate needs a uniform M0
+        return {"M0Type": kind, "M0Estimate": float(uniform)}
+    return {"M0Type": kind}
 
 
 def magnetic_field_strength(record: AcquisitionRecord, layout: Layout = Layout()) -> float | int:
@@ -173,6 +173,49 @@ def multiband_acceleration_factor(record: AslAcquisition, layout: Layout = Layou
     return int(record.value("multiband_factor"))
 
 
+def background_suppression(record: AslAcquisition, layout: Layout = Layout()) -> bool:
+    """``BackgroundSuppression``: whether the series has a background-suppression module
+    (docs/physics.md §5.7)."""
+    del layout
+    return record.background_suppression is not None
+
+
+def _pulse_timing(record: AslAcquisition) -> tuple[tuple[float, ...], int]:
+    """The BIDS pulse times and their number (docs/physics.md (5.14)): the inversions after the
+    start of labelling of the FIRST phase (BIDS: "only the pulse time of the first PLD"), sorted,
+    rounded to 1 ns; the presaturation and inversions before the labelling are in neither."""
+    from asldro.physics.background_suppression import bids_pulse_timing
+
+    module = record.background_suppression
+    if module is None:
+        raise ValueError("the series has no background suppression")
+    first = record.series.phases[0]
+    label_type = str(record.value("label_type"))
+    delay = timing.post_labeling_delay(label_type, first.label_duration, first.signal_time)
+    return bids_pulse_timing(
+        label_type,
+        label_duration=first.label_duration,
+        post_labeling_delay=delay,
+        inversion_times=module.inversion_times,
+    )
+
+
+def background_suppression_number_pulses(record: AslAcquisition, layout: Layout = Layout()) -> int:
+    """``BackgroundSuppressionNumberPulses``: the inversions after the start of labelling
+    (:func:`_pulse_timing`)."""
+    del layout
+    return _pulse_timing(record)[1]
+
+
+def background_suppression_pulse_time(
+    record: AslAcquisition, layout: Layout = Layout()
+) -> list[float]:
+    """``BackgroundSuppressionPulseTime`` (s after the start of labelling, first PLD, sorted,
+    each >= 0; :func:`_pulse_timing`)."""
+    del layout
+    return list(_pulse_timing(record)[0])
+
+
 Rule = Callable[[Any, Layout], Any]
 
 RULES: Mapping[str, Rule] = {
@@ -186,6 +229,9 @@ RULES: Mapping[str, Rule] = {
     "bolus_cut_off_delay_time": bolus_cut_off_delay_time,
     "slice_timing": slice_timing,
     "multiband_acceleration_factor": multiband_acceleration_factor,
+    "background_suppression": background_suppression,
+    "background_suppression_number_pulses": background_suppression_number_pulses,
+    "background_suppression_pulse_time": background_suppression_pulse_time,
 }
 """The rule of each :class:`~asldro.params.catalog.Derived` row, by the name the row gives."""
 
@@ -200,5 +246,6 @@ CONDITIONS: Mapping[str, Callable[[Any], bool]] = {
     "multiband": lambda record: (
         record.value("mr_acq_type") == "2D" and record.value("multiband_factor") > 1
     ),
+    "background_suppression": lambda record: record.background_suppression is not None,
 }
 """The test of each named condition of :data:`asldro.params.catalog.CONDITIONS`."""

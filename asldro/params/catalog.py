@@ -172,6 +172,7 @@ CONDITIONS: Mapping[str, str] = {
     "bolus_cut_off": "label_type is pasl and bolus_cut_off_technique is given",
     "two_d": "mr_acq_type is 2D",
     "multiband": "mr_acq_type is 2D and multiband_factor > 1",
+    "background_suppression": "background_suppression is true or an object",
 }
 """The conditions a BIDS row may carry (``when``), with their meaning; the functions that
 test them live with the sidecar writer, keyed by these names."""
@@ -586,25 +587,70 @@ DISPERSION = Variants(
 """The ``dispersion`` object: its ``type`` selects the kernel and its parameters (docs/physics.md
 §4.10, ``asldro.physics.dispersion.Dispersion``); a parameter left out takes its default."""
 
+SUPPRESSIBLE_TOKENS = ("m0scan", "control", "label")
+"""The volume types background suppression may be applied to (ASLDRO develop's
+``apply_to_asl_context``; deltam and cbf volumes follow their control and label)."""
+
 BACKGROUND_SUPPRESSION = Record(
     (
-        Field("sat_pulse_time", POSITIVE_SECONDS, "s"),
-        Field("inv_pulse_times", Array(POSITIVE_SECONDS), "s"),
+        Field(
+            "sat_pulse_time",
+            POSITIVE_SECONDS,
+            "s",
+            description="presaturation -> excitation of the reference slice (default 4 s: "
+            "docs/physics.md §5.7 lists every default)",
+        ),
+        Field(
+            "inv_pulse_times",
+            Array(POSITIVE_SECONDS),
+            "s",
+            description="each inversion -> excitation, any order (used sorted by time); "
+            "absent: optimised",
+        ),
         Field(
             "pulse_efficiency",
             AnyOf(
                 (Choice(("realistic", "ideal")), Number(minimum=-1, maximum=0)),
                 '"realistic", "ideal" or a number in [-1, 0]',
             ),
+            description="inversion efficiency: ideal (-1), realistic (Maleki 2012, per T1) or "
+            "a number",
         ),
-        Field("t1_opt", Array(POSITIVE_SECONDS), "s"),
-        Field("sat_pulse_time_opt", POSITIVE_SECONDS, "s"),
-        Field("num_inv_pulses", Integer(exclusive_minimum=0)),
-        Field("apply_to_asl_context", Array(Choice(ASL_TOKENS))),
+        Field(
+            "t1_opt",
+            Array(POSITIVE_SECONDS),
+            "s",
+            description="T1s the optimised times null (default: the ground truth's T1s)",
+        ),
+        Field(
+            "sat_pulse_time_opt",
+            POSITIVE_SECONDS,
+            "s",
+            description="time after the presaturation the optimisation nulls at (default "
+            "sat_pulse_time; the times are shifted by the difference)",
+        ),
+        Field(
+            "num_inv_pulses",
+            Integer(exclusive_minimum=0),
+            description="number of optimised inversions",
+        ),
+        Field(
+            "apply_to_asl_context",
+            Array(Choice(SUPPRESSIBLE_TOKENS)),
+            description="volume types whose static signal is suppressed",
+        ),
+        Field(
+            "alpha_bs_per_pulse",
+            Number(exclusive_minimum=0, maximum=1),
+            description="asldro: extra efficiency of each inversion on the label (Woods' "
+            "alpha_BS loss per pulse); absent: none",
+        ),
     )
 )
-"""ASLDRO develop's background-suppression object (its keys and their rules; not simulated
-yet, :mod:`asldro.params.unsupported`)."""
+"""ASLDRO develop's background-suppression object (MRImageTools' is a subset) and asldro's
+``alpha_bs_per_pulse``; ``true`` stands for develop's defaults
+(:func:`asldro.params.background.true_object`), the rules across keys are
+:mod:`asldro.params.background`'s."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -880,8 +926,9 @@ ASL_PARAMETERS: tuple[Parameter, ...] = (
         ),
         "",
         False,
-        "Background suppression (ASLDRO develop: true, false or its object of pulse timings); "
-        "only false (none, ASLDRO 2.2.0's behaviour) is simulated yet",
+        "Background suppression (ASLDRO develop): false (none, ASLDRO 2.2.0), true (a "
+        "presaturation 4 s and 4 inversions optimised for the ground truth's T1s) or the object "
+        "of pulse times (s before the excitation); docs/physics.md §5.7",
         origin="ASLDRO develop",
         resolved_when_absent=False,
     ),
@@ -1159,6 +1206,28 @@ DERIVED: tuple[Derived, ...] = (
         when="multiband",
     ),
     Derived(
+        "BackgroundSuppression",
+        ("asl",),
+        "background_suppression",
+        "true when background_suppression is true or an object, else false",
+    ),
+    Derived(
+        "BackgroundSuppressionNumberPulses",
+        ("asl",),
+        "background_suppression_number_pulses",
+        "the inversions after the start of labelling of the first PLD (the presaturation and "
+        "pulses before the labelling excluded, as BIDS says)",
+        when="background_suppression",
+    ),
+    Derived(
+        "BackgroundSuppressionPulseTime",
+        ("asl",),
+        "background_suppression_pulse_time",
+        "time of each of those inversions after the start of labelling (PASL: the labelling "
+        "pulse) for the first PLD, s, sorted, rounded to 1e-9 s (docs/physics.md (5.14))",
+        when="background_suppression",
+    ),
+    Derived(
         "BolusCutOffDelayTime",
         ("asl",),
         "bolus_cut_off_delay_time",
@@ -1172,7 +1241,6 @@ DERIVED: tuple[Derived, ...] = (
 
 
 FIXED: tuple[Fixed, ...] = (
-    Fixed("BackgroundSuppression", ("asl",), False, "no background suppression is simulated"),
     Fixed("MRAcquisitionType", STRUCTURAL, "3D", "3-D acquisitions (asl: mr_acq_type)"),
     Fixed("SequenceVariant", ("structural",), "NONE", "no sequence variant"),
 )
@@ -1184,6 +1252,8 @@ SIDECAR_FIELDS: Mapping[str, tuple[str, ...]] = {
         "ArterialSpinLabelingType",
         "PostLabelingDelay",
         "BackgroundSuppression",
+        "BackgroundSuppressionNumberPulses",
+        "BackgroundSuppressionPulseTime",
         "M0Type",
         "TotalAcquiredPairs",
         "RepetitionTimePreparation",

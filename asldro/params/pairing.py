@@ -85,3 +85,19 @@ def m0_pairing(params: DroParams) -> dict[int, int]:
     if errors:
         raise ParamError(errors)
     return pairs
+
+
+def m0_type_of(*, included: bool, separate: bool, uniform_m0: float | None) -> str:
+    """The ``M0Type`` of an asl run (docs/bids.md §5), the one rule: Included when its context
+    has m0scan volumes, Separate when an m0scan-only series calibrates it, else Estimate when the
+    M0 used is uniform and > 0 (``uniform_m0``; with ``M0Estimate``), else Absent. Raises
+    ValueError for Included and Separate at once."""
+    if included and separate:
+        raise ValueError("M0Type cannot be both Included and Separate")
+    if included:
+        return "Included"
+    if separate:
+        return "Separate"
+    if uniform_m0 is not None and float(uniform_m0) > 0:
+        return "Estimate"
+    return "Absent"

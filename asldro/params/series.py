@@ -17,8 +17,10 @@ typed fields all come from the catalog.
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from typing import Any, Mapping
 
+from asldro.params.background import suppression_problems
 from asldro.params.catalog import CONTEXT_KEY, Parameter, PerVolume, default_description, parameters
 from asldro.params.distributions import draw, is_distribution
 from asldro.params.kinds import NO_DEFAULT, AnyOf, Tokens, json_type_of, unwrap
@@ -263,6 +265,11 @@ def resolve_parameters(
     if series_type == "asl":
         for key, text in slice_problems(out, text_path(path)):
             problems.append(Problem((*path, key), text, True))
+        for key, text, is_warning in suppression_problems(out, text_path(path)):
+            if is_warning:
+                warnings.warn(text, stacklevel=2)
+            else:
+                problems.append(Problem((*path, key), text, True))
     return out
 
 

@@ -16,6 +16,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Mapping, Union
 
+from asldro.params.background import SuppressionSettings
+from asldro.params.background import settings as suppression_settings
 from asldro.params.catalog import DISPERSION_TAG
 from asldro.params.slices import DEFAULT_SLICE_READOUT_TIME, series_slice_timing
 
@@ -80,10 +82,20 @@ class LabelTiming:
     """The labelling timing of one phase of an asl series (s): the label duration τ and the
     signal time t (time from the start of labelling to the excitation; (p)CASL PLD = t - τ,
     PASL TI = t). ΔM depends on the series only through it, so it is computed once per
-    distinct timing."""
+    distinct timing. ``slice_delay`` is the time from the excitation of the reference slice
+    (``signal_time`` after the start of labelling) to the excitation of a later slice of a 2D
+    readout: ΔM is read at :attr:`readout_time`, while background-suppression pulses keep
+    their times before the reference excitation (docs/physics.md §5.7, §6.8)."""
 
     label_duration: float
     signal_time: float
+    slice_delay: float = 0.0
+
+    @property
+    def readout_time(self) -> float:
+        """Time from the start of labelling to this excitation: ``signal_time +
+        slice_delay``."""
+        return self.signal_time + self.slice_delay if self.slice_delay else self.signal_time
 
 
 @dataclass(frozen=True)
@@ -192,6 +204,17 @@ class AslSeries:  # pylint: disable=too-many-instance-attributes  # one field pe
     def bolus_cut_off(self) -> Any:
         """The PASL bolus cut-off (``asldro.physics.bolus.BolusCutOff``), None without one."""
         return bolus_cut_off(self.bolus_cut_off_technique, self.bolus_cut_off_delay_time)
+
+    @property
+    def suppression(self) -> SuppressionSettings | None:
+        """The background suppression of the series (:mod:`asldro.params.background`), None
+        without one."""
+        return suppression_settings(self.background_suppression)
+
+    def suppressed(self, token: str) -> bool:
+        """Whether the static signal of ``token`` volumes is background suppressed."""
+        found = self.suppression
+        return found is not None and token in found.apply_to
 
     @property
     def dispersion_kernel(self) -> Any:

@@ -25,15 +25,7 @@ class NotSupportedYet:
     why: str
 
 
-NOT_SUPPORTED_YET: tuple[NotSupportedYet, ...] = (
-    NotSupportedYet(
-        "asl",
-        "background_suppression",
-        (False,),
-        "only false is simulated (no background suppression, as in ASLDRO 2.2.0); remove the "
-        "key or set it to false",
-    ),
-)
+NOT_SUPPORTED_YET: tuple[NotSupportedYet, ...] = ()
 """The accepted-but-not-simulated values, one rule each (remove an entry to lift it)."""
 
 

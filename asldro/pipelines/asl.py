@@ -15,6 +15,8 @@ the 3D filters. :func:`simulate_asl` runs the volumes and stacks them to 4-D.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Iterable, Mapping
@@ -22,7 +24,9 @@ from typing import Iterable, Mapping
 import numpy as np
 
 from asldro.image import Filter, Image, apply_pipeline
+from asldro.params.background import SuppressionSettings
 from asldro.params.types import AslSeries, AslVolume, LabelTiming
+from asldro.physics import background_suppression as suppression_model
 from asldro.pipelines import seeds
 from asldro.pipelines.context import SimulationContext
 from asldro.pipelines.contrast import signal_filter
@@ -63,7 +67,8 @@ class AslPipeline:
     ``kinetics`` holds ΔM (computed once per distinct labelling timing); ``maps`` the
     ground-truth quantities as lookup tables or dense maps (a series-level ``m0`` replaces the M0
     map, docs/physics.md D8); ``sigma`` and ``reference`` the noise level (docs/physics.md D5);
-    ``streams`` the volumes' noise streams (one per volume index).
+    ``streams`` the volumes' noise streams (one per volume index); ``suppression`` the
+    background suppression with its inversion times resolved (None without one).
     """
 
     series: AslSeries
@@ -73,6 +78,11 @@ class AslPipeline:
     sigma: float
     reference: float
     streams: seeds.SeriesStreams
+    suppression: suppression_model.BackgroundSuppression | None = None
+
+    def suppression_of(self, token: str) -> suppression_model.BackgroundSuppression | None:
+        """The background suppression of ``token`` volumes (None when not suppressed)."""
+        return self.suppression if self.series.suppressed(token) else None
 
     @property
     def start(self) -> Image:
@@ -97,7 +107,7 @@ class AslPipeline:
         the others are the same at every slice time, so the 3D filters acquire them exactly."""
         series = self.series
         plan = series.volumes[volume]
-        if series.readout_slice_timing is not None and delay_dependent(plan):
+        if series.readout_slice_timing is not None and delay_dependent(series, plan):
             readout = self.slice_readout(plan)
             add_noise = AddComplexNoise.drawn(
                 readout.resampler.target.shape, self.sigma, self.streams.volume(plan.index)
@@ -113,6 +123,7 @@ class AslPipeline:
             repetition_time=plan.repetition_time,
             echo_time=plan.echo_time,
             token=plan.token,
+            suppression=self.suppression_of(plan.token),
         )
         add_noise = AddComplexNoise.drawn(
             acquire.resampler.target.shape, self.sigma, self.streams.volume(plan.index)
@@ -135,7 +146,7 @@ class AslPipeline:
             fractions = self.context.fractions(series.acq_matrix, plan.motion)
 
         def steps(maps: Mapping[str, np.ndarray], delay: float) -> tuple[Filter, ...]:
-            timing = LabelTiming(plan.label_duration, plan.signal_time + delay)
+            timing = LabelTiming(plan.label_duration, plan.signal_time, slice_delay=delay)
             if maps is self.maps and timing in self.kinetics.delta_m_by_timing:
                 kinetics = self.kinetics.at(timing)
             else:  # a slab of dense maps: its ΔM now
@@ -146,6 +157,8 @@ class AslPipeline:
                 repetition_time=plan.repetition_time,
                 echo_time=plan.echo_time,
                 token=plan.token,
+                suppression=self.suppression_of(plan.token),
+                slice_delay=delay,
             )
             return (kinetics, signal)
 
@@ -160,11 +173,12 @@ class AslPipeline:
         )
 
 
-def delay_dependent(plan: AslVolume) -> bool:
+def delay_dependent(series: AslSeries, plan: AslVolume) -> bool:
     """Whether the signal of volume ``plan`` depends on when its slice is excited: a label
-    volume encodes ΔM, which evolves after labelling; the static signal of control and m0scan
-    volumes does not change with the slice time (it will with background suppression)."""
-    return plan.token == "label"
+    volume encodes ΔM, which evolves after labelling, and a background-suppressed volume's
+    static tissue recovers after the reference excitation; the static signal of an
+    unsuppressed control or m0scan volume does not change with the slice time."""
+    return plan.token == "label" or series.suppressed(plan.token)
 
 
 def slice_timings(series: AslSeries, timings: Iterable[LabelTiming]) -> list[LabelTiming]:
@@ -175,7 +189,7 @@ def slice_timings(series: AslSeries, timings: Iterable[LabelTiming]) -> list[Lab
         return timings
     delays = sorted(set(series.readout_slice_timing))
     shifted = [
-        LabelTiming(timing.label_duration, timing.signal_time + delay)
+        LabelTiming(timing.label_duration, timing.signal_time, slice_delay=delay)
         for timing in dict.fromkeys(timings)
         for delay in delays
     ]
@@ -185,8 +199,9 @@ def slice_timings(series: AslSeries, timings: Iterable[LabelTiming]) -> list[Lab
 def kinetic_model(series: AslSeries, context: SimulationContext) -> KineticModel:
     """The kinetic model of ``series``: its labelling and efficiency, λ and T1 of blood (the
     series' when it gives them, else the ground truth's; docs/physics.md D8), its ``gkm_model``,
-    bolus cut-off and dispersion, and the arterial component when the ground truth has ``abv``
-    and the series no ``vascular_crushing`` (docs/physics.md §4.7-§4.10)."""
+    bolus cut-off and dispersion, the arterial component when the ground truth has ``abv``
+    and the series no ``vascular_crushing`` (docs/physics.md §4.7-§4.10); the background
+    suppression is added once its inversion times are known (:func:`resolve_suppression`)."""
     gt = context.ground_truth
     lam = gt.parameters["lambda_blood_brain"]
     t1b = gt.parameters["t1_arterial_blood"]
@@ -206,6 +221,55 @@ def kinetic_model(series: AslSeries, context: SimulationContext) -> KineticModel
     )
 
 
+def resolve_suppression(
+    found: SuppressionSettings | None, t1: np.ndarray, label_counts: np.ndarray
+) -> suppression_model.BackgroundSuppression | None:
+    """The background suppression of a series with its inversion times: as given, or optimised
+    (docs/physics.md §5.7, (5.13)) for ``t1_opt`` or, by default, the distinct T1s of the
+    ground truth that the series sees (``t1``: a lookup table, whose labels without a voxel
+    (``label_counts`` 0) are left out, or a dense map)."""
+    if found is None:
+        return None
+    times = found.inversion_times
+    if times is None:
+        targets = found.t1_opt
+        if targets is None:
+            present = t1[label_counts > 0] if t1.ndim == 1 else t1
+            targets = suppression_model.optimisation_t1_values(present)
+        times = optimised_inversion_times(
+            tuple(targets),
+            found.num_inversion_pulses,
+            found.saturation_time,
+            found.optimisation_saturation_time,
+            found.pulse_efficiency,
+        )
+    return suppression_model.BackgroundSuppression(
+        saturation_time=found.saturation_time,
+        inversion_times=times,
+        pulse_efficiency=found.pulse_efficiency,
+        alpha_bs_per_pulse=found.alpha_bs_per_pulse,
+    )
+
+
+@functools.lru_cache(maxsize=16)
+def optimised_inversion_times(
+    t1_values: tuple[float, ...],
+    num_pulses: int,
+    saturation_time: float,
+    optimisation_saturation_time: float | None,
+    pulse_efficiency: float | str,
+) -> tuple[float, ...]:
+    """:func:`asldro.physics.background_suppression.optimise_inversion_times`, once per
+    process for the same inputs (deterministic; about 2 s for 4 pulses)."""
+    return suppression_model.optimise_inversion_times(
+        t1_values,
+        num_pulses=num_pulses,
+        saturation_time=saturation_time,
+        optimisation_saturation_time=optimisation_saturation_time,
+        pulse_efficiency=pulse_efficiency,
+    )
+
+
 def build_asl_pipeline(
     series: AslSeries,
     context: SimulationContext,
@@ -221,6 +285,9 @@ def build_asl_pipeline(
     model = kinetic_model(series, context)
     # the signal maps hold the kinetic quantities too: a 2D series' dense slabs are cut from them
     maps = context.maps(tuple(dict.fromkeys((*QUANTITIES, *model.quantities))), replace)
+    suppression = resolve_suppression(series.suppression, maps["t1"], context.label_counts)
+    if suppression is not None:
+        model = dataclasses.replace(model, suppression=suppression)
     # the kinetic quantities as lookup tables where they are, whatever the signal maps are:
     # the model is then evaluated once per tissue (a dispersed one costs per distinct value)
     kinetic_maps = context.maps(model.quantities, replace)
@@ -239,6 +306,7 @@ def build_asl_pipeline(
         sigma=sigma,
         reference=reference,
         streams=seeds.SeriesStreams.of(series, participant_label, index, seed),
+        suppression=suppression,
     )
 
 
@@ -277,5 +345,6 @@ def simulate_asl(
         lambda_blood_brain=pipeline.kinetics.lambda_blood_brain,
         t1_arterial_blood=pipeline.kinetics.t1_arterial_blood,
         m0_uniform_value=context.uniform_value(pipeline.maps["m0"]),
+        background_suppression=pipeline.suppression,
     )
     return SeriesResult(index, "asl", series.description, series, {"asl": stacked}, {"asl": record})

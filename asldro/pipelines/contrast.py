@@ -3,7 +3,7 @@ both carry ``acq_contrast``, the flip angles and the inversion time."""
 
 from __future__ import annotations
 
-from typing import Mapping, Union
+from typing import Any, Mapping, Union
 
 import numpy as np
 
@@ -23,10 +23,15 @@ def signal_filter(
     repetition_time: float,
     echo_time: float,
     token: str | None = None,
+    suppression: Any = None,
+    slice_delay: float = 0.0,
 ) -> MriSignal:
     """The :class:`~asldro.pipelines.filters.MriSignal` filter of the series' contrast on
     ``maps`` (m0, t1, t2, t2_star: lookup tables or dense maps) for one TR/TE; ``token`` is the
-    asl volume's ``asl_context`` token (a label volume encodes -ΔM, docs/physics.md §5)."""
+    asl volume's ``asl_context`` token (a label volume encodes -ΔM, docs/physics.md §5).
+    ``suppression`` (an ``asldro.physics.background_suppression.BackgroundSuppression``): the
+    volume is background suppressed, its slice excited ``slice_delay`` after the reference
+    (docs/physics.md §5.7)."""
     timing = SequenceTiming(
         repetition_time=repetition_time,
         echo_time=echo_time,
@@ -34,4 +39,11 @@ def signal_filter(
         inversion_flip_angle=series.inversion_flip_angle,
         inversion_time=series.inversion_time,
     )
-    return MriSignal(series.acq_contrast, maps, timing, token)
+    return MriSignal(
+        series.acq_contrast,
+        maps,
+        timing,
+        token,
+        suppression=suppression,
+        slice_delay=slice_delay,
+    )

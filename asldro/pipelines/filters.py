@@ -29,6 +29,7 @@ from asldro.acquisition import Resampler
 from asldro.image import Filter, Image
 from asldro.params.types import LabelTiming, Motion
 from asldro.physics import arterial, bolus, gkm, signal
+from asldro.physics import background_suppression as suppression_model
 from asldro.physics import dispersion as dispersion_model
 from asldro.physics import noise as noise_model
 from asldro.pipelines import seeds
@@ -59,7 +60,9 @@ class KineticModel:  # pylint: disable=too-many-instance-attributes  # the kinet
     labelling scheme and the kinetic parameters of the series (docs/physics.md §4, §4.6), the
     tissue model (``model``, §4.7), the PASL bolus cut-off (§4.8), the bolus dispersion (§4.10)
     and whether the arterial component of the ground truth's ``abv``/``abat`` is added
-    (``arterial``, §4.9: False without ``abv`` or with vascular crushing)."""
+    (``arterial``, §4.9: False without ``abv`` or with vascular crushing); ``suppression`` is
+    the series' background suppression, whose inversions attenuate ΔM (§5.7, (5.11)-(5.12)),
+    None without one."""
 
     label_type: str
     label_efficiency: float
@@ -69,6 +72,7 @@ class KineticModel:  # pylint: disable=too-many-instance-attributes  # the kinet
     bolus_cut_off: bolus.BolusCutOff | None = None
     dispersion: dispersion_model.Dispersion | None = None
     arterial: bool = False
+    suppression: suppression_model.BackgroundSuppression | None = None
 
     @property
     def quantities(self) -> tuple[str, ...]:
@@ -79,10 +83,35 @@ class KineticModel:  # pylint: disable=too-many-instance-attributes  # the kinet
         """ΔM of one labelling timing from ``maps`` (:attr:`quantities`, lookup tables or dense
         maps): the one place the pipelines call the kinetic model
         (:func:`asldro.physics.gkm.delta_m`, plus :func:`asldro.physics.arterial.arterial_delta_m`
-        when :attr:`arterial`)."""
+        when :attr:`arterial`), read at the timing's readout time. With background
+        suppression, the sum over the parts of the bolus of each part's ΔM times its α_BS
+        (:func:`asldro.physics.background_suppression.label_attenuation`: the pulses are placed
+        relative to the reference excitation, ``signal_time``)."""
+        if self.suppression is None:
+            return self._unsuppressed(maps, timing.label_duration, timing.readout_time)
+        attenuation = self.attenuation(timing)
+        return attenuation.attenuate(
+            lambda tau, t: self._unsuppressed(maps, tau, float(t)), timing.readout_time
+        )
+
+    def attenuation(self, timing: LabelTiming) -> suppression_model.LabelAttenuation:
+        """What the background-suppression inversions do to the label at ``timing``
+        (docs/physics.md (5.11)); the series must have background suppression."""
+        assert self.suppression is not None
+        return suppression_model.label_attenuation(
+            self.suppression,
+            label_type=self.label_type,
+            label_duration=timing.label_duration,
+            signal_time=timing.signal_time,
+            t1_blood=self.t1_arterial_blood,
+        )
+
+    def _unsuppressed(
+        self, maps: Mapping[str, np.ndarray], label_duration: float, signal_time: float
+    ) -> np.ndarray:
         common: _KineticKeywords = {
-            "label_duration": timing.label_duration,
-            "signal_time": timing.signal_time,
+            "label_duration": label_duration,
+            "signal_time": signal_time,
             "label_efficiency": self.label_efficiency,
             "lambda_blood_brain": self.lambda_blood_brain,
             "t1_arterial_blood": self.t1_arterial_blood,
@@ -110,12 +139,15 @@ class KineticModel:  # pylint: disable=too-many-instance-attributes  # the kinet
         """The model's options as the provenance records them (JSON-able)."""
         cut_off = self.bolus_cut_off
         kernel = self.dispersion
-        return {
+        out: dict[str, Any] = {
             "gkm_model": self.model,
             "bolus_cut_off": None if cut_off is None else asdict(cut_off),
             "dispersion": None if kernel is None else asdict(kernel),
             "arterial_component": self.arterial,
         }
+        if self.suppression is not None:
+            out["background_suppression"] = asdict(self.suppression)
+        return out
 
 
 @dataclass(frozen=True, eq=False)
@@ -198,7 +230,7 @@ class Kinetics:
         model = self.model
         out: dict[str, Any] = {
             "label_duration": self.timing.label_duration,
-            "signal_time": self.timing.signal_time,
+            "signal_time": self.timing.readout_time,
             "label_efficiency": model.label_efficiency,
             "lambda_blood_brain": model.lambda_blood_brain,
             "t1_arterial_blood": model.t1_arterial_blood,
@@ -206,6 +238,12 @@ class Kinetics:
         }
         if model.bolus_cut_off is not None:
             out["bolus_duration"] = model.effective_bolus_duration(self.timing)
+        if model.suppression is not None:
+            attenuation = model.attenuation(self.timing)
+            out["background_suppression_alpha_bs"] = [
+                {"start": part.start, "end": part.end, "alpha_bs": part.alpha_bs}
+                for part in attenuation.parts
+            ]
         return out
 
     def __call__(self, image: Image) -> Image:
@@ -233,7 +271,9 @@ class MriSignal:
     (``token`` set) the input holds ΔM: a ``label`` volume gets ``Menc = -ΔM``, control and
     m0scan volumes ``Menc = 0``; a structural image (``token`` None) ignores its input.
     ``noiseless`` is the signal with ``Menc = 0`` when it was computed already (the
-    structural noise level is derived from it), so it is not computed twice.
+    structural noise level is derived from it), so it is not computed twice. ``suppression``:
+    the volume is background suppressed (docs/physics.md (5.10)), its slice excited
+    ``slice_delay`` after the reference excitation.
     """
 
     contrast: str
@@ -241,12 +281,25 @@ class MriSignal:
     timing: SequenceTiming
     token: str | None = None
     noiseless: np.ndarray | None = None
+    suppression: suppression_model.BackgroundSuppression | None = None
+    slice_delay: float = 0.0
 
     def signal(self, m_enc: np.ndarray | float = 0.0) -> np.ndarray:
         """The signal with encoded magnetisation ``m_enc`` (0: no labelling)."""
         if self.noiseless is not None and np.isscalar(m_enc) and m_enc == 0.0:
             return self.noiseless
         timing = self.timing
+        if self.suppression is not None:
+            return suppression_model.static_signal(
+                self.contrast,
+                *(self.maps[name] for name in SIGNAL_QUANTITIES),
+                self.suppression,
+                repetition_time=timing.repetition_time,
+                echo_time=timing.echo_time,
+                flip_angle=timing.flip_angle,
+                delay=self.slice_delay,
+                m_enc=m_enc,
+            )
         return np.asarray(
             signal.mri_signal(
                 self.contrast,
@@ -267,6 +320,10 @@ class MriSignal:
     def __call__(self, image: Image) -> Image:
         data = self.signal(-image.data if self.token == "label" else 0.0)
         token: dict[str, Any] = {} if self.token is None else {"token": self.token}
+        if self.suppression is not None:
+            token["background_suppressed"] = True
+            if self.slice_delay:
+                token["slice_delay"] = self.slice_delay
         return image.evolve("mri_signal", data=data, **token, contrast=self.contrast)
 
 

@@ -25,6 +25,7 @@ from typing import Any, Iterable, Mapping, Union
 
 from asldro.acquisition.sampling import Grid
 from asldro.image import Image
+from asldro.physics.background_suppression import BackgroundSuppression
 from asldro.params.types import AslSeries, AslVolume, GroundTruthSeries, StructuralSeries
 from asldro.pipelines.contrast import excitation_flip_angle
 
@@ -141,7 +142,8 @@ class AslAcquisition(_Acquired):
 
     ``lambda_blood_brain`` and ``t1_arterial_blood`` are the values used (the series' when given,
     else the ground truth's); ``m0_uniform_value`` is the M0 value when the M0 used is uniform
-    (else None).
+    (else None); ``background_suppression`` the series' module with its inversion times
+    resolved (given or optimised), None without one.
     """
 
     series: AslSeries
@@ -151,6 +153,7 @@ class AslAcquisition(_Acquired):
     lambda_blood_brain: float
     t1_arterial_blood: float
     m0_uniform_value: float | None
+    background_suppression: BackgroundSuppression | None = None
 
     @property
     def image_type(self) -> str:

@@ -28,7 +28,6 @@ GT_JSON = "custom_ground_truth_rst_41.json"
 
 LOADS = "loads"
 MISSING_FILES = "missing files under /path/to/"
-NEEDS_BACKGROUND_SUPPRESSION = "needs background suppression (issue 12)"
 NEEDS_MULTI_PLD = "needs signal_time arrays (issue 11 item 1)"
 
 
@@ -48,9 +47,7 @@ EXAMPLES = {
     "ground_truth_rst_29.json": Example("docs/usage/ground_truth.rst:29", MISSING_FILES),
     "ground_truth_rst_39.json": Example("docs/usage/ground_truth.rst:39", MISSING_FILES),
     "series_asl_rst_46.json": Example("docs/usage/series-asl.rst:46", NEEDS_MULTI_PLD),
-    "series_asl_rst_130.json": Example(
-        "docs/usage/series-asl.rst:130", NEEDS_BACKGROUND_SUPPRESSION
-    ),
+    "series_asl_rst_130.json": Example("docs/usage/series-asl.rst:130", LOADS, generate=True),
     "series_asl_rst_259.json": Example("docs/usage/series-asl.rst:259", LOADS, generate=True),
     "series_asl_rst_289.json": Example("docs/usage/series-asl.rst:289", LOADS, generate=True),
     "every_develop_key.json": Example("ours", LOADS, generate=True),
@@ -99,17 +96,15 @@ def test_a_ground_truth_path_form_is_accepted(name):
         ), error
 
 
-def test_background_suppression_example_is_not_supported_yet():
-    """develop's default background-suppression object: the one 'not supported yet' line
-    (and nothing else is wrong with it)."""
-    with pytest.raises(ParamError) as info:
-        load_params(_path("series_asl_rst_130.json"))
-    assert len(info.value.errors) == 1
-    assert info.value.errors[0].startswith(
-        "image_series[0].series_parameters.background_suppression is not supported yet: got "
-        '{"sat_pulse_time": 4.0, '
-    )
-    assert info.value.errors[0].endswith("remove the key or set it to false")
+def test_background_suppression_example_is_simulated():
+    """develop's default background-suppression object (issue 12): loaded as develop's
+    defaults -- 4 inversions optimised 3.98 s after a presaturation 4 s before the excitation,
+    ideal pulses, label and control suppressed."""
+    found = load_params(_path("series_asl_rst_130.json")).series[0].suppression
+    assert found is not None and found.optimised
+    assert (found.saturation_time, found.optimisation_saturation_time) == (4.0, 3.98)
+    assert (found.num_inversion_pulses, found.pulse_efficiency) == (4, "ideal")
+    assert found.apply_to == ("label", "control")
 
 
 def test_multiphase_example_needs_only_signal_time_arrays():

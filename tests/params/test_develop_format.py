@@ -492,18 +492,86 @@ def test_a_separate_m0scan_has_its_asl_runs_image_type() -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# not supported yet
+# background suppression (docs/physics.md §5.7)
 
 
-@pytest.mark.parametrize("value", [True, {}, {"sat_pulse_time": 4.0, "num_inv_pulses": 2}])
-def test_background_suppression_other_than_false_is_not_supported_yet(value: Any) -> None:
-    """true or an object: one line saying it is not supported yet (issue 12 implements it)."""
-    errors = _errors(document(asl(background_suppression=value)))
-    assert len(errors) == 1
-    assert errors[0].startswith(
-        f"{SP0}.background_suppression is not supported yet: got {json.dumps(value)}; only "
-        "false is simulated"
-    )
+def test_background_suppression_true_is_develops_default_object() -> None:
+    """true stands for develop's DEFAULT_BS_PARAMS; the resolved file states it as given."""
+    params = load_params(document(asl(background_suppression=True)))
+    found = params.series[0].suppression
+    assert found is not None and found.optimised
+    assert (found.saturation_time, found.optimisation_saturation_time) == (4.0, 3.98)
+    assert (found.num_inversion_pulses, found.pulse_efficiency) == (4, "ideal")
+    assert found.apply_to == ("label", "control") and found.alpha_bs_per_pulse is None
+    assert _asl_resolved(params)["background_suppression"] is True
+    assert params.series[0].suppressed("control") and not params.series[0].suppressed("m0scan")
+
+
+def test_background_suppression_empty_object_takes_the_optimising_defaults() -> None:
+    """develop's docs: {} gets the defaults of the optimising validator, i.e. no
+    sat_pulse_time_opt (the optimisation nulls at sat_pulse_time itself)."""
+    found = load_params(document(asl(background_suppression={}))).series[0].suppression
+    assert found is not None and found.optimised
+    assert found.optimisation_saturation_time is None and found.saturation_time == 4.0
+
+
+def test_background_suppression_false_and_absent_are_none() -> None:
+    """false and an absent key: no suppression (ASLDRO 2.2.0)."""
+    for given in ({"background_suppression": False}, {}):
+        assert load_params(document(asl(**given))).series[0].suppression is None
+
+
+def test_mrimagetools_background_suppression_object_loads() -> None:
+    """MRImageTools' narrower object (every key required, ideal pulses) is develop's subset."""
+    value = {
+        "sat_pulse_time": 4.0,
+        "sat_pulse_time_opt": 3.98,
+        "pulse_efficiency": "ideal",
+        "num_inv_pulses": 2,
+        "apply_to_asl_context": ["label", "control"],
+    }
+    found = load_params(document(asl(background_suppression=value))).series[0].suppression
+    assert found is not None and found.num_inversion_pulses == 2
+
+
+def test_given_inversion_times_are_kept_and_optimisation_keys_warned_about() -> None:
+    """inv_pulse_times are used as given (sorted later by the physics); num_inv_pulses beside
+    them has no effect: one warning line says so."""
+    value = {"inv_pulse_times": [0.9, 0.3], "num_inv_pulses": 4, "alpha_bs_per_pulse": 0.95}
+    with pytest.warns(UserWarning, match=r"num_inv_pulses ignored: inv_pulse_times gives"):
+        params = load_params(document(asl(background_suppression=value)))
+    found = params.series[0].suppression
+    assert found is not None and found.inversion_times == (0.9, 0.3)
+    assert found.alpha_bs_per_pulse == 0.95 and not found.optimised
+
+
+@pytest.mark.parametrize(
+    "series, message",
+    [
+        (
+            {"acq_contrast": "ir", "background_suppression": True},
+            "background suppression with acq_contrast 'ir' is not modelled",
+        ),
+        (
+            {"repetition_time": 3.0, "background_suppression": True},
+            "repetition_time[1]: 3.0 s is shorter than the background suppression module of "
+            "its control volume (earliest pulse 4.0 s before the excitation)",
+        ),
+        (
+            {"background_suppression": {"sat_pulse_time": 4.0, "sat_pulse_time_opt": 4.5}},
+            "background_suppression.sat_pulse_time_opt: 4.5 must be <= sat_pulse_time (4.0)",
+        ),
+        (
+            {"background_suppression": {"alpha_bs_per_pulse": 0}},
+            "background_suppression.alpha_bs_per_pulse: 0 must be in (0, 1]",
+        ),
+    ],
+)
+def test_background_suppression_rules_across_keys(series: dict, message: str) -> None:
+    """Each rule the schema cannot state is one line naming the place."""
+    errors = _errors(document(asl(**series)))
+    assert len(errors) == 1, errors
+    assert message in errors[0], errors[0]
 
 
 def test_background_suppression_object_keys_are_checked() -> None:
