@@ -392,14 +392,14 @@ def test_every_derived_row_and_condition_has_its_one_rule():
     assert set(catalog.CONDITIONS) == set(derived.CONDITIONS)
 
 
-def test_a_fixed_row_of_the_catalog_is_what_the_sidecar_says(make_asl_result, monkeypatch):
-    record = _record(make_asl_result(1))
+def test_a_fixed_row_of_the_catalog_is_what_the_sidecar_says(make_structural_result, monkeypatch):
+    record = make_structural_result(1).records["structural"]
     changed = tuple(
-        dataclasses.replace(row, value=True) if row.field == "BackgroundSuppression" else row
+        dataclasses.replace(row, value="SK") if row.field == "SequenceVariant" else row
         for row in catalog.FIXED
     )
     monkeypatch.setattr(catalog, "FIXED", changed)
-    assert catalog_fields("asl", record)["BackgroundSuppression"] is True
+    assert catalog_fields("structural", record)["SequenceVariant"] == "SK"
 
 
 def test_the_catalog_field_order_is_the_sidecar_order(make_structural_result, monkeypatch):

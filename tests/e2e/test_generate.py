@@ -117,6 +117,42 @@ CASES = {
         T1W,
         GT,
     ),
+    # background suppression (issue 12): develop's default module (true: 4 inversions
+    # optimised for the ground truth's T1s) on a 2D multi-PLD pCASL with a separate 2D M0 ...
+    "bs_two_d_multi_pld": document(
+        small("asl", asl_context="m0scan", mr_acq_type="2D", slice_readout_time=0.04),
+        small(
+            "asl",
+            asl_context="control label control label",
+            signal_time=[2.3, 2.8, 3.3],
+            mr_acq_type="2D",
+            slice_readout_time=0.04,
+            background_suppression=True,
+            desired_snr=50.0,
+        ),
+        T1W,
+        GT,
+    ),
+    # ... and given pulses, realistic efficiency and an extra loss per pulse on a 3D PASL
+    # (QUIPSS II) with its M0 included (ASLDRO develop crashes on PASL + BS)
+    "bs_pasl": document(
+        small(
+            "asl",
+            label_type="pasl",
+            signal_time=1.8,
+            label_duration=0.8,
+            bolus_cut_off_technique="QUIPSSII",
+            bolus_cut_off_delay_time=0.7,
+            background_suppression={
+                "sat_pulse_time": 2.5,
+                "inv_pulse_times": [1.2, 0.3, 2.0],
+                "pulse_efficiency": "realistic",
+                "alpha_bs_per_pulse": 0.95,
+            },
+        ),
+        T1W,
+        GT,
+    ),
     # the arterial component: aBV 0.01 everywhere (aBAT = ATT - 0.3 s), four PLDs of pCASL
     "arterial": document(
         small(

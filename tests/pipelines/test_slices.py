@@ -182,7 +182,7 @@ def test_delta_m_is_computed_once_per_distinct_slice_time():
     is built; the label volumes read them (multiband 2: 4 distinct times, 2 phases)."""
     pipeline = _pipeline(_document(multiband_factor=2, slice_readout_time=0.1), _uniform_truth())
     timings = set(pipeline.kinetics.timings)
-    assert {(t.label_duration, round(t.signal_time, 9)) for t in timings} == {
+    assert {(t.label_duration, round(t.readout_time, 9)) for t in timings} == {
         (TAU, round(t + d, 9)) for t in SIGNAL_TIMES for d in (0.0, 0.1, 0.2, 0.3)
     }
     assert len(timings) == 8
