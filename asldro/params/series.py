@@ -263,14 +263,20 @@ def resolve_parameters(
     for key, text in refusals(series_type, out, text_path(path)):
         problems.append(Problem((*path, key), text))
     if series_type == "asl":
-        for key, text in slice_problems(out, text_path(path)):
-            problems.append(Problem((*path, key), text, True))
-        for key, text, is_warning in suppression_problems(out, text_path(path)):
-            if is_warning:
-                warnings.warn(text, stacklevel=2)
-            else:
-                problems.append(Problem((*path, key), text, True))
+        _readout_problems(out, path, problems)
     return out
+
+
+def _readout_problems(out: Mapping[str, Any], path: JsonPath, problems: list[Problem]) -> None:
+    """The readout rules of an asl series (2D slices, background suppression); the
+    background-suppression warnings are issued here."""
+    for key, text in slice_problems(out, text_path(path)):
+        problems.append(Problem((*path, key), text, True))
+    for key, text, is_warning in suppression_problems(out, text_path(path)):
+        if is_warning:
+            warnings.warn(text, stacklevel=3)
+        else:
+            problems.append(Problem((*path, key), text, True))
 
 
 PARTLESS_MODALITIES = ("UNIT1",)

@@ -61,7 +61,7 @@ def volume_threads(n_volumes: int, threads: int) -> int:
 
 
 @dataclass(frozen=True, eq=False)
-class AslPipeline:
+class AslPipeline:  # pylint: disable=too-many-instance-attributes  # what the volumes share
     """The filters of every volume of one asl series, and what they share.
 
     ``kinetics`` holds ΔM (computed once per distinct labelling timing); ``maps`` the

@@ -290,9 +290,13 @@ class MriSignal:
             return self.noiseless
         timing = self.timing
         if self.suppression is not None:
+            maps = self.maps
             return suppression_model.static_signal(
                 self.contrast,
-                *(self.maps[name] for name in SIGNAL_QUANTITIES),
+                maps["m0"],
+                maps["t1"],
+                maps["t2"],
+                maps["t2_star"],
                 self.suppression,
                 repetition_time=timing.repetition_time,
                 echo_time=timing.echo_time,

@@ -136,7 +136,7 @@ def _value(record: Any, name: str) -> Any:
 
 
 @dataclass(frozen=True)
-class AslAcquisition(_Acquired):
+class AslAcquisition(_Acquired):  # pylint: disable=too-many-instance-attributes  # one per fact
     """The 4-D asl image of an ``asl`` series: one volume per entry of ``series.volumes``
     (phases outer, ``asl_context`` tokens inner).
 
