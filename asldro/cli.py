@@ -31,6 +31,7 @@ from typing import NoReturn, Sequence
 from asldro.exit_codes import ExitCode, UsageError, report_error
 from asldro.options import (
     DEFAULT_PARTICIPANT_LABEL,
+    efficiency,
     memory_size,
     non_negative_int,
     number_or_path,
@@ -225,6 +226,14 @@ def _add_quantify_parser(commands) -> None:
         "correction)",
     )
     quant.add_argument(
+        "--bs-efficiency-per-pulse",
+        type=efficiency,
+        metavar="X",
+        help="for runs with BackgroundSuppression true: multiply the labelling efficiency by "
+        "X**BackgroundSuppressionNumberPulses, 0 < X <= 1 (ASLPrep's 0.95**N heuristic as an "
+        "explicit option; default: 1, no correction, exact for ideal inversions)",
+    )
+    quant.add_argument(
         "--overwrite",
         action="store_true",
         help="replace an earlier asldro quantify derivative (nothing else)",
@@ -358,6 +367,7 @@ def _quantify(args: argparse.Namespace) -> int:
         label_efficiency=args.labeling_efficiency,
         t1_tissue=args.t1_tissue,
         m0_tr_correction=args.m0_tr_correction,
+        bs_efficiency_per_pulse=args.bs_efficiency_per_pulse,
         overwrite=args.overwrite,
         validate=not args.skip_validation,
     )
