@@ -160,7 +160,9 @@ def _add_quantify_parser(commands) -> None:
         help="quantify CBF (and ATT) of a BIDS ASL dataset into a derivative",
         description="Quantify every ASL run of a BIDS dataset from its files alone (NIfTI, "
         "sidecars, aslcontext.tsv): single PLD with the white paper's formula, multi-PLD with a "
-        "least-squares fit of a kinetic model. Writes a BIDS derivative (default "
+        "least-squares fit of a kinetic model, a run of cbf volumes only (Units mL/100g/min, "
+        "one PLD) as their mean. Background suppression: no correction unless "
+        "--bs-efficiency-per-pulse. Writes a BIDS derivative (default "
         "DATASET/derivatives/asldro-quantify) and validates it. Exit 0 ok, 16 the derivative "
         "failed validation, 64 usage, 65 the dataset cannot be quantified, 73 the output folder "
         "cannot be written or replaced.",

@@ -1,5 +1,5 @@
 """Runs whose aslcontext has ``cbf`` volumes (the scanner's own CBF maps, e.g. GE), ``deltam``
-volumes with an M0 (the GE style of ΔM + M0) and ``noRF`` volumes (docs/quantify.md §1, §2.1):
+volumes with an M0 (the GE style of ΔM + M0) and ``noRF`` volumes (docs/quantify.md §1, §2 cbf runs):
 
 * a run with cbf volumes and no control/label/deltam volume is quantified as the mean of its
   cbf volumes (no M0, no constants, no kinetic model), ``Units`` mL/100g/min required;
