@@ -31,6 +31,7 @@ from typing import NoReturn, Sequence
 from asldro.exit_codes import ExitCode, UsageError, report_error
 from asldro.options import (
     DEFAULT_PARTICIPANT_LABEL,
+    efficiency,
     memory_size,
     non_negative_int,
     number_or_path,
@@ -159,7 +160,9 @@ def _add_quantify_parser(commands) -> None:
         help="quantify CBF (and ATT) of a BIDS ASL dataset into a derivative",
         description="Quantify every ASL run of a BIDS dataset from its files alone (NIfTI, "
         "sidecars, aslcontext.tsv): single PLD with the white paper's formula, multi-PLD with a "
-        "least-squares fit of a kinetic model. Writes a BIDS derivative (default "
+        "least-squares fit of a kinetic model, a run of cbf volumes only (Units mL/100g/min, "
+        "one PLD) as their mean. Background suppression: no correction unless "
+        "--bs-efficiency-per-pulse. Writes a BIDS derivative (default "
         "DATASET/derivatives/asldro-quantify) and validates it. Exit 0 ok, 16 the derivative "
         "failed validation, 64 usage, 65 the dataset cannot be quantified, 73 the output folder "
         "cannot be written or replaced.",
@@ -223,6 +226,14 @@ def _add_quantify_parser(commands) -> None:
         metavar="T1",
         help="divide each M0 volume by 1 - exp(-TR/T1) with this tissue T1 in s (default: no "
         "correction)",
+    )
+    quant.add_argument(
+        "--bs-efficiency-per-pulse",
+        type=efficiency,
+        metavar="X",
+        help="for runs with BackgroundSuppression true: multiply the labelling efficiency by "
+        "X**BackgroundSuppressionNumberPulses, 0 < X <= 1 (ASLPrep's 0.95**N heuristic as an "
+        "explicit option; default: 1, no correction, exact for ideal inversions)",
     )
     quant.add_argument(
         "--overwrite",
@@ -358,6 +369,7 @@ def _quantify(args: argparse.Namespace) -> int:
         label_efficiency=args.labeling_efficiency,
         t1_tissue=args.t1_tissue,
         m0_tr_correction=args.m0_tr_correction,
+        bs_efficiency_per_pulse=args.bs_efficiency_per_pulse,
         overwrite=args.overwrite,
         validate=not args.skip_validation,
     )

@@ -86,6 +86,17 @@ def positive_number(text: str) -> float:
     return value
 
 
+def efficiency(text: str) -> float:
+    """argparse type of an efficiency (``--bs-efficiency-per-pulse``): a number in (0, 1]."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {text!r}") from None
+    if not (math.isfinite(value) and 0 < value <= 1):
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {text!r}")
+    return value
+
+
 def number_or_path(text: str) -> float | str:
     """argparse type of ``--t1-tissue``: a number > 0, or anything else as a file path."""
     try:

@@ -14,15 +14,25 @@ import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 import numpy as np
 
 from asldro.exit_codes import UsageError
-from asldro.quantify.constants import T1_TISSUE, Overrides, resolve_constants
+from asldro.quantify.constants import T1_TISSUE, Constants, Overrides, resolve_constants
 from asldro.quantify.errors import QuantifyError
 from asldro.quantify.models import DEFAULT_MODEL, MODELS
-from asldro.quantify.runs import Options, QuantifiedRun, TissueT1, check_run, quantify_run
+from asldro.quantify.runs import (
+    Options,
+    QuantifiedRun,
+    TissueT1,
+    check_run,
+    quantify_cbf_run,
+    quantify_run,
+)
+
+if TYPE_CHECKING:
+    from asldro.quantify.reading import RunPlan
 
 
 @dataclass(frozen=True)
@@ -49,6 +59,31 @@ def _positive(name: str, value: float | None) -> float | None:
     if not (math.isfinite(value) and value > 0):
         raise UsageError(f"{name}: expected a number > 0, got {value!r}")
     return float(value)
+
+
+def _per_pulse_efficiency(value: float | None) -> float | None:
+    """``--bs-efficiency-per-pulse``: a number in (0, 1], or None."""
+    name = "--bs-efficiency-per-pulse"
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise UsageError(f"{name}: expected a number in (0, 1], got {value!r}")
+    if not (math.isfinite(value) and 0 < value <= 1):
+        raise UsageError(f"{name}: expected a number in (0, 1], got {value!r}")
+    return float(value)
+
+
+def _run_constants(plan: RunPlan, overrides: Overrides) -> Constants | None:
+    """The constants of a run; None for a cbf run (it uses none, so needs none)."""
+    if plan.cbf is not None:
+        return None
+    return resolve_constants(
+        plan.metadata.values,
+        plan.label_type,
+        plan.relative,
+        overrides,
+        sidecar=plan.metadata.file_of("BackgroundSuppressionNumberPulses"),
+    )
 
 
 def _dataset_root(dataset: str | os.PathLike) -> tuple[Path, dict[str, Any]]:
@@ -129,6 +164,7 @@ def quantify(
     label_efficiency: float | None = None,
     t1_tissue: float | str | os.PathLike | None = None,
     m0_tr_correction: float | None = None,
+    bs_efficiency_per_pulse: float | None = None,
     overwrite: bool = False,
     validate: bool = True,
 ) -> QuantifyResult:
@@ -154,6 +190,9 @@ def quantify(
         grid; default 1.3 s.
     m0_tr_correction : float, optional
         T1 (s) of the optional M0 correction ``M0 / (1 − exp(−TR/T1))``; default none.
+    bs_efficiency_per_pulse : float, optional
+        X in (0, 1]: runs with ``BackgroundSuppression`` true are quantified with the
+        labelling efficiency times X**``BackgroundSuppressionNumberPulses``; default none (1).
     overwrite : bool
         Replace an earlier asldro quantify derivative in the output folder.
     validate : bool
@@ -183,8 +222,18 @@ def quantify(
         lambda_blood_brain=_positive("--lambda", lambda_blood_brain),
         t1_arterial_blood=_positive("--t1-blood", t1_arterial_blood),
         label_efficiency=_positive("--labeling-efficiency", label_efficiency),
+        bs_efficiency_per_pulse=_per_pulse_efficiency(bs_efficiency_per_pulse),
     )
     tr_t1 = _positive("--m0-tr-correction", m0_tr_correction)
+    given = {
+        "--arterial": arterial or None,
+        "--lambda": lambda_blood_brain,
+        "--t1-blood": t1_arterial_blood,
+        "--labeling-efficiency": label_efficiency,
+        "--t1-tissue": t1_tissue,
+        "--m0-tr-correction": m0_tr_correction,
+        "--bs-efficiency-per-pulse": bs_efficiency_per_pulse,
+    }
     labels = clean_labels(participant_labels)
     root, source_description = _dataset_root(dataset)
     target = writing.output_folder(root, output_dir)
@@ -194,15 +243,17 @@ def quantify(
         arterial=arterial,
         t1_tissue=_tissue_t1(t1_tissue),
         m0_tr_correction=tr_t1,
+        given=tuple(name for name, value in given.items() if value is not None),
     )
     plans = [reading.plan_run(run, root) for run in _selected_runs(root, labels)]
-    constants = [
-        resolve_constants(p.metadata.values, p.label_type, p.relative, overrides) for p in plans
-    ]
+    constants = [_run_constants(p, overrides) for p in plans]
     for run_plan in plans:
         check_run(run_plan, options)
     runs: list[QuantifiedRun] = []
     for run_plan, run_constants in zip(plans, constants):
+        if run_constants is None:
+            runs.append(quantify_cbf_run(run_plan, reading.load_cbf(run_plan, root)))
+            continue
         data = reading.load_run(run_plan, root, m0_tr_correction=tr_t1)
         runs.append(quantify_run(run_plan, data, run_constants, options))
     for run in runs:

@@ -5,6 +5,9 @@ per-volume ``PostLabelingDelay`` / ``LabelingDuration`` arrays.
 The control and label volumes (or ``deltam`` volumes) are grouped by their distinct
 (post-labelling delay, labelling duration) pair; each group gives one ΔM image,
 ``mean(control) − mean(label)`` (or ``mean(deltam)``), with the weight of its inverse variance.
+A run without such volumes but with ``cbf`` volumes (of one PLD, ``Units`` mL/100g/min) is a
+*cbf run*: its CBF is the mean of its cbf volumes, no M0 is read. ``noRF`` volumes, and ``cbf``
+volumes beside a ΔM, are not used (docs/quantify.md §1).
 Nothing of asldro's own parameter files is read, so any BIDS ASL dataset can be quantified.
 Every problem is a :class:`~asldro.quantify.errors.QuantifyError` (exit 65) naming the file,
 the field and the rule.
@@ -39,6 +42,10 @@ CUT_OFF_TECHNIQUES = ("QUIPSSII", "Q2TIPS")
 #: PLD and labelling durations are compared (grouped) after rounding to this many decimals (s).
 TIME_DECIMALS = 9
 SLICE_AXES = {"i": 0, "j": 1, "k": 2}
+#: The volume types a ΔM is formed from.
+DELTA_M_VOLUMES = ("control", "label", "deltam")
+#: The Units of cbf volumes (BIDS' spelling); compared ignoring case and spaces.
+CBF_UNITS = "mL/100g/min"
 #: Errors that mean a file could not be read at all (an I/O error, exit 74), not bad content.
 IO_ERRORS = (FileNotFoundError, PermissionError, IsADirectoryError)
 
@@ -55,10 +62,14 @@ class Metadata:
         """The value of ``key`` (``default`` when absent)."""
         return self.values.get(key, default)
 
+    def file_of(self, key: str) -> str:
+        """The sidecar that set ``key`` (the run's own sidecar when none did)."""
+        return self.origin.get(key, self.default_place)
+
     def where(self, key: str) -> str:
         """``file: key``, naming the sidecar that set ``key`` (the run's own sidecar when none
         did)."""
-        return f"{self.origin.get(key, self.default_place)}: {key}"
+        return f"{self.file_of(key)}: {key}"
 
 
 @dataclass(frozen=True)
@@ -101,8 +112,19 @@ class M0Source:
 
 
 @dataclass(frozen=True)
+class CbfVolumes:
+    """The cbf volumes a cbf run is quantified from, and their one PLD and labelling duration
+    (None when the sidecar has none, as for PASL)."""
+
+    volumes: tuple[int, ...]
+    post_labeling_delay: float
+    label_duration: float | None
+
+
+@dataclass(frozen=True)
 class RunPlan:  # pylint: disable=too-many-instance-attributes  # what a run's files say, checked
-    """Everything read about one ASL run before its voxel data (checked, nothing loaded)."""
+    """Everything read about one ASL run before its voxel data (checked, nothing loaded). A cbf
+    run has ``cbf`` and no ``groups``."""
 
     image: Path
     relative: str
@@ -116,6 +138,8 @@ class RunPlan:  # pylint: disable=too-many-instance-attributes  # what a run's f
     bolus_cut_off: tuple[str, float] | None  # (technique, TI1) for PASL
     slice_timing: tuple[int, np.ndarray] | None  # (axis, time of each index along it)
     sources: tuple[str, ...] = field(default=())
+    background_suppression: bool = False  # BackgroundSuppression true
+    cbf: CbfVolumes | None = None
 
     @property
     def stem(self) -> str:
@@ -132,6 +156,13 @@ class RunPlan:  # pylint: disable=too-many-instance-attributes  # what a run's f
     def multi_pld(self) -> bool:
         """True when there are several distinct (PLD, labelling duration) groups."""
         return len(self.groups) > 1
+
+    def unused_volumes(self) -> dict[str, int]:
+        """The number of volumes of each type that are not used (``noRF``; ``cbf`` beside a
+        ΔM), for the types that have any."""
+        unused = {"cbf": self.volume_types.count("cbf") if self.groups else 0}
+        unused["noRF"] = self.volume_types.count("noRF")
+        return {kind: count for kind, count in unused.items() if count}
 
 
 @dataclass(frozen=True)
@@ -344,7 +375,7 @@ def _group_members(
         duration = per_volume(meta, "LabelingDuration", volumes, required=True)
     members: dict[tuple[float, float], dict[str, list[int]]] = {}
     for index, kind in enumerate(types):
-        if kind in ("control", "label", "deltam"):
+        if kind in DELTA_M_VOLUMES:
             key = (
                 round(float(pld[index]), TIME_DECIMALS),
                 round(float(duration[index]), TIME_DECIMALS),
@@ -352,10 +383,63 @@ def _group_members(
             members.setdefault(key, {"control": [], "label": [], "deltam": []})[kind].append(index)
     if not members:
         raise QuantifyError(
-            f"{meta.default_place}: the run has no control/label or deltam volumes to quantify "
-            f"(aslcontext: {', '.join(sorted(set(types)))})"
+            f"{meta.default_place}: the run has no control/label, deltam or cbf volumes to "
+            f"quantify (aslcontext: {', '.join(sorted(set(types)))})"
         )
     return members
+
+
+def _cbf_volumes(meta: Metadata, types: Sequence[str]) -> CbfVolumes:
+    """The cbf volumes of a cbf run: ``Units`` mL/100g/min, one (PLD, labelling duration)."""
+    units = meta.get("Units")
+    if not (isinstance(units, str) and _same_units(units, CBF_UNITS)):
+        got = "missing" if units is None else repr(units)
+        raise QuantifyError(
+            f"{meta.where('Units')}: {got}; the CBF of a run with cbf volumes (and no "
+            f"control/label or deltam volume) is the mean of its cbf volumes, which must be in "
+            f"{CBF_UNITS}"
+        )
+    rows = tuple(index for index, kind in enumerate(types) if kind == "cbf")
+    pld = per_volume(meta, "PostLabelingDelay", len(types), required=True)
+    duration = per_volume(meta, "LabelingDuration", len(types), required=False)
+    times = sorted(
+        {
+            (
+                round(float(pld[i]), TIME_DECIMALS),
+                None if duration is None else round(float(duration[i]), TIME_DECIMALS),
+            )
+            for i in rows
+        },
+        key=lambda pair: (pair[0], pair[1] or 0.0),
+    )
+    if len(times) > 1:
+        listed = ", ".join(
+            f"{delay:g} s" if tau is None else f"{delay:g} s (labelling duration {tau:g} s)"
+            for delay, tau in times
+        )
+        raise QuantifyError(
+            f"{meta.where('PostLabelingDelay')}: the run's cbf volumes have {len(times)} "
+            f"different PLDs ({listed}); asldro quantify writes one CBF map per run and does "
+            "not average CBF maps of different PLDs (give each PLD its own run)"
+        )
+    return CbfVolumes(rows, times[0][0], times[0][1])
+
+
+def _same_units(units: str, expected: str) -> bool:
+    """``units`` is ``expected`` but for case and spaces (``ml/100 g/min``)."""
+    return "".join(units.split()).lower() == expected.lower()
+
+
+def _background_suppression(meta: Metadata) -> bool:
+    """``BackgroundSuppression``: true or false (missing: false, no pulses)."""
+    value = meta.get("BackgroundSuppression")
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise QuantifyError(
+            f"{meta.where('BackgroundSuppression')}: {value!r}; expected true or false"
+        )
+    return value
 
 
 def _groups(
@@ -448,6 +532,12 @@ def _m0_source(
     if m0_type not in M0_TYPES:
         got = "missing" if m0_type is None else f"{m0_type!r}"
         raise QuantifyError(f"{meta.where('M0Type')}: {got}; expected one of {', '.join(M0_TYPES)}")
+    if m0_type == "Absent" and _background_suppression(meta):
+        raise QuantifyError(
+            f"{meta.where('M0Type')}: Absent with BackgroundSuppression true: there is no M0, "
+            "and the control volumes are background-suppressed, so they cannot calibrate CBF "
+            "either (an m0scan or M0Estimate is needed)"
+        )
     if m0_type == "Absent":
         raise QuantifyError(
             f"{meta.where('M0Type')}: Absent: there is no M0 to calibrate CBF with (an m0scan "
@@ -500,6 +590,24 @@ def plan_run(run: AslRun, root: Path) -> RunPlan:
     volumes = image_volumes(shape, rel)
     label_type = _label_type(meta)
     types = _volume_types(run, root, volumes)
+    background_suppression = _background_suppression(meta)
+    if "cbf" in types and not any(kind in DELTA_M_VOLUMES for kind in types):
+        return RunPlan(  # a cbf run: no M0, no bolus cut-off, no slice timing needed
+            image=run.image,
+            relative=rel,
+            metadata=meta,
+            label_type=label_type,
+            volume_types=types,
+            groups=(),
+            m0=M0Source(str(meta.get("M0Type", "n/a")), "not used (the cbf volumes are CBF)"),
+            shape=shape[:3],
+            affine=np.asarray(image.affine, dtype=np.float64),
+            bolus_cut_off=None,
+            slice_timing=None,
+            sources=tuple(sorted({rel, relative(run.context, root), *meta.origin.values()})),
+            background_suppression=background_suppression,
+            cbf=_cbf_volumes(meta, types),
+        )
     cut_off = _bolus_cut_off(meta) if label_type == "PASL" else None
     groups = _groups(meta, label_type, types, cut_off[1] if cut_off else None)
     m0 = _m0_source(run, root, meta, types, volumes)
@@ -517,6 +625,7 @@ def plan_run(run: AslRun, root: Path) -> RunPlan:
         bolus_cut_off=cut_off,
         slice_timing=_slice_timing(meta, shape[:3]),
         sources=tuple(sorted(sources)),
+        background_suppression=background_suppression,
     )
 
 
@@ -571,6 +680,13 @@ def load_run(plan: RunPlan, root: Path, *, m0_tr_correction: float | None = None
     if m0_tr_correction is not None:
         volumes = _tr_corrected(volumes, source.repetition_times, m0_tr_correction, where)
     return RunData(delta_m, volumes.mean(axis=-1))
+
+
+def load_cbf(plan: RunPlan, root: Path) -> np.ndarray:
+    """The CBF of a cbf run: the mean of its cbf volumes (float64)."""
+    assert plan.cbf is not None
+    data = image_data(load_image(plan.image, root), plan.image, root)
+    return _mean_volumes(data, plan.cbf.volumes)
 
 
 def slice_offsets(plan: RunPlan) -> np.ndarray | None:

@@ -1,6 +1,6 @@
 """Quantifying one ASL run: the white-paper formula for one PLD, the kinetic-model fit for
-several, per slice when ``SliceTiming`` is given; and the text that says how it was done
-(docs/quantify.md §2–§5).
+several, per slice when ``SliceTiming`` is given, the mean of the cbf volumes for a cbf run; and
+the text that says how it was done (docs/quantify.md §2–§5).
 """
 
 from __future__ import annotations
@@ -58,6 +58,9 @@ class Options:
         default_factory=lambda: TissueT1(1.3, "default (1.3 s, as Fabber/BASIL)")
     )
     m0_tr_correction: float | None = None
+    #: The options given that act on the quantification of a ΔM (named as on the command
+    #: line): a cbf run does not use them, and says so.
+    given: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -79,8 +82,29 @@ def _numbers(values: Any) -> str:
     return ", ".join(f"{float(v):g}" for v in values)
 
 
+def _unused_text(plan: RunPlan) -> str:
+    """``"2 cbf volume(s) and 1 noRF volume(s)"`` of the volumes not used; "" when none."""
+    return " and ".join(
+        f"{count} {kind} volume(s)" for kind, count in plan.unused_volumes().items()
+    )
+
+
 def check_run(plan: RunPlan, options: Options) -> None:
-    """Refuse, before any voxel is read, what the options cannot do with ``plan``."""
+    """Refuse, before any voxel is read, what the options cannot do with ``plan``; warn (once
+    per run) about cbf volumes that are not used, and about options a cbf run does not use."""
+    if plan.cbf is not None:
+        if options.given:
+            warnings.warn(
+                f"{plan.relative}: quantified as the mean of its cbf volumes; "
+                f"{', '.join(options.given)} not used"
+            )
+        return
+    ignored_cbf = plan.unused_volumes().get("cbf")
+    if ignored_cbf:
+        warnings.warn(
+            f"{plan.relative}: {ignored_cbf} cbf volume(s) ignored: CBF is quantified from the "
+            "run's ΔM (control/label or deltam volumes)"
+        )
     if options.arterial and plan.multi_pld and len(plan.groups) < ARTERIAL_PARAMETERS:
         raise QuantifyError(
             f"{plan.relative}: --arterial fits {ARTERIAL_PARAMETERS} parameters (CBF, ATT, aBV, "
@@ -125,14 +149,20 @@ def _common_text(plan: RunPlan, constants: Constants, options: Options) -> str:
         f"λ = {constants.lambda_blood_brain.value:g} ({constants.lambda_blood_brain.source}); "
         f"T1 of arterial blood = {constants.t1_arterial_blood.value:g} s "
         f"({constants.t1_arterial_blood.source}); labelling efficiency α = "
-        f"{constants.label_efficiency.value:g} ({constants.label_efficiency.source}); no "
-        "background-suppression efficiency applied."
+        f"{constants.label_efficiency.value:g} ({constants.label_efficiency.source}); "
+        f"{constants.background_suppression.source}"
     )
+    if constants.background_suppression.value != 1.0:
+        text += f"; α·α_BS = {constants.effective_label_efficiency:.6g} is the α of the formulas"
+    text += "."
     if plan.bolus_cut_off is not None:
         technique, ti1 = plan.bolus_cut_off
         text += f" Bolus duration TI1 = {ti1:g} s (BolusCutOffDelayTime, {technique})."
     if plan.slice_timing is not None:
         text += " Each slice's PLD is PostLabelingDelay + SliceTiming of the slice."
+    unused = _unused_text(plan)
+    if unused:
+        text += f" The {unused} of the run are not used."
     return text + " Voxels with M0 <= 0 are 0 (no brain mask is applied)."
 
 
@@ -141,7 +171,7 @@ def _single_pld(plan: RunPlan, data: RunData, constants: Constants) -> tuple[np.
     offsets = slice_offsets(plan)
     delay = group.post_labeling_delay + (0.0 if offsets is None else offsets)
     common = {
-        "label_efficiency": constants.label_efficiency.value,
+        "label_efficiency": constants.effective_label_efficiency,
         "lambda_blood_brain": constants.lambda_blood_brain.value,
         "t1_arterial_blood": constants.t1_arterial_blood.value,
     }
@@ -264,7 +294,7 @@ def _multi_pld(
     valid = _with_tissue_t1(plan, data.m0 > 0, options)
     kinetics = multipld.Kinetics(
         options.model,
-        constants.label_efficiency.value,
+        constants.effective_label_efficiency,
         constants.lambda_blood_brain.value,
         constants.t1_arterial_blood.value,
     )
@@ -274,6 +304,33 @@ def _multi_pld(
         maps[name] = np.zeros(plan.shape)
         maps[name][valid] = values
     return maps, _multi_pld_text(plan, options)
+
+
+def quantify_cbf_run(plan: RunPlan, cbf: np.ndarray) -> QuantifiedRun:
+    """The CBF of a cbf run (``cbf``: the mean of its cbf volumes) and how it was formed."""
+    assert plan.cbf is not None
+    volumes = len(plan.cbf.volumes)
+    timing = f"PLD {plan.cbf.post_labeling_delay:g} s"
+    if plan.cbf.label_duration is not None:
+        timing += f", labelling duration {plan.cbf.label_duration:g} s"
+    text = (
+        f"the mean of the run's {volumes} cbf volumes ({timing}; Units mL/100g/min), as the "
+        "source dataset computed them: the run has no control/label or deltam volume, so no M0, "
+        "no kinetic model and no constant (λ, T1 of blood, α, background suppression) is used "
+        "here"
+    )
+    unused = _unused_text(plan)
+    if unused:
+        text += f". The {unused} of the run are not used"
+    parameters: dict[str, Any] = {
+        "QuantificationMethod": "mean of the cbf volumes",
+        "CbfVolumes": volumes,
+        "PostLabelingDelay": [plan.cbf.post_labeling_delay],
+        "LabelingDuration": ([] if plan.cbf.label_duration is None else [plan.cbf.label_duration]),
+        "M0Type": plan.m0.m0_type,
+        "BackgroundSuppression": plan.background_suppression,
+    }
+    return QuantifiedRun(plan, {"cbf": cbf}, text, parameters)
 
 
 def quantify_run(
@@ -288,6 +345,7 @@ def quantify_run(
         "LabelingDuration": [g.label_duration for g in plan.groups],
         "M0RepetitionTimeCorrectionT1": options.m0_tr_correction,
         "SliceTimingApplied": plan.slice_timing is not None,
+        "BackgroundSuppression": plan.background_suppression,
     }
     if not plan.multi_pld:
         if options.arterial:

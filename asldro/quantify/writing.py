@@ -37,7 +37,8 @@ COMMAND = "asldro quantify"
 BIDSIGNORE = tuple(f"**/*_{suffix}.*" for suffix in MAPS)
 DESCRIPTION = (
     "asldro quantify: reference quantification of ASL (white-paper single-PLD formula, "
-    "least-squares kinetic-model fit for multi-PLD), read from the BIDS files alone"
+    "least-squares kinetic-model fit for multi-PLD, the mean of the cbf volumes of a run that "
+    "has only those), read from the BIDS files alone"
 )
 
 
@@ -131,7 +132,9 @@ def readme(runs: Sequence[QuantifiedRun]) -> str:
         "the ASL runs of the raw dataset, read from its BIDS files alone (NIfTI, sidecars, "
         "aslcontext.tsv). Single-PLD runs: CBF by the white paper's formula (Alsop et al. 2015, "
         "Eq. 1 or Eq. 2). Multi-PLD runs: CBF and ATT (and aBV, aBAT with the arterial "
-        "component) by a voxel-wise least-squares fit of a kinetic model. Each map's sidecar "
+        "component) by a voxel-wise least-squares fit of a kinetic model. Runs with cbf volumes "
+        "and no control/label or deltam volume: CBF is the mean of their cbf volumes. Each "
+        "map's sidecar "
         "states the method and every constant used (Description, QuantificationParameters).",
         "",
         "Maps: `_cbf` (mL/100g/min), `_att` (s), `_abv` (volume fraction), `_abat` (s); BIDS "

@@ -94,7 +94,11 @@ def truth_maps(seed: int, *, att_range=(0.5, 1.6), shape=SHAPE) -> dict[str, np.
 @dataclass
 class Protocol:
     """One run's acquisition: label type, PLDs (s) and labelling duration(s) per PLD (PASL:
-    TI and the bolus duration TI1), pairs per PLD, m0scan volumes."""
+    TI and the bolus duration TI1), pairs per PLD (control/label, or deltam volumes), m0scan
+    volumes; ``cbf``: one cbf volume per value d after each PLD's pairs, CBF * (1 + d);
+    ``norf``: noise-only volumes at the end (PLD and labelling duration 0);
+    ``delta_m_scale`` multiplies ΔM (e.g. a background-suppression attenuation); ``static``
+    is the control's signal over M0."""
 
     label_type: str = "PCASL"
     plds: tuple[float, ...] = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0)
@@ -103,6 +107,10 @@ class Protocol:
     m0_volumes: int = 1
     deltam: bool = False
     sidecar: dict[str, Any] = field(default_factory=dict)
+    cbf: tuple[float, ...] = ()
+    norf: int = 0
+    delta_m_scale: float = 1.0
+    static: float | np.ndarray = STATIC
 
     def duration_of(self, index: int) -> float:
         """τ of PLD ``index``."""
@@ -161,14 +169,26 @@ def write_dataset(
     for index, dm in enumerate(delta_m_series(protocol, maps, model, t1)):
         for _ in range(protocol.pairs):
             if protocol.deltam:
-                volumes.append(dm)
+                volumes.append(protocol.delta_m_scale * dm)
                 types.append("deltam")
             else:
-                volumes += [STATIC * m0, STATIC * m0 - dm]
+                control = protocol.static * m0
+                volumes += [control, control - protocol.delta_m_scale * dm]
                 types += ["control", "label"]
             count = 1 if protocol.deltam else 2
             plds += [protocol.plds[index]] * count
             durations += [protocol.duration_of(index)] * count
+        for deviation in protocol.cbf:
+            volumes.append(maps["cbf"] * (1.0 + deviation))
+            types.append("cbf")
+            plds.append(protocol.plds[index])
+            durations.append(protocol.duration_of(index))
+    noise = np.random.default_rng(99)
+    for _ in range(protocol.norf):
+        volumes.append(noise.rayleigh(5.0, m0.shape))
+        types.append("noRF")
+        plds.append(0.0)
+        durations.append(0.0)
     data = np.stack(volumes, axis=-1)
     stem = f"sub-{subject}"
     nib.save(nib.Nifti1Image(data, affine), perf / f"{stem}_asl.nii.gz")
