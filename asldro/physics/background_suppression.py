@@ -346,12 +346,18 @@ class LabelAttenuation:
     the extra factor per pulse (None = none), ``presaturation_after_labelling_start`` flags
     a presaturation played after the start of labelling, which asldro does not apply to ΔM
     (exact where the label reaches the voxel after it, i.e. transit time >= t - Q).
+    ``sign`` is ``(-1)^N`` for the N inversions after the start of labelling: each inverts
+    the labelled deficit with the rest of the magnetisation, so the signed control-label
+    difference of the longitudinal magnetisation is ``sign * sum_j alpha_j * ΔM_j``
+    (docs/physics.md (5.12)); the magnitude images then give control - label > 0 where the
+    static tissue is inverted too.
     """
 
     parts: tuple[BolusPart, ...]
     pulse_efficiency: float
     alpha_bs_per_pulse: float | None
     presaturation_after_labelling_start: bool
+    sign: int = 1
 
     @property
     def alpha_bs(self) -> float | None:
@@ -361,7 +367,7 @@ class LabelAttenuation:
     def attenuate(
         self, delta_m: Callable[[float, np.ndarray], ArrayLike], signal_time: ArrayLike
     ) -> np.ndarray:
-        """``sum_j alpha_j * delta_m(end_j - start_j, signal_time - start_j)``.
+        """``sign * sum_j alpha_j * delta_m(end_j - start_j, signal_time - start_j)``.
 
         ``delta_m(label_duration, signal_time)`` is the unattenuated ΔM of a bolus (e.g.
         :func:`asldro.physics.gkm.delta_m` with the other arguments bound); ``signal_time`` is
@@ -372,7 +378,7 @@ class LabelAttenuation:
         total = np.float64(0.0)
         for part in self.parts:
             total = total + part.alpha_bs * _f64(delta_m(part.end - part.start, t - part.start))
-        return np.asarray(total, dtype=np.float64)
+        return np.asarray(self.sign * total, dtype=np.float64)
 
 
 def _label_type(label_type: str) -> str:
@@ -427,7 +433,8 @@ def label_attenuation(
     chi = float(resolve_pulse_efficiency(bs.pulse_efficiency, t1_blood))
     per_pulse = abs(chi) * (1.0 if bs.alpha_bs_per_pulse is None else bs.alpha_bs_per_pulse)
     parts = _bolus_parts(kind, tau, after_start, per_pulse)
-    return LabelAttenuation(parts, abs(chi), bs.alpha_bs_per_pulse, presaturation_after)
+    sign = -1 if len(after_start) % 2 else 1
+    return LabelAttenuation(parts, abs(chi), bs.alpha_bs_per_pulse, presaturation_after, sign)
 
 
 def _bolus_parts(

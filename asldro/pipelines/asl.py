@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Iterable, Mapping
@@ -251,6 +252,46 @@ def resolve_suppression(
     )
 
 
+def warn_negative_perfusion(
+    series: AslSeries,
+    model: KineticModel,
+    maps: Mapping[str, np.ndarray],
+    label_counts: np.ndarray,
+    index: int,
+) -> None:
+    """One warning line when the magnitude images of a suppressed series will show control -
+    label < 0 in perfused tissue: each inversion after the start of labelling inverts the
+    labelled deficit (docs/physics.md (5.12)), so with N of them the label is brighter than the
+    control wherever (-1)^N and the static Mz at the excitation have opposite signs (a scanner
+    would swap label and control or subtract the other way; the DRO writes what the
+    magnetisation gives)."""
+    if model.suppression is None or not (
+        series.suppressed("control") and series.suppressed("label")
+    ):
+        return
+    static = suppression_model.static_mz(maps["m0"], maps["t1"], model.suppression)
+    perfused = (maps["perfusion_rate"] > 0) & (maps["m0"] > 0)
+    if static.ndim == 1:
+        perfused = perfused & (label_counts[: perfused.size] > 0)
+    for phase, timing in enumerate(series.phases):
+        sign = model.attenuation(timing).sign
+        wrong = perfused & (sign * static < 0)
+        if np.any(wrong):
+            count = sum(
+                1 for time in model.suppression.inversion_times if time < timing.signal_time
+            )
+            warnings.warn(
+                f"image_series[{index - 1}].series_parameters.background_suppression: with "
+                f"{count} inversion(s) after the start of labelling (phase {phase}) the static "
+                "tissue's Mz at the excitation has the sign that makes control - label of the "
+                "magnitude images negative in some perfused tissue (the label is brighter); an "
+                "even number of inversions after the labelling (or pulse times that leave the "
+                "static Mz inverted) keeps it positive",
+                stacklevel=2,
+            )
+            return
+
+
 @functools.lru_cache(maxsize=16)
 def optimised_inversion_times(
     t1_values: tuple[float, ...],
@@ -288,6 +329,7 @@ def build_asl_pipeline(
     suppression = resolve_suppression(series.suppression, maps["t1"], context.label_counts)
     if suppression is not None:
         model = dataclasses.replace(model, suppression=suppression)
+        warn_negative_perfusion(series, model, maps, context.label_counts, index)
     # the kinetic quantities as lookup tables where they are, whatever the signal maps are:
     # the model is then evaluated once per tissue (a dispersed one costs per distinct value)
     kinetic_maps = context.maps(model.quantities, replace)

@@ -244,6 +244,7 @@ class Kinetics:
                 {"start": part.start, "end": part.end, "alpha_bs": part.alpha_bs}
                 for part in attenuation.parts
             ]
+            out["background_suppression_sign"] = attenuation.sign
         return out
 
     def __call__(self, image: Image) -> Image:

@@ -118,13 +118,15 @@ CASES = {
         GT,
     ),
     # background suppression (issue 12): develop's default module (true: 4 inversions
-    # optimised for the ground truth's T1s) on a 2D multi-PLD pCASL with a separate 2D M0 ...
+    # optimised for the ground truth's T1s, the earliest 3.13 s before the excitation) on a 2D
+    # multi-PLD pCASL with a separate 2D M0; every phase starts labelling before all four
+    # inversions (an odd number after it would make control - label negative, with a warning)
     "bs_two_d_multi_pld": document(
         small("asl", asl_context="m0scan", mr_acq_type="2D", slice_readout_time=0.04),
         small(
             "asl",
             asl_context="control label control label",
-            signal_time=[2.3, 2.8, 3.3],
+            signal_time=[3.2, 3.6, 3.9],
             mr_acq_type="2D",
             slice_readout_time=0.04,
             background_suppression=True,

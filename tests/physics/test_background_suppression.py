@@ -346,16 +346,19 @@ def test_integers_and_case_are_accepted():
 # --- ΔM attenuation ----------------------------------------------------------------------------
 
 
-def test_ideal_pulses_after_labelling_leave_delta_m_unchanged():
-    bs = bsm.BackgroundSuppression(4.0, [0.3, 0.9, 1.6])
+@pytest.mark.parametrize("times, sign", [([0.3, 0.9, 1.6, 1.2], 1), ([0.3, 0.9, 1.6], -1)])
+def test_ideal_pulses_after_labelling_leave_delta_m_unchanged_but_for_its_sign(times, sign):
+    """Each ideal inversion inverts the signed control-label difference of the longitudinal
+    magnetisation with the rest of it: after N of them it is (-1)^N ΔM, same magnitude."""
+    bs = bsm.BackgroundSuppression(4.0, times)
     attenuation = bsm.label_attenuation(
         bs, label_type="pcasl", label_duration=1.8, signal_time=3.6, t1_blood=T1B
     )
-    assert attenuation.parts == (bsm.BolusPart(0.0, 1.8, 1.0, 3),)
-    assert attenuation.alpha_bs == 1.0
+    assert attenuation.parts == (bsm.BolusPart(0.0, 1.8, 1.0, len(times)),)
+    assert attenuation.alpha_bs == 1.0 and attenuation.sign == sign
     assert not attenuation.presaturation_after_labelling_start
     value = attenuation.attenuate(phantom_casl_delta_m, 3.6)
-    assert float(value) == float(phantom_casl_delta_m(1.8, 3.6))
+    assert float(value) == sign * float(phantom_casl_delta_m(1.8, 3.6))
 
 
 def test_each_inversion_after_the_label_multiplies_it_by_its_efficiency():
@@ -365,7 +368,7 @@ def test_each_inversion_after_the_label_multiplies_it_by_its_efficiency():
     )
     assert attenuation.alpha_bs == pytest.approx((0.95 * 0.97) ** 3, rel=1e-14)
     assert attenuation.alpha_bs_per_pulse == 0.97 and attenuation.pulse_efficiency == 0.95
-    expected = buxton_casl_integral(3.6, 1.8, lambda s: (0.95 * 0.97) ** 3)
+    expected = buxton_casl_integral(3.6, 1.8, lambda s: (-0.95 * 0.97) ** 3)  # signed: χ < 0
     assert float(attenuation.attenuate(phantom_casl_delta_m, 3.6)) == pytest.approx(
         expected, rel=1e-9
     )
@@ -423,8 +426,13 @@ def test_casl_inversion_during_labelling_splits_the_bolus(chi, signal_time, time
     assert attenuation.alpha_bs is None
     pulses_after_start = [signal_time - time for time in times]
 
-    def factor(created):  # |χ| for every inversion after the spin was labelled
-        return abs(chi) ** sum(1 for pulse in pulses_after_start if pulse > created)
+    def factor(created):
+        """χ (signed) for every inversion after the spin was labelled, and -1 for every
+        inversion during labelling before it: the sequence exchanges label and control after
+        each, so a spin labelled later starts with the opposite sign."""
+        after = sum(1 for pulse in pulses_after_start if pulse > created)
+        before = sum(1 for pulse in pulses_after_start if 0 < pulse <= created)
+        return chi**after * (-1) ** before
 
     breaks = [b for _, b, _ in expected_parts[:-1]]
     for slice_delay in (0.0, 0.1):  # a later 2D slice: same parts, ΔM at t + δ

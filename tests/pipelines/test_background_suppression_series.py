@@ -8,6 +8,7 @@ and the BIDS fields of the acquisition record."""
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -131,19 +132,40 @@ def test_delta_m_is_attenuated_by_each_inversion_after_the_labelling(readout, ch
 def test_an_inversion_during_pcasl_labelling_attenuates_only_the_part_labelled_before_it():
     """An inversion 2.0 s before the excitation at t = 2.8 s is 0.8 s after the start of the
     1.8 s labelling: only the part labelled before it is multiplied by |χ| (docs/physics.md
-    (5.11)-(5.12)); the arrived-regime ΔM is then between (|χ|·ΔM) and ΔM, and equals the
-    superposition of the two parts, each a bolus of its own duration."""
+    (5.11)-(5.12)), so |ΔM| lies between |χ|·ΔM and ΔM. One inversion after the start of
+    labelling inverts the labelled deficit while the static tissue recovers to Mz > 0 by the
+    excitation: the label volume is brighter than the control in the magnitude images
+    (control - label < 0), and a warning line says so."""
     truth = _uniform_truth()
     module = {"sat_pulse_time": SATURATION, "inv_pulse_times": [2.0], "pulse_efficiency": -0.8}
     plain = _volumes(_pipeline(_document(signal_time=2.8, mr_acq_type="3D"), truth))
-    suppressed = _volumes(
-        _pipeline(
+    with pytest.warns(UserWarning, match=r"makes control - label of the magnitude images negative"):
+        pipeline = _pipeline(
             _document(signal_time=2.8, mr_acq_type="3D", background_suppression=module), truth
         )
-    )
+    suppressed = _volumes(pipeline)
     before = plain[1] - plain[2]
     after = suppressed[1] - suppressed[2]
-    assert np.all(after < before) and np.all(after > 0.8 * before)
+    assert np.all(after < 0)
+    assert np.all(-after < before) and np.all(-after > 0.8 * before)
+
+
+def test_an_odd_number_of_inversions_with_inverted_static_tissue_gives_positive_delta_m():
+    """Three inversions after the labelling (0.3, 0.9, 1.5 s before the excitation, ideal) and
+    a presaturation 4 s before leave the static Mz < 0 at the excitation; the labelled deficit is
+    inverted three times too, so the magnitude images give control - label = +ΔM (no warning)."""
+    truth = _uniform_truth()
+    module = {"sat_pulse_time": SATURATION, "inv_pulse_times": [0.9, 0.3, 1.5]}
+    plain = _volumes(_pipeline(_document(signal_time=3.6, mr_acq_type="3D"), truth))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        pipeline = _pipeline(
+            _document(signal_time=3.6, mr_acq_type="3D", background_suppression=module), truth
+        )
+    suppressed = _volumes(pipeline)
+    static = _event_mz(PHANTOM["m0"], PHANTOM["t1"], _module(-1.0, [0.9, 0.3, 1.5]), 0.0)
+    assert static < 0
+    np.testing.assert_allclose(suppressed[1] - suppressed[2], plain[1] - plain[2], rtol=1e-9)
 
 
 def test_optimised_times_null_the_ground_truth_t1s_and_are_recorded():

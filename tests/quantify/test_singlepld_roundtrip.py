@@ -104,6 +104,27 @@ def _params(folder, label_type, **asl):
                 "slice_order": "interleaved",
             },
         ),
+        # background suppression (issue 12): ideal inversions leave ΔM unchanged (before, during
+        # or after the labelling), so no correction is needed -- 3D with given pulses, 2D with
+        # develop's optimised default module
+        (
+            "pcasl",
+            {
+                "label_duration": 1.8,
+                "signal_time": 3.6,
+                "background_suppression": {"inv_pulse_times": [0.9, 0.3, 1.5]},
+            },
+        ),
+        (
+            "pcasl",
+            {
+                "label_duration": 1.8,
+                "signal_time": 3.6,
+                "mr_acq_type": "2D",
+                "slice_readout_time": 0.05,
+                "background_suppression": True,
+            },
+        ),
         # PASL needs a bolus cut-off for the white paper's formula (and for BIDS's
         # BolusCutOffDelayTime): QUIPSS II at TI1 = the natural bolus, then bolus cut by QUIPSS II
         # and Q2TIPS (natural 1.2 s, TI1 0.8 s; Q2TIPS' TI1s plays no part)
@@ -157,6 +178,31 @@ def test_white_paper_quantification_is_exact_where_the_model_holds(
         if label_type == "pasl"
         else "Eq. 1" in sidecar["Description"]
     )
+
+
+@pytest.mark.parametrize("corrected", [True, False])
+def test_background_suppression_loss_is_corrected_with_the_per_pulse_efficiency(
+    corrected, tmp_path, capsys
+):
+    """Three inversions after the labelling, each with an extra loss of 0.95 on the label
+    (alpha_bs_per_pulse): quantified with --bs-efficiency-per-pulse 0.95 the CBF is the truth;
+    without, 0.95^3 of it (the sidecar's BackgroundSuppressionNumberPulses is 3)."""
+    seg = _write_ground_truth(tmp_path)
+    module = {"inv_pulse_times": [0.9, 0.3, 1.5], "alpha_bs_per_pulse": 0.95}
+    params = _params(
+        tmp_path, "pcasl", label_duration=1.8, signal_time=3.6, background_suppression=module
+    )
+    dataset = tmp_path / "dro"
+    assert main(["generate", "--params", str(params), str(dataset)]) == 0
+    option = ["--bs-efficiency-per-pulse", "0.95"] if corrected else []
+    assert main(["quantify", str(dataset), "--skip-validation", *option]) == 0
+    capsys.readouterr()
+    cbf_file = dataset / "derivatives" / "asldro-quantify" / "sub-01" / "perf" / "sub-01_cbf.nii.gz"
+    cbf = np.asarray(nib.load(str(cbf_file)).dataobj, dtype=np.float64)
+    truth = np.asarray(CBF)[seg]
+    flow = truth > 0
+    expected = truth if corrected else truth * 0.95**3
+    np.testing.assert_allclose(cbf[flow], expected[flow], rtol=1e-4, atol=0)
 
 
 def test_the_default_parameters_show_the_model_mismatch(tmp_path, capsys):
