@@ -5,7 +5,6 @@ for, and drawn with the Agg canvas (no display, no pyplot state)."""
 
 from __future__ import annotations
 
-import importlib.util
 import io
 from typing import Sequence
 
@@ -23,11 +22,13 @@ AGREEMENT_SD = 1.96
 
 def require_matplotlib() -> None:
     """A usage error (exit 64) when matplotlib cannot be imported."""
-    if importlib.util.find_spec("matplotlib") is None:
+    try:
+        import matplotlib  # noqa: F401  # pylint: disable=unused-import  # only: can it be imported
+    except ImportError as err:
         raise UsageError(
             "--plots needs matplotlib, which this Python lacks: install the optional extra "
             "(pip install 'asldro[plots]')"
-        )
+        ) from err
 
 
 def _png(figure) -> bytes:

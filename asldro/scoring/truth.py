@@ -222,6 +222,11 @@ def read_ground_truth(dataset: Path, participant: str) -> GroundTruth:
             "needs a dataset written by asldro generate"
         )
     folder = root / f"sub-{participant}"
+    if not folder.is_dir() and (Path(dataset) / f"sub-{participant}").is_dir():
+        raise ScoreError(
+            f"{relative(folder, dataset)}: missing: the dataset has no ground truth of "
+            f"sub-{participant} (generated without a ground_truth series?)"
+        )
     if not folder.is_dir():
         known = ", ".join(f"sub-{p}" for p in participants(dataset)) or "none"
         raise UsageError(
