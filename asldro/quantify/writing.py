@@ -101,12 +101,19 @@ def raw_uri(dataset: Path, target: Path) -> str:
     return root.as_uri() + "/"
 
 
-def dataset_description(source: dict[str, Any], raw: str) -> dict[str, Any]:
-    """The derivative's ``dataset_description.json``."""
-    generator = {**generated_by()[0], "Description": DESCRIPTION}
+def dataset_description(
+    source: dict[str, Any],
+    raw: str,
+    *,
+    title: str = "asldro quantify: CBF (and ATT) of",
+    generator_description: str = DESCRIPTION,
+) -> dict[str, Any]:
+    """The derivative's ``dataset_description.json``: ``Name`` is ``title`` and the source's
+    name (``asldro score`` passes its own title and description)."""
+    generator = {**generated_by()[0], "Description": generator_description}
     name = source.get("Name") if isinstance(source.get("Name"), str) else "an ASL dataset"
     description: dict[str, Any] = {
-        "Name": f"asldro quantify: CBF (and ATT) of {name}",
+        "Name": f"{title} {name}",
         "BIDSVersion": fields()["bids_version"],
         "DatasetType": "derivative",
     }

@@ -69,7 +69,7 @@ class ScoreResult:
 
 
 @dataclass(frozen=True)
-class _Scored:
+class _Scored:  # pylint: disable=too-many-instance-attributes  # a map's result and its names
     """A map scored, before anything is written."""
 
     volume: Volume
@@ -331,7 +331,7 @@ def _map_files(scored: _Scored, purity: float) -> dict[str, bytes]:
         error, brain, truth, estimate, groups = scored.pictures
         title = f"{scored.volume.path.name}: {scored.quantity} estimate - truth"
         files[f"{base}_{ENDINGS['errormap']}"] = error_map_png(
-            error, brain, scored.units, title, scored.volume.grid.voxel_size
+            error, brain, scored.units, title, tuple(scored.volume.grid.voxel_size)
         )
         files[f"{base}_{ENDINGS['blandaltman']}"] = bland_altman_png(
             truth, estimate, groups, scored.units, f"{scored.volume.path.name}: brain voxels"

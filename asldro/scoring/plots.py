@@ -6,7 +6,7 @@ for, and drawn with the Agg canvas (no display, no pyplot state)."""
 from __future__ import annotations
 
 import io
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -50,6 +50,7 @@ def brain_slices(brain: np.ndarray, count: int = SLICES) -> list[int]:
     return sorted({int(holding[int(round(p))]) for p in picks})
 
 
+# pylint: disable-next=too-many-locals  # one figure: its parts in drawing order
 def error_map_png(
     error: np.ndarray,
     brain: np.ndarray,
@@ -68,7 +69,7 @@ def error_map_png(
     shown = np.where(brain, error, np.nan)
     figure = Figure(figsize=(3.2 * len(slices) + 1.2, 3.6))
     axes = figure.subplots(1, len(slices), squeeze=False)[0]
-    image = None
+    image: Any = None
     for axis, index in zip(axes, slices):
         image = axis.imshow(
             shown[:, :, index].T,
@@ -86,6 +87,7 @@ def error_map_png(
     return _png(figure)
 
 
+# pylint: disable-next=too-many-locals  # one figure: its parts in drawing order
 def bland_altman_png(
     truth: np.ndarray,
     estimate: np.ndarray,
@@ -101,7 +103,7 @@ def bland_altman_png(
     mean = (estimate + truth) / 2.0
     difference = estimate - truth
     figure = Figure(figsize=(6.4, 4.8))
-    axis = figure.subplots()
+    axis = figure.add_subplot()
     rest = np.ones(truth.shape, dtype=bool)
     for name, selection in groups:
         axis.scatter(mean[selection], difference[selection], s=4, alpha=0.5, label=name)

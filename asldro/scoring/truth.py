@@ -86,20 +86,11 @@ class Volume:
 
 
 def load_volume_image(path: Path, root: Path) -> Any:
-    """The nibabel image of ``path``; an unreadable file is an error naming it."""
-    import nibabel as nib
-    from nibabel.spatialimages import SpatialImage
+    """The nibabel image of ``path``; an unreadable file is a :class:`ScoreError` naming it
+    (the rule of ``asldro quantify``'s reader)."""
+    from asldro.quantify.reading import load_image
 
-    try:
-        image = nib.load(str(path))
-        if not isinstance(image, SpatialImage):  # e.g. GIFTI: a header without a data shape
-            raise TypeError(f"a {type(image).__name__}, not a volume image")
-        image.header.get_data_shape()
-    except (FileNotFoundError, PermissionError, IsADirectoryError):
-        raise
-    except Exception as err:  # pylint: disable=broad-except  # nibabel raises many types
-        raise ScoreError(f"{relative(path, root)}: not a readable NIfTI image ({err})") from err
-    return image
+    return load_image(path, root, ScoreError)
 
 
 def read_volume(path: Path, root: Path) -> Volume:
@@ -117,7 +108,7 @@ def read_volume(path: Path, root: Path) -> Volume:
     code = int(header.get_sform(coded=True)[1] or 0)
     if code == 0:
         code = int(header.get_qform(coded=True)[1] or 0)
-    grid = Grid(shape=shape, affine=np.asarray(image.affine, dtype=np.float64))  # type: ignore[arg-type]
+    grid = Grid(shape=shape, affine=np.asarray(image.affine, dtype=np.float64))
     return Volume(path, entities, suffix, grid, code)
 
 
@@ -370,60 +361,72 @@ class OnGrid:  # pylint: disable=too-many-instance-attributes  # the grid, its c
             covered &= self.resampler(grid).resample(np.ones(grid.shape)) >= COVERED
         return covered
 
-    def _fraction(
-        self, volumes: Sequence[Volume], values: Callable[[Volume], np.ndarray]
-    ) -> tuple[np.ndarray, bool, Volume]:
+    def _fraction(self, volumes: Sequence[Volume]) -> tuple[np.ndarray, bool, Volume]:
+        """The fractions of a probseg on the map's grid (:meth:`pick`), whether it was there,
+        and the image used."""
         volume, on_grid = self.pick(volumes)
-        data = values(volume)
+        data = self.data(volume)
         return (data if on_grid else self.volume_mean(volume, data)), on_grid, volume
 
     def regions(self) -> list[Region]:
         """The tissue and label regions (dseg.tsv order), then ``brain``."""
-        labels = self.truth.labels
         probsegs = {
             label.index: self.truth.with_suffix("probseg", label=label.abbreviation)
-            for label in labels
+            for label in self.truth.labels
         }
         dsegs = self.truth.with_suffix("dseg")
-        tissues = tissue_names()
-        found: list[Region] = []
-        for label in labels:
-            kind = "tissue" if probsegs[label.index] or label.name in tissues else "label"
-            if probsegs[label.index]:
-                fraction, on_grid, volume = self._fraction(probsegs[label.index], self.data)
-                mask = fraction >= self.purity - PURITY_TOLERANCE
-                source = self._fraction_text("probseg", volume, on_grid)
-            elif dsegs:
-                mask, source = self._dseg_mask(dsegs, lambda seg, i=label.index: seg == i)
-            else:
-                continue
-            found.append(Region(label.abbreviation, label.name, kind, label.index, mask, source))
-        with_probseg = [probsegs[label.index] for label in labels if probsegs[label.index]]
-        if with_probseg and all(probsegs[r.index] for r in found if r.kind == "tissue"):
-            total = np.zeros(self.target.shape)
-            for volumes in with_probseg:
-                fraction, _, _ = self._fraction(volumes, self.data)
-                total += fraction
-            source = f"sum of the probsegs of {', '.join(r.name for r in found if probsegs[r.index])} >= {self.purity:g}"
-            found.append(
-                Region(
-                    BRAIN,
-                    "every label",
-                    BRAIN,
-                    None,
-                    total >= self.purity - PURITY_TOLERANCE,
-                    source,
-                )
-            )
-        elif dsegs:
-            mask, source = self._dseg_mask(dsegs, lambda seg: seg > 0)
-            found.append(Region(BRAIN, "every label", BRAIN, None, mask, source))
-        if not found:
+        found = [
+            region
+            for label in self.truth.labels
+            if (region := self._label_region(label, probsegs[label.index], dsegs)) is not None
+        ]
+        brain = self._brain_region(found, probsegs, dsegs)
+        if brain is None:
             raise ScoreError(
                 f"{self.truth.rel(self.truth.root)}/sub-{self.truth.participant}: no tissue masks "
                 "(neither a probseg nor a dseg image)"
             )
-        return found
+        return [*found, brain]
+
+    def _label_region(
+        self, label: Label, probsegs: Sequence[Volume], dsegs: Sequence[Volume]
+    ) -> Region | None:
+        """One label's region: from its probseg, else from the dseg (None without either)."""
+        kind = "tissue" if probsegs or label.name in tissue_names() else "label"
+        if probsegs:
+            fraction, on_grid, volume = self._fraction(probsegs)
+            mask = fraction >= self.purity - PURITY_TOLERANCE
+            source = self._fraction_text("probseg", volume, on_grid)
+        elif dsegs:
+            index = label.index
+            mask, source = self._dseg_mask(dsegs, lambda seg: seg == index)
+        else:
+            return None
+        return Region(label.abbreviation, label.name, kind, label.index, mask, source)
+
+    def _brain_region(
+        self,
+        found: Sequence[Region],
+        probsegs: Mapping[int, Sequence[Volume]],
+        dsegs: Sequence[Volume],
+    ) -> Region | None:
+        """``brain``: the summed probsegs when every tissue has one, else the dseg's labels > 0
+        (None without either)."""
+        with_probseg = [r for r in found if r.index is not None and probsegs[r.index]]
+        tissues = [r for r in found if r.kind == "tissue"]
+        if with_probseg and len(tissues) == len([r for r in tissues if r in with_probseg]):
+            total = np.zeros(self.target.shape)
+            for region in with_probseg:
+                assert region.index is not None  # with_probseg holds labels only
+                total += self._fraction(probsegs[region.index])[0]
+            names = ", ".join(region.name for region in with_probseg)
+            source = f"sum of the probsegs of {names} >= {self.purity:g}"
+            mask = total >= self.purity - PURITY_TOLERANCE
+            return Region(BRAIN, "every label", BRAIN, None, mask, source)
+        if dsegs:
+            mask, source = self._dseg_mask(dsegs, lambda seg: seg > 0)
+            return Region(BRAIN, "every label", BRAIN, None, mask, source)
+        return None
 
     def _fraction_text(self, what: str, volume: Volume, on_grid: bool) -> str:
         name = self.truth.rel(volume.path)

@@ -10,8 +10,7 @@ from __future__ import annotations
 from typing import Any, Mapping, Sequence
 
 from asldro import __version__
-from asldro.bids.dataset import FILES_RECORD, files_record, generated_by
-from asldro.bids.fields import fields
+from asldro.bids.dataset import FILES_RECORD, files_record
 from asldro.jsonable import json_bytes
 from asldro.scoring.statistics import COLUMNS
 
@@ -32,24 +31,15 @@ DESCRIPTION = (
 
 
 def dataset_description(source: dict[str, Any], raw: str) -> dict[str, Any]:
-    """The derivative's ``dataset_description.json``."""
-    name = source.get("Name") if isinstance(source.get("Name"), str) else "an ASL dataset"
-    description: dict[str, Any] = {
-        "Name": f"asldro score: maps scored against the ground truth of {name}",
-        "BIDSVersion": fields()["bids_version"],
-        "DatasetType": "derivative",
-    }
-    if isinstance(source.get("License"), str):
-        description["License"] = source["License"]
-    description.update(
-        {
-            "Authors": list(fields()["dataset"]["Authors"]),
-            "GeneratedBy": [{**generated_by()[0], "Description": DESCRIPTION}],
-            "SourceDatasets": [{"URL": raw}],
-            "DatasetLinks": {"raw": raw},
-        }
+    """The derivative's ``dataset_description.json`` (the rule of ``asldro quantify``'s)."""
+    from asldro.quantify.writing import dataset_description as derivative_description
+
+    return derivative_description(
+        source,
+        raw,
+        title="asldro score: maps scored against the ground truth of",
+        generator_description=DESCRIPTION,
     )
-    return description
 
 
 def readme(maps: Sequence[tuple[str, str, str]]) -> str:
