@@ -237,7 +237,7 @@ def tissue_names() -> set[str]:
     return {entry["name"] for key, entry in table.items() if key not in ("background", "lesion")}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Region:
     """A set of voxels of the map's grid: ``kind`` is ``tissue``, ``label`` (a dseg label
     that is no tissue: a lesion, a user ground truth's own label) or ``brain``; ``mask_source``
@@ -414,7 +414,7 @@ class OnGrid:  # pylint: disable=too-many-instance-attributes  # the grid, its c
         (None without either)."""
         with_probseg = [r for r in found if r.index is not None and probsegs[r.index]]
         tissues = [r for r in found if r.kind == "tissue"]
-        if with_probseg and len(tissues) == len([r for r in tissues if r in with_probseg]):
+        if with_probseg and all(r.index is not None and probsegs[r.index] for r in tissues):
             total = np.zeros(self.target.shape)
             for region in with_probseg:
                 assert region.index is not None  # with_probseg holds labels only
