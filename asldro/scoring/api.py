@@ -240,7 +240,10 @@ def _score_map(
         selected = region.mask & usable
         numbers = region_statistics(estimate[selected], truth_values[selected])
         if numbers["n_voxels"] == 0:
-            warnings.warn(f"{where}: region {region.name} has no voxel at purity {purity:g}")
+            warnings.warn(
+                f"{where}: region {region.name} has no voxel to score (purity {purity:g}; "
+                "inside the ground truth, estimate finite, truth defined)"
+            )
         rows.append(
             {
                 "region": region.name,
