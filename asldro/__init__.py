@@ -19,6 +19,7 @@ __all__ = [
     "load_ground_truth",
     "generate_series",
     "generate",
+    "score",
 ]
 # pylint: enable=undefined-all-variable
 
@@ -44,6 +45,7 @@ _LAZY = {
     "load_ground_truth": "asldro.groundtruth",
     "generate_series": "asldro.pipelines",
     "generate": "asldro.api",
+    "score": "asldro.scoring.api",
 }
 
 

@@ -8,6 +8,8 @@ Commands::
     asldro validate DIR [--report FILE]             validate a dataset (three layers)
     asldro quantify DATASET [--output-dir DIR] ...  CBF (and ATT) of any BIDS ASL dataset, as
                                                     a derivative (docs/quantify.md)
+    asldro score DATASET MAP [MAP ...] ...          a pipeline's maps against the ground truth,
+                                                    per tissue, as a derivative (docs/score.md)
 
 Exit status (:class:`asldro.exit_codes.ExitCode`, shared with ``run.py``): 0 ok, 1 unexpected
 failure (also: a validator could not run), 16 the dataset failed validation, 64 usage error,
@@ -148,6 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="validation layers to run (default: all three)",
     )
     _add_quantify_parser(commands)
+    _add_score_parser(commands)
     return parser
 
 
@@ -241,6 +244,66 @@ def _add_quantify_parser(commands) -> None:
         help="replace an earlier asldro quantify derivative (nothing else)",
     )
     quant.add_argument(
+        "--skip-validation", action="store_true", help="do not validate the derivative"
+    )
+
+
+def _add_score_parser(commands) -> None:
+    """``asldro score`` (docs/score.md)."""
+    from asldro.scoring import DEFAULT_PURITY, QUANTITIES
+
+    scoring = commands.add_parser(
+        "score",
+        help="score a pipeline's maps against the ground truth, per tissue",
+        description="Compare maps of CBF, ATT, aBV or aBAT (any grid in the ground truth's "
+        "world space) with the ground truth of a dataset asldro generated, carried to each "
+        "map's grid: per tissue and label (masks from the probseg at --purity, else the dseg) "
+        "and over the brain, the bias, relative bias, RMSE, Pearson r and fraction of voxels "
+        "within 10 %%. Writes a TSV and a JSON per map into a derivative (default "
+        "DATASET/derivatives/asldro-score) and validates it. Exit 0 ok, 16 the derivative "
+        "failed validation, 64 usage, 65 a map cannot be scored, 73 the output folder cannot "
+        "be written or replaced.",
+    )
+    scoring.add_argument("dataset", help="a dataset asldro generated")
+    scoring.add_argument("maps", nargs="+", metavar="MAP", help="NIfTI map(s) to score")
+    scoring.add_argument(
+        "--participant-label",
+        "--participant_label",
+        metavar="LABEL",
+        help="whose ground truth (default: the sub- entity of the map's name, else the only "
+        "participant)",
+    )
+    scoring.add_argument(
+        "--quantity",
+        choices=QUANTITIES,
+        help="what every map holds (default: the suffix of its name, e.g. _cbf)",
+    )
+    scoring.add_argument(
+        "--purity",
+        type=positive_number,
+        default=DEFAULT_PURITY,
+        metavar="FRACTION",
+        help="a voxel belongs to a tissue when its fraction is at least this, in (0, 1] "
+        f"(default: {DEFAULT_PURITY:g})",
+    )
+    scoring.add_argument(
+        "--output-dir",
+        metavar="DIR",
+        help="derivative folder (default: DATASET/derivatives/asldro-score); new, empty, or an "
+        "earlier asldro score result (replaced with --overwrite)",
+    )
+    scoring.add_argument(
+        "--plots",
+        action="store_true",
+        help="also write an error-map and a Bland-Altman PNG per map (needs matplotlib: "
+        "pip install 'asldro[plots]')",
+    )
+    scoring.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an earlier asldro score derivative (nothing else)",
+    )
+    scoring.add_argument(
         "--skip-validation", action="store_true", help="do not validate the derivative"
     )
 
@@ -381,6 +444,46 @@ def _quantify(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _score(args: argparse.Namespace) -> int:
+    from asldro.scoring.api import score
+
+    result = score(
+        args.dataset,
+        args.maps,
+        participant_label=args.participant_label,
+        quantity=args.quantity,
+        purity=args.purity,
+        output_dir=args.output_dir,
+        plots=args.plots,
+        overwrite=args.overwrite,
+        validate=not args.skip_validation,
+    )
+    for scored in result.maps:
+        print(f"{scored.map} ({scored.quantity}, sub-{scored.participant}):")
+        for row in scored.rows:
+            print("  " + _score_line(row, scored.units))
+    print(f"wrote {result.output} ({len(result.maps)} map(s))")
+    if result.validation is not None:
+        return _report_status(result.validation, result.output)
+    return EXIT_OK
+
+
+def _score_line(row, units: str) -> str:
+    """One region's numbers in one line."""
+
+    def number(value, spec: str = ".4g") -> str:
+        return "n/a" if value is None else format(value, spec)
+
+    relative = row["relative_bias"]
+    return (
+        f"{row['region']:<6} n={row['n_voxels']:<6} truth {number(row['mean_truth'])} "
+        f"estimate {number(row['mean_estimate'])} {units} bias {number(row['bias'], '+.4g')} "
+        f"({'n/a' if relative is None else format(100 * relative, '+.3g') + ' %'}) "
+        f"RMSE {number(row['rmse'])} r {number(row['pearson_r'], '.4f')} "
+        f"within 10 % {number(row['within_10_percent'], '.1%')}"
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``asldro`` command line; returns the exit status.
 
@@ -406,6 +509,7 @@ def _main(argv: list[str], debug: bool) -> int:
                 "generate": _generate,
                 "validate": _validate,
                 "quantify": _quantify,
+                "score": _score,
                 "output": (
                     _output_params if getattr(args, "what", None) == "params" else _output_hrgt
                 ),

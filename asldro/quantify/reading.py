@@ -33,6 +33,7 @@ from asldro.bids.checks import (
     relative,
     resolve_intended_for,
 )
+from asldro.exit_codes import StatusError
 from asldro.quantify.errors import QuantifyError
 
 LABEL_TYPES = ("CASL", "PCASL", "PASL")
@@ -250,8 +251,9 @@ def per_volume(meta: Metadata, key: str, volumes: int, *, required: bool) -> np.
 # images
 
 
-def load_image(path: Path, root: Path) -> Any:
-    """The nibabel image of ``path``; an unreadable NIfTI is an error naming it."""
+def load_image(path: Path, root: Path, error: type[StatusError] = QuantifyError) -> Any:
+    """The nibabel image of ``path``; an unreadable NIfTI is an ``error`` naming it (default
+    :class:`QuantifyError`; ``asldro score`` raises its own)."""
     import nibabel as nib
     from nibabel.spatialimages import SpatialImage
 
@@ -263,7 +265,7 @@ def load_image(path: Path, root: Path) -> Any:
     except IO_ERRORS:
         raise
     except Exception as err:  # pylint: disable=broad-except  # nibabel raises many types
-        raise QuantifyError(f"{relative(path, root)}: not a readable NIfTI image ({err})") from err
+        raise error(f"{relative(path, root)}: not a readable NIfTI image ({err})") from err
     return image
 
 

@@ -72,21 +72,22 @@ def output_folder(dataset: Path, output_dir: str | os.PathLike | None) -> Path:
     return target
 
 
-def is_quantify_derivative(folder: Path) -> bool:
-    """True when ``folder`` holds a derivative written by ``asldro quantify`` (its files record
-    says so)."""
+def is_quantify_derivative(folder: Path, command: str = COMMAND) -> bool:
+    """True when ``folder`` holds a derivative written by ``command`` (default ``asldro
+    quantify``; its files record says so)."""
     record = read_files_record(folder)
-    return record is not None and record.get("command") == COMMAND
+    return record is not None and record.get("command") == command
 
 
-def plan_derivative(target: Path, *, overwrite: bool) -> OutputPlan:
+def plan_derivative(target: Path, *, overwrite: bool, command: str = COMMAND) -> OutputPlan:
     """Check the output folder before anything is read or written: missing or empty, or an
-    earlier asldro quantify derivative (replaced with ``overwrite``). Raises OutputError."""
-    if target.is_dir() and not is_quantify_derivative(target):
+    earlier derivative of ``command`` (default ``asldro quantify``; replaced with
+    ``overwrite``). Raises OutputError."""
+    if target.is_dir() and not is_quantify_derivative(target, command):
         if any(not is_asldro_temporary(entry.name) for entry in target.iterdir()):
             raise OutputError(
-                f"{target}: exists, is not empty and is not an asldro quantify derivative (no "
-                f"{FILES_RECORD} of asldro quantify); asldro quantify writes into a new or empty "
+                f"{target}: exists, is not empty and is not an {command} derivative (no "
+                f"{FILES_RECORD} of {command}); {command} writes into a new or empty "
                 "folder, or replaces its own earlier result"
             )
     return plan_output(target, overwrite=overwrite)
@@ -101,12 +102,19 @@ def raw_uri(dataset: Path, target: Path) -> str:
     return root.as_uri() + "/"
 
 
-def dataset_description(source: dict[str, Any], raw: str) -> dict[str, Any]:
-    """The derivative's ``dataset_description.json``."""
-    generator = {**generated_by()[0], "Description": DESCRIPTION}
+def dataset_description(
+    source: dict[str, Any],
+    raw: str,
+    *,
+    title: str = "asldro quantify: CBF (and ATT) of",
+    generator_description: str = DESCRIPTION,
+) -> dict[str, Any]:
+    """The derivative's ``dataset_description.json``: ``Name`` is ``title`` and the source's
+    name (``asldro score`` passes its own title and description)."""
+    generator = {**generated_by()[0], "Description": generator_description}
     name = source.get("Name") if isinstance(source.get("Name"), str) else "an ASL dataset"
     description: dict[str, Any] = {
-        "Name": f"asldro quantify: CBF (and ATT) of {name}",
+        "Name": f"{title} {name}",
         "BIDSVersion": fields()["bids_version"],
         "DatasetType": "derivative",
     }

@@ -41,6 +41,7 @@ API_MODULES = (
     "asldro.api",
     "asldro.quantify",
     "asldro.score",
+    "asldro.scoring",
     "asldro.analysis",
     "asldro.analysis.quantify",
     "asldro.analysis.score",
