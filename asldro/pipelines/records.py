@@ -26,6 +26,7 @@ from typing import Any, Iterable, Mapping, Union
 from asldro.acquisition.sampling import Grid
 from asldro.image import Image
 from asldro.params.types import AslSeries, AslVolume, GroundTruthSeries, StructuralSeries
+from asldro.pipelines import volume_types
 from asldro.pipelines.contrast import excitation_flip_angle
 
 
@@ -135,13 +136,15 @@ def _value(record: Any, name: str) -> Any:
 
 
 @dataclass(frozen=True)
-class AslAcquisition(_Acquired):
+class AslAcquisition(_Acquired):  # pylint: disable=too-many-instance-attributes  # one fact each
     """The 4-D asl image of an ``asl`` series: one volume per entry of ``series.volumes``
     (phases outer, ``asl_context`` tokens inner).
 
     ``lambda_blood_brain`` and ``t1_arterial_blood`` are the values used (the series' when given,
     else the ground truth's); ``m0_uniform_value`` is the M0 value when the M0 used is uniform
-    (else None).
+    (else None), ``m0_estimate`` the M0 signal scale the images carry then (the uniform M0
+    times the readout decay, ``asldro.pipelines.volume_types.m0_estimate``; the BIDS
+    ``M0Estimate``).
     """
 
     series: AslSeries
@@ -151,6 +154,7 @@ class AslAcquisition(_Acquired):
     lambda_blood_brain: float
     t1_arterial_blood: float
     m0_uniform_value: float | None
+    m0_estimate: float | None = None
 
     @property
     def image_type(self) -> str:
@@ -162,6 +166,12 @@ class AslAcquisition(_Acquired):
         """The volumes of the 4-D image, in order (the one expansion rule,
         :attr:`asldro.params.types.AslSeries.volumes`)."""
         return self.series.volumes
+
+    @property
+    def volume_formation(self) -> dict[str, str]:
+        """How each deltam, cbf and noRF volume type of the series was formed, in words (empty
+        without them; docs/physics.md §5.8)."""
+        return volume_types.formation(self.series)
 
     def per_volume(self, name: str) -> tuple[Any, ...]:
         """The value of ``name`` for every volume: an :class:`~asldro.params.types.AslVolume`
