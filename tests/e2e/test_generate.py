@@ -33,6 +33,9 @@ CASES = {
         small("asl", asl_context="control label"), T1W, GT, image_override={"m0": 80.0}
     ),
     "label_only": document(small("asl", asl_context="label label label"), T1W, GT),
+    # issue 12 item 3: the GE style (the subtraction + M0) and a CBF map alone
+    "deltam_m0scan": document(small("asl", asl_context="m0scan deltam deltam"), T1W, GT),
+    "cbf_only": document(small("asl", asl_context="cbf"), T1W, GT),
     "control_first": document(small("asl", asl_context="control label m0scan"), T1W, GT),
     "several_series": document(
         small("asl", label_type="pcasl"),
