@@ -21,6 +21,14 @@ from asldro.params.types import AslVolume
 from asldro.pipelines.records import AcquisitionRecord, AslAcquisition
 
 M0SCAN = "m0scan"
+#: Volume types without labelling: 0 in the per-volume PLD and LabelingDuration arrays (BIDS:
+#: "Any image within the time-series without a PLD, for example an m0scan, is indicated by a
+#: zero"; a noRF noise scan likewise, docs/bids.md §6).
+UNLABELLED = frozenset({M0SCAN, "noRF"})
+#: Volume types that are calibrated already: a series of only these (and noRF) needs no M0.
+CALIBRATED = frozenset({"cbf"})
+#: The unit of a cbf volume (BIDS: a cbf row requires ``Units`` in the asl sidecar).
+CBF_UNITS = "mL/100g/min"
 
 
 @dataclass(frozen=True)
@@ -50,16 +58,17 @@ def labelled_scalar_or_list(
 ) -> float | list[float]:
     """A labelling time of an asl run as BIDS wants it (docs/bids.md §6): one float when every
     control/label volume has the same ``value``, else one per volume with 0 for the m0scan
-    volumes (which have no labelling). ASLPrep counts the distinct values of the whole array,
+    volumes and the noRF volumes (which have no labelling, :data:`UNLABELLED`; deltam and cbf
+    volumes carry their labelling). ASLPrep counts the distinct values of the whole array,
     so ``[0, 1.8, 1.8]`` would be read as multi-PLD: a single delay is always a scalar. (An
     m0scan-only series, whose provenance records the timing it was given, has no labelled
     volume: its value is then :func:`scalar_or_list` of every volume's.)"""
-    labelled = [float(value(v)) for v in volumes if v.token != M0SCAN]
+    labelled = [float(value(v)) for v in volumes if v.token not in UNLABELLED]
     if not labelled:
         return scalar_or_list([value(v) for v in volumes])
     if all(v == labelled[0] for v in labelled):
         return labelled[0]
-    return [0.0 if v.token == M0SCAN else float(value(v)) for v in volumes]
+    return [0.0 if v.token in UNLABELLED else float(value(v)) for v in volumes]
 
 
 def post_labeling_delay(record: AslAcquisition, layout: Layout = Layout()) -> float | list[float]:
@@ -93,14 +102,21 @@ def total_acquired_pairs(record: AslAcquisition, layout: Layout = Layout()) -> i
     48 for 6 PLDs x 8 pairs).
 
     BIDS requires a value > 0; for a label-only (or control-only) series this is the number of
-    label (or control) volumes, a documented project convention.
+    label (or control) volumes, and for a series of deltam (or cbf) volumes without control and
+    label volumes the number of deltam (else cbf) volumes: each is formed from one control-label
+    pair (docs/physics.md §5.8; a scanner's export may average several pairs into one volume,
+    bids-examples asl001 has TotalAcquiredPairs 3): documented project conventions. With control
+    and label volumes the deltam and cbf volumes are not counted (bids-validator compares the
+    value with the control and label counts).
     """
     del layout  # the pairs depend on the volume types only
     tokens = [volume.token for volume in record.volumes]
     controls, labels = tokens.count("control"), tokens.count("label")
     pairs = min(controls, labels) if controls and labels else max(controls, labels)
     if pairs <= 0:
-        raise ValueError("an asl run needs at least one control or label volume")
+        pairs = tokens.count("deltam") or tokens.count("cbf")
+    if pairs <= 0:
+        raise ValueError("an asl run needs at least one control, label, deltam or cbf volume")
     return pairs
 
 
@@ -108,19 +124,29 @@ def m0_type(record: AslAcquisition, layout: Layout = Layout()) -> dict[str, Any]
     """``M0Type`` (and ``M0Estimate``) by the project rule (docs/bids.md §5).
 
     Included when the context has m0scan rows; Separate when an m0scan file with identical
-    entities exists; both is a configuration error; else Estimate with ``M0Estimate`` when the
-    M0 used is uniform (and > 0), else Absent.
+    entities exists; both is a configuration error; else Absent for a series whose volumes are
+    all cbf (and noRF): they are calibrated already and need no M0; else Estimate with
+    ``M0Estimate`` when the M0 used is uniform: the M0 signal scale the images carry (the
+    uniform M0 times the readout decay, ``AslAcquisition.m0_estimate``), when > 0; else Absent.
     """
-    uniform = record.m0_uniform_value
+    estimate = record.m0_estimate
     kind = m0_type_of(
         included=any(volume.token == M0SCAN for volume in record.volumes),
         separate=layout.has_separate_m0,
-        uniform_m0=uniform,
+        uniform_m0=estimate,
+        needs_m0=not all(volume.token in CALIBRATED | UNLABELLED for volume in record.volumes),
     )
     if kind == "Estimate":
-        assert uniform is not None  # Estimate needs a uniform M0
-        return {"M0Type": kind, "M0Estimate": float(uniform)}
+        assert estimate is not None  # Estimate needs a uniform M0
+        return {"M0Type": kind, "M0Estimate": float(estimate)}
     return {"M0Type": kind}
+
+
+def units(record: AslAcquisition, layout: Layout = Layout()) -> str:
+    """``Units`` of an asl run with cbf volumes (BIDS: required with cbf rows): the unit of
+    the white paper's CBF, :data:`CBF_UNITS`."""
+    del record, layout
+    return CBF_UNITS
 
 
 def magnetic_field_strength(record: AcquisitionRecord, layout: Layout = Layout()) -> float | int:
@@ -232,6 +258,7 @@ RULES: Mapping[str, Rule] = {
     "background_suppression": background_suppression,
     "background_suppression_number_pulses": background_suppression_number_pulses,
     "background_suppression_pulse_time": background_suppression_pulse_time,
+    "units": units,
 }
 """The rule of each :class:`~asldro.params.catalog.Derived` row, by the name the row gives."""
 
@@ -247,5 +274,6 @@ CONDITIONS: Mapping[str, Callable[[Any], bool]] = {
         record.value("mr_acq_type") == "2D" and record.value("multiband_factor") > 1
     ),
     "background_suppression": lambda record: record.background_suppression is not None,
+    "cbf_volumes": lambda record: "cbf" in record.value("asl_context"),
 }
 """The test of each named condition of :data:`asldro.params.catalog.CONDITIONS`."""

@@ -121,12 +121,18 @@ _ASL_COMPUTED: Mapping[str, Callable[[AslAcquisition], Any]] = {
 }
 
 
+VENDOR_FACTS = ("volume_formation",)
+"""The facts an asl image with deltam, cbf or noRF volumes adds at the end: how each of those
+volume types was formed (an image without them has the facts it always had)."""
+
+
 def _facts(record: AcquisitionRecord) -> tuple[str, ...]:
     if isinstance(record, AslAcquisition):
-        if record.series.readout_slice_timing is None:
-            return ASL_FACTS
-        at = ASL_FACTS.index("mr_acq_type") + 1
-        return (*ASL_FACTS[:at], *TWO_D_FACTS, *ASL_FACTS[at:])
+        facts: tuple[str, ...] = ASL_FACTS
+        if record.series.readout_slice_timing is not None:
+            at = ASL_FACTS.index("mr_acq_type") + 1
+            facts = (*ASL_FACTS[:at], *TWO_D_FACTS, *ASL_FACTS[at:])
+        return (*facts, *VENDOR_FACTS) if record.volume_formation else facts
     if isinstance(record, StructuralAcquisition):
         grid = ("voxel_size", "acq_matrix")
         if record.image_type == "magnitude":

@@ -51,7 +51,14 @@ from asldro.params import slices
 
 SERIES_TYPES = ("asl", "structural", "ground_truth")
 GLOBAL = "global_configuration"
-ASL_TOKENS = ("m0scan", "control", "label")
+DEVELOP_TOKENS = ("m0scan", "control", "label")
+"""The volume types of ASLDRO develop (and of ASLDRO 2.x): its ``{m0scan, control, label}``
+objects require all three, and background suppression's ``apply_to_asl_context`` names them."""
+VENDOR_TOKENS = ("deltam", "cbf", "noRF")
+"""The BIDS volume types of vendor exports (issue 12): ``deltam`` (the subtraction control -
+label), ``cbf`` (a CBF map, mL/100g/min) and ``noRF`` (a noise scan without RF excitation),
+spelled as BIDS spells them (docs/physics.md §5.8)."""
+ASL_TOKENS = DEVELOP_TOKENS + VENDOR_TOKENS
 CONTEXT_KEY = "asl_context"
 """The key whose tokens the :attr:`PerVolume.PER_TOKEN` keys of a series follow."""
 
@@ -173,6 +180,7 @@ CONDITIONS: Mapping[str, str] = {
     "two_d": "mr_acq_type is 2D",
     "multiband": "mr_acq_type is 2D and multiband_factor > 1",
     "background_suppression": "background_suppression is true or an object",
+    "cbf_volumes": "asl_context has cbf volumes",
 }
 """The conditions a BIDS row may carry (``when``), with their meaning; the functions that
 test them live with the sidecar writer, keyed by these names."""
@@ -211,9 +219,10 @@ def per_token(element: Kind, *objects: Kind, objects_text: str = "") -> AnyOf:
 
 def per_context(element: Kind) -> Record:
     """ASLDRO develop's ``{"m0scan": v, "control": v, "label": v}``: one value per kind of
-    volume, all three required; the loader lists ``v[token]`` for each ``asl_context`` token
-    (docs/physics.md §2.3)."""
-    return Record(tuple(Field(token, element) for token in ASL_TOKENS), required=ASL_TOKENS)
+    volume, those three required (:data:`DEVELOP_TOKENS`), plus ``deltam``, ``cbf``, ``noRF``
+    where the context uses them (a loader rule: the schema cannot see the context); the loader
+    lists ``v[token]`` for each ``asl_context`` token (docs/physics.md §2.3)."""
+    return Record(tuple(Field(token, element) for token in ASL_TOKENS), required=DEVELOP_TOKENS)
 
 
 DISTRIBUTION_TAG = "distribution"
@@ -363,7 +372,10 @@ GROUND_TRUTH = ("ground_truth",)
 SEQUENCE_SIDECARS = ("asl", "m0scan", "structural")
 ASL_SIDECARS = ("asl", "m0scan")
 _PER_TOKEN_NOTE = "; one per asl_context token or one number for all"
-_PER_CONTEXT_NOTE = ", or {m0scan, control, label} (ASLDRO develop)"
+_PER_CONTEXT_NOTE = (
+    ", or {m0scan, control, label} (ASLDRO develop; plus deltam, cbf, noRF when asl_context "
+    "has them)"
+)
 _CONTEXT_TEXT = ", or {m0scan, control, label}"
 _DISTRIBUTION_NOTE = ", or a distribution object drawn as ASLDRO develop draws it (4 decimals)"
 
@@ -587,7 +599,7 @@ DISPERSION = Variants(
 """The ``dispersion`` object: its ``type`` selects the kernel and its parameters (docs/physics.md
 §4.10, ``asldro.physics.dispersion.Dispersion``); a parameter left out takes its default."""
 
-SUPPRESSIBLE_TOKENS = ("m0scan", "control", "label")
+SUPPRESSIBLE_TOKENS = DEVELOP_TOKENS
 """The volume types background suppression may be applied to (ASLDRO develop's
 ``apply_to_asl_context``; deltam and cbf volumes follow their control and label)."""
 
@@ -731,7 +743,9 @@ ASL_PARAMETERS: tuple[Parameter, ...] = (
         Tokens(ASL_TOKENS),
         "",
         "m0scan control label",
-        "Volume types in acquisition order, space-separated (m0scan, control, label)",
+        "Volume types in acquisition order, space-separated: m0scan, control, label, and the "
+        "BIDS vendor types deltam (|control| - |label|), cbf (a white-paper CBF map) and noRF "
+        "(noise, no RF excitation)",
     ),
     Parameter(
         "label_type",
@@ -825,11 +839,11 @@ ASL_PARAMETERS: tuple[Parameter, ...] = (
         ASL,
         per_token(POSITIVE_SECONDS, per_context(POSITIVE_SECONDS), objects_text=_CONTEXT_TEXT),
         "s",
-        {"m0scan": 10.0, "control": 5.0, "label": 5.0},
+        {"m0scan": 10.0, "control": 5.0, "label": 5.0, "deltam": 5.0, "cbf": 5.0, "noRF": 5.0},
         "Repetition time, >= echo_time (+ inversion_time for ir)"
         + _PER_TOKEN_NOTE
         + _PER_CONTEXT_NOTE
-        + " (default 10 s for m0scan, 5 s for control and label)",
+        + " (default 10 s for m0scan, 5 s for control, label, deltam, cbf and noRF)",
         PerVolume.PER_TOKEN,
         Bids("RepetitionTimePreparation", ASL_SIDECARS, Collapse.SCALAR_OR_LIST),
     ),
@@ -1145,30 +1159,38 @@ DERIVED: tuple[Derived, ...] = (
         ("asl",),
         "post_labeling_delay",
         "signal_time - label_duration for (p)CASL; signal_time (the inversion time TI) for "
-        "PASL; rounded to 1e-9 s; a scalar when every control/label volume has the same, else "
-        "one per volume with 0 for m0scan volumes",
+        "PASL; rounded to 1e-9 s; a scalar when every control/label (deltam, cbf) volume has "
+        "the same, else one per volume with 0 for m0scan and noRF volumes",
     ),
     Derived(
         "LabelingDuration",
         ("asl",),
         "labeling_duration",
         "label_duration, a float, rounded to 1e-9 s; a scalar when every control/label volume "
-        "has the same, else one per volume with 0 for m0scan volumes",
+        "has the same, else one per volume with 0 for m0scan and noRF volumes",
         when="not_pasl",
     ),
     Derived(
         "M0Type",
         ("asl",),
         "m0_type",
-        "Included (m0scan volumes in the series), Separate (an m0scan file), Estimate (uniform "
-        "ground-truth M0, with M0Estimate), else Absent",
+        "Included (m0scan volumes in the series), Separate (an m0scan file), Absent (only cbf "
+        "and noRF volumes: no M0 needed), Estimate (uniform ground-truth M0, with M0Estimate = "
+        "that M0 times the readout decay of the perfusion volumes' echo), else Absent",
     ),
     Derived(
         "TotalAcquiredPairs",
         ("asl",),
         "total_acquired_pairs",
         "number of control-label pairs over all phases (label-only or control-only: the number "
-        "of those volumes)",
+        "of those volumes; without control and label: the number of deltam, else cbf, volumes)",
+    ),
+    Derived(
+        "Units",
+        ("asl",),
+        "units",
+        "mL/100g/min, the unit of the cbf volumes (BIDS requires Units with cbf rows)",
+        when="cbf_volumes",
     ),
     Derived(
         "MagneticFieldStrength",
@@ -1272,6 +1294,7 @@ SIDECAR_FIELDS: Mapping[str, tuple[str, ...]] = {
         "BolusCutOffTechnique",
         "BolusCutOffDelayTime",
         "LabelingDuration",
+        "Units",
     ),
     "m0scan": (
         "RepetitionTimePreparation",

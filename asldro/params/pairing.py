@@ -87,10 +87,13 @@ def m0_pairing(params: DroParams) -> dict[int, int]:
     return pairs
 
 
-def m0_type_of(*, included: bool, separate: bool, uniform_m0: float | None) -> str:
+def m0_type_of(
+    *, included: bool, separate: bool, uniform_m0: float | None, needs_m0: bool = True
+) -> str:
     """The ``M0Type`` of an asl run (docs/bids.md §5), the one rule: Included when its context
-    has m0scan volumes, Separate when an m0scan-only series calibrates it, else Estimate when the
-    M0 used is uniform and > 0 (``uniform_m0``; with ``M0Estimate``), else Absent. Raises
+    has m0scan volumes, Separate when an m0scan-only series calibrates it, Absent when it needs
+    no M0 (``needs_m0`` False: only cbf and noRF volumes, calibrated already), else Estimate when
+    the M0 used is uniform and > 0 (``uniform_m0``; with ``M0Estimate``), else Absent. Raises
     ValueError for Included and Separate at once."""
     if included and separate:
         raise ValueError("M0Type cannot be both Included and Separate")
@@ -98,6 +101,6 @@ def m0_type_of(*, included: bool, separate: bool, uniform_m0: float | None) -> s
         return "Included"
     if separate:
         return "Separate"
-    if uniform_m0 is not None and float(uniform_m0) > 0:
+    if needs_m0 and uniform_m0 is not None and float(uniform_m0) > 0:
         return "Estimate"
     return "Absent"

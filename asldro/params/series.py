@@ -28,6 +28,12 @@ from asldro.params.kinetic_rules import resolve_kinetic_options
 from asldro.params.rules import INVALID, bounds_text, fmt, outside_bounds, show
 from asldro.params.slice_checks import slice_problems
 from asldro.params.unsupported import refusals
+from asldro.params.volume_rules import (
+    context_problem,
+    image_type_problem,
+    missing_context_keys,
+    missing_key_text,
+)
 from asldro.params.types import AslSeries, GroundTruthSeries, Motion, Series, StructuralSeries
 from asldro.params.validate import Failures, JsonPath, Problem, convert, text_path
 from asldro.params.timing import post_labeling_delay
@@ -64,8 +70,11 @@ def _per_token(
         return [value] * len(tokens)
     if is_distribution(value):
         return _drawn(row, value, len(tokens), path, problems)
-    if isinstance(value, Mapping):  # {m0scan, control, label}: the value of each token
-        return [value[token] for token in tokens]
+    if isinstance(value, Mapping):  # {m0scan, control, label, ...}: the value of each token
+        missing = missing_context_keys(value, tokens)
+        for token in missing:
+            problems.append(Problem((*path, token), missing_key_text(text_path(path), token)))
+        return INVALID if missing else [value[token] for token in tokens]
     if len(value) != len(tokens):
         phases = _given_phases(given)
         repeat = f"; they repeat in each of the {phases} phases" if phases > 1 else ""
@@ -263,8 +272,18 @@ def resolve_parameters(
     for key, text in refusals(series_type, out, text_path(path)):
         problems.append(Problem((*path, key), text))
     if series_type == "asl":
+        _check_volume_types(out, path, problems)
         _readout_problems(out, path, problems)
     return out
+
+
+def _check_volume_types(out: Mapping[str, Any], path: JsonPath, problems: list[Problem]) -> None:
+    """The rules of the vendor volume types (:mod:`asldro.params.volume_rules`): noRF volumes
+    need a perfusion volume; deltam and cbf volumes cannot be complex."""
+    where = text_path(path)
+    for problem in (context_problem(out, where), image_type_problem(out, where)):
+        if problem is not None:
+            problems.append(Problem((*path, problem[0]), problem[1]))
 
 
 def _readout_problems(out: Mapping[str, Any], path: JsonPath, problems: list[Problem]) -> None:

@@ -7,6 +7,7 @@
 * :mod:`asldro.physics.dispersion` -- dispersion kernels, the dispersed delivery, the
   incomplete gamma function (§4.10).
 * :mod:`asldro.physics.signal` -- MRI signal models: spin, gradient echo, inversion recovery (§5).
+* :mod:`asldro.physics.whitepaper` -- the white paper's single-PLD CBF (Alsop 2015 Eq. 1, 2; §9.1).
 * :mod:`asldro.physics.noise` -- complex Gaussian noise, σ from a desired SNR, magnitude (§7.1, D5).
 
 Every function is element-wise and broadcasts: inputs may be Python floats, 1-D per-tissue lookup

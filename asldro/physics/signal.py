@@ -171,3 +171,46 @@ def mri_signal(
             m_enc=m_enc,
         )
     raise ValueError(f"contrast must be one of {CONTRASTS}, got {contrast!r}")
+
+
+def readout_decay(
+    contrast: str,
+    t2: ArrayLike,
+    t2_star: ArrayLike,
+    *,
+    echo_time: float,
+    flip_angle: float = 90.0,
+) -> np.ndarray:
+    """The factor a readout applies to an encoded magnetisation: the coefficient of ``Menc``
+    in (5.2)-(5.4) of docs/physics.md §5, ``E2`` (se), ``sin θ*E2s`` (ge), ``sin θ*E2`` (ir).
+
+    ``control - label`` of equal TR and TE is ``ΔM * readout_decay`` in every contrast, and
+    ``M0 * readout_decay`` (:func:`m0_signal_scale`) is the signal of a fully relaxed M0 read
+    out the same way (docs/physics.md §5.8). ``flip_angle`` θ in degrees (se ignores it).
+    """
+    kind = contrast.lower()
+    if kind == "se":
+        return _relaxation(echo_time, t2)
+    theta = np.deg2rad(np.float64(flip_angle))
+    if kind == "ge":
+        return np.asarray(np.sin(theta) * _relaxation(echo_time, t2_star), dtype=np.float64)
+    if kind == "ir":
+        return np.asarray(np.sin(theta) * _relaxation(echo_time, t2), dtype=np.float64)
+    raise ValueError(f"contrast must be one of {CONTRASTS}, got {contrast!r}")
+
+
+def m0_signal_scale(
+    contrast: str,
+    m0: ArrayLike,
+    t2: ArrayLike,
+    t2_star: ArrayLike,
+    *,
+    echo_time: float,
+    flip_angle: float = 90.0,
+) -> np.ndarray:
+    """The M0 signal scale of a readout, ``M0 * readout_decay`` (:func:`readout_decay`): se
+    ``M0*E2``, ge ``M0*sin θ*E2s``, ir ``M0*sin θ*E2`` (docs/physics.md §5.8). It is what a
+    white-paper quantification divides ΔM by (the calibration of a ``cbf`` volume) and what
+    ``M0Estimate`` states."""
+    decay = readout_decay(contrast, t2, t2_star, echo_time=echo_time, flip_angle=flip_angle)
+    return np.asarray(np.asarray(m0, dtype=np.float64) * decay, dtype=np.float64)

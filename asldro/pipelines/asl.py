@@ -20,22 +20,26 @@ import functools
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
 import numpy as np
 
+from asldro.acquisition import acquisition_grid
 from asldro.image import Filter, Image, apply_pipeline
 from asldro.params.background import SuppressionSettings
 from asldro.params.types import AslSeries, AslVolume, LabelTiming
 from asldro.physics import background_suppression as suppression_model
-from asldro.pipelines import seeds
+from asldro.pipelines import seeds, volume_types
 from asldro.pipelines.context import SimulationContext
 from asldro.pipelines.contrast import signal_filter
 from asldro.pipelines.filters import (
     ARTERIAL_QUANTITIES,
+    Acquire,
     AddComplexNoise,
+    CastTo,
     KineticModel,
     Kinetics,
+    Magnitude,
     noise_seed,
     output_filters,
     stack_volumes,
@@ -102,18 +106,30 @@ class AslPipeline:  # pylint: disable=too-many-instance-attributes  # what the v
 
     def filters(self, volume: int) -> tuple[Filter, ...]:
         """The filters of ``volume`` (0-based index into ``series.volumes``); its noise is drawn
-        now, from its own stream. A volume of a 2D series whose signal depends on its slices'
-        excitation times (:func:`delay_dependent`) goes through one
+        now, from its own stream. A control, label or m0scan volume is :meth:`readout` ->
+        noise -> output; a deltam or cbf volume is formed from a control and a label volume of
+        the same plan (:meth:`subtracted`), a noRF volume is noise only (:meth:`no_rf`;
+        docs/physics.md §5.8)."""
+        series = self.series
+        plan = series.volumes[volume]
+        stream = self.streams.volume(plan.index)
+        if plan.token == volume_types.NO_RF:
+            return self.no_rf(stream)
+        if plan.token in volume_types.SUBTRACTED:
+            return self.subtracted(plan, stream)
+        readout = self.readout(plan)
+        add_noise = AddComplexNoise.drawn(_target(readout).shape, self.sigma, stream)
+        return (*readout, add_noise, *output_filters(series.output_image_type, add_noise))
+
+    def readout(self, plan: AslVolume) -> tuple[Filter, ...]:
+        """The filters of volume ``plan`` up to the acquisition grid (before its noise). A
+        volume of a 2D series whose signal depends on its slices' excitation times
+        (:func:`delay_dependent`) goes through one
         :class:`~asldro.pipelines.slices.SliceReadout` instead of ΔM -> signal -> acquisition;
         the others are the same at every slice time, so the 3D filters acquire them exactly."""
         series = self.series
-        plan = series.volumes[volume]
         if series.readout_slice_timing is not None and delay_dependent(series, plan):
-            readout = self.slice_readout(plan)
-            add_noise = AddComplexNoise.drawn(
-                readout.resampler.target.shape, self.sigma, self.streams.volume(plan.index)
-            )
-            return (readout, add_noise, *output_filters(series.output_image_type, add_noise))
+            return (self.slice_readout(plan),)
         kinetics = self.kinetics.at(plan.timing)
         acquire = self.context.acquire(
             series.acq_matrix, plan.motion, tables=kinetics.delta_m.ndim == 1
@@ -126,11 +142,45 @@ class AslPipeline:  # pylint: disable=too-many-instance-attributes  # what the v
             token=plan.token,
             suppression=self.suppression_of(plan.token),
         )
-        add_noise = AddComplexNoise.drawn(
-            acquire.resampler.target.shape, self.sigma, self.streams.volume(plan.index)
+        return (kinetics, signal, acquire)
+
+    def subtracted(self, plan: AslVolume, stream: np.random.SeedSequence) -> tuple[Filter, ...]:
+        """A deltam (or cbf) volume (docs/physics.md §5.8): the control and the label volume of
+        ``plan`` through :meth:`readout`, each with its own noise from ``stream`` (control
+        first), magnitude each, subtracted; a cbf volume then the white paper's CBF of it
+        calibrated with the acquired M0 signal scale. The series' shared ΔM leads, as in every
+        volume."""
+        control = self.readout(dataclasses.replace(plan, token="control"))
+        label = self.readout(dataclasses.replace(plan, token="label"))
+        noise = AddComplexNoise.drawn_in_turn(_target(control).shape, self.sigma, stream, 2)
+        shared = self.shared_filters
+        if shared and control[: len(shared)] == shared == label[: len(shared)]:
+            control, label = control[len(shared) :], label[len(shared) :]
+        else:
+            shared = ()
+        subtract = volume_types.Subtraction(
+            control=(*control, noise[0], Magnitude()), label=(*label, noise[1], Magnitude())
         )
+        if plan.token == volume_types.DELTAM:
+            return (*shared, subtract, CastTo("float32"))
+        series = self.series
+        acquire = self.context.acquire(
+            series.acq_matrix, plan.motion, tables=self.maps["m0"].ndim == 1
+        )
+        scale = volume_types.m0_scale_map(series, self.maps, plan.echo_time)
+        acquired = acquire(Image(data=scale, affine=self.context.ground_truth.affine)).data
+        cbf = volume_types.cbf_filter(series, plan, self.kinetics.model, acquired)
+        return (*shared, subtract, cbf, CastTo("float32"))
+
+    def no_rf(self, stream: np.random.SeedSequence) -> tuple[Filter, ...]:
+        """A noRF volume: signal 0 on the acquisition grid, then its noise and the output
+        filters of any volume (docs/physics.md §5.8)."""
+        series = self.series
+        gt = self.context.ground_truth
+        target = acquisition_grid(gt.affine, gt.shape, tuple(series.acq_matrix))
+        add_noise = AddComplexNoise.drawn(target.shape, self.sigma, stream)
         finish = output_filters(series.output_image_type, add_noise)
-        return (kinetics, signal, acquire, add_noise, *finish)
+        return (*self.shared_filters, volume_types.NoExcitation(target), add_noise, *finish)
 
     def slice_readout(self, plan: AslVolume) -> SliceReadout:
         """The 2D readout of volume ``plan``: its slices grouped by slice time, the
@@ -172,6 +222,13 @@ class AslPipeline:  # pylint: disable=too-many-instance-attributes  # what the v
             motion=plan.motion,
             fractions=fractions,
         )
+
+
+def _target(readout: tuple[Filter, ...]) -> Any:
+    """The acquisition grid of a :meth:`AslPipeline.readout` (its last filter acquires)."""
+    last = readout[-1]
+    assert isinstance(last, (Acquire, SliceReadout))
+    return last.resampler.target
 
 
 def delay_dependent(series: AslSeries, plan: AslVolume) -> bool:
@@ -379,6 +436,7 @@ def simulate_asl(
     stacked = stack_volumes([image for image, _ in done], len(pipeline.shared_filters))
     seed_records = [seed_record for _, seed_record in done]
 
+    uniform_m0 = context.uniform_value(pipeline.maps["m0"])
     record = AslAcquisition(
         series=series,
         magnetic_field_strength=context.ground_truth.parameters["magnetic_field_strength"],
@@ -386,7 +444,13 @@ def simulate_asl(
         noise=Noise.added(pipeline.sigma, pipeline.reference, pipeline.streams.seed, seed_records),
         lambda_blood_brain=pipeline.kinetics.lambda_blood_brain,
         t1_arterial_blood=pipeline.kinetics.t1_arterial_blood,
-        m0_uniform_value=context.uniform_value(pipeline.maps["m0"]),
+        m0_uniform_value=uniform_m0,
+        m0_estimate=volume_types.m0_estimate(
+            series,
+            pipeline.maps,
+            uniform_m0,
+            context.label_counts if pipeline.maps["m0"].ndim == 1 else None,
+        ),
         background_suppression=pipeline.suppression,
     )
     return SeriesResult(index, "asl", series.description, series, {"asl": stacked}, {"asl": record})

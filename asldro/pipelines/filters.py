@@ -385,6 +385,21 @@ class AddComplexNoise:
         noise = noise_model.draw_complex_noise(shape, sigma, rng)
         return cls(sigma, noise, seeds.describe(sequence))
 
+    @classmethod
+    def drawn_in_turn(
+        cls, shape: tuple[int, ...], sigma: float, sequence: np.random.SeedSequence, count: int
+    ) -> tuple["AddComplexNoise", ...]:
+        """``count`` draws for ``shape`` from the one stream ``sequence``, one after the other
+        (the first is :meth:`drawn`'s): the two images of a ``deltam`` volume, control first."""
+        if sigma <= 0:
+            return tuple(cls(0.0, None, None) for _ in range(count))
+        rng = np.random.Generator(np.random.PCG64(sequence))
+        record = seeds.describe(sequence)
+        return tuple(
+            cls(sigma, noise_model.draw_complex_noise(shape, sigma, rng), record)
+            for _ in range(count)
+        )
+
     def __call__(self, image: Image) -> Image:
         if self.noise is None:
             return image.evolve("add_complex_noise", sigma=0.0)
@@ -474,8 +489,16 @@ class MajorityLabels:
 
 
 def noise_seed(filters: Sequence[Filter]) -> dict[str, Any] | None:
-    """The seed record of the pipeline's noise filter (None without noise)."""
-    return next((f.seed for f in filters if isinstance(f, AddComplexNoise)), None)
+    """The seed record of the pipeline's noise filter (None without noise), also where it is
+    in a sub-pipeline of a filter that runs some (its ``branches``, e.g. a deltam volume's)."""
+    for step in filters:
+        if isinstance(step, AddComplexNoise):
+            return step.seed
+        for branch in getattr(step, "branches", ()):
+            seed = noise_seed(branch)
+            if seed is not None:
+                return seed
+    return None
 
 
 def stack_volumes(volumes: Sequence[Image], series_steps: int) -> Image:

@@ -27,6 +27,7 @@ from asldro.acquisition.sampling import Grid
 from asldro.image import Image
 from asldro.physics.background_suppression import BackgroundSuppression
 from asldro.params.types import AslSeries, AslVolume, GroundTruthSeries, StructuralSeries
+from asldro.pipelines import volume_types
 from asldro.pipelines.contrast import excitation_flip_angle
 
 
@@ -142,7 +143,9 @@ class AslAcquisition(_Acquired):  # pylint: disable=too-many-instance-attributes
 
     ``lambda_blood_brain`` and ``t1_arterial_blood`` are the values used (the series' when given,
     else the ground truth's); ``m0_uniform_value`` is the M0 value when the M0 used is uniform
-    (else None); ``background_suppression`` the series' module with its inversion times
+    (else None); ``m0_estimate`` the M0 signal scale the images carry then (the uniform M0
+    times the readout decay, ``asldro.pipelines.volume_types.m0_estimate``; the BIDS
+    ``M0Estimate``); ``background_suppression`` the series' module with its inversion times
     resolved (given or optimised), None without one.
     """
 
@@ -154,6 +157,7 @@ class AslAcquisition(_Acquired):  # pylint: disable=too-many-instance-attributes
     t1_arterial_blood: float
     m0_uniform_value: float | None
     background_suppression: BackgroundSuppression | None = None
+    m0_estimate: float | None = None
 
     @property
     def image_type(self) -> str:
@@ -165,6 +169,12 @@ class AslAcquisition(_Acquired):  # pylint: disable=too-many-instance-attributes
         """The volumes of the 4-D image, in order (the one expansion rule,
         :attr:`asldro.params.types.AslSeries.volumes`)."""
         return self.series.volumes
+
+    @property
+    def volume_formation(self) -> dict[str, str]:
+        """How each deltam, cbf and noRF volume type of the series was formed, in words (empty
+        without them; docs/physics.md §5.8)."""
+        return volume_types.formation(self.series)
 
     def per_volume(self, name: str) -> tuple[Any, ...]:
         """The value of ``name`` for every volume: an :class:`~asldro.params.types.AslVolume`

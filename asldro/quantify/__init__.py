@@ -3,9 +3,9 @@
 derivative (docs/quantify.md). ``asldro quantify DATASET`` on the command line.
 
 Modules: :mod:`~asldro.quantify.reading` (the BIDS files), :mod:`~asldro.quantify.constants`
-(λ, T1b, α), :mod:`~asldro.quantify.singlepld` (white-paper formulas),
-:mod:`~asldro.quantify.multipld` (the fit), :mod:`~asldro.quantify.runs` (one run),
-:mod:`~asldro.quantify.writing` (the derivative), :mod:`~asldro.quantify.api` (the whole).
+(λ, T1b, α), :mod:`~asldro.quantify.multipld` (the fit), :mod:`~asldro.quantify.runs` (one
+run), :mod:`~asldro.quantify.writing` (the derivative), :mod:`~asldro.quantify.api` (the whole);
+the white-paper formulas are :mod:`asldro.physics.whitepaper` (shared with the generator).
 The names below are imported lazily, so that the command line stays fast.
 """
 

@@ -11,7 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from asldro.quantify import multipld, singlepld
+from asldro.physics import whitepaper
+from asldro.quantify import multipld
 from asldro.quantify.models import DEFAULT_MODEL
 from asldro.quantify.constants import Constants
 from asldro.quantify.errors import QuantifyError
@@ -177,7 +178,7 @@ def _single_pld(plan: RunPlan, data: RunData, constants: Constants) -> tuple[np.
     }
     if plan.label_type == "PASL":
         assert plan.bolus_cut_off is not None
-        cbf = singlepld.pasl_cbf(
+        cbf = whitepaper.pasl_cbf(
             data.delta_m[..., 0],
             data.m0,
             inversion_time=delay,
@@ -189,7 +190,7 @@ def _single_pld(plan: RunPlan, data: RunData, constants: Constants) -> tuple[np.
             f"exp(TI/T1b) / (2·α·TI1·M0), TI = {group.post_labeling_delay:g} s"
         )
     else:
-        cbf = singlepld.casl_cbf(
+        cbf = whitepaper.casl_cbf(
             data.delta_m[..., 0],
             data.m0,
             post_labeling_delay=delay,

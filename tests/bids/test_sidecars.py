@@ -297,15 +297,57 @@ def test_post_labeling_delay_rule(make_asl_result, label_type, label_duration, s
         ("label label", 2),
         ("control", 1),
         ("m0scan label label label", 3),
+        # without control and label: one pair per deltam volume, else per cbf volume (issue 12)
+        ("m0scan deltam deltam", 2),
+        ("deltam cbf noRF", 1),
+        ("cbf m0scan cbf cbf", 3),
+        # with them, deltam and cbf are not counted (bids-validator compares with #control)
+        ("control label deltam cbf", 1),
     ],
 )
 def test_total_acquired_pairs(make_asl_result, context, pairs):
     assert derived.total_acquired_pairs(_record(make_asl_result(1, context))) == pairs
 
 
-def test_total_acquired_pairs_needs_a_control_or_label(make_asl_result):
+@pytest.mark.parametrize("context", ["m0scan", "m0scan noRF"])
+def test_total_acquired_pairs_needs_a_perfusion_volume(make_asl_result, context):
     with pytest.raises(ValueError):
-        derived.total_acquired_pairs(_record(make_asl_result(1, "m0scan")))
+        derived.total_acquired_pairs(_record(make_asl_result(1, context)))
+
+
+@pytest.mark.parametrize(
+    ("context", "label_duration", "signal_time", "pld", "ld"),
+    [
+        # one PLD: scalars, whatever the noRF and m0scan rows
+        ("m0scan deltam noRF", 1.8, 3.6, 1.8, 1.8),
+        ("cbf noRF", 1.8, 3.6, 1.8, 1.8),
+        # several: 0 at the m0scan and noRF rows, deltam and cbf carry their PLD and LD
+        (
+            "noRF deltam cbf",
+            [1.0, 1.8],
+            [2.6, 3.6],
+            [0.0, 1.6, 1.6, 0.0, 1.8, 1.8],
+            [0.0, 1.0, 1.0, 0.0, 1.8, 1.8],
+        ),
+    ],
+)
+def test_norf_rows_have_no_labelling_and_deltam_cbf_theirs(
+    make_asl_result, context, label_duration, signal_time, pld, ld
+):
+    """BIDS: an image without a PLD is indicated by a zero (noRF as m0scan); deltam and cbf
+    volumes have a PLD and a labelling duration."""
+    record = _record(
+        make_asl_result(1, context, label_duration=label_duration, signal_time=signal_time)
+    )
+    assert derived.post_labeling_delay(record) == pld
+    assert derived.labeling_duration(record) == ld
+
+
+@pytest.mark.parametrize(("context", "units"), [("cbf", True), ("m0scan deltam", False)])
+def test_units_with_cbf_rows(make_asl_result, context, units):
+    """Units (mL/100g/min) in the asl sidecar exactly when the run has cbf rows."""
+    sidecar = _asl(make_asl_result(1, context))
+    assert sidecar.get("Units") == ("mL/100g/min" if units else None)
 
 
 @pytest.mark.parametrize(
@@ -315,12 +357,23 @@ def test_total_acquired_pairs_needs_a_control_or_label(make_asl_result):
         ("m0scan control label", False, 70.0, {"M0Type": "Included"}),
         ("control label", True, None, {"M0Type": "Separate"}),
         ("control label", True, 70.0, {"M0Type": "Separate"}),
-        ("control label", False, 70.0, {"M0Type": "Estimate", "M0Estimate": 70.0}),
+        ("control label", False, 70.0, {"M0Type": "Estimate"}),
         ("control label", False, None, {"M0Type": "Absent"}),
+        # only cbf (and noRF) volumes: calibrated already, no M0 needed whatever the M0 is
+        ("cbf", False, 70.0, {"M0Type": "Absent"}),
+        ("cbf noRF cbf", False, 70.0, {"M0Type": "Absent"}),
+        ("cbf", True, None, {"M0Type": "Separate"}),
+        ("m0scan cbf", False, 70.0, {"M0Type": "Included"}),
+        ("deltam", False, 70.0, {"M0Type": "Estimate"}),
     ],
 )
 def test_m0_type_rule(make_asl_result, context, separate, uniform, expected):
+    """Estimate comes with M0Estimate, the M0 signal scale of the images (the uniform M0 times
+    the readout decay: below the bare M0 at TE 10 ms, tests/pipelines/test_volume_types.py)."""
     record = _record(make_asl_result(1, context, m0_uniform_value=uniform))
+    if expected["M0Type"] == "Estimate":
+        assert 0 < record.m0_estimate < uniform
+        expected = {**expected, "M0Estimate": record.m0_estimate}
     assert derived.m0_type(record, Layout(has_separate_m0=separate)) == expected
 
 

@@ -242,6 +242,17 @@ def test_m0scan_rows_need_zero_labelling_times(dataset: Path, field: str, values
     assert codes(dataset) == {"M0SCAN_LABELLING_TIME_NOT_ZERO"}
 
 
+def test_norf_rows_need_zero_labelling_times(dataset: Path) -> None:
+    """(4) A noRF noise scan has no labelling: PLD 0 in an array, as an m0scan (issue 12)."""
+    make_multi_pld(dataset, PostLabelingDelay=[0.0, 1.0, 1.0, 0.0, 2.0, 2.0])
+    rows = ("noRF", "control", "label", "m0scan", "control", "label")
+    write_aslcontext(asl_paths(dataset)["context"], rows)
+    assert "M0SCAN_LABELLING_TIME_NOT_ZERO" not in codes(dataset)
+    edit_json(asl_paths(dataset)["asl_json"], PostLabelingDelay=[1.0, 1.0, 1.0, 0.0, 2.0, 2.0])
+    findings = [f for f in own_findings(dataset) if f.code == "M0SCAN_LABELLING_TIME_NOT_ZERO"]
+    assert len(findings) == 1 and "volume(s) 0 " in findings[0].message
+
+
 def test_single_pld_with_m0scan_zeros_is_still_a_single_pld(dataset: Path) -> None:
     """(4) [0, 1.8, 1.8, ...]: every control/label volume has 1.8, so it must be the scalar
     1.8 (ASLPrep would count two distinct values and take the multi-PLD path)."""

@@ -21,6 +21,7 @@ from asldro.bids.naming import NamingError
 from asldro.image import Image
 from asldro.pipelines.seeds import label_key
 from asldro.pipelines.types import SeriesResult
+from tests.bids.conftest import GT_VALUES, _segmentation_map
 
 BV_CONFIG = Path(__file__).resolve().parents[2] / "asldro" / "bids" / "bv-config.json"
 VALIDATOR = Path(sys.executable).with_name("bids-validator-deno")
@@ -225,14 +226,30 @@ def test_separate_m0scan(tmp_path, make_asl_result):
     assert _nifti(perf / "sub-01_m0scan.nii.gz").ndim == 3
 
 
+def _signal_scale_of_the_tiny_truth(m0: float, echo_time: float = 0.01) -> float:
+    """``m0`` times the perfusion-weighted mean of exp(-TE/T2) over the tiny ground truth
+    (spin echo): the M0 signal scale its images carry (issue 12 item 3)."""
+    seg = _segmentation_map()
+    flow, t2 = GT_VALUES["perfusion_rate"][1], GT_VALUES["t2"][1]
+    weights = [flow[label] * np.count_nonzero(seg == label) for label in range(len(flow))]
+    decay = [np.exp(-echo_time / value) if value else 1.0 for value in t2]
+    return m0 * float(np.dot(weights, decay) / np.sum(weights))
+
+
 @pytest.mark.parametrize(
-    ("uniform", "expected"), [(68.0, {"M0Type": "Estimate", "M0Estimate": 68.0}), (None, {})]
+    ("uniform", "expected"),
+    [
+        (68.0, {"M0Type": "Estimate", "M0Estimate": _signal_scale_of_the_tiny_truth(68.0)}),
+        (None, {}),
+    ],
 )
 def test_estimate_and_absent(tmp_path, make_asl_result, uniform, expected):
     _write(tmp_path, [make_asl_result(1, "control label", m0_uniform_value=uniform)])
     sidecar = _json(tmp_path / "sub-01" / "perf" / "sub-01_asl.json")
     if expected:
-        assert {k: sidecar[k] for k in expected} == expected
+        assert sidecar["M0Type"] == expected["M0Type"]
+        assert sidecar["M0Estimate"] == pytest.approx(expected["M0Estimate"], rel=1e-12)
+        assert sidecar["M0Estimate"] < 0.95 * uniform  # not the bare M0 (TE 10 ms)
     else:
         assert sidecar["M0Type"] == "Absent" and "M0Estimate" not in sidecar
 

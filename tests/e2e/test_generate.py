@@ -10,9 +10,11 @@ import tarfile
 import zipfile
 
 import nibabel as nib
+import numpy as np
 import pytest
 
 from asldro.cli import main
+from asldro.groundtruth import builtin_ground_truth
 from tests.e2e.conftest import deno, document, small
 
 T1W = small("structural", modality="T1w")
@@ -33,6 +35,9 @@ CASES = {
         small("asl", asl_context="control label"), T1W, GT, image_override={"m0": 80.0}
     ),
     "label_only": document(small("asl", asl_context="label label label"), T1W, GT),
+    # issue 12 item 3: the GE style (the subtraction + M0) and a CBF map alone
+    "deltam_m0scan": document(small("asl", asl_context="m0scan deltam deltam"), T1W, GT),
+    "cbf_only": document(small("asl", asl_context="cbf"), T1W, GT),
     "control_first": document(small("asl", asl_context="control label m0scan"), T1W, GT),
     "several_series": document(
         small("asl", label_type="pcasl"),
@@ -244,7 +249,14 @@ def test_m0type_follows_the_files(case, m0type, tmp_path):
     sidecar = json.loads((out / "sub-01" / "perf" / "sub-01_asl.json").read_text())
     assert sidecar["M0Type"] == m0type
     if m0type == "Estimate":
-        assert sidecar["M0Estimate"] == 80.0
+        # the M0 signal scale of the images (issue 12): 80 times the perfusion-weighted mean
+        # of exp(-TE/T2) over the ground truth (spin echo, TE 10 ms), not the bare 80
+        truth = builtin_ground_truth("hrgt_icbm_2009a_nls_3t")
+        flow, t2 = truth.dense("perfusion_rate"), truth.dense("t2")
+        decay = np.exp(-np.divide(0.01, t2, out=np.full(t2.shape, np.inf), where=t2 > 0))
+        expected = 80.0 * float(np.sum(flow * decay) / np.sum(flow))
+        assert sidecar["M0Estimate"] == pytest.approx(expected, rel=1e-9)
+        assert sidecar["M0Estimate"] < 0.95 * 80.0
 
 
 def test_defaults_validate_as_a_user_runs_it(tmp_path):

@@ -41,7 +41,7 @@ FAIL_CLOSED: list[tuple[str, Any, str]] = [
         "tokens pattern",
         document(asl(asl_context="control lable")),
         f"{SP0}.asl_context: unknown token \"lable\" (did you mean 'label'?); tokens are "
-        "m0scan, control, label separated by single spaces",
+        "m0scan, control, label, deltam, cbf, noRF separated by single spaces",
     ),
     (
         "text pattern (nii)",

@@ -177,3 +177,31 @@ def test_mri_signal_dispatches_with_defaults():
 def test_repetition_time_shorter_than_echo_time_is_rejected():
     with pytest.raises(ValueError, match="repetition_time"):
         signal.spin_echo(M0, T1, T2, repetition_time=0.005, echo_time=0.01)
+
+
+@pytest.mark.parametrize("contrast", ["se", "ge", "ir"])
+def test_readout_decay_is_the_factor_of_the_encoded_magnetisation(contrast):
+    """control - label = ΔM * readout_decay (the coefficient of Menc in §5.2-§5.4), so a white
+    paper quantified with M0 * readout_decay (m0_signal_scale) is calibrated exactly."""
+    m0, t1, t2, t2s = np.array([80.0, 60.0]), np.array([1.3, 0.9]), np.array([0.08, 0.11]), 0.05
+    timing = {"repetition_time": 4.0, "echo_time": 0.02, "flip_angle": 35.0}
+    delta_m = np.array([0.7, 0.2])
+    control = signal.mri_signal(contrast, m0, t1, t2, t2s, inversion_time=1.0, **timing)
+    label = signal.mri_signal(
+        contrast, m0, t1, t2, t2s, inversion_time=1.0, m_enc=-delta_m, **timing
+    )
+    decay = signal.readout_decay(contrast, t2, t2s, echo_time=0.02, flip_angle=35.0)
+    np.testing.assert_allclose(control - label, delta_m * decay, rtol=1e-13)
+    by_hand = {
+        "se": np.exp(-0.02 / t2),
+        "ge": math.sin(math.radians(35.0)) * np.exp(-0.02 / t2s),
+        "ir": math.sin(math.radians(35.0)) * np.exp(-0.02 / t2),
+    }[contrast]
+    np.testing.assert_allclose(decay, by_hand, rtol=1e-15)
+    scale = signal.m0_signal_scale(contrast, m0, t2, t2s, echo_time=0.02, flip_angle=35.0)
+    np.testing.assert_allclose(scale, m0 * by_hand, rtol=1e-15)
+
+
+def test_readout_decay_refuses_an_unknown_contrast():
+    with pytest.raises(ValueError, match="contrast"):
+        signal.readout_decay("epi", 0.1, 0.05, echo_time=0.01)

@@ -1,5 +1,5 @@
-"""Single-PLD quantification with the white paper's formulas (docs/quantify.md §2; Alsop et al.
-2015, MRM 73:102, doi 10.1002/mrm.25197, Eq. 1 and Eq. 2; docs/physics.md §9.1)::
+"""The white paper's single-PLD CBF quantification (Alsop et al. 2015, MRM 73:102, doi
+10.1002/mrm.25197, Eq. 1 and Eq. 2; docs/physics.md §9.1, §5.8)::
 
     (P)CASL: CBF = 6000·λ·ΔM·exp(PLD/T1b) / (2·α·T1b·M0·(1 − exp(−τ/T1b)))       Eq. 1
     PASL:    CBF = 6000·λ·ΔM·exp(TI/T1b)  / (2·α·TI1·M0)                          Eq. 2
@@ -9,6 +9,10 @@ TI1 the bolus duration set by the cut-off (``BolusCutOffDelayTime``, its first v
 The exponent of Eq. 2 is TI, the time of the readout, for QUIPSS II and Q2TIPS alike (ASLPrep
 uses TI1s, the last Q2TIPS saturation time, there: kinetics reference §3.1, not copied).
 With ``SliceTiming`` the PLD (TI) of each voxel is that of its slice. Voxels with M0 = 0 get 0.
+
+The one implementation of the formulas: the generator's ``cbf`` volumes
+(``asldro.pipelines.volume_types``, docs/physics.md §5.8) and ``asldro quantify``
+(docs/quantify.md §2) both call these functions.
 """
 
 from __future__ import annotations
