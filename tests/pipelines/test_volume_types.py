@@ -119,6 +119,19 @@ def test_a_deltam_volume_draws_its_two_noises_from_its_own_stream():
         ("casl 2D", {"label_type": "casl", **_readout("2D")}),
         ("pcasl consensus", {"gkm_model": "consensus"}),
         ("pcasl whitepaper 2D", {"gkm_model": "whitepaper", **_readout("2D")}),
+        # background suppression: four inversions after the labelling (t 2.8 and 3.6 s, τ 1.8),
+        # each 0.9 x 0.95 on the label: the cbf volume is quantified with α·α_BS
+        (
+            "pcasl BS 2D",
+            {
+                **_readout("2D"),
+                "background_suppression": {
+                    "inv_pulse_times": [0.9, 0.3, 0.7, 0.5],
+                    "pulse_efficiency": -0.9,
+                    "alpha_bs_per_pulse": 0.95,
+                },
+            },
+        ),
         (
             "pasl QUIPSS II",
             {
