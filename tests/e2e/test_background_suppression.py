@@ -58,8 +58,8 @@ def test_the_pulse_times_are_those_of_the_first_pld(generated):
     """BackgroundSuppressionPulseTime: sorted, >= 0, as many as NumberPulses; for the pCASL the
     four optimised inversions before the first excitation are all after the start of its
     labelling (t = 3.2 s); for the PASL the given inversions
-    1.2, 0.3 and 2.0 s before the excitation are 0.6, 1.5 and -0.2 (excluded) s after the
-    labelling pulse at TI 1.8 s."""
+    1.2, 0.3, 2.1 and 2.4 s before the excitation are 0.6, 1.5, -0.3 and -0.6 (excluded) s after
+    the labelling pulse at TI 1.8 s."""
     sidecar = _asl_sidecar(generated)
     assert sidecar["BackgroundSuppression"] is True
     times = sidecar["BackgroundSuppressionPulseTime"]

@@ -151,8 +151,8 @@ CASES = {
             bolus_cut_off_technique="QUIPSSII",
             bolus_cut_off_delay_time=0.7,
             background_suppression={
-                "sat_pulse_time": 2.5,
-                "inv_pulse_times": [1.2, 0.3, 2.0],
+                "sat_pulse_time": 3.0,
+                "inv_pulse_times": [1.2, 0.3, 2.1, 2.4],
                 "pulse_efficiency": "realistic",
                 "alpha_bs_per_pulse": 0.95,
             },

@@ -192,16 +192,19 @@ def test_optimised_times_null_the_ground_truth_t1s_and_are_recorded():
 
 def test_pasl_background_suppression_counts_pulses_from_the_labelling_pulse():
     """PASL (develop crashes here, D30): the pulse times are relative to the labelling pulse,
-    TI = PLD before the excitation, and need no LabelingDuration."""
+    TI = PLD before the excitation, and need no LabelingDuration; with these times every tissue's
+    static Mz is > 0 and two inversions follow the labelling pulse: no warning."""
     truth = _uniform_truth()
     document = _document(
         mr_acq_type="3D",
         label_type="pasl",
         label_duration=0.8,
         signal_time=1.8,
-        background_suppression={"sat_pulse_time": 2.5, "inv_pulse_times": [1.2, 0.3, 2.0]},
+        background_suppression={"sat_pulse_time": 3.0, "inv_pulse_times": [1.2, 0.3, 2.1, 2.4]},
     )
-    series = _pipeline(document, truth).series
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        series = _pipeline(document, truth).series
     record = simulate_asl(SimulationContext(truth), series, 1, participant_label="01").records[
         "asl"
     ]
