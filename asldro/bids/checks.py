@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Iterator, cast
 
+from asldro.params.catalog import NEEDS_M0_TOKENS
 from asldro.params.slices import repeats_per_band
 
 ERROR = "error"
@@ -453,7 +454,8 @@ def check_m0type(
             findings.append(
                 _finding("M0TYPE_ABSENT_WITH_M0ESTIMATE", rel, "M0Type Absent with M0Estimate")
             )
-        if meta.get("BackgroundSuppression") is True:
+        quantifiable = rows is None or any(row in NEEDS_M0_TOKENS for row in rows)
+        if meta.get("BackgroundSuppression") is True and quantifiable:
             findings.append(
                 _finding(
                     "M0TYPE_ABSENT_WITH_BACKGROUND_SUPPRESSION",

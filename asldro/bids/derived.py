@@ -16,6 +16,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 from asldro.params import timing
+from asldro.params.catalog import NEEDS_M0_TOKENS
 from asldro.params.pairing import m0_type_of
 from asldro.params.types import AslVolume
 from asldro.pipelines.records import AcquisitionRecord, AslAcquisition
@@ -25,8 +26,6 @@ M0SCAN = "m0scan"
 #: "Any image within the time-series without a PLD, for example an m0scan, is indicated by a
 #: zero"; a noRF noise scan likewise, docs/bids.md §6).
 UNLABELLED = frozenset({M0SCAN, "noRF"})
-#: Volume types that are calibrated already: a series of only these (and noRF) needs no M0.
-CALIBRATED = frozenset({"cbf"})
 #: The unit of a cbf volume (BIDS: a cbf row requires ``Units`` in the asl sidecar).
 CBF_UNITS = "mL/100g/min"
 
@@ -134,7 +133,7 @@ def m0_type(record: AslAcquisition, layout: Layout = Layout()) -> dict[str, Any]
         included=any(volume.token == M0SCAN for volume in record.volumes),
         separate=layout.has_separate_m0,
         uniform_m0=estimate,
-        needs_m0=not all(volume.token in CALIBRATED | UNLABELLED for volume in record.volumes),
+        needs_m0=any(volume.token in NEEDS_M0_TOKENS for volume in record.volumes),
     )
     if kind == "Estimate":
         assert estimate is not None  # Estimate needs a uniform M0

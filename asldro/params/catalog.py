@@ -59,6 +59,9 @@ VENDOR_TOKENS = ("deltam", "cbf", "noRF")
 label), ``cbf`` (a CBF map, mL/100g/min) and ``noRF`` (a noise scan without RF excitation),
 spelled as BIDS spells them (docs/physics.md §5.8)."""
 ASL_TOKENS = DEVELOP_TOKENS + VENDOR_TOKENS
+NEEDS_M0_TOKENS = ("control", "label", "deltam")
+"""The volume types whose ΔM needs an M0 to be quantified: a run of only cbf (and noRF) volumes
+is calibrated already, so its M0Type is Absent and background suppression is fine there."""
 CONTEXT_KEY = "asl_context"
 """The key whose tokens the :attr:`PerVolume.PER_TOKEN` keys of a series follow."""
 

@@ -6,13 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from asldro.params.catalog import NEEDS_M0_TOKENS
 from asldro.params.errors import ParamError
 from asldro.params.pairing import m0_pairing, m0_type_of
 from asldro.params.types import AslSeries, DroParams
 from asldro.pipelines.context import SimulationContext
-
-#: Volume types whose ΔM needs an M0 to be quantified.
-NEEDS_M0 = ("control", "label", "deltam")
 
 
 def check_suppressed_series_calibrated(params: DroParams, ground_truth: Any) -> None:
@@ -26,7 +24,7 @@ def check_suppressed_series_calibrated(params: DroParams, ground_truth: Any) -> 
     for index, series in enumerate(params.series):
         if not isinstance(series, AslSeries) or series.suppression is None:
             continue
-        if not any(token in NEEDS_M0 for token in series.asl_context):
+        if not any(token in NEEDS_M0_TOKENS for token in series.asl_context):
             continue
         replace = {} if series.m0 is None else {"m0": series.m0}
         uniform = context.uniform_value(context.maps(("m0",), replace)["m0"])

@@ -77,6 +77,17 @@ def test_absent_with_background_suppression_is_flagged(dataset: Path) -> None:
     assert codes(dataset) == {"M0TYPE_ABSENT_WITH_BACKGROUND_SUPPRESSION"}
 
 
+def test_absent_with_background_suppression_is_fine_for_a_cbf_only_run(dataset: Path) -> None:
+    """(1) A run of cbf volumes needs no M0: Absent with BackgroundSuppression true is how a
+    vendor's suppressed CBF export is described."""
+    remove_m0scan(dataset)
+    paths = asl_paths(dataset)
+    edit_json(paths["asl_json"], M0Type="Absent", BackgroundSuppression=True)
+    rows = paths["context"].read_text().splitlines()
+    paths["context"].write_text("\n".join([rows[0]] + ["cbf"] * (len(rows) - 1)) + "\n")
+    assert "M0TYPE_ABSENT_WITH_BACKGROUND_SUPPRESSION" not in codes(dataset)
+
+
 def test_absent_without_background_suppression_is_valid(dataset: Path) -> None:
     """(1) Absent with no m0scan file or rows and BS false is consistent."""
     remove_m0scan(dataset)
