@@ -274,6 +274,7 @@ def generate(
     on_written: Callable[[str], None] | None = None,
     max_memory: int | None = None,
     threads: int | None = None,
+    report: bool | None = None,
 ) -> GenerateResult:
     """Generate a BIDS dataset at ``output`` (a folder, or a ``.zip``/``.tar.gz`` archive) for
     ``participant_labels`` (default: the parameter file's ``subject_label``, else ``01``:
@@ -290,11 +291,19 @@ def generate(
     ``n_procs`` participant processes; the data do not depend on it.
     The dataset is then built in a hidden folder and put in place only once complete (and
     validated, unless ``validate`` is false): a failure or a signal leaves the output as it was.
+
+    ``report`` (docs/report.md): the HTML report in ``derivatives/asldro-report`` (validated
+    with the dataset); None (the default) writes it when matplotlib is installed, else warns
+    once (``ReportWarning``) and writes none; True requires it (``ReportUnavailableError``,
+    exit 69, before anything is written); False writes none.
     """
+    from asldro.report import reports_wanted
+
     params = as_params(params)
     labels = participant_labels_for(params, participant_labels)
     check_process_count(n_procs)
     threads = thread_budget(threads)
+    with_report = reports_wanted(report)
     plan = plan_output(output, overwrite=overwrite)
     ground_truth = preflight(params, plan.build_parent, labels, n_procs, max_memory, threads)
     with building(plan) as area, _errors_named_at(plan.target, area):
@@ -308,23 +317,37 @@ def generate(
             on_written=on_written,
             threads=threads,
         )
-        report = _finish_dataset(area, validate)
+        validation = _finish_dataset(area, validate, labels if with_report else (), threads)
         commit(plan, area)
-    return GenerateResult(output=Path(output), participants=labels, validation=report)
+    return GenerateResult(output=Path(output), participants=labels, validation=validation)
 
 
-def _finish_dataset(area: Any, validate: bool) -> Any:
-    """``participants.tsv`` of the dataset built in ``area``, then its validation (the report
-    goes in ``code/`` without timings, deno's scratch in the build folder) unless ``validate``
-    is false; returns the report (None when not validated)."""
+def _finish_dataset(area: Any, validate: bool, report_labels: Sequence[str], threads: int) -> Any:
+    """``participants.tsv`` of the dataset built in ``area``, the report pages of
+    ``report_labels`` and the dataset page (none when empty), then the validation of it all
+    (the report goes in ``code/`` without timings, deno's scratch in the build folder) unless
+    ``validate`` is false, and the validation summary into the pages; returns the validation
+    report (None when not validated)."""
     from asldro.bids import update_participants
 
     update_participants(area.dataset)
+    pages = None
+    if report_labels:
+        from asldro.report import write_reports
+
+        pages = write_reports(
+            area.dataset, report_labels, dataset_page=True, validated=validate, threads=threads
+        )
     if not validate:
         return None
     from asldro.bids.validate import validate_dataset
 
-    return validate_dataset(area.dataset, write_report=True, scratch_dir=area.temp)
+    result = validate_dataset(area.dataset, write_report=True, scratch_dir=area.temp)
+    if pages:
+        from asldro.report import refresh_validation
+
+        refresh_validation(area.dataset, pages)
+    return result
 
 
 @contextlib.contextmanager

@@ -159,8 +159,17 @@ def _snapshot(output_dir: Path) -> tuple[tuple[str, int], ...]:
     return tuple(entries)
 
 
-def finalise_dataset(output_dir: Path, validate: bool) -> Any:
-    """Under the dataset lock: rebuild participants.tsv/json, then validate (unless skipped).
+def finalise_dataset(
+    output_dir: Path,
+    validate: bool,
+    *,
+    report_labels: Sequence[str] = (),
+    dataset_page: bool = False,
+) -> Any:
+    """Under the dataset lock: rebuild participants.tsv/json, write the report pages of
+    ``report_labels`` (and, with ``dataset_page``, the dataset page; docs/report.md), then
+    validate (unless skipped) and fill the validation summary into the pages this run wrote
+    (with ``dataset_page``: into every report page of the dataset).
 
     Returns the validation report (None when skipped). A concurrent participant job may rename
     its subject into place during validation; when the subject folders changed while a
@@ -172,9 +181,16 @@ def finalise_dataset(output_dir: Path, validate: bool) -> Any:
 
     report = None
     with dataset_lock(output_dir):
+        pages = None
         for _ in range(VALIDATION_ATTEMPTS):
             before = _snapshot(output_dir)
             update_participants(output_dir)
+            if pages is None and (report_labels or dataset_page):
+                from asldro.report import write_reports
+
+                pages = write_reports(
+                    output_dir, report_labels, dataset_page=dataset_page, validated=validate
+                )
             if not validate:
                 return None
             from asldro.bids.validate import validate_dataset
@@ -184,6 +200,10 @@ def finalise_dataset(output_dir: Path, validate: bool) -> Any:
             if report.ok or _snapshot(output_dir) == before:
                 break
             print("note: participants changed during validation; validating again", flush=True)
+        if pages is not None:
+            from asldro.report import refresh_validation
+
+            refresh_validation(output_dir, None if dataset_page else pages)
     problem = report.problem() if report is not None else None
     if problem and report is not None:  # (a problem comes from a report)
         from asldro.bids.validate import INVALID
@@ -224,10 +244,12 @@ def run_participant(
     n_procs: int,
     validate: bool,
     max_memory: int | None = None,
+    report: bool | None = None,
 ) -> int:
     """Participant level (docs/bids.md §11): generate ``sub-<label>`` for each label (none:
-    the parameter file's ``subject_label``, else 01), rebuild participants.tsv and
-    self-validate the dataset. Returns the exit status.
+    the parameter file's ``subject_label``, else 01), rebuild participants.tsv, write the
+    participants' report pages (``report``: as :func:`asldro.api.generate`'s; docs/report.md)
+    and self-validate the dataset. Returns the exit status.
 
     The ground truth and the estimated peak memory are checked before anything is written
     (``max_memory`` replaces the machine's available memory as the limit). The run may use the
@@ -235,10 +257,12 @@ def run_participant(
     shared by the ``n_procs`` processes."""
     from asldro.api import generate_participants
     from asldro.output import remove_created
+    from asldro.report import reports_wanted
 
     params, labels, ground_truth, threads = _checked_run(
         output_dir, labels, params_file, n_procs, max_memory
     )
+    report_labels = labels if reports_wanted(report) else ()
     created = prepare_output_dir(output_dir, labels)
     try:
         with scratch_environment(output_dir):
@@ -254,11 +278,11 @@ def run_participant(
                 on_written=_print_written,
                 threads=threads,
             )
-            report = finalise_dataset(output_dir, validate)
+            validation = finalise_dataset(output_dir, validate, report_labels=report_labels)
     except BaseException:
         remove_created(created)  # no partial output: the folders this run made, if empty
         raise
-    _print_report(report)
+    _print_report(validation)
     return ExitCode.OK
 
 
@@ -285,9 +309,12 @@ def _checked_run(
     return params, labels, ground_truth, threads
 
 
-def run_group(output_dir: Path, labels: Sequence[str], *, validate: bool) -> int:
+def run_group(
+    output_dir: Path, labels: Sequence[str], *, validate: bool, report: bool | None = None
+) -> int:
     """Group level (docs/bids.md §11): rebuild participants.tsv/json from the ``sub-*`` folders,
-    validate the whole dataset and print a summary. Returns the exit status.
+    write the dataset report page (``report``: as :func:`asldro.api.generate`'s;
+    docs/report.md), validate the whole dataset and print a summary. Returns the exit status.
 
     Labels given with ``--participant-label`` must all be present (exit 66 otherwise).
     """
@@ -311,9 +338,12 @@ def run_group(output_dir: Path, labels: Sequence[str], *, validate: bool) -> int
             ExitCode.NO_INPUT,
             f"{output_dir}: participant(s) not found: " + ", ".join(f"sub-{m}" for m in missing),
         )
+    from asldro.report import reports_wanted
+
+    dataset_page = reports_wanted(report)
     prepare_output_dir(output_dir)
     with scratch_environment(output_dir):
-        report = finalise_dataset(output_dir, validate)
+        validation = finalise_dataset(output_dir, validate, dataset_page=dataset_page)
     print(f"{output_dir}: {len(present)} participant(s): " + " ".join(f"sub-{p}" for p in present))
     leftovers = leftover_temporaries(output_dir)
     if leftovers:
@@ -322,7 +352,7 @@ def run_group(output_dir: Path, labels: Sequence[str], *, validate: bool) -> int
             "another run or not made by asldro; remove them when no run is writing here",
             file=sys.stderr,
         )
-    _print_report(report)
-    if report is None:
+    _print_report(validation)
+    if validation is None:
         print("validation skipped (--skip-bids-validation)", file=sys.stderr)
     return ExitCode.OK
