@@ -414,7 +414,7 @@ def read_asl_run(run: Any, root: Path, label: str, provenance: Mapping[str, Any]
     view.motion = motion_of(facts)
     view.noise = noise_of(facts)
     try:
-        plan = plan_run(run, root)
+        plan = plan_run(run, root, strict=False)
         data = load_run(plan, root)
         raw = image_data(load_image(plan.image, root), plan.image, root)
     except (QuantifyError, OSError) as err:
