@@ -185,12 +185,8 @@ def finalise_dataset(
         for _ in range(VALIDATION_ATTEMPTS):
             before = _snapshot(output_dir)
             update_participants(output_dir)
-            if pages is None and (report_labels or dataset_page):
-                from asldro.report import write_reports
-
-                pages = write_reports(
-                    output_dir, report_labels, dataset_page=dataset_page, validated=validate
-                )
+            if pages is None:
+                pages = _write_pages(output_dir, report_labels, dataset_page, validate)
             if not validate:
                 return None
             from asldro.bids.validate import validate_dataset
@@ -200,7 +196,7 @@ def finalise_dataset(
             if report.ok or _snapshot(output_dir) == before:
                 break
             print("note: participants changed during validation; validating again", flush=True)
-        if pages is not None:
+        if pages:
             from asldro.report import refresh_validation
 
             refresh_validation(output_dir, None if dataset_page else pages)
@@ -214,6 +210,25 @@ def finalise_dataset(
             details=[*report.summary_lines(), *_finding_lines(report)],
         )
     return report
+
+
+def _reports_wanted(report: bool | None) -> bool:
+    """:func:`asldro.report.reports_wanted` (imported when called)."""
+    from asldro.report import reports_wanted
+
+    return reports_wanted(report)
+
+
+def _write_pages(
+    output_dir: Path, labels: Sequence[str], dataset_page: bool, validate: bool
+) -> list[Path]:
+    """The report pages of ``labels`` and (``dataset_page``) the dataset page; none written
+    (an empty list) when neither is asked for or a file asldro did not write is in the way."""
+    if not (labels or dataset_page):
+        return []
+    from asldro.report import write_reports
+
+    return write_reports(output_dir, labels, dataset_page=dataset_page, validated=validate) or []
 
 
 def _finding_lines(report: Any) -> list[str]:
@@ -257,12 +272,11 @@ def run_participant(
     shared by the ``n_procs`` processes."""
     from asldro.api import generate_participants
     from asldro.output import remove_created
-    from asldro.report import reports_wanted
 
     params, labels, ground_truth, threads = _checked_run(
         output_dir, labels, params_file, n_procs, max_memory
     )
-    report_labels = labels if reports_wanted(report) else ()
+    report = _reports_wanted(report)  # exit 69 before anything is written, if required
     created = prepare_output_dir(output_dir, labels)
     try:
         with scratch_environment(output_dir):
@@ -278,7 +292,9 @@ def run_participant(
                 on_written=_print_written,
                 threads=threads,
             )
-            validation = finalise_dataset(output_dir, validate, report_labels=report_labels)
+            validation = finalise_dataset(
+                output_dir, validate, report_labels=labels if report else ()
+            )
     except BaseException:
         remove_created(created)  # no partial output: the folders this run made, if empty
         raise
@@ -338,9 +354,7 @@ def run_group(
             ExitCode.NO_INPUT,
             f"{output_dir}: participant(s) not found: " + ", ".join(f"sub-{m}" for m in missing),
         )
-    from asldro.report import reports_wanted
-
-    dataset_page = reports_wanted(report)
+    dataset_page = _reports_wanted(report)
     prepare_output_dir(output_dir)
     with scratch_environment(output_dir):
         validation = finalise_dataset(output_dir, validate, dataset_page=dataset_page)

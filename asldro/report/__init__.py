@@ -30,6 +30,7 @@ from asldro.report.derivative import (
 
 __all__ = [
     "DERIVATIVE_NAME",
+    "import_plotting_in_background",
     "ReportUnavailableError",
     "ReportWarning",
     "plotting_available",
@@ -55,18 +56,28 @@ def write_reports(
 
     Returns the pages written, or None (with a :class:`ReportWarning`) when a file asldro did
     not write is in the way."""
-    from asldro.report.pages import (
-        DATASET_PAGE,
-        dataset_page as compose_dataset_page,
-        participant_page,
-        participant_page_name,
-        validation_html,
-    )
-    from asldro.report.reading import ImageLoader, participant_images, read_participant
-    from asldro.resources import thread_budget
+    from asldro.report.pages import DATASET_PAGE, dataset_page as compose_dataset_page
+    from asldro.report.pages import validation_html
 
     root = Path(dataset)
     section = validation_html(None, PENDING_NOTE if validated else SKIPPED_NOTE)
+    pages = _participant_pages(root, labels, section, threads)
+    if dataset_page:
+        folder = report_dir(root)
+        linked = {p.relative_to(folder).as_posix() for p in recorded_pages(root)} | set(pages)
+        pages[DATASET_PAGE] = compose_dataset_page(root, linked, section)
+    return write_files(root, pages)
+
+
+def _participant_pages(
+    root: Path, labels: Sequence[str], section: str, threads: int | None
+) -> dict[str, str]:
+    """The page of each participant of ``labels`` (path in the report -> HTML), the images
+    read ahead on ``threads`` threads."""
+    from asldro.report.pages import participant_page, participant_page_name
+    from asldro.report.reading import ImageLoader, participant_images, read_participant
+    from asldro.resources import thread_budget
+
     pages = {}
     with ImageLoader(thread_budget(threads)) as loader:
         loader.prefetch(path for label in labels for path in participant_images(root, label))
@@ -74,10 +85,7 @@ def write_reports(
         for label in labels:
             view = read_participant(root, label, loader)
             pages[participant_page_name(label)] = participant_page(view, section)
-    if dataset_page:
-        linked = {path.name for path in recorded_pages(root)} | set(pages)
-        pages[DATASET_PAGE] = compose_dataset_page(root, linked, section)
-    return write_files(root, pages)
+    return pages
 
 
 def refresh_validation(dataset: str | Path, pages: Sequence[Path] | None = None) -> None:
@@ -91,7 +99,19 @@ def refresh_validation(dataset: str | Path, pages: Sequence[Path] | None = None)
     fill_validation(chosen, validation_html(read_validation(root)))
 
 
+def import_plotting_in_background() -> None:
+    """Start importing matplotlib on a daemon thread (about half a second of the report's
+    time), so that it overlaps the simulation; :func:`write_reports` then finds it imported
+    (or waits for the import to finish). Only for a run that simulates in this process (no
+    worker processes are forked while the import may be running)."""
+    import threading
+
+    threading.Thread(target=_import_plotting, name="asldro-import-matplotlib", daemon=True).start()
+
+
 def _import_plotting() -> None:
     """Import the parts of matplotlib the pictures use."""
-    # pylint: disable-next=import-outside-toplevel,unused-import  # the import is the work
-    import matplotlib.backends.backend_agg, matplotlib.figure  # noqa: F401
+    # pylint: disable=import-outside-toplevel,unused-import  # importing is the work here
+    import matplotlib.backends.backend_agg
+    import matplotlib.figure
+    from matplotlib import colormaps

@@ -1,9 +1,9 @@
 """The report's BIDS derivative, ``derivatives/asldro-report/`` (docs/report.md): the participant
-pages ``sub-<label>/sub-<label>.html``, the dataset page ``index.html``, ``dataset_description.json``
-(DatasetType derivative, GeneratedBy asldro), ``README.md``, ``.bidsignore`` (BIDS has no rule
-for HTML files) and the record of the files written (``code/provenance/files.json``), which is
-how asldro knows them as its own (``asldro generate --overwrite`` replaces them with the
-dataset).
+pages ``sub-<label>/sub-<label>.html``, the dataset page ``index.html``,
+``dataset_description.json`` (DatasetType derivative, GeneratedBy asldro), ``README.md``,
+``.bidsignore`` (BIDS has no rule for HTML files) and the record of the files written
+(``code/provenance/files.json``), which is how asldro knows them as its own (``asldro generate
+--overwrite`` replaces them with the dataset).
 
 The report never replaces a file asldro did not write: a file there that is not in the record
 (or a folder without one) stops the report with a one-line warning, and the dataset is written
@@ -103,11 +103,11 @@ def readme() -> str:
     return (
         "# asldro report\n\n"
         f"Written by asldro {__version__}. Open `index.html` (the dataset: participants, their "
-        "drawn physiology, the validation) or `sub-<label>/sub-<label>.html` (a participant: the ground "
-        "truth beside the data generated from it, motion, noise, the kinetic curve, the "
-        "parameters and the validation). The pages are self-contained (pictures inline, no "
-        "script, nothing fetched); BIDS has no rule for HTML files, so `.bidsignore` lists "
-        "them.\n"
+        "drawn physiology, the validation) or `sub-<label>/sub-<label>.html` (a participant: "
+        "the ground truth beside the data generated from it, motion, noise, the kinetic "
+        "curve, the parameters and the validation). The pages are self-contained (pictures "
+        "inline, no script, nothing fetched); BIDS has no rule for HTML files, so "
+        "`.bidsignore` lists them.\n"
     )
 
 

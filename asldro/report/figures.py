@@ -23,7 +23,6 @@ PIXELS_PER_MM = 0.9
 LOW_PERCENTILE, HIGH_PERCENTILE = 1.0, 99.5
 #: The percentiles are taken over at most about this many voxels (every n-th voxel).
 PERCENTILE_SAMPLE = 200_000
-VIEWS = ("sagittal", "coronal", "axial")
 PLOT_DPI = 80
 #: Line styles and markers of the plots' series, in order (greyscale-readable).
 STYLES = (("-", "o"), ("--", "s"), (":", "^"), ("-.", "D"), ((0, (5, 1)), "v"), ((0, (1, 1)), "x"))
@@ -92,25 +91,34 @@ def voxel_at(volume: Volume, world: np.ndarray | None) -> tuple[int, int, int]:
     return tuple(int(v) for v in np.clip(np.rint(index[:3]), 0, shape - 1))  # type: ignore[return-value]
 
 
-def slice_panel(volume: Volume, world_centre: np.ndarray | None) -> SlicePanel:
-    """The sagittal, coronal and axial slices of ``volume`` through ``world_centre``
-    (RAS+ data: superior up, anterior right in the sagittal view, the subject's right on the
-    left of the coronal and axial views, radiological order)."""
-    low, high = display_range(volume)
-    table = lookup_table(volume.cmap)
+def planes(
+    volume: Volume, world_centre: np.ndarray | None
+) -> dict[str, tuple[np.ndarray, float, float]]:
+    """The sagittal, coronal and axial planes of ``volume`` through ``world_centre`` as
+    pictures (row 0 at the top) with their pixel width and height in mm: RAS+ data, superior
+    (or anterior) up, and the subject's right on the left of the coronal and axial views
+    (radiological order)."""
     i, j, k = voxel_at(volume, world_centre)
     zx, zy, zz = volume.zooms
-    planes = {
+    cuts = {
         "sagittal": (volume.data[i, :, :], zy, zz),
         "coronal": (volume.data[:, j, :], zx, zz),
         "axial": (volume.data[:, :, k], zx, zy),
     }
+    pictures = {}
+    for view, (plane, across, up) in cuts.items():
+        picture = np.flipud(plane.T)
+        pictures[view] = (picture if view == "sagittal" else picture[:, ::-1], across, up)
+    return pictures
+
+
+def slice_panel(volume: Volume, world_centre: np.ndarray | None) -> SlicePanel:
+    """The three slices of ``volume`` through ``world_centre`` (:func:`planes`), coloured on
+    one display range, with the colour bar."""
+    low, high = display_range(volume)
+    table = lookup_table(volume.cmap)
     slices = []
-    for view in VIEWS:
-        plane, across, up = planes[view]
-        picture = np.flipud(plane.T)  # rows: superior (or anterior) first
-        if view != "sagittal":
-            picture = picture[:, ::-1]  # radiological: the subject's right on the left
+    for view, (picture, across, up) in planes(volume, world_centre).items():
         slices.append(
             Slice(
                 view,
@@ -119,8 +127,10 @@ def slice_panel(volume: Volume, world_centre: np.ndarray | None) -> SlicePanel:
                 max(1, int(round(picture.shape[0] * up * PIXELS_PER_MM))),
             )
         )
-    bar = encode_png(np.repeat(table[::-1][:, np.newaxis, :], 12, axis=1))
-    return SlicePanel(volume.title, tuple(slices), low, high, volume.unit, bar, volume.source)
+    colour_bar = encode_png(np.repeat(table[::-1][:, np.newaxis, :], 12, axis=1))
+    return SlicePanel(
+        volume.title, tuple(slices), low, high, volume.unit, colour_bar, volume.source
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -152,7 +162,7 @@ def _colours(count: int) -> list[Any]:
 def motion_plot(motion: Motion) -> bytes:
     """Translations (mm) and rotations (degrees) of each volume, one line per axis."""
     figure = _figure(7.5, 3.0)
-    translate, rotate = figure.subplots(1, 2)
+    translate, rotate = figure.add_subplot(1, 2, 1), figure.add_subplot(1, 2, 2)
     volumes = np.arange(motion.values.shape[0])
     colours = _colours(3)
     for axes, prefix, unit in ((translate, "transl", "mm"), (rotate, "rot", "degrees")):
@@ -179,7 +189,7 @@ def motion_plot(motion: Motion) -> bytes:
 def kinetic_plot(curve: KineticCurve) -> bytes:
     """Mean ΔM in GM and WM against the PLD, with each sampled PLD marked."""
     figure = _figure(6.0, 3.2)
-    axes = figure.subplots()
+    axes = figure.add_subplot()
     plds = np.array(curve.post_labeling_delays)
     order = np.argsort(plds)
     for pld in np.unique(plds):
@@ -209,7 +219,7 @@ def kinetic_plot(curve: KineticCurve) -> bytes:
 def histogram_plot(column: str, groups: Mapping[str, Sequence[float]]) -> bytes:
     """Histograms of one participants.tsv column, one per group (stepped outlines, hatched)."""
     figure = _figure(4.0, 2.8)
-    axes = figure.subplots()
+    axes = figure.add_subplot()
     values = [v for vs in groups.values() for v in vs]
     edges = np.histogram_bin_edges(values, bins=min(10, max(1, len(set(values)))))
     if edges[0] == edges[-1]:

@@ -71,15 +71,16 @@ def panel(figure: SlicePanel) -> str:
         for s in figure.slices
     )
     height = max(s.height for s in figure.slices)
-    bar = (
-        f'<div class="bar">{image(figure.colorbar, f"colour bar of {figure.title}", "slice", (12, height))}'
+    colour_bar = image(figure.colorbar, f"colour bar of {figure.title}", "slice", (12, height))
+    scale = (
+        f'<div class="bar">{colour_bar}'
         f'<div class="ticks"><span>{_number(figure.high)}</span>'
         f"<span>{escape(figure.unit)}</span><span>{_number(figure.low)}</span></div></div>"
     )
     return (
         f"<h3>{escape(figure.title)}</h3>"
         f'<div class="note">{escape(figure.source)}</div>'
-        f'<div class="panel">{slices}{bar}</div>'
+        f'<div class="panel">{slices}{scale}</div>'
     )
 
 

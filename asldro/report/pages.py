@@ -113,7 +113,7 @@ def participant_page(view: ParticipantView, validation: str) -> str:
             f'<p class="note">code/sub-{escape(view.label)}_dro_params.json: the resolved '
             "parameters this participant was made with</p>"
         )
-        body.append(table(("parameter", "value"), [(k, v) for k, v in view.parameters]))
+        body.append(table(("parameter", "value"), view.parameters))
     else:
         body.append('<p class="note">no resolved parameter file in code/</p>')
     return page(f"asldro report: sub-{view.label}", body, validation)

@@ -131,7 +131,7 @@ def _read_image(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """(voxel data, affine) of a NIfTI file."""
     import nibabel as nib
 
-    image = nib.load(str(path))
+    image: Any = nib.load(str(path))  # a NIfTI image (a SpatialImage)
     return np.asanyarray(image.dataobj), np.asarray(image.affine, dtype=np.float64)
 
 
@@ -301,6 +301,22 @@ def tissue_labels(root: Path) -> dict[str, int]:
     return labels
 
 
+def _probseg_masks(
+    paths: Sequence[Path], shape: Sequence[int], affine: np.ndarray
+) -> dict[str, tuple[np.ndarray, Path]]:
+    """Tissue -> (mask, file) from the ``label-<tissue>_probseg`` images (fraction >= 0.5)."""
+    masks = {}
+    for tissue in CURVE_TISSUES:
+        for path in paths:
+            entities, suffix, _ = split_name(path.name)
+            if suffix == "probseg" and entities.get("label") == tissue:
+                values, source_affine = _read_image(path)
+                sampled = sample_nearest(values.astype(np.float64), source_affine, shape, affine)
+                masks[tissue] = (sampled >= PROBSEG_MASK_FRACTION, path)
+                break
+    return masks
+
+
 def tissue_masks(
     root: Path, label: str, shape: Sequence[int], affine: np.ndarray
 ) -> tuple[dict[str, np.ndarray], str]:
@@ -308,33 +324,17 @@ def tissue_masks(
     tissue probabilities (``label-GM_probseg`` >= 0.5) when present, else from the
     segmentation (``dseg`` label of the tissue). Returns the masks and the files they came
     from."""
-    import nibabel as nib
-
     paths = ground_truth_images(root, label)
-    masks: dict[str, np.ndarray] = {}
-    used: list[str] = []
-    for tissue in CURVE_TISSUES:
-        for path in paths:
-            entities, suffix, _ = split_name(path.name)
-            if suffix == "probseg" and entities.get("label") == tissue:
-                image = nib.load(str(path))
-                values = np.asanyarray(image.dataobj).astype(np.float64)
-                masks[tissue] = (
-                    sample_nearest(values, image.affine, shape, affine) >= PROBSEG_MASK_FRACTION
-                )
-                used.append(relative(path, root))
-                break
-    missing = [t for t in CURVE_TISSUES if t not in masks]
+    found = _probseg_masks(paths, shape, affine)
+    masks = {tissue: mask for tissue, (mask, _) in found.items()}
+    used = [relative(path, root) for _, path in found.values()]
     labels = tissue_labels(root)
     dseg = next((p for p in paths if split_name(p.name)[1] == "dseg"), None)
+    missing = [t for t in CURVE_TISSUES if t not in masks and t in labels]
     if missing and dseg is not None:
-        image = nib.load(str(dseg))
-        values = sample_nearest(
-            np.asanyarray(image.dataobj).astype(np.float64), image.affine, shape, affine
-        )
-        for tissue in missing:
-            if tissue in labels:
-                masks[tissue] = values == labels[tissue]
+        values, source_affine = _read_image(dseg)
+        sampled = sample_nearest(values.astype(np.float64), source_affine, shape, affine)
+        masks.update({tissue: sampled == labels[tissue] for tissue in missing})
         used.append(relative(dseg, root))
     return masks, ", ".join(used)
 
@@ -405,60 +405,72 @@ def _mean(data: np.ndarray, indices: Iterable[int]) -> np.ndarray:
 def read_asl_run(run: Any, root: Path, label: str, provenance: Mapping[str, Any]) -> AslSeriesView:
     """One ASL run: M0, mean control, mean ΔM, ΔM per PLD (multi-PLD), the kinetic curve in
     GM and WM, motion and noise. A run the reference reader refuses keeps its note."""
-    from asldro.quantify.errors import QuantifyError
-    from asldro.quantify.reading import image_data, load_image, load_run, plan_run
+    from asldro.quantify import reading
 
     rel = relative(run.image, root)
-    view = AslSeriesView(rel)
     facts = image_facts(provenance, rel)
-    view.motion = motion_of(facts)
-    view.noise = noise_of(facts)
+    view = AslSeriesView(rel, motion=motion_of(facts), noise=noise_of(facts))
     try:
-        plan = plan_run(run, root, strict=False)
-        data = load_run(plan, root)
-        raw = image_data(load_image(plan.image, root), plan.image, root)
-    except (QuantifyError, OSError) as err:
+        plan = reading.plan_run(run, root, strict=False)
+        data = reading.load_run(plan, root)
+        raw = reading.image_data(reading.load_image(plan.image, root), plan.image, root)
+    except (reading.QuantifyError, OSError) as err:
         view.notes.append(f"ΔM not shown: {err}")
         return view
     view.label_type, view.volume_types = plan.label_type, plan.volume_types
-
-    def add(title: str, values: np.ndarray, cmap: str, unit: str = "a.u.") -> None:
-        view.images.append(canonical_volume(values, plan.affine, title, cmap, unit, rel))
-
-    if plan.m0.m0_type in ("Included", "Separate"):
-        add("M0", data.m0, "gray")
-    else:
-        view.notes.append(f"M0: {plan.m0.description}")
-    controls = [i for group in plan.groups for i in group.controls]
-    if controls:
-        add("mean control", _mean(raw, controls), "gray")
-    weights = np.array([group.weight for group in plan.groups])
-    add("mean ΔM", (data.delta_m * weights).sum(axis=-1) / weights.sum(), "viridis")
-    if plan.multi_pld:
-        for index, group in enumerate(plan.groups):
-            add(
-                f"ΔM, PLD {group.post_labeling_delay:g} s (LD {group.label_duration:g} s)",
-                data.delta_m[..., index],
-                "viridis",
-            )
+    view.images = _asl_images(plan, data, raw, view.notes)
     masks, source = tissue_masks(root, label, plan.shape, plan.affine)
     if masks:
-        view.curve = KineticCurve(
-            tuple(g.post_labeling_delay for g in plan.groups),
-            tuple(g.label_duration for g in plan.groups),
-            {
-                t: tuple(
-                    float(data.delta_m[..., i][m].mean()) if m.any() else float("nan")
-                    for i in range(len(plan.groups))
-                )
-                for t, m in masks.items()
-            },
-            {t: int(m.sum()) for t, m in masks.items()},
-            source,
-        )
+        view.curve = kinetic_curve(plan, data.delta_m, masks, source)
     else:
         view.notes.append("kinetic curve not shown: no GM/WM segmentation in the ground truth")
     return view
+
+
+def _asl_images(plan: Any, data: Any, raw: np.ndarray, notes: list[str]) -> list[Volume]:
+    """M0 (when the run has an image of it), mean control, mean ΔM (the groups weighted by
+    their inverse variance) and, for several PLDs, the ΔM of each."""
+
+    def volume(title: str, values: np.ndarray, cmap: str) -> Volume:
+        return canonical_volume(values, plan.affine, title, cmap, "a.u.", plan.relative)
+
+    images = []
+    if plan.m0.m0_type in ("Included", "Separate"):
+        images.append(volume("M0", data.m0, "gray"))
+    else:
+        notes.append(f"M0: {plan.m0.description}")
+    controls = [i for group in plan.groups for i in group.controls]
+    if controls:
+        images.append(volume("mean control", _mean(raw, controls), "gray"))
+    weights = np.array([group.weight for group in plan.groups])
+    images.append(
+        volume("mean ΔM", (data.delta_m * weights).sum(axis=-1) / weights.sum(), "viridis")
+    )
+    if plan.multi_pld:
+        for index, group in enumerate(plan.groups):
+            title = f"ΔM, PLD {group.post_labeling_delay:g} s (LD {group.label_duration:g} s)"
+            images.append(volume(title, data.delta_m[..., index], "viridis"))
+    return images
+
+
+def kinetic_curve(
+    plan: Any, delta_m: np.ndarray, masks: Mapping[str, np.ndarray], source: str
+) -> KineticCurve:
+    """The mean ΔM of each group (PLD) in each tissue mask."""
+    means = {
+        tissue: tuple(
+            float(delta_m[..., index][mask].mean()) if mask.any() else float("nan")
+            for index in range(len(plan.groups))
+        )
+        for tissue, mask in masks.items()
+    }
+    return KineticCurve(
+        tuple(group.post_labeling_delay for group in plan.groups),
+        tuple(group.label_duration for group in plan.groups),
+        means,
+        {tissue: int(mask.sum()) for tissue, mask in masks.items()},
+        source,
+    )
 
 
 def structural_images(root: Path, label: str) -> list[Path]:
