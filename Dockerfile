@@ -28,9 +28,10 @@ ENV VIRTUAL_ENV=/opt/venv \
     PYTHONUNBUFFERED=1 \
     ASLDRO_CONTAINER=asldro/asldro:${VERSION}
 
-# The dependencies, the validators and the build backend, exactly as locked: every file is
-# checked against its sha256 in .ci/requirements/container.txt (written by .ci/lock.py from
-# pyproject.toml; a changed or unlisted file fails the build) and nothing else is resolved. The
+# The dependencies, the validators, matplotlib (the `plots` extra: the HTML report) and the build
+# backend, exactly as locked: every file is checked against its sha256 in
+# .ci/requirements/container.txt (written by .ci/lock.py from pyproject.toml; a changed or
+# unlisted file fails the build) and nothing else is resolved. The
 # lock stays in the image (/opt/asldro/requirements/container.txt). The test suites of the largest
 # dependencies (never imported at run time) and the validator's source map are dropped.
 COPY .ci/requirements/container.txt /opt/asldro/requirements/container.txt
@@ -54,7 +55,7 @@ RUN test "$(cat /src/version)" = "${VERSION}" \
  && { echo '#!/opt/venv/bin/python3'; sed '1{/^#!/d;}' /src/run.py; } > /run.py \
  && chmod 0755 /run.py \
  && rm -rf /src \
- && python3 -c "import asldro, bids_app, numpy, scipy, pandas, sklearn, nilearn, bids" \
+ && python3 -c "import asldro, bids_app, numpy, scipy, pandas, sklearn, nilearn, bids, matplotlib" \
  && command -v asldro bids-validator-deno
 
 # bids-validator-deno's runtime (the deno binary and the validator bundle) ships in the wheels and

@@ -8,13 +8,13 @@ them is
   the build backend (``[build-system] requires``) and pip, each pinned with its sha256 hashes;
   ``.ci/run`` installs it with ``pip install --require-hashes --no-deps``.
 * ``.ci/requirements/container.txt``: the same pins restricted to what the image needs (the
-  dependencies, the ``validate`` extra, the build backend and pip); the Dockerfile installs it
-  the same way. It is resolved with ``ci.txt`` as constraints, so the image runs exactly the
+  dependencies, the ``validate`` and ``plots`` extras, the build backend and pip); the
+  Dockerfile installs it the same way. It is resolved with ``ci.txt`` as constraints, so the image runs exactly the
   versions CI tested.
 * ``.ci/requirements/constraints-min.txt``: the lower bound of every requirement of the
-  dependencies, the ``validate`` extra and the test runner, as ``name==bound``: the oldest
-  versions the library allows, which the lower-bounds job (``.ci/lower-bounds.sh``) installs and
-  tests.
+  dependencies, the ``validate`` and ``plots`` extras and the test runner, as ``name==bound``:
+  the oldest versions the library allows, which the lower-bounds job (``.ci/lower-bounds.sh``)
+  installs and tests.
 
 The locks are for CPython 3.11 on Linux x86-64 (the image's Debian bookworm Python and CI's),
 resolved by uv wherever this runs; each pin lists the hashes of all its files (every platform), so
@@ -45,7 +45,7 @@ MIN_CONSTRAINTS = HERE / "constraints-min.txt"
 COMMAND = "python .ci/lock.py"
 PYTHON_VERSION = "3.11"
 PLATFORM = "x86_64-manylinux_2_28"
-CONTAINER_EXTRAS = ("validate",)
+CONTAINER_EXTRAS = ("validate", "plots")
 NOT_LOCKED_EXTRAS = ("lock",)
 MIN_TEST_RUNNER = "pytest"
 """The one requirement of the ``test`` extra that the lower-bounds job also takes at its bound."""
@@ -97,7 +97,7 @@ def min_constraints_text(project: dict) -> str:
     lines = [
         f"# The lower bounds of pyproject.toml, written by {COMMAND} (do not edit):",
         "# the oldest versions asldro allows, installed by the lower-bounds job of .ci/run with",
-        "# pip install -c .ci/requirements/constraints-min.txt -e . pytest",
+        "# pip install -c .ci/requirements/constraints-min.txt -e '.[plots]' pytest",
     ]
     for requirement in sorted(min_requirements(project), key=lambda r: r.name.lower()):
         bound = lower_bound(requirement)

@@ -3,14 +3,14 @@
 # versions pyproject.toml allows (.ci/requirements/constraints-min.txt, written from its lower
 # bounds by .ci/lock.py and checked against them by tests/test_locks.py) runs the physics, the
 # parameter tests and `asldro generate` + validation (own checks, pybids, bids-validator-deno) of
-# the defaults and of a separate-M0 layout (pybids < 0.21 fails its IntendedFor association).
+# the defaults (the HTML report included: matplotlib at its bound) and of a separate-M0 layout (pybids < 0.21 fails its IntendedFor association).
 # Transitive dependencies are the newest that those versions accept. Called from .ci/run (which
 # bounds its time); the venv is .venv-min (kept for the next run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -x .venv-min/bin/python ] || python3 -m venv .venv-min
 PY=.venv-min/bin/python
-"$PY" -m pip install -q -c .ci/requirements/constraints-min.txt -e . pytest
+"$PY" -m pip install -q -c .ci/requirements/constraints-min.txt -e '.[plots]' pytest
 "$PY" -m pip check
 # The versions under test must be the bounds themselves (a constraint that did not apply fails).
 "$PY" - <<'PYEOF'

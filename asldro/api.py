@@ -274,6 +274,7 @@ def generate(
     on_written: Callable[[str], None] | None = None,
     max_memory: int | None = None,
     threads: int | None = None,
+    report: bool | None = None,
 ) -> GenerateResult:
     """Generate a BIDS dataset at ``output`` (a folder, or a ``.zip``/``.tar.gz`` archive) for
     ``participant_labels`` (default: the parameter file's ``subject_label``, else ``01``:
@@ -290,11 +291,17 @@ def generate(
     ``n_procs`` participant processes; the data do not depend on it.
     The dataset is then built in a hidden folder and put in place only once complete (and
     validated, unless ``validate`` is false): a failure or a signal leaves the output as it was.
+
+    ``report`` (docs/report.md): the HTML report in ``derivatives/asldro-report`` (validated
+    with the dataset); None (the default) writes it when matplotlib is installed, else warns
+    once (``ReportWarning``) and writes none; True requires it (``ReportUnavailableError``,
+    exit 69, before anything is written); False writes none.
     """
     params = as_params(params)
     labels = participant_labels_for(params, participant_labels)
     check_process_count(n_procs)
     threads = thread_budget(threads)
+    report = _reports_wanted(report, in_process=worker_processes(n_procs, len(labels)) == 1)
     plan = plan_output(output, overwrite=overwrite)
     ground_truth = preflight(params, plan.build_parent, labels, n_procs, max_memory, threads)
     with building(plan) as area, _errors_named_at(plan.target, area):
@@ -308,23 +315,53 @@ def generate(
             on_written=on_written,
             threads=threads,
         )
-        report = _finish_dataset(area, validate)
-        commit(plan, area)
-    return GenerateResult(output=Path(output), participants=labels, validation=report)
+        return GenerateResult(
+            output=Path(output),
+            participants=labels,
+            validation=_finish_dataset(plan, area, validate, labels if report else (), threads),
+        )
 
 
-def _finish_dataset(area: Any, validate: bool) -> Any:
-    """``participants.tsv`` of the dataset built in ``area``, then its validation (the report
-    goes in ``code/`` without timings, deno's scratch in the build folder) unless ``validate``
-    is false; returns the report (None when not validated)."""
+def _reports_wanted(report: bool | None, in_process: bool) -> bool:
+    """:func:`asldro.report.reports_wanted`; when the report is wanted and the participants
+    are simulated ``in_process``, matplotlib starts being imported in the background."""
+    from asldro.report import import_plotting_in_background, reports_wanted
+
+    wanted = reports_wanted(report)
+    if wanted and in_process:
+        import_plotting_in_background()
+    return wanted
+
+
+def _finish_dataset(
+    plan: Any, area: Any, validate: bool, report_labels: Sequence[str], threads: int
+) -> Any:
+    """``participants.tsv`` of the dataset built in ``area``, the report pages of
+    ``report_labels`` and the dataset page (none when empty), then the validation of it all
+    (the report goes in ``code/`` without timings, deno's scratch in the build folder) unless
+    ``validate`` is false, and the validation summary into the pages; then the dataset is put
+    in place (``commit``). Returns the validation report (None when not validated)."""
     from asldro.bids import update_participants
 
     update_participants(area.dataset)
-    if not validate:
-        return None
-    from asldro.bids.validate import validate_dataset
+    pages = None
+    if report_labels:
+        from asldro.report import write_reports
 
-    return validate_dataset(area.dataset, write_report=True, scratch_dir=area.temp)
+        pages = write_reports(
+            area.dataset, report_labels, dataset_page=True, validated=validate, threads=threads
+        )
+    result = None
+    if validate:
+        from asldro.bids.validate import validate_dataset
+
+        result = validate_dataset(area.dataset, write_report=True, scratch_dir=area.temp)
+        if pages:
+            from asldro.report import refresh_validation
+
+            refresh_validation(area.dataset, pages)
+    commit(plan, area)
+    return result
 
 
 @contextlib.contextmanager

@@ -102,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="replace an existing dataset or archive written by asldro (nothing else)",
     )
+    add_report_options(gen)
     gen.add_argument(
         "--max-memory",
         type=memory_size,
@@ -152,6 +153,28 @@ def build_parser() -> argparse.ArgumentParser:
     _add_quantify_parser(commands)
     _add_score_parser(commands)
     return parser
+
+
+def add_report_options(parser: argparse.ArgumentParser) -> None:
+    """``--report`` / ``--no-report`` (docs/report.md); the same on ``run.py``."""
+    choice = parser.add_mutually_exclusive_group()
+    choice.add_argument(
+        "--report",
+        dest="report",
+        action="store_const",
+        const=True,
+        default=None,
+        help="require the HTML report in derivatives/asldro-report (exit 69 before anything "
+        "is written when matplotlib is missing); default: written when matplotlib is "
+        "installed, else one warning",
+    )
+    choice.add_argument(
+        "--no-report",
+        dest="report",
+        action="store_const",
+        const=False,
+        help="do not write the HTML report",
+    )
 
 
 def _add_quantify_parser(commands) -> None:
@@ -339,6 +362,7 @@ def _generate(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         n_procs=args.n_procs,
         max_memory=args.max_memory,
+        report=args.report,
     )
     print(f"wrote {result.output} ({len(result.participants)} participant(s))")
     if result.validation is not None:

@@ -3,7 +3,8 @@
 ::
 
     run.py [BIDS_DIR] OUTPUT_DIR {participant,group} [--participant-label L [L ...]]
-           [--params FILE] [--seed N] [--n-procs N] [--skip-bids-validation] [--version] [--debug]
+           [--params FILE] [--seed N] [--n-procs N] [--skip-bids-validation]
+           [--report | --no-report] [--version] [--debug]
 
 The two-positional form is primary; with three, ``BIDS_DIR`` is accepted for BIDS-App runners
 and never read or written. Exit statuses follow the BIDS-Apps execution specification
@@ -26,6 +27,7 @@ import sys
 from pathlib import Path
 from typing import NoReturn, Sequence
 
+from asldro.cli import add_report_options
 from asldro.exit_codes import UsageError, report_error
 from asldro.options import (
     DEFAULT_PARTICIPANT_LABEL,
@@ -141,6 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="refuse a run whose estimated peak memory exceeds SIZE (e.g. 16G, 800M; binary "
         "units); default: the memory available on this machine",
     )
+    add_report_options(parser)
     parser.add_argument("-v", "--version", action="version", version=version())
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     return parser
@@ -169,7 +172,7 @@ def _run(args: argparse.Namespace) -> int:
     labels = clean_labels(args.participant_label)
     output_dir = Path(args.output_dir).absolute()
     if args.analysis_level == "group":
-        return run_group(output_dir, labels, validate=not args.skip_validation)
+        return run_group(output_dir, labels, validate=not args.skip_validation, report=args.report)
     return run_participant(
         output_dir,
         labels,
@@ -178,6 +181,7 @@ def _run(args: argparse.Namespace) -> int:
         n_procs=args.n_procs,
         validate=not args.skip_validation,
         max_memory=args.max_memory,
+        report=args.report,
     )
 
 

@@ -159,8 +159,17 @@ def _snapshot(output_dir: Path) -> tuple[tuple[str, int], ...]:
     return tuple(entries)
 
 
-def finalise_dataset(output_dir: Path, validate: bool) -> Any:
-    """Under the dataset lock: rebuild participants.tsv/json, then validate (unless skipped).
+def finalise_dataset(
+    output_dir: Path,
+    validate: bool,
+    *,
+    report_labels: Sequence[str] = (),
+    dataset_page: bool = False,
+) -> Any:
+    """Under the dataset lock: rebuild participants.tsv/json, write the report pages of
+    ``report_labels`` (and, with ``dataset_page``, the dataset page; docs/report.md), then
+    validate (unless skipped) and fill the validation summary into the pages this run wrote
+    (with ``dataset_page``: into every report page of the dataset).
 
     Returns the validation report (None when skipped). A concurrent participant job may rename
     its subject into place during validation; when the subject folders changed while a
@@ -172,9 +181,12 @@ def finalise_dataset(output_dir: Path, validate: bool) -> Any:
 
     report = None
     with dataset_lock(output_dir):
+        pages = None
         for _ in range(VALIDATION_ATTEMPTS):
             before = _snapshot(output_dir)
             update_participants(output_dir)
+            if pages is None:
+                pages = _write_pages(output_dir, report_labels, dataset_page, validate)
             if not validate:
                 return None
             from asldro.bids.validate import validate_dataset
@@ -184,6 +196,10 @@ def finalise_dataset(output_dir: Path, validate: bool) -> Any:
             if report.ok or _snapshot(output_dir) == before:
                 break
             print("note: participants changed during validation; validating again", flush=True)
+        if pages:
+            from asldro.report import refresh_validation
+
+            refresh_validation(output_dir, None if dataset_page else pages)
     problem = report.problem() if report is not None else None
     if problem and report is not None:  # (a problem comes from a report)
         from asldro.bids.validate import INVALID
@@ -194,6 +210,25 @@ def finalise_dataset(output_dir: Path, validate: bool) -> Any:
             details=[*report.summary_lines(), *_finding_lines(report)],
         )
     return report
+
+
+def _reports_wanted(report: bool | None) -> bool:
+    """:func:`asldro.report.reports_wanted` (imported when called)."""
+    from asldro.report import reports_wanted
+
+    return reports_wanted(report)
+
+
+def _write_pages(
+    output_dir: Path, labels: Sequence[str], dataset_page: bool, validate: bool
+) -> list[Path]:
+    """The report pages of ``labels`` and (``dataset_page``) the dataset page; none written
+    (an empty list) when neither is asked for or a file asldro did not write is in the way."""
+    if not (labels or dataset_page):
+        return []
+    from asldro.report import write_reports
+
+    return write_reports(output_dir, labels, dataset_page=dataset_page, validated=validate) or []
 
 
 def _finding_lines(report: Any) -> list[str]:
@@ -224,10 +259,12 @@ def run_participant(
     n_procs: int,
     validate: bool,
     max_memory: int | None = None,
+    report: bool | None = None,
 ) -> int:
     """Participant level (docs/bids.md §11): generate ``sub-<label>`` for each label (none:
-    the parameter file's ``subject_label``, else 01), rebuild participants.tsv and
-    self-validate the dataset. Returns the exit status.
+    the parameter file's ``subject_label``, else 01), rebuild participants.tsv, write the
+    participants' report pages (``report``: as :func:`asldro.api.generate`'s; docs/report.md)
+    and self-validate the dataset. Returns the exit status.
 
     The ground truth and the estimated peak memory are checked before anything is written
     (``max_memory`` replaces the machine's available memory as the limit). The run may use the
@@ -239,6 +276,7 @@ def run_participant(
     params, labels, ground_truth, threads = _checked_run(
         output_dir, labels, params_file, n_procs, max_memory
     )
+    report = _reports_wanted(report)  # exit 69 before anything is written, if required
     created = prepare_output_dir(output_dir, labels)
     try:
         with scratch_environment(output_dir):
@@ -254,11 +292,13 @@ def run_participant(
                 on_written=_print_written,
                 threads=threads,
             )
-            report = finalise_dataset(output_dir, validate)
+            validation = finalise_dataset(
+                output_dir, validate, report_labels=labels if report else ()
+            )
     except BaseException:
         remove_created(created)  # no partial output: the folders this run made, if empty
         raise
-    _print_report(report)
+    _print_report(validation)
     return ExitCode.OK
 
 
@@ -285,9 +325,12 @@ def _checked_run(
     return params, labels, ground_truth, threads
 
 
-def run_group(output_dir: Path, labels: Sequence[str], *, validate: bool) -> int:
+def run_group(
+    output_dir: Path, labels: Sequence[str], *, validate: bool, report: bool | None = None
+) -> int:
     """Group level (docs/bids.md §11): rebuild participants.tsv/json from the ``sub-*`` folders,
-    validate the whole dataset and print a summary. Returns the exit status.
+    write the dataset report page (``report``: as :func:`asldro.api.generate`'s;
+    docs/report.md), validate the whole dataset and print a summary. Returns the exit status.
 
     Labels given with ``--participant-label`` must all be present (exit 66 otherwise).
     """
@@ -311,9 +354,10 @@ def run_group(output_dir: Path, labels: Sequence[str], *, validate: bool) -> int
             ExitCode.NO_INPUT,
             f"{output_dir}: participant(s) not found: " + ", ".join(f"sub-{m}" for m in missing),
         )
+    dataset_page = _reports_wanted(report)
     prepare_output_dir(output_dir)
     with scratch_environment(output_dir):
-        report = finalise_dataset(output_dir, validate)
+        validation = finalise_dataset(output_dir, validate, dataset_page=dataset_page)
     print(f"{output_dir}: {len(present)} participant(s): " + " ".join(f"sub-{p}" for p in present))
     leftovers = leftover_temporaries(output_dir)
     if leftovers:
@@ -322,7 +366,7 @@ def run_group(output_dir: Path, labels: Sequence[str], *, validate: bool) -> int
             "another run or not made by asldro; remove them when no run is writing here",
             file=sys.stderr,
         )
-    _print_report(report)
-    if report is None:
+    _print_report(validation)
+    if validation is None:
         print("validation skipped (--skip-bids-validation)", file=sys.stderr)
     return ExitCode.OK

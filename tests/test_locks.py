@@ -163,6 +163,7 @@ def test_min_constraints_are_the_lower_bounds():
     for text in [
         *table["dependencies"],
         *table["optional-dependencies"]["validate"],
+        *table["optional-dependencies"]["plots"],
         next(t for t in table["optional-dependencies"]["test"] if t.startswith("pytest")),
     ]:
         requirement = Requirement(text)

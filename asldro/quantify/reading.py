@@ -528,12 +528,19 @@ def _find_separate_m0(run: AslRun, root: Path) -> Path:
 
 
 def _m0_source(
-    run: AslRun, root: Path, meta: Metadata, types: Sequence[str], volumes: int
+    run: AslRun,
+    root: Path,
+    meta: Metadata,
+    types: Sequence[str],
+    volumes: int,
+    strict: bool = True,
 ) -> M0Source:
     m0_type = meta.get("M0Type")
     if m0_type not in M0_TYPES:
         got = "missing" if m0_type is None else f"{m0_type!r}"
         raise QuantifyError(f"{meta.where('M0Type')}: {got}; expected one of {', '.join(M0_TYPES)}")
+    if m0_type == "Absent" and not strict:
+        return M0Source("Absent", "no M0 (M0Type Absent)")
     if m0_type == "Absent" and _background_suppression(meta):
         raise QuantifyError(
             f"{meta.where('M0Type')}: Absent with BackgroundSuppression true: there is no M0, "
@@ -583,8 +590,10 @@ def _m0_source(
     )
 
 
-def plan_run(run: AslRun, root: Path) -> RunPlan:
-    """Read and check everything about ``run`` except its voxel data."""
+def plan_run(run: AslRun, root: Path, *, strict: bool = True) -> RunPlan:
+    """Read and check everything about ``run`` except its voxel data. With ``strict`` false
+    (the report, which shows ΔM without quantifying it) a run without an M0 (``M0Type``
+    Absent) and a PASL run without a bolus cut-off are read as they are."""
     rel = relative(run.image, root)
     meta = read_metadata(run.image, root)
     image = load_image(run.image, root)
@@ -610,9 +619,11 @@ def plan_run(run: AslRun, root: Path) -> RunPlan:
             background_suppression=background_suppression,
             cbf=_cbf_volumes(meta, types),
         )
-    cut_off = _bolus_cut_off(meta) if label_type == "PASL" else None
+    cut_off = None
+    if label_type == "PASL" and (strict or meta.get("BolusCutOffFlag") is True):
+        cut_off = _bolus_cut_off(meta)
     groups = _groups(meta, label_type, types, cut_off[1] if cut_off else None)
-    m0 = _m0_source(run, root, meta, types, volumes)
+    m0 = _m0_source(run, root, meta, types, volumes, strict)
     sources = {rel, relative(run.context, root), *meta.origin.values(), *m0.files}
     return RunPlan(
         image=run.image,
@@ -664,6 +675,8 @@ def load_run(plan: RunPlan, root: Path, *, m0_tr_correction: float | None = None
     source = plan.m0
     if source.m0_type == "Estimate":  # (no TR correction: refused by runs.check_run)
         return RunData(delta_m, np.full(plan.shape, float(source.estimate or 0.0)))
+    if source.m0_type == "Absent":  # only from plan_run(strict=False)
+        return RunData(delta_m, np.zeros(plan.shape))
     if source.m0_type == "Included":
         volumes = data[..., list(source.volumes)].astype(np.float64)
         where = plan.metadata.where("RepetitionTimePreparation")

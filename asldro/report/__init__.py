@@ -1,0 +1,117 @@
+"""The HTML report of a written dataset (issue 15; docs/report.md): a page per participant (the
+ground truth beside the data generated from it) and a page for the dataset, in the BIDS
+derivative ``derivatives/asldro-report/``. It reads the written dataset only, never the
+engine's internals, and needs matplotlib (the ``plots`` extra), imported only here.
+
+``asldro generate`` writes every page; the BIDS-App's participant level writes its
+participants' pages and the group level the dataset page. The pages are written before the
+dataset is validated (so the derivative is validated with the rest) and their validation
+section is filled in afterwards (:func:`refresh_validation`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+from asldro.report.derivative import (
+    DERIVATIVE_NAME,
+    PENDING_NOTE,
+    SKIPPED_NOTE,
+    ReportUnavailableError,
+    ReportWarning,
+    fill_validation,
+    plotting_available,
+    recorded_pages,
+    report_dir,
+    reports_wanted,
+    write_files,
+)
+
+__all__ = [
+    "DERIVATIVE_NAME",
+    "import_plotting_in_background",
+    "ReportUnavailableError",
+    "ReportWarning",
+    "plotting_available",
+    "refresh_validation",
+    "report_dir",
+    "reports_wanted",
+    "write_reports",
+]
+
+
+def write_reports(
+    dataset: str | Path,
+    labels: Sequence[str],
+    *,
+    dataset_page: bool,
+    validated: bool,
+    threads: int | None = None,
+) -> list[Path] | None:
+    """Write the page of each participant of ``labels`` (and, with ``dataset_page``, the
+    dataset page ``index.html``) into ``DATASET/derivatives/asldro-report``. Their validation
+    section says the validation is still to come (``validated``) or was skipped. The images
+    are read on ``threads`` threads (``asldro.resources.thread_budget``).
+
+    Returns the pages written, or None (with a :class:`ReportWarning`) when a file asldro did
+    not write is in the way."""
+    from asldro.report.pages import DATASET_PAGE, dataset_page as compose_dataset_page
+    from asldro.report.pages import validation_html
+
+    root = Path(dataset)
+    section = validation_html(None, PENDING_NOTE if validated else SKIPPED_NOTE)
+    pages = _participant_pages(root, labels, section, threads)
+    if dataset_page:
+        folder = report_dir(root)
+        linked = {p.relative_to(folder).as_posix() for p in recorded_pages(root)} | set(pages)
+        pages[DATASET_PAGE] = compose_dataset_page(root, linked, section)
+    return write_files(root, pages)
+
+
+def _participant_pages(
+    root: Path, labels: Sequence[str], section: str, threads: int | None
+) -> dict[str, str]:
+    """The page of each participant of ``labels`` (path in the report -> HTML), the images
+    read ahead on ``threads`` threads."""
+    from asldro.report.pages import participant_page, participant_page_name
+    from asldro.report.reading import ImageLoader, participant_images, read_participant
+    from asldro.resources import thread_budget
+
+    pages = {}
+    with ImageLoader(thread_budget(threads)) as loader:
+        loader.prefetch(path for label in labels for path in participant_images(root, label))
+        _import_plotting()  # while the images decompress
+        for label in labels:
+            view = read_participant(root, label, loader)
+            pages[participant_page_name(label)] = participant_page(view, section)
+    return pages
+
+
+def refresh_validation(dataset: str | Path, pages: Sequence[Path] | None = None) -> None:
+    """Fill the validation section of ``pages`` (default: every page asldro wrote in the
+    dataset's report) from the dataset's ``code/validation.json``."""
+    from asldro.report.pages import validation_html
+    from asldro.report.reading import read_validation
+
+    root = Path(dataset)
+    chosen = recorded_pages(root) if pages is None else list(pages)
+    fill_validation(chosen, validation_html(read_validation(root)))
+
+
+def import_plotting_in_background() -> None:
+    """Start importing matplotlib on a daemon thread (about half a second of the report's
+    time), so that it overlaps the simulation; :func:`write_reports` then finds it imported
+    (or waits for the import to finish). Only for a run that simulates in this process (no
+    worker processes are forked while the import may be running)."""
+    import threading
+
+    threading.Thread(target=_import_plotting, name="asldro-import-matplotlib", daemon=True).start()
+
+
+def _import_plotting() -> None:
+    """Import the parts of matplotlib the pictures use."""
+    # pylint: disable=import-outside-toplevel,unused-import  # importing is the work here
+    import matplotlib.backends.backend_agg
+    import matplotlib.figure
+    from matplotlib import colormaps
