@@ -86,9 +86,11 @@ def voxel_at(volume: Volume, world: np.ndarray | None) -> tuple[int, int, int]:
     when ``world`` is None)."""
     shape = np.array(volume.data.shape)
     if world is None:
-        return tuple(int(v) for v in shape // 2)  # type: ignore[return-value]
+        i, j, k = (int(v) for v in shape[:3] // 2)
+        return i, j, k
     index = np.linalg.inv(volume.affine) @ np.append(world, 1.0)
-    return tuple(int(v) for v in np.clip(np.rint(index[:3]), 0, shape - 1))  # type: ignore[return-value]
+    i, j, k = (int(v) for v in np.clip(np.rint(index[:3]), 0, shape[:3] - 1))
+    return i, j, k
 
 
 def planes(

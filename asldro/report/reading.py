@@ -65,7 +65,8 @@ class Volume:
     @property
     def zooms(self) -> tuple[float, float, float]:
         """Voxel edge lengths (mm)."""
-        return tuple(float(v) for v in np.linalg.norm(self.affine[:3, :3], axis=0))  # type: ignore[return-value]
+        x, y, z = (float(v) for v in np.linalg.norm(self.affine[:3, :3], axis=0))
+        return x, y, z
 
 
 @dataclass(frozen=True)

@@ -189,7 +189,11 @@ def test_report_file_only_when_asked(valid_dataset, tmp_path, capsys):
     assert _state(dataset) == before
     content = json.loads(report.read_text())
     assert content["ok"] is True
-    assert [d["dataset"] for d in content["datasets"]] == ["raw", "derivatives/groundtruth"]
+    assert [d["dataset"] for d in content["datasets"]] == [
+        "raw",
+        "derivatives/asldro-report",
+        "derivatives/groundtruth",
+    ]
     # its own earlier report is replaced; a file asldro did not write is not
     assert _run(["validate", str(dataset), "--report", str(report)], capsys)[0] == 0
     foreign = tmp_path / "notes.json"
