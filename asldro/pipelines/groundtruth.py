@@ -60,8 +60,20 @@ def _grid_text(gt_affine: np.ndarray) -> str:
     return "x".join(f"{size:.4g}" for size in sizes) + " mm ground truth"
 
 
-def derivation(quantity: str, gt_affine: np.ndarray, resampled: bool) -> str:
-    """How the ground-truth derivative of ``quantity`` was formed, in one or two sentences."""
+#: How a voxel of a partial-volume ground truth holds its tissues (docs/physics.md §3.4).
+PARTIAL_VOLUME_TEXT = (
+    "Each voxel of the partial-volume ground truth holds grey matter, white matter and CSF in "
+    "its tissue fractions (from the ICBM 2009a probability maps), each tissue with its own values"
+)
+
+
+def derivation(
+    quantity: str, gt_affine: np.ndarray, resampled: bool, partial_volume: bool = False
+) -> str:
+    """How the ground-truth derivative of ``quantity`` was formed, in one or two sentences
+    (``partial_volume``: the ground truth carries tissue fractions, docs/physics.md §3.4)."""
+    if partial_volume:
+        return f"{_partial_volume_derivation(quantity, gt_affine, resampled)} {PARTIAL_VOLUME_TEXT}."
     truth = _grid_text(gt_affine)
     weight = WEIGHTED_MEANS.get(quantity)
     if not resampled:
@@ -88,6 +100,33 @@ def derivation(quantity: str, gt_affine: np.ndarray, resampled: bool) -> str:
     return f"{text}."
 
 
+def _partial_volume_derivation(quantity: str, gt_affine: np.ndarray, resampled: bool) -> str:
+    """The first sentence of :func:`derivation` for a partial-volume ground truth."""
+    truth = _grid_text(gt_affine)
+    where = (
+        f"over the voxel, after the series' motion, of the {truth}"
+        if resampled
+        else f"in the voxel of the {truth} (the acquisition grid is its grid)"
+    )
+    if quantity == "seg_label":
+        return (
+            f"Per voxel: the tissue with the largest fraction {where} (ties go to the lowest "
+            "label), the fractions being box averages of the 1 mm tissue fractions."
+        )
+    weight = WEIGHTED_MEANS.get(quantity)
+    if weight:
+        weighted, by, of, zero = _WEIGHT_WORDS[weight]
+        return (
+            f"Per voxel: the {weighted} mean sum(F*{by}*{of})/sum(F*{by}) over the tissues "
+            f"{where} (F: the volume of each tissue inside the voxel), which is what a multi-PLD "
+            f"kinetic fit estimates; {zero}"
+        )
+    text = f"Per voxel: the volume mean sum(F*value)/sum(F) over the tissues {where} (F: the volume of each tissue inside the voxel)"
+    if quantity in RELAXATION_TIMES:
+        return f"{text}; not the value a fit to the voxel's partial-volume signal would give."
+    return f"{text}."
+
+
 def build_ground_truth_pipeline(
     context: SimulationContext, series: GroundTruthSeries, quantity: str
 ) -> tuple[Image, tuple[Filter, ...]]:
@@ -105,6 +144,8 @@ def build_ground_truth_pipeline(
         fractions = None
         if not resampler.is_identity:
             fractions = context.fractions(series.acq_matrix, series.motion)
+            if gt.tissue is not None:  # the majority tissue of the voxel's tissue fractions
+                fractions = gt.tissue.per_label(fractions)
         labels = MajorityLabels(resampler, series.motion, fractions)
         return Image(data=gt.seg, affine=gt.affine), (labels,)
     weight = WEIGHTED_MEANS.get(quantity)
@@ -145,7 +186,9 @@ def simulate_ground_truth(
             units=gt.units.get(quantity, ""),
             magnetic_field_strength=gt.parameters["magnetic_field_strength"],
             voxel_size=voxel_size(images[quantity]),
-            derivation=derivation(quantity, gt.affine, not resampler.is_identity),
+            derivation=derivation(
+                quantity, gt.affine, not resampler.is_identity, context.partial_volume
+            ),
             segmentation=gt.segmentation if quantity == "seg_label" else None,
         )
     return SeriesResult(index, "ground_truth", series.description, series, images, records)
