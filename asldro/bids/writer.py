@@ -25,6 +25,7 @@ from asldro.bids.dataset import (
     groundtruth_root,
     participant_params_path,
     provenance_path,
+    tissue_abbreviation,
     update_participants,
 )
 from asldro.bids.fields import fields
@@ -140,13 +141,38 @@ def _structural_files(
     return files
 
 
-def _groundtruth_files(label: str, entities: Mapping[str, str], quantity: str) -> tuple[str, str]:
-    """Image and sidecar of one ground-truth quantity, relative to the derivative subject."""
+def _groundtruth_files(
+    label: str,
+    entities: Mapping[str, str],
+    quantity: str,
+    segmentation: Mapping[str, int] | None = None,
+) -> tuple[str, str]:
+    """Image and sidecar of one ground-truth map, relative to the derivative subject: a
+    quantity, a ``probseg`` (``label-<tissue abbreviation>``, the tissue the one entry of
+    ``segmentation`` names) or the ``brain_mask`` (``desc-brain``) (docs/bids.md §9)."""
     datatype, suffix, _ = groundtruth_suffix(quantity)
-    stem = bids_stem(
-        label, {**entities, "desc": fields()["groundtruth_desc"]}, suffix, derivative=True
-    )
+    entry = fields()["groundtruth_quantities"].get(quantity, {})
+    named = dict(entities)
+    if quantity == "probseg" and segmentation:
+        tissue, index = next(iter(segmentation.items()))
+        named["label"] = tissue_abbreviation(tissue, index)
+    named["desc"] = entry.get("desc", fields()["groundtruth_desc"])
+    stem = bids_stem(label, named, suffix, derivative=True)
     return f"{datatype}/{stem}.nii.gz", f"{datatype}/{stem}.json"
+
+
+def series_grid_entities(name: SeriesName) -> dict[str, str]:
+    """Entities of the ground-truth derivatives at the grid of a raw series (docs/bids.md §9):
+    the raw file's entities (``part`` dropped: the truth is real) and ``res-<raw suffix>``."""
+    entities = {key: value for key, value in name.entities.items() if key != "part"}
+    return {**entities, "res": name.suffix}
+
+
+def _resolution(record: GroundTruthMap, label: str, name: SeriesName) -> str:
+    """The ``Resolution`` a ``res-`` file needs: the raw series whose grid it is on."""
+    raw = bids_stem(label, name.entities, name.suffix)
+    size = "x".join(f"{value:g}" for value in record.voxel_size)
+    return f"The acquisition grid of {name.datatype}/{raw} ({size} mm voxels)"
 
 
 def _first_label_control_tr(record: AslAcquisition) -> float:
@@ -231,17 +257,35 @@ def _label_dtype(data: np.ndarray) -> type:
 
 
 def _write_groundtruth(
-    tree: _Tree, label: str, result: SeriesResult, entities: Mapping[str, str]
+    tree: _Tree,
+    label: str,
+    result: SeriesResult,
+    entities: Mapping[str, str],
+    grid_of: SeriesName | None = None,
 ) -> None:
+    """Write the ground-truth maps of ``result`` (every record that is a
+    :class:`GroundTruthMap`); ``grid_of`` names the raw series whose grid they are on (their
+    sidecars then state its ``Resolution``)."""
     for key, image in result.images.items():
-        record = cast(GroundTruthMap, result.records[key])  # a ground_truth series'
-        image_file, sidecar_file = _groundtruth_files(label, entities, record.quantity)
+        any_record = result.records[key]
+        if not isinstance(any_record, GroundTruthMap):
+            continue
+        record = any_record
+        image_file, sidecar_file = _groundtruth_files(
+            label, entities, record.quantity, record.segmentation
+        )
         if record.quantity == "seg_label":
             dtype = _label_dtype(np.asarray(image.data))
+        elif record.quantity == "brain_mask":
+            dtype = np.uint8
         else:
             dtype = np.float32
         tree.put_image(image_file, image.data, image.affine, dtype=dtype)
-        sidecar = groundtruth_sidecar(record, sources=[params_uri(label)])
+        sidecar = groundtruth_sidecar(
+            record,
+            sources=[params_uri(label)],
+            resolution=None if grid_of is None else _resolution(record, label, grid_of),
+        )
         tree.put(sidecar_file, json_bytes(sidecar))
 
 
@@ -250,10 +294,10 @@ def _groundtruth_extras(results: Sequence[SeriesResult]) -> tuple[dict[str, int]
     segmentation: dict[str, int] | None = None
     extra: set[str] = set()
     for result in results:
-        if result.series_type != "ground_truth":
-            continue
         for any_record in result.records.values():
-            record = cast(GroundTruthMap, any_record)  # a ground_truth series'
+            if not isinstance(any_record, GroundTruthMap):
+                continue
+            record = any_record
             _, suffix, is_bids = groundtruth_suffix(record.quantity)
             if not is_bids:
                 extra.add(suffix)
@@ -450,12 +494,15 @@ def _write_series(
             _write_structural(trees.raw, trees.label, result, cast(SeriesName, name))
         elif result.series_type == "ground_truth":
             _write_groundtruth(trees.derivative, trees.label, result, entities[result.index])
+        if result.series_type != "ground_truth" and name is not None:
+            grid_entities = series_grid_entities(name)
+            _write_groundtruth(trees.derivative, trees.label, result, grid_entities, name)
         files[result.index] = trees.files_since(start)
     for m0_index, asl_index in m0_pairs.items():
         start = trees.counts()
         m0_result = next(r for r in results if r.index == m0_index)
         _write_m0scan(trees.raw, trees.label, m0_result, names[m0_index], asl_files[asl_index])
-        files[m0_index] = trees.files_since(start)
+        files[m0_index] = files.get(m0_index, []) + trees.files_since(start)
     return files
 
 

@@ -17,6 +17,14 @@ How each quantity is carried to the acquisition grid depends on what it is (issu
 
 Each map's record (``GroundTruthMap.derivation``) says in words how its value was formed; the
 derivative sidecar's ``Description`` carries it.
+
+Every grid also gets the **tissue derivatives** (issue 13 item 2, :func:`tissue_derivatives`):
+one ``probseg`` per tissue (the fraction of the voxel the tissue fills: the box average of the
+1 mm tissue fractions, or of the label masks of a single-label ground truth) and a
+``brain_mask`` (1 where the tissues fill at least :data:`BRAIN_MASK_MIN_TISSUE` of the voxel).
+At the grid of an asl or structural series (:func:`series_grid_derivatives`, the object as in
+the series' first volume) they come with CBF and ATT (:data:`SERIES_GRID_QUANTITIES`), so a
+pipeline's output can be compared with the truth on its own grid.
 """
 
 from __future__ import annotations
@@ -25,7 +33,10 @@ from __future__ import annotations
 import numpy as np
 
 from asldro.image import Filter, Image, apply_pipeline
-from asldro.params.types import GroundTruthSeries
+import dataclasses
+from typing import Union
+
+from asldro.params.types import AslSeries, GroundTruthSeries, Motion, StructuralSeries
 from asldro.pipelines.context import SimulationContext
 from asldro.pipelines.filters import MajorityLabels, PerfusionWeightedMean
 from asldro.pipelines.records import GroundTruthMap, voxel_size
@@ -166,14 +177,101 @@ def build_ground_truth_pipeline(
     return Image(data=values, affine=gt.affine), (acquire,)
 
 
-def simulate_ground_truth(
-    context: SimulationContext, series: GroundTruthSeries, index: int
-) -> SeriesResult:
-    """Resample every ground-truth quantity; ``index`` is the 1-based series position."""
+#: The quantities written at the grid of every asl and structural series (with the tissue
+#: derivatives): the volume-mean CBF and the perfusion-weighted ATT.
+SERIES_GRID_QUANTITIES = ("perfusion_rate", "transit_time")
+#: A voxel is inside the brain mask when its tissues (every label but background 0) fill at
+#: least this fraction of it.
+BRAIN_MASK_MIN_TISSUE = 0.5
+#: Key prefix of the ground-truth derivatives among the images of an asl or structural series.
+DERIVATIVE_KEY = "groundtruth:"
+
+GridSeries = Union[GroundTruthSeries, AslSeries, StructuralSeries]
+
+
+def _tissue_fractions(context: SimulationContext, series: GroundTruthSeries) -> np.ndarray:
+    """Fraction of every label (row = label) in every voxel of the series' grid."""
+    gt = context.ground_truth
+    resampler = context.resampler(series.acq_matrix, series.motion)
+    if gt.tissue is not None:
+        return gt.tissue.per_label(context.fractions(series.acq_matrix, series.motion))
+    if resampler.is_identity:  # the label masks themselves, one at a time (no float64 stack)
+        labels = np.arange(context.n_labels)
+        return (gt.seg[np.newaxis] == labels[:, None, None, None]).astype(np.float32)
+    return context.fractions(series.acq_matrix, series.motion)
+
+
+def _tissue_text(context: SimulationContext, resampled: bool) -> str:
+    source = (
+        "the 1 mm tissue fractions"
+        if context.partial_volume
+        else "the voxels of the ground truth's label map holding the tissue"
+    )
+    how = "box average over the voxel, after the series' motion, of" if resampled else "value of"
+    return f"the {how} {source}"
+
+
+def tissue_derivatives(
+    context: SimulationContext, series: GroundTruthSeries, owner: GridSeries
+) -> tuple[dict[str, Image], dict[str, GroundTruthMap]]:
+    """The ``probseg`` of every tissue of the segmentation and the ``brain_mask`` at the grid
+    of ``series`` (keys ``probseg_<tissue>`` and ``brain_mask``); ``owner`` is the series the
+    records belong to."""
+    gt = context.ground_truth
+    resampler = context.resampler(series.acq_matrix, series.motion)
+    resampled = not resampler.is_identity
+    fractions = _tissue_fractions(context, series)
+    affine = resampler.target.affine
+    images: dict[str, Image] = {}
+    records: dict[str, GroundTruthMap] = {}
+    size = voxel_size(Image(data=fractions[0], affine=affine))
+    facts = {
+        "series": owner,
+        "magnetic_field_strength": gt.parameters["magnetic_field_strength"],
+        "voxel_size": size,
+    }
+    how = _tissue_text(context, resampled)
+    tissue = np.zeros(resampler.target.shape, dtype=np.float64)
+    for name, label in gt.segmentation.items():
+        part = fractions[label] if label < fractions.shape[0] else np.zeros_like(tissue)
+        if label > 0:
+            tissue += part
+        key = f"probseg_{name}"
+        images[key] = Image(data=np.asarray(part, dtype=np.float32), affine=affine)
+        records[key] = GroundTruthMap(
+            quantity="probseg",
+            units="",
+            derivation=f"Per voxel: the fraction of the voxel's volume that is {name.replace('_', ' ')}, {how}.",
+            segmentation={name: label},
+            **facts,
+        )
+    images["brain_mask"] = Image(
+        data=(tissue >= BRAIN_MASK_MIN_TISSUE).astype(np.uint8), affine=affine
+    )
+    records["brain_mask"] = GroundTruthMap(
+        quantity="brain_mask",
+        units="",
+        derivation=(
+            f"1 where the tissues ({', '.join(t.replace('_', ' ') for t, l in gt.segmentation.items() if l > 0)}) "
+            f"fill at least {BRAIN_MASK_MIN_TISSUE:g} of the voxel (the sum of their probseg), "
+            "else 0."
+        ),
+        **facts,
+    )
+    return images, records
+
+
+def _quantity_maps(
+    context: SimulationContext,
+    series: GroundTruthSeries,
+    quantities: tuple[str, ...],
+    owner: GridSeries,
+) -> tuple[dict[str, Image], dict[str, GroundTruthMap]]:
+    """Each of ``quantities`` carried to the grid of ``series``."""
     gt = context.ground_truth
     resampler = context.resampler(series.acq_matrix, series.motion)
     images, records = {}, {}
-    for quantity in gt.quantities:
+    for quantity in quantities:
         derived = apply_pipeline(*build_ground_truth_pipeline(context, series, quantity))
         images[quantity] = Image(
             data=derived.data if quantity == "seg_label" else derived.data.astype(np.float32),
@@ -181,7 +279,7 @@ def simulate_ground_truth(
             history=derived.history,
         )
         records[quantity] = GroundTruthMap(
-            series=series,
+            series=owner,
             quantity=quantity,
             units=gt.units.get(quantity, ""),
             magnetic_field_strength=gt.parameters["magnetic_field_strength"],
@@ -191,4 +289,43 @@ def simulate_ground_truth(
             ),
             segmentation=gt.segmentation if quantity == "seg_label" else None,
         )
-    return SeriesResult(index, "ground_truth", series.description, series, images, records)
+    return images, records
+
+
+def simulate_ground_truth(
+    context: SimulationContext, series: GroundTruthSeries, index: int
+) -> SeriesResult:
+    """Resample every ground-truth quantity and add the tissue derivatives; ``index`` is the
+    1-based series position."""
+    images, records = _quantity_maps(context, series, context.ground_truth.quantities, series)
+    tissue_images, tissue_records = tissue_derivatives(context, series, series)
+    return SeriesResult(
+        index,
+        "ground_truth",
+        series.description,
+        series,
+        {**images, **tissue_images},
+        {**records, **tissue_records},
+    )
+
+
+def series_grid_derivatives(
+    context: SimulationContext, result: SeriesResult, acq_matrix: tuple[int, ...], motion: Motion
+) -> SeriesResult:
+    """``result`` (an asl or structural series) with the ground-truth derivatives at its grid
+    (:data:`SERIES_GRID_QUANTITIES` and the tissue derivatives, the object moved by ``motion``:
+    its first volume's), under keys starting with :data:`DERIVATIVE_KEY`."""
+    owner = result.params
+    grid = GroundTruthSeries(
+        description=result.description, acq_matrix=tuple(acq_matrix), motion=motion  # type: ignore[arg-type]  # a 3-D matrix
+    )
+    quantities = tuple(q for q in SERIES_GRID_QUANTITIES if q in context.ground_truth.maps)
+    images, records = _quantity_maps(context, grid, quantities, owner)  # type: ignore[arg-type]
+    tissue_images, tissue_records = tissue_derivatives(context, grid, owner)  # type: ignore[arg-type]
+    images.update(tissue_images)
+    records.update(tissue_records)
+    return dataclasses.replace(
+        result,
+        images={**result.images, **{DERIVATIVE_KEY + k: v for k, v in images.items()}},
+        records={**result.records, **{DERIVATIVE_KEY + k: v for k, v in records.items()}},
+    )
