@@ -279,6 +279,7 @@ class Resampler:
                 out[index] = self._average(fractions[index])
             inside = self._average(np.ones(self.src_shape, dtype=np.bool_))
         np.clip(out[1:], 0.0, 1.0, out=out[1:])
+        inside = np.clip(inside, 0.0, 1.0)  # the rotation path can leave +-1e-12 outside
         tissue = out[1:].sum(axis=0)
         # the float32 input sums to 1 within 2e-7: where the other components exceed the voxel's
         # part inside the field of view, they are scaled to fill it exactly

@@ -60,3 +60,54 @@ def test_the_default_is_partial_volume_and_changes_the_images(tmp_path):
     changed = [name for name in BEFORE_PARTIAL_VOLUME if digests[name] != BEFORE_PARTIAL_VOLUME[name]]
     assert "sub-01/perf/sub-01_run-1_asl.nii.gz" in changed
     assert "derivatives/groundtruth/sub-01/perf/sub-01_desc-groundtruth_cbf.nii.gz" in changed
+
+
+def _derivatives_document() -> dict:
+    return document(
+        small("asl", asl_context="control label"),
+        small("ground_truth", acq_matrix=[20, 24, 16]),
+        small("structural", acq_matrix=[40, 48, 36]),
+    )
+
+
+def test_every_series_grid_has_probseg_mask_cbf_and_att_and_the_dataset_validates(tmp_path):
+    from asldro.acquisition import Resampler, acquisition_grid
+    from asldro.groundtruth import builtin_ground_truth
+
+    out = tmp_path / "pv"
+    result = generate(_derivatives_document(), out, validate=True)
+    assert all(not report.findings for report in result.validation.datasets)
+    gt_root = out / "derivatives" / "groundtruth" / "sub-01"
+    truth = builtin_ground_truth("hrgt_icbm_2009a_nls_3t")
+    for prefix, matrix in (("sub-01_res-asl", (24, 28, 20)), ("sub-01_acq-se_res-T1w", (40, 48, 36)), ("sub-01", (20, 24, 16))):
+        grid = acquisition_grid(truth.affine, truth.shape, matrix)
+        expected = Resampler(truth.affine, truth.shape, grid).resample_fractions(truth.tissue.values)
+        tissue = np.zeros(matrix)
+        for abbreviation, label in (("GM", 1), ("WM", 2), ("CSF", 3)):
+            image = nib.load(gt_root / "anat" / f"{prefix}_label-{abbreviation}_desc-groundtruth_probseg.nii.gz")
+            np.testing.assert_allclose(image.get_fdata(), expected[label], atol=1e-6)
+            np.testing.assert_allclose(image.affine, grid.affine, atol=1e-6)
+            tissue += expected[label]
+        mask = np.asarray(nib.load(gt_root / "anat" / f"{prefix}_desc-brain_mask.nii.gz").dataobj)
+        np.testing.assert_array_equal(mask, (tissue >= 0.5).astype(np.uint8))
+        for suffix in ("cbf", "att"):
+            assert (gt_root / "perf" / f"{prefix}_desc-groundtruth_{suffix}.nii.gz").is_file()
+        cbf = nib.load(gt_root / "perf" / f"{prefix}_desc-groundtruth_cbf.nii.gz").get_fdata()
+        values = truth.maps["perfusion_rate"]
+        np.testing.assert_allclose(cbf, np.tensordot(values, expected, axes=(0, 0)), rtol=1e-5, atol=1e-4)
+    sidecar = (gt_root / "anat" / "sub-01_res-asl_label-GM_desc-groundtruth_probseg.json").read_text()
+    assert "box average" in sidecar and "Resolution" in sidecar and "1 mm tissue fractions" in sidecar
+
+
+def test_single_label_probseg_is_the_label_fraction(tmp_path):
+    from asldro.acquisition import Resampler, acquisition_grid
+    from asldro.groundtruth import builtin_ground_truth
+
+    out = tmp_path / "single"
+    doc = document(small("asl", asl_context="control label"), tissue_model="single_label")
+    generate(doc, out, validate=False)
+    truth = builtin_ground_truth("hrgt_icbm_2009a_nls_3t", "single_label")
+    grid = acquisition_grid(truth.affine, truth.shape, (24, 28, 20))
+    expected = Resampler(truth.affine, truth.shape, grid).label_fractions(truth.seg, [1])[0]
+    image = nib.load(out / "derivatives/groundtruth/sub-01/anat/sub-01_res-asl_label-GM_desc-groundtruth_probseg.nii.gz")
+    np.testing.assert_allclose(image.get_fdata(), expected, atol=1e-6)
