@@ -108,7 +108,7 @@ def present_labels(seg: np.ndarray) -> np.ndarray:
 
 def mix(values: np.ndarray, fractions: np.ndarray) -> np.ndarray:
     """``sum_c values[c] * fractions[c]`` (float64): a lookup table acquired through per-component
-    fractions ``(C, *grid)`` (the one implementation of the mixture, docs/physics.md §3.4, §6.3).
+    fractions ``(C, *grid)`` (the one implementation of the mixture, docs/physics.md §3.5, §6.3).
 
     float64 fractions (label fractions, and tissue fractions resampled to an acquisition grid,
     whose component 0 is the rest of the voxel: :meth:`Resampler.resample_fractions`) go through
@@ -120,9 +120,7 @@ def mix(values: np.ndarray, fractions: np.ndarray) -> np.ndarray:
     """
     values = np.asarray(values, dtype=np.float64)
     if fractions.shape[0] != values.size:
-        raise ValueError(
-            f"{values.size} table values for {fractions.shape[0]} fraction components"
-        )
+        raise ValueError(f"{values.size} table values for {fractions.shape[0]} fraction components")
     if fractions.dtype == np.float64:
         return np.tensordot(values, fractions, axes=(0, 0))
     out = np.full(fractions.shape[1:], values[0], dtype=np.float64)

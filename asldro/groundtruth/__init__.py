@@ -41,7 +41,7 @@ def load_ground_truth(
         ``global_configuration`` of the parameter file; ``None`` applies nothing but the checks.
 
     A built-in is partial-volume unless ``global_config.tissue_model`` is ``single_label``
-    (docs/physics.md §3.4); a file is single-label.
+    (docs/physics.md §3.5); a file is single-label.
 
     Raises
     ------

@@ -19,7 +19,7 @@ then within 3 % and 11 % of ASLDRO's counts (1 155 535 vs 1 186 556; 635 593 vs 
 Tissue values per label and the scalar parameters are data, in ``tissues.json``.
 
 That label map is the ``single_label`` tissue model. The default ``partial_volume`` model
-(``global_configuration.tissue_model``, issue 13; docs/physics.md §3.4) keeps the probabilities
+(``global_configuration.tissue_model``, issue 13; docs/physics.md §3.5) keeps the probabilities
 as per-voxel tissue fractions (:func:`icbm_fractions`):
 
 1. Outside the intracranial mask: background 1, every tissue 0.
@@ -153,6 +153,17 @@ def icbm_majority_labels() -> np.ndarray:
     return read_only(majority(fractions, labels).astype(np.uint16))
 
 
+def _tissue_layout(tissue_model: str) -> tuple[np.ndarray, np.ndarray, TissueFractions | None]:
+    """Label map, affine and (partial volume) tissue fractions of ``tissue_model``."""
+    if tissue_model != "partial_volume":
+        seg, affine = icbm_label_map()
+        return seg, affine, None
+    fractions, affine = icbm_fractions()
+    components = np.arange(fractions.shape[0], dtype=np.uint16)
+    tissue = TissueFractions(values=fractions, labels=read_only(components))
+    return icbm_majority_labels(), affine, tissue
+
+
 def _table(values: list[float]) -> np.ndarray:
     """A read-only float64 lookup table."""
     return read_only(np.array(values, dtype=np.float64))
@@ -167,7 +178,7 @@ def builtin_ground_truth(name: str, tissue_model: str = DEFAULT_TISSUE_MODEL) ->
         One of ``BUILTIN_GROUND_TRUTHS``.
     tissue_model : str
         ``single_label`` (one tissue per voxel, the label rule of the module docstring) or
-        ``partial_volume`` (tissue fractions per voxel, docs/physics.md §3.4; the default of
+        ``partial_volume`` (tissue fractions per voxel, docs/physics.md §3.5; the default of
         the parameter file, :data:`asldro.params.builtin.DEFAULT_TISSUE_MODEL`).
 
     Returns
@@ -200,14 +211,7 @@ def cached_builtin_ground_truth(name: str, tissue_model: str) -> GroundTruth:
         for tissue, value in per_tissue.items():
             values[segmentation[tissue]] = float(value)
         maps[quantity] = _table(values)
-    tissue = None
-    if tissue_model == "partial_volume":
-        fractions, affine = icbm_fractions()
-        seg = icbm_majority_labels()
-        components = np.arange(fractions.shape[0], dtype=np.uint16)
-        tissue = TissueFractions(values=fractions, labels=read_only(components))
-    else:
-        seg, affine = icbm_label_map()
+    seg, affine, tissue = _tissue_layout(tissue_model)
     return GroundTruth(
         affine=affine,
         shape=seg.shape,

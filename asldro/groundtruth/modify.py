@@ -11,12 +11,12 @@ The optional arterial quantities (``abv``, ``abat``) may be overridden or modula
 the ground truth lacks them: they start from 0 (:mod:`asldro.groundtruth.arterial`).
 
 Lookup tables stay lookup tables where they can: overriding or modulating a table quantity
-changes the table. In a partial-volume ground truth (docs/physics.md §3.4) a change of
+changes the table. In a partial-volume ground truth (docs/physics.md §3.5) a change of
 ``seg_label`` relabels the tissue components only: the fractions and the tables (the signal) stay,
-and the label map becomes the majority label of the relabelled fractions. When ``seg_label`` changes, every table is re-indexed through the old-to-new
-label mapping; where old labels with different values merge into one new label, that quantity
-becomes a dense map (its voxel values are unchanged, as in ASLDRO where each quantity is a
-separate image).
+and the label map becomes the majority label of the relabelled fractions. Otherwise, when
+``seg_label`` changes, every table is re-indexed through the old-to-new label mapping; where
+old labels with different values merge into one new label, that quantity becomes a dense map
+(its voxel values are unchanged, as in ASLDRO where each quantity is a separate image).
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ A **partial-volume** ground truth (the built-ins by default, issue 13) also carr
 :class:`TissueFractions`: each voxel is a mixture of the tissue *components* of the lookup tables
 (component ``c`` is entry ``c`` of every table), with fractions >= 0 summing to 1. A lookup-table
 quantity of such a voxel is then the fraction-weighted mixture ``sum_c fraction_c * table[c]``
-of the tissues, and so is every signal computed per tissue (docs/physics.md §3.4); ``seg`` is the
+of the tissues, and so is every signal computed per tissue (docs/physics.md §3.5); ``seg`` is the
 majority label of the fractions. Without fractions, the components are the labels of ``seg``
 (one tissue per voxel, ``value = table[seg]``).
 """
@@ -29,7 +29,6 @@ REQUIRED_QUANTITIES = ("perfusion_rate", "transit_time", "t1", "t2", "t2_star", 
 REQUIRED_PARAMETERS = ("lambda_blood_brain", "t1_arterial_blood", "magnetic_field_strength")
 
 
-
 def read_only(array: np.ndarray) -> np.ndarray:
     """``array`` itself, made read-only: a GroundTruth's arrays are never changed in place."""
     array.setflags(write=False)
@@ -38,7 +37,7 @@ def read_only(array: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True, eq=False)
 class TissueFractions:
-    """Per-voxel tissue fractions of a partial-volume ground truth (docs/physics.md §3.4).
+    """Per-voxel tissue fractions of a partial-volume ground truth (docs/physics.md §3.5).
 
     Parameters
     ----------

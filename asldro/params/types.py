@@ -53,7 +53,7 @@ class GlobalConfig:
     ground_truth_modulate: Mapping[str, Modulation]
     subject_label: str | None = None
     tissue_model: str | None = None
-    """``partial_volume`` or ``single_label`` (docs/physics.md §3.4); None: not given (a built-in
+    """``partial_volume`` or ``single_label`` (docs/physics.md §3.5); None: not given (a built-in
     is then partial-volume, a file single-label)."""
 
 

@@ -79,9 +79,7 @@ def _simulate(
         result = simulate_asl(
             context, series, position, participant_label=participant_label, seed=seed
         )
-        return series_grid_derivatives(
-            context, result, series.acq_matrix, series.volumes[0].motion
-        )
+        return series_grid_derivatives(context, result, series.acq_matrix, series.volumes[0].motion)
     if isinstance(series, StructuralSeries):
         result = simulate_structural(
             context, series, position, participant_label=participant_label, seed=seed

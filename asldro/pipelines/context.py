@@ -3,7 +3,7 @@ cached acquisition work, released when the participant is done.
 
 Fractions of each tissue label in each acquisition voxel depend only on (acquisition matrix,
 motion); they are computed once and shared by every volume and series that needs them. For a
-partial-volume ground truth (docs/physics.md §3.4) they are the box averages of its tissue
+partial-volume ground truth (docs/physics.md §3.5) they are the box averages of its tissue
 fractions (the continuous generalisation of the one-hot label masks), and every lookup-table
 image is acquired through them, on the ground-truth grid too. The
 summed-volume tables of the rotation path live in the context's
@@ -74,7 +74,7 @@ class SimulationContext:
 
     @property
     def partial_volume(self) -> bool:
-        """True when the ground truth carries tissue fractions (docs/physics.md §3.4): its
+        """True when the ground truth carries tissue fractions (docs/physics.md §3.5): its
         lookup tables are expanded through them, even on its own grid."""
         return self.ground_truth.tissue is not None
 

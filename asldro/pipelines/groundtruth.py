@@ -23,19 +23,19 @@ one ``probseg`` per tissue (the fraction of the voxel the tissue fills: the box 
 1 mm tissue fractions, or of the label masks of a single-label ground truth) and a
 ``brain_mask`` (1 where the tissues fill at least :data:`BRAIN_MASK_MIN_TISSUE` of the voxel).
 At the grid of an asl or structural series (:func:`series_grid_derivatives`, the object as in
-the series' first volume) they come with CBF and ATT (:data:`SERIES_GRID_QUANTITIES`), so a
+the series' first volume; not for a series on the ground-truth grid itself) they come with CBF
+and ATT (:data:`SERIES_GRID_QUANTITIES`), so a
 pipeline's output can be compared with the truth on its own grid.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from typing import Mapping, Union
 
 import numpy as np
 
 from asldro.image import Filter, Image, apply_pipeline
-import dataclasses
-from typing import Union
-
 from asldro.params.types import AslSeries, GroundTruthSeries, Motion, StructuralSeries
 from asldro.pipelines.context import SimulationContext
 from asldro.pipelines.filters import MajorityLabels, PerfusionWeightedMean
@@ -71,7 +71,7 @@ def _grid_text(gt_affine: np.ndarray) -> str:
     return "x".join(f"{size:.4g}" for size in sizes) + " mm ground truth"
 
 
-#: How a voxel of a partial-volume ground truth holds its tissues (docs/physics.md §3.4).
+#: How a voxel of a partial-volume ground truth holds its tissues (docs/physics.md §3.5).
 PARTIAL_VOLUME_TEXT = (
     "Each voxel of the partial-volume ground truth holds grey matter, white matter and CSF in "
     "its tissue fractions (from the ICBM 2009a probability maps), each tissue with its own values"
@@ -82,9 +82,11 @@ def derivation(
     quantity: str, gt_affine: np.ndarray, resampled: bool, partial_volume: bool = False
 ) -> str:
     """How the ground-truth derivative of ``quantity`` was formed, in one or two sentences
-    (``partial_volume``: the ground truth carries tissue fractions, docs/physics.md §3.4)."""
+    (``partial_volume``: the ground truth carries tissue fractions, docs/physics.md §3.5)."""
     if partial_volume:
-        return f"{_partial_volume_derivation(quantity, gt_affine, resampled)} {PARTIAL_VOLUME_TEXT}."
+        return (
+            f"{_partial_volume_derivation(quantity, gt_affine, resampled)} {PARTIAL_VOLUME_TEXT}."
+        )
     truth = _grid_text(gt_affine)
     weight = WEIGHTED_MEANS.get(quantity)
     if not resampled:
@@ -132,7 +134,10 @@ def _partial_volume_derivation(quantity: str, gt_affine: np.ndarray, resampled: 
             f"{where} (F: the volume of each tissue inside the voxel), which is what a multi-PLD "
             f"kinetic fit estimates; {zero}"
         )
-    text = f"Per voxel: the volume mean sum(F*value)/sum(F) over the tissues {where} (F: the volume of each tissue inside the voxel)"
+    text = (
+        f"Per voxel: the volume mean sum(F*value)/sum(F) over the tissues {where} "
+        "(F: the volume of each tissue inside the voxel)"
+    )
     if quantity in RELAXATION_TIMES:
         return f"{text}; not the value a fit to the voxel's partial-volume signal would give."
     return f"{text}."
@@ -211,6 +216,28 @@ def _tissue_text(context: SimulationContext, resampled: bool) -> str:
     return f"the {how} {source}"
 
 
+def _brain_mask(
+    segmentation: Mapping[str, int], tissue: np.ndarray, facts: dict
+) -> tuple[Image, GroundTruthMap]:
+    """The brain mask of the summed tissue fractions ``tissue`` (1 where at least
+    :data:`BRAIN_MASK_MIN_TISSUE`), and its record (``facts``: series, field, voxel size)."""
+    image = Image(
+        data=(tissue >= BRAIN_MASK_MIN_TISSUE).astype(np.uint8), affine=facts.pop("affine")
+    )
+    tissues = ", ".join(t.replace("_", " ") for t, l in segmentation.items() if l > 0)
+    record = GroundTruthMap(
+        quantity="brain_mask",
+        units="",
+        derivation=(
+            f"1 where the tissues ({tissues}) "
+            f"fill at least {BRAIN_MASK_MIN_TISSUE:g} of the voxel (the sum of their probseg), "
+            "else 0."
+        ),
+        **facts,
+    )
+    return image, record
+
+
 def tissue_derivatives(
     context: SimulationContext, series: GroundTruthSeries, owner: GridSeries
 ) -> tuple[dict[str, Image], dict[str, GroundTruthMap]]:
@@ -219,44 +246,34 @@ def tissue_derivatives(
     records belong to."""
     gt = context.ground_truth
     resampler = context.resampler(series.acq_matrix, series.motion)
-    resampled = not resampler.is_identity
     fractions = _tissue_fractions(context, series)
     affine = resampler.target.affine
     images: dict[str, Image] = {}
     records: dict[str, GroundTruthMap] = {}
-    size = voxel_size(Image(data=fractions[0], affine=affine))
-    facts = {
+    facts: dict = {
         "series": owner,
         "magnetic_field_strength": gt.parameters["magnetic_field_strength"],
-        "voxel_size": size,
+        "voxel_size": voxel_size(Image(data=fractions[0], affine=affine)),
     }
-    how = _tissue_text(context, resampled)
+    how = _tissue_text(context, not resampler.is_identity)
     tissue = np.zeros(resampler.target.shape, dtype=np.float64)
     for name, label in gt.segmentation.items():
-        part = fractions[label] if label < fractions.shape[0] else np.zeros_like(tissue)
+        part = fractions[label] if label < len(fractions) else np.zeros_like(tissue)
         if label > 0:
             tissue += part
-        key = f"probseg_{name}"
-        images[key] = Image(data=np.asarray(part, dtype=np.float32), affine=affine)
-        records[key] = GroundTruthMap(
+        images[f"probseg_{name}"] = Image(data=np.asarray(part, dtype=np.float32), affine=affine)
+        records[f"probseg_{name}"] = GroundTruthMap(
             quantity="probseg",
             units="",
-            derivation=f"Per voxel: the fraction of the voxel's volume that is {name.replace('_', ' ')}, {how}.",
+            derivation=(
+                f"Per voxel: the fraction of the voxel's volume that is "
+                f"{name.replace('_', ' ')}, {how}."
+            ),
             segmentation={name: label},
             **facts,
         )
-    images["brain_mask"] = Image(
-        data=(tissue >= BRAIN_MASK_MIN_TISSUE).astype(np.uint8), affine=affine
-    )
-    records["brain_mask"] = GroundTruthMap(
-        quantity="brain_mask",
-        units="",
-        derivation=(
-            f"1 where the tissues ({', '.join(t.replace('_', ' ') for t, l in gt.segmentation.items() if l > 0)}) "
-            f"fill at least {BRAIN_MASK_MIN_TISSUE:g} of the voxel (the sum of their probseg), "
-            "else 0."
-        ),
-        **facts,
+    images["brain_mask"], records["brain_mask"] = _brain_mask(
+        gt.segmentation, tissue, {**facts, "affine": affine}
     )
     return images, records
 
@@ -314,14 +331,21 @@ def series_grid_derivatives(
 ) -> SeriesResult:
     """``result`` (an asl or structural series) with the ground-truth derivatives at its grid
     (:data:`SERIES_GRID_QUANTITIES` and the tissue derivatives, the object moved by ``motion``:
-    its first volume's), under keys starting with :data:`DERIVATIVE_KEY`."""
+    its first volume's), under keys starting with :data:`DERIVATIVE_KEY`. A series acquired on
+    the ground-truth grid itself, unmoved (the default structural series), gets none: its truth
+    is the ground truth, which a ground_truth series of that ``acq_matrix`` writes (writing
+    1 mm copies would double the time of the default run)."""
+    if context.resampler(acq_matrix, motion).is_identity:
+        return result  # the ground-truth grid itself: a ground_truth series holds that truth
     owner = result.params
     grid = GroundTruthSeries(
-        description=result.description, acq_matrix=tuple(acq_matrix), motion=motion  # type: ignore[arg-type]  # a 3-D matrix
+        description=result.description,
+        acq_matrix=(int(acq_matrix[0]), int(acq_matrix[1]), int(acq_matrix[2])),
+        motion=motion,
     )
     quantities = tuple(q for q in SERIES_GRID_QUANTITIES if q in context.ground_truth.maps)
-    images, records = _quantity_maps(context, grid, quantities, owner)  # type: ignore[arg-type]
-    tissue_images, tissue_records = tissue_derivatives(context, grid, owner)  # type: ignore[arg-type]
+    images, records = _quantity_maps(context, grid, quantities, owner)
+    tissue_images, tissue_records = tissue_derivatives(context, grid, owner)
     images.update(tissue_images)
     records.update(tissue_records)
     return dataclasses.replace(

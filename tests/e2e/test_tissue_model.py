@@ -57,7 +57,9 @@ def test_the_default_is_partial_volume_and_changes_the_images(tmp_path):
     out = tmp_path / "default"
     generate(_single_label_document(), out, validate=False)
     digests = _digests(out, BEFORE_PARTIAL_VOLUME)
-    changed = [name for name in BEFORE_PARTIAL_VOLUME if digests[name] != BEFORE_PARTIAL_VOLUME[name]]
+    changed = [
+        name for name in BEFORE_PARTIAL_VOLUME if digests[name] != BEFORE_PARTIAL_VOLUME[name]
+    ]
     assert "sub-01/perf/sub-01_run-1_asl.nii.gz" in changed
     assert "derivatives/groundtruth/sub-01/perf/sub-01_desc-groundtruth_cbf.nii.gz" in changed
 
@@ -79,12 +81,20 @@ def test_every_series_grid_has_probseg_mask_cbf_and_att_and_the_dataset_validate
     assert all(not report.findings for report in result.validation.datasets)
     gt_root = out / "derivatives" / "groundtruth" / "sub-01"
     truth = builtin_ground_truth("hrgt_icbm_2009a_nls_3t")
-    for prefix, matrix in (("sub-01_res-asl", (24, 28, 20)), ("sub-01_acq-se_res-T1w", (40, 48, 36)), ("sub-01", (20, 24, 16))):
+    for prefix, matrix in (
+        ("sub-01_res-asl", (24, 28, 20)),
+        ("sub-01_acq-se_res-T1w", (40, 48, 36)),
+        ("sub-01", (20, 24, 16)),
+    ):
         grid = acquisition_grid(truth.affine, truth.shape, matrix)
-        expected = Resampler(truth.affine, truth.shape, grid).resample_fractions(truth.tissue.values)
+        expected = Resampler(truth.affine, truth.shape, grid).resample_fractions(
+            truth.tissue.values
+        )
         tissue = np.zeros(matrix)
         for abbreviation, label in (("GM", 1), ("WM", 2), ("CSF", 3)):
-            image = nib.load(gt_root / "anat" / f"{prefix}_label-{abbreviation}_desc-groundtruth_probseg.nii.gz")
+            image = nib.load(
+                gt_root / "anat" / f"{prefix}_label-{abbreviation}_desc-groundtruth_probseg.nii.gz"
+            )
             np.testing.assert_allclose(image.get_fdata(), expected[label], atol=1e-6)
             np.testing.assert_allclose(image.affine, grid.affine, atol=1e-6)
             tissue += expected[label]
@@ -94,9 +104,15 @@ def test_every_series_grid_has_probseg_mask_cbf_and_att_and_the_dataset_validate
             assert (gt_root / "perf" / f"{prefix}_desc-groundtruth_{suffix}.nii.gz").is_file()
         cbf = nib.load(gt_root / "perf" / f"{prefix}_desc-groundtruth_cbf.nii.gz").get_fdata()
         values = truth.maps["perfusion_rate"]
-        np.testing.assert_allclose(cbf, np.tensordot(values, expected, axes=(0, 0)), rtol=1e-5, atol=1e-4)
-    sidecar = (gt_root / "anat" / "sub-01_res-asl_label-GM_desc-groundtruth_probseg.json").read_text()
-    assert "box average" in sidecar and "Resolution" in sidecar and "1 mm tissue fractions" in sidecar
+        np.testing.assert_allclose(
+            cbf, np.tensordot(values, expected, axes=(0, 0)), rtol=1e-5, atol=1e-4
+        )
+    sidecar = (
+        gt_root / "anat" / "sub-01_res-asl_label-GM_desc-groundtruth_probseg.json"
+    ).read_text()
+    assert (
+        "box average" in sidecar and "Resolution" in sidecar and "1 mm tissue fractions" in sidecar
+    )
 
 
 def test_single_label_probseg_is_the_label_fraction(tmp_path):
@@ -109,5 +125,8 @@ def test_single_label_probseg_is_the_label_fraction(tmp_path):
     truth = builtin_ground_truth("hrgt_icbm_2009a_nls_3t", "single_label")
     grid = acquisition_grid(truth.affine, truth.shape, (24, 28, 20))
     expected = Resampler(truth.affine, truth.shape, grid).label_fractions(truth.seg, [1])[0]
-    image = nib.load(out / "derivatives/groundtruth/sub-01/anat/sub-01_res-asl_label-GM_desc-groundtruth_probseg.nii.gz")
+    image = nib.load(
+        out
+        / "derivatives/groundtruth/sub-01/anat/sub-01_res-asl_label-GM_desc-groundtruth_probseg.nii.gz"
+    )
     np.testing.assert_allclose(image.get_fdata(), expected, atol=1e-6)

@@ -57,7 +57,12 @@ def test_tissue_counts_within_25_percent_of_asldro(tissue, tissue_data):
 
 
 def test_labels_are_only_background_and_three_tissues():
-    assert set(np.unique(builtin_ground_truth(NAME_3T, "single_label").seg).tolist()) == {0, 1, 2, 3}
+    assert set(np.unique(builtin_ground_truth(NAME_3T, "single_label").seg).tolist()) == {
+        0,
+        1,
+        2,
+        3,
+    }
 
 
 def test_label_rule_holds_against_the_templates():

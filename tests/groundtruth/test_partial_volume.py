@@ -1,4 +1,4 @@
-"""The partial-volume built-in ground truth (issue 13 item 1; docs/physics.md §3.4)."""
+"""The partial-volume built-in ground truth (issue 13 item 1; docs/physics.md §3.5)."""
 
 from __future__ import annotations
 
@@ -71,7 +71,9 @@ def test_fractions_follow_the_documented_rule(pv, templates):
     labels = pv.segmentation
     values = pv.tissue.values
     np.testing.assert_allclose(values[labels["grey_matter"]][inside], gm[inside] / 255.0, atol=1e-7)
-    np.testing.assert_allclose(values[labels["white_matter"]][inside], wm[inside] / 255.0, atol=1e-7)
+    np.testing.assert_allclose(
+        values[labels["white_matter"]][inside], wm[inside] / 255.0, atol=1e-7
+    )
     assert np.all(values[0][~inside] == 1.0) and np.all(values[1:, ~inside] == 0.0)
     assert np.all(values[0][inside] == 0.0)
 
@@ -110,7 +112,9 @@ def test_the_asldro_file_holds_the_majority_tissue(tmp_path, pv):
 
 
 def test_partial_volume_is_refused_for_a_file(tmp_path, pv):
-    nifti, _ = write_ground_truth(builtin_ground_truth(NAME_3T, "single_label"), tmp_path / "x.nii.gz")
+    nifti, _ = write_ground_truth(
+        builtin_ground_truth(NAME_3T, "single_label"), tmp_path / "x.nii.gz"
+    )
     source = GroundTruthSource(nifti=nifti)
     config = GlobalConfig(source, {}, {}, {}, tissue_model="partial_volume")
     with pytest.raises(GroundTruthError, match="tissue_model: 'partial_volume' needs a built-in"):

@@ -1,4 +1,4 @@
-"""Series on the partial-volume ground truth (issue 13 item 1; docs/physics.md §3.4): each voxel's
+"""Series on the partial-volume ground truth (issue 13 item 1; docs/physics.md §3.5): each voxel's
 signal is the fraction-weighted sum of the tissue signals, ΔM included."""
 
 from __future__ import annotations
