@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence, cast
+from typing import Any, Callable, Mapping, Sequence, Union, cast
 
 import numpy as np
 
@@ -49,6 +49,7 @@ from asldro.bids.sidecars import (
     structural_sidecar,
 )
 from asldro.exit_codes import OutputError
+from asldro.groundtruth.types import GroundTruth
 from asldro.image import Image
 from asldro.params.types import AslSeries, Series, StructuralSeries
 from asldro.pipelines.records import AslAcquisition, GroundTruthMap, StructuralAcquisition
@@ -527,6 +528,25 @@ def _planned_series(params: Any) -> list[_PlannedSeries]:
     ]
 
 
+def _planned_maps(
+    label: str,
+    entities: Mapping[str, str],
+    quantities: Sequence[str],
+    segmentation: Mapping[str, int],
+) -> list[str]:
+    """The ground-truth derivative files of ``quantities`` and of the tissue maps (a probseg
+    per tissue of ``segmentation``, the brain mask), relative to the raw root."""
+    gt_subject = f"{fields()['groundtruth_dir']}/sub-{label}"
+    maps: list[tuple[str, Mapping[str, int] | None]] = [(q, None) for q in quantities]
+    maps += [("probseg", {tissue: index}) for tissue, index in segmentation.items()]
+    maps.append(("brain_mask", None))
+    return [
+        f"{gt_subject}/{path}"
+        for quantity, tissue in maps
+        for path in _groundtruth_files(label, entities, quantity, tissue)
+    ]
+
+
 def _planned_series_files(
     label: str,
     planned: _PlannedSeries,
@@ -534,7 +554,7 @@ def _planned_series_files(
     gt_entities: Mapping[str, str],
     quantities: Sequence[str],
 ) -> list[str]:
-    """The files of one series (raw-root relative), from its parameters and name."""
+    """The raw files of one series (raw-root relative), from its parameters and name."""
     subject, gt_subject = f"sub-{label}", f"{fields()['groundtruth_dir']}/sub-{label}"
     if planned.series_type == "asl" and name is not None:
         made: list[str] = []
@@ -549,21 +569,21 @@ def _planned_series_files(
             for _, image_file, sidecar_file in _structural_files(label, name, complex_output)
             for path in (image_file, sidecar_file)
         ]
-    if planned.series_type == "ground_truth":
-        return [
-            f"{gt_subject}/{path}"
-            for quantity in quantities
-            for path in _groundtruth_files(label, gt_entities, quantity)
-        ]
+    del gt_subject, gt_entities, quantities  # the derivative files: _planned_maps
     return []
 
 
 def planned_files(
-    label: str, params: Any, quantities: Sequence[str], m0_pairs: Mapping[int, int]
+    label: str, params: Any, ground_truth: GroundTruth, m0_pairs: Mapping[int, int]
 ) -> list[str]:
     """Every file :func:`write_participant` will write for participant ``label`` with these
-    parameters (``DroParams``) and ground-truth ``quantities`` (POSIX paths relative to the raw
-    root), found with the writer's own naming rules without simulating anything."""
+    parameters (``DroParams``) and ground truth (POSIX paths relative to the raw root), found
+    with the writer's own naming rules without simulating anything (the derivatives at a
+    series' grid: :func:`asldro.pipelines.groundtruth.series_grid_quantities`)."""
+    from asldro.pipelines.groundtruth import series_grid_quantities
+
+    quantities = tuple(ground_truth.quantities)
+    segmentation = dict(ground_truth.segmentation)
     import warnings
 
     series = _planned_series(params)
@@ -576,4 +596,13 @@ def planned_files(
         entities = gt_entities.get(planned.index, {})
         name = names.get(planned.index)
         files += _planned_series_files(label, planned, name, entities, quantities)
+        if planned.series_type == "ground_truth":
+            files += _planned_maps(label, entities, quantities, segmentation)
+        elif name is not None:
+            grid_quantities = series_grid_quantities(
+                ground_truth, cast(Union[AslSeries, StructuralSeries], planned.params)
+            )
+            if grid_quantities is not None:
+                grid = series_grid_entities(name)
+                files += _planned_maps(label, grid, grid_quantities, segmentation)
     return files

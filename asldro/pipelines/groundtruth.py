@@ -35,6 +35,8 @@ from typing import Mapping, Union
 
 import numpy as np
 
+from asldro.acquisition import Resampler, acquisition_grid
+from asldro.groundtruth.types import GroundTruth
 from asldro.image import Filter, Image, apply_pipeline
 from asldro.params.types import AslSeries, GroundTruthSeries, Motion, StructuralSeries
 from asldro.pipelines.context import SimulationContext
@@ -326,6 +328,19 @@ def simulate_ground_truth(
     )
 
 
+def series_grid_quantities(
+    ground_truth: GroundTruth, series: Union[AslSeries, StructuralSeries]
+) -> tuple[str, ...] | None:
+    """The quantities :func:`series_grid_derivatives` writes at the grid of ``series`` (with the
+    tissue maps), or None when it writes none (the series is on the ground-truth grid, unmoved);
+    known from the parameters alone (the writer plans file names with it)."""
+    motion = series.volumes[0].motion if isinstance(series, AslSeries) else series.motion
+    grid = acquisition_grid(ground_truth.affine, ground_truth.shape, series.acq_matrix)
+    if motion.is_identity and Resampler(ground_truth.affine, ground_truth.shape, grid).is_identity:
+        return None
+    return tuple(q for q in SERIES_GRID_QUANTITIES if q in ground_truth.maps)
+
+
 def series_grid_derivatives(
     context: SimulationContext, result: SeriesResult, acq_matrix: tuple[int, ...], motion: Motion
 ) -> SeriesResult:
@@ -335,15 +350,15 @@ def series_grid_derivatives(
     the ground-truth grid itself, unmoved (the default structural series), gets none: its truth
     is the ground truth, which a ground_truth series of that ``acq_matrix`` writes (writing
     1 mm copies would double the time of the default run)."""
-    if context.resampler(acq_matrix, motion).is_identity:
-        return result  # the ground-truth grid itself: a ground_truth series holds that truth
     owner = result.params
+    quantities = series_grid_quantities(context.ground_truth, owner)  # type: ignore[arg-type]
+    if quantities is None:
+        return result  # the ground-truth grid itself: a ground_truth series holds that truth
     grid = GroundTruthSeries(
         description=result.description,
         acq_matrix=(int(acq_matrix[0]), int(acq_matrix[1]), int(acq_matrix[2])),
         motion=motion,
     )
-    quantities = tuple(q for q in SERIES_GRID_QUANTITIES if q in context.ground_truth.maps)
     images, records = _quantity_maps(context, grid, quantities, owner)
     tissue_images, tissue_records = tissue_derivatives(context, grid, owner)
     images.update(tissue_images)
