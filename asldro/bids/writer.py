@@ -548,14 +548,10 @@ def _planned_maps(
 
 
 def _planned_series_files(
-    label: str,
-    planned: _PlannedSeries,
-    name: SeriesName | None,
-    gt_entities: Mapping[str, str],
-    quantities: Sequence[str],
+    label: str, planned: _PlannedSeries, name: SeriesName | None
 ) -> list[str]:
     """The raw files of one series (raw-root relative), from its parameters and name."""
-    subject, gt_subject = f"sub-{label}", f"{fields()['groundtruth_dir']}/sub-{label}"
+    subject = f"sub-{label}"
     if planned.series_type == "asl" and name is not None:
         made: list[str] = []
         for part in parts(cast(AslSeries, planned.params).output_image_type == "complex"):
@@ -569,8 +565,31 @@ def _planned_series_files(
             for _, image_file, sidecar_file in _structural_files(label, name, complex_output)
             for path in (image_file, sidecar_file)
         ]
-    del gt_subject, gt_entities, quantities  # the derivative files: _planned_maps
     return []
+
+
+def _planned_derivatives(
+    label: str,
+    planned: _PlannedSeries,
+    name: SeriesName | None,
+    entities: Mapping[str, str],
+    ground_truth: GroundTruth,
+) -> list[str]:
+    """The ground-truth derivative files of one series: every quantity and the tissue maps of a
+    ground_truth series, the derivatives at the grid of an asl or structural series."""
+    from asldro.pipelines.groundtruth import series_grid_quantities
+
+    segmentation = dict(ground_truth.segmentation)
+    if planned.series_type == "ground_truth":
+        return _planned_maps(label, entities, tuple(ground_truth.quantities), segmentation)
+    if name is None:
+        return []
+    grid_quantities = series_grid_quantities(
+        ground_truth, cast(Union[AslSeries, StructuralSeries], planned.params)
+    )
+    if grid_quantities is None:
+        return []
+    return _planned_maps(label, series_grid_entities(name), grid_quantities, segmentation)
 
 
 def planned_files(
@@ -578,12 +597,7 @@ def planned_files(
 ) -> list[str]:
     """Every file :func:`write_participant` will write for participant ``label`` with these
     parameters (``DroParams``) and ground truth (POSIX paths relative to the raw root), found
-    with the writer's own naming rules without simulating anything (the derivatives at a
-    series' grid: :func:`asldro.pipelines.groundtruth.series_grid_quantities`)."""
-    from asldro.pipelines.groundtruth import series_grid_quantities
-
-    quantities = tuple(ground_truth.quantities)
-    segmentation = dict(ground_truth.segmentation)
+    with the writer's own naming rules without simulating anything."""
     import warnings
 
     series = _planned_series(params)
@@ -595,14 +609,6 @@ def planned_files(
     for planned in series:
         entities = gt_entities.get(planned.index, {})
         name = names.get(planned.index)
-        files += _planned_series_files(label, planned, name, entities, quantities)
-        if planned.series_type == "ground_truth":
-            files += _planned_maps(label, entities, quantities, segmentation)
-        elif name is not None:
-            grid_quantities = series_grid_quantities(
-                ground_truth, cast(Union[AslSeries, StructuralSeries], planned.params)
-            )
-            if grid_quantities is not None:
-                grid = series_grid_entities(name)
-                files += _planned_maps(label, grid, grid_quantities, segmentation)
+        files += _planned_series_files(label, planned, name)
+        files += _planned_derivatives(label, planned, name, entities, ground_truth)
     return files
