@@ -118,6 +118,27 @@ def _fraction_lookup() -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=1)
+def _template_codes() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``p_GM << 8 | p_WM`` per voxel (uint16), the intracranial mask and the affine."""
+    gm, affine = _load_template("gm")
+    wm, _ = _load_template("wm")
+    t1, _ = _load_template("t1")
+    code = (gm.astype(np.uint16) << 8) | wm
+    return read_only(code), read_only(t1 != 0), np.array(affine, dtype=np.float64)
+
+
+def _component_lookup() -> np.ndarray:
+    """The float32 fractions of the four components (background 0, then the tissues in label
+    order) inside the intracranial mask, for every template code: ``(4, 65 536)``."""
+    labels = tissue_tables()["segmentation"]
+    lookup = _fraction_lookup()
+    rows = np.zeros((max(labels.values()) + 1, lookup.shape[0]), dtype=np.float32)
+    for column, tissue in enumerate(("grey_matter", "white_matter", "csf")):
+        rows[labels[tissue]] = lookup[:, column]
+    return rows
+
+
+@functools.lru_cache(maxsize=1)
 def icbm_fractions() -> tuple[np.ndarray, np.ndarray]:
     """The partial-volume tissue fractions (module docstring) and their affine.
 
@@ -128,29 +149,28 @@ def icbm_fractions() -> tuple[np.ndarray, np.ndarray]:
         is label ``l`` of ``tissues.json``'s segmentation), read-only and cached in-process; and
         the affine.
     """
-    labels = tissue_tables()["segmentation"]
-    gm, affine = _load_template("gm")
-    wm, _ = _load_template("wm")
-    t1, _ = _load_template("t1")
-    inside = t1 != 0
-    code = (gm.astype(np.intp) << 8) | wm
-    lookup = _fraction_lookup()
-    fractions = np.zeros((max(labels.values()) + 1,) + gm.shape, dtype=np.float32)
+    code, inside, affine = _template_codes()
+    rows = _component_lookup()
+    fractions = np.zeros((rows.shape[0],) + code.shape, dtype=np.float32)
     fractions[0] = ~inside
-    for column, tissue in enumerate(("grey_matter", "white_matter", "csf")):
-        part = fractions[labels[tissue]]
-        part[...] = lookup[:, column].astype(np.float32)[code]
+    for component in range(1, rows.shape[0]):
+        part = fractions[component]
+        np.take(rows[component], code, out=part)
         part[~inside] = 0.0
-    return read_only(fractions), read_only(np.array(affine, dtype=np.float64))
+    return read_only(fractions), read_only(affine)
 
 
 @functools.lru_cache(maxsize=1)
 def icbm_majority_labels() -> np.ndarray:
     """The label map of the partial-volume model: the majority tissue of :func:`icbm_fractions`
-    (uint16, read-only, cached)."""
-    fractions, _ = icbm_fractions()
-    labels = np.arange(fractions.shape[0], dtype=np.uint16)
-    return read_only(majority(fractions, labels).astype(np.uint16))
+    (uint16, read-only, cached), found per template code (the fractions are a function of it)."""
+    code, inside, _ = _template_codes()
+    rows = _component_lookup()
+    labels = np.arange(rows.shape[0], dtype=np.uint16)
+    by_code = majority(rows, labels).astype(np.uint16)
+    seg = by_code[code]
+    seg[~inside] = 0
+    return read_only(seg)
 
 
 def _tissue_layout(tissue_model: str) -> tuple[np.ndarray, np.ndarray, TissueFractions | None]:

@@ -185,6 +185,7 @@ def test_missing_template_is_a_ground_truth_error(monkeypatch):
     builtin.icbm_label_map.cache_clear()
     builtin.icbm_fractions.cache_clear()
     builtin.icbm_majority_labels.cache_clear()
+    builtin._template_codes.cache_clear()  # pylint: disable=protected-access  # its cache too
     monkeypatch.setattr(builtin, "TEMPLATE_PATTERN", "no_such_template_{}.nii.gz")
     try:
         with pytest.raises(GroundTruthError, match="ICBM 2009a template not found") as info:
@@ -195,6 +196,7 @@ def test_missing_template_is_a_ground_truth_error(monkeypatch):
         builtin.icbm_label_map.cache_clear()
         builtin.icbm_fractions.cache_clear()
         builtin.icbm_majority_labels.cache_clear()
+        builtin._template_codes.cache_clear()  # pylint: disable=protected-access  # its cache too
 
 
 def test_blood_t1_follows_the_field_strength():
