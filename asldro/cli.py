@@ -128,6 +128,14 @@ def build_parser() -> argparse.ArgumentParser:
     out_hrgt.add_argument(
         "--overwrite", action="store_true", help="replace <name>.nii.gz and .json if they exist"
     )
+    out_hrgt.add_argument(
+        "--tissue-model",
+        choices=("partial_volume", "single_label"),
+        default="partial_volume",
+        help="partial_volume (default): seg_label is each voxel's majority tissue and every "
+        "quantity that tissue's value (the file format holds one tissue per voxel); "
+        "single_label: the label map of asldro before partial volume",
+    )
 
     val = commands.add_parser(
         "validate",
@@ -394,13 +402,20 @@ def _output_hrgt(args: argparse.Namespace) -> int:
     names = (f"{args.name}.nii.gz", f"{args.name}.json")
     for name in names:  # both checked before either is written
         user_file_target(folder / name, overwrite=args.overwrite)
-    written = _place_builtin_ground_truth(args.name, folder, names, overwrite=args.overwrite)
+    written = _place_builtin_ground_truth(
+        args.name, folder, names, overwrite=args.overwrite, tissue_model=args.tissue_model
+    )
     print(f"wrote {written[0]} and {written[1]}")
     return EXIT_OK
 
 
 def _place_builtin_ground_truth(
-    name: str, folder: Path, files: tuple[str, str], *, overwrite: bool
+    name: str,
+    folder: Path,
+    files: tuple[str, str],
+    *,
+    overwrite: bool,
+    tissue_model: str = "partial_volume",
 ) -> list[Path]:
     """Write the built-in ground truth ``name`` as ``files`` (NIfTI, JSON) in a temporary folder
     inside ``folder``, then put both in place; a write failure is an I/O error naming the
@@ -409,7 +424,7 @@ def _place_builtin_ground_truth(
     from asldro.groundtruth import GroundTruthError, builtin_ground_truth, write_ground_truth
     from asldro.output import place_user_file
 
-    ground_truth = builtin_ground_truth(name)
+    ground_truth = builtin_ground_truth(name, tissue_model)
     with temp_dir(folder) as temp:
         try:
             write_ground_truth(ground_truth, temp / files[0], temp / files[1])

@@ -150,7 +150,7 @@ def check_participant_names(
 
     pairs = m0_pairs(params)
     for label in labels:
-        files = planned_files(label, params, tuple(ground_truth.quantities), pairs)
+        files = planned_files(label, params, ground_truth, pairs)
         check_name_lengths(folder, files, what=f"participant label {_shorten(label)!r}")
 
 

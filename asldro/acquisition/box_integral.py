@@ -186,6 +186,20 @@ class BoxSampler:
         key = (id(seg), seg.shape, tuple(int(label) for label in labels), self.integrate)
         return self.cache.table("one_hot", key, seg, build)
 
+    def fraction_table(self, fractions: np.ndarray, start: int, stop: int) -> np.ndarray:
+        """One table holding components ``start:stop`` of continuous fractions (``(C, *grid)``,
+        a partial-volume ground truth's) as channels: :meth:`one_hot_table` for fractions. Kept
+        in the cache like the one-hot tables (it does not depend on the motion)."""
+
+        def build() -> np.ndarray:
+            channels = np.moveaxis(np.asarray(fractions[start:stop], dtype=np.float64), 0, -1)
+            return summed_volume(channels, self.integrate)
+
+        if self.cache is None:
+            return build()
+        key = (id(fractions), fractions.shape, "fractions", start, stop, self.integrate)
+        return self.cache.table("one_hot", key, fractions, build)
+
     def _sub_box_centres(self) -> Iterator[tuple[slice, np.ndarray]]:
         """Yield (voxel slice, sub-box centres (3, n) in source index coordinates)."""
         n_voxels = int(np.prod(self.dst_shape))

@@ -106,6 +106,41 @@ def present_labels(seg: np.ndarray) -> np.ndarray:
     return np.unique(seg)
 
 
+def mix(values: np.ndarray, fractions: np.ndarray) -> np.ndarray:
+    """``sum_c values[c] * fractions[c]`` (float64): a lookup table acquired through per-component
+    fractions ``(C, *grid)`` (the one implementation of the mixture, docs/physics.md §3.5, §6.3).
+
+    float64 fractions (label fractions, and tissue fractions resampled to an acquisition grid,
+    whose component 0 is the rest of the voxel: :meth:`Resampler.resample_fractions`) go through
+    one ``tensordot``. float32 fractions (a partial-volume ground truth's own, on its grid) are
+    accumulated component by component as ``values[0] + sum_{c>0} (values[c] - values[0]) *
+    fractions[c]``: component 0 (background) is the rest of the voxel, so a table with one
+    value everywhere gives exactly that value (the float32 fractions sum to 1 only within 2e-7),
+    and no float64 copy of the stack is made.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    if fractions.shape[0] != values.size:
+        raise ValueError(f"{values.size} table values for {fractions.shape[0]} fraction components")
+    if fractions.dtype == np.float64:
+        return np.tensordot(values, fractions, axes=(0, 0))
+    out = np.full(fractions.shape[1:], values[0], dtype=np.float64)
+    for value, fraction in zip(values[1:], fractions[1:]):
+        if value != values[0]:
+            out += (value - values[0]) * fraction.astype(np.float64)
+    return out
+
+
+def majority(fractions: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """The label of the largest fraction in each voxel: ``labels[argmax]`` over the first axis of
+    ``fractions`` (``(len(labels), *grid)``), ties (within :data:`TIE_TOLERANCE`) to the first.
+
+    The one implementation of the majority rule (docs/physics.md D2): the acquisition-grid
+    ``seg_label``, the label map of a partial-volume ground truth and its single-label file view.
+    """
+    near_best = fractions >= fractions.max(axis=0) - TIE_TOLERANCE
+    return np.asarray(labels)[np.argmax(near_best, axis=0)]
+
+
 class Resampler:
     """Acquire the moved object on a target grid with a box PSF (docs/physics.md §6, D2, D4b).
 
@@ -218,6 +253,42 @@ class Resampler:
         # a fraction lies in [0, 1]; floating-point rounding can leave +-1e-12 outside
         return np.clip(out, 0.0, 1.0, out=out)
 
+    def resample_fractions(self, fractions: np.ndarray) -> np.ndarray:
+        """Tissue fractions ``(C, *src_shape)`` of a partial-volume ground truth on the target
+        grid: float64 ``(C, *target.shape)``, the box average of each component ``c > 0`` and,
+        for component 0 (background), the rest of the part of the voxel inside the source field
+        of view, so that the components sum to that part exactly (not only within the float32
+        rounding of the input; where the others exceed it by that rounding they are scaled down
+        to fit). The continuous generalisation of :meth:`label_fractions`."""
+        for component in fractions:
+            self._check(component)
+        out = np.empty((fractions.shape[0],) + self.target.shape, dtype=np.float64)
+        if self.is_identity:
+            out[1:] = fractions[1:]
+            inside: np.ndarray | float = 1.0
+        elif self._steps is None:
+            sampler = self._box_sampler()
+            for start in range(1, fractions.shape[0], LABELS_PER_TABLE):
+                stop = min(start + LABELS_PER_TABLE, fractions.shape[0])
+                out[start:stop] = sampler.average(sampler.fraction_table(fractions, start, stop))
+            inside = self._average(np.ones(self.src_shape, dtype=np.bool_))
+        else:
+            for index in range(1, fractions.shape[0]):
+                out[index] = self._average(fractions[index])
+            inside = self._average(np.ones(self.src_shape, dtype=np.bool_))
+        np.clip(out[1:], 0.0, 1.0, out=out[1:])
+        inside = np.clip(inside, 0.0, 1.0)  # the rotation path can leave +-1e-12 outside
+        tissue = out[1:].sum(axis=0)
+        # the float32 input sums to 1 within 2e-7: where the other components exceed the voxel's
+        # part inside the field of view, they are scaled to fill it exactly
+        over = tissue > inside
+        if np.any(over):
+            room = np.broadcast_to(inside, tissue.shape)[over]
+            out[1:, over] *= room / tissue[over]
+            tissue[over] = room
+        out[0] = np.clip(inside - tissue, 0.0, 1.0)
+        return out
+
     def resample_table(
         self,
         seg: np.ndarray,
@@ -251,7 +322,7 @@ class Resampler:
                 f"fractions must have shape {(values.size,) + self.target.shape}, "
                 f"got {fractions.shape}"
             )
-        return np.tensordot(values, fractions, axes=(0, 0))
+        return mix(values, fractions)
 
     def majority_labels(self, seg: np.ndarray, fractions: np.ndarray | None = None) -> np.ndarray:
         """Label covering the largest part of each target voxel (docs/physics.md D2).
@@ -288,5 +359,4 @@ class Resampler:
             fractions = np.array(fractions, dtype=np.float64)  # the caller's stay unchanged
         zero = int(np.searchsorted(labels, 0))
         fractions[zero] += np.clip(1.0 - fractions.sum(axis=0), 0.0, None)
-        near_best = fractions >= fractions.max(axis=0) - TIE_TOLERANCE
-        return labels[np.argmax(near_best, axis=0)].astype(seg.dtype, copy=False)
+        return majority(fractions, labels).astype(seg.dtype, copy=False)

@@ -86,6 +86,12 @@ def _text(lines_key: str, ground_truth_description: str) -> str:
     )
 
 
+def tissue_abbreviation(name: str, index: int) -> str:
+    """The abbreviation of tissue ``name`` (label ``index``) in ``desc-groundtruth_dseg.tsv``,
+    also the ``label-`` entity of its ``probseg`` (``grey_matter`` -> ``GM``)."""
+    return _tissue_row(name, index)[2]
+
+
 def _tissue_row(name: str, index: int) -> tuple[int, str, str]:
     known = fields()["tissues"].get(name)
     if known:
@@ -239,7 +245,8 @@ def _new_dataset_files(
         "gt_descriptions": (
             "desc_id\tdescription\n"
             f"desc-{desc}\tGround truth the raw dataset was simulated from, on the grid of "
-            "a ground_truth series\n"
+            "a ground_truth series (no res entity) or of the raw series its res entity names\n"
+            "desc-brain\tGround-truth brain mask: the tissues fill at least half of the voxel\n"
         ).encode(),
     }
 

@@ -142,12 +142,17 @@ def structural_sidecar(record: StructuralAcquisition, *, part: str | None = None
 
 
 def groundtruth_sidecar(
-    record: GroundTruthMap, *, sources: Sequence[str] = (), description: str | None = None
+    record: GroundTruthMap,
+    *,
+    sources: Sequence[str] = (),
+    description: str | None = None,
+    resolution: str | None = None,
 ) -> dict[str, Any]:
     """Derivative sidecar of a ground-truth map (docs/bids.md §9): ``SkullStripped`` false
     (REQUIRED), ``Description`` (what the quantity is, then how the value was formed from the
     ground truth: the record's ``derivation``), ``Units``, the field strength and voxel size
-    (the catalog's rules) and ``Sources``."""
+    (the catalog's rules), ``Sources``, and ``Resolution`` for a file with ``res-`` (BIDS: the
+    entity needs it)."""
     quantity = record.quantity
     table = fields()["groundtruth_quantities"].get(quantity, {})
     units = table.get("Units", record.units or "arbitrary")
@@ -161,6 +166,8 @@ def groundtruth_sidecar(
         sidecar["Units"] = units
     sidecar["MagneticFieldStrength"] = derived.magnetic_field_strength(record)
     sidecar["AcquisitionVoxelSize"] = derived.acquisition_voxel_size(record)
+    if resolution is not None:
+        sidecar["Resolution"] = resolution
     if sources:
         sidecar["Sources"] = list(sources)
     sidecar["GroundTruthQuantity"] = quantity

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence, cast
+from typing import Any, Callable, Mapping, Sequence, Union, cast
 
 import numpy as np
 
@@ -25,6 +25,7 @@ from asldro.bids.dataset import (
     groundtruth_root,
     participant_params_path,
     provenance_path,
+    tissue_abbreviation,
     update_participants,
 )
 from asldro.bids.fields import fields
@@ -48,6 +49,7 @@ from asldro.bids.sidecars import (
     structural_sidecar,
 )
 from asldro.exit_codes import OutputError
+from asldro.groundtruth.types import GroundTruth
 from asldro.image import Image
 from asldro.params.types import AslSeries, Series, StructuralSeries
 from asldro.pipelines.records import AslAcquisition, GroundTruthMap, StructuralAcquisition
@@ -140,13 +142,38 @@ def _structural_files(
     return files
 
 
-def _groundtruth_files(label: str, entities: Mapping[str, str], quantity: str) -> tuple[str, str]:
-    """Image and sidecar of one ground-truth quantity, relative to the derivative subject."""
+def _groundtruth_files(
+    label: str,
+    entities: Mapping[str, str],
+    quantity: str,
+    segmentation: Mapping[str, int] | None = None,
+) -> tuple[str, str]:
+    """Image and sidecar of one ground-truth map, relative to the derivative subject: a
+    quantity, a ``probseg`` (``label-<tissue abbreviation>``, the tissue the one entry of
+    ``segmentation`` names) or the ``brain_mask`` (``desc-brain``) (docs/bids.md §9)."""
     datatype, suffix, _ = groundtruth_suffix(quantity)
-    stem = bids_stem(
-        label, {**entities, "desc": fields()["groundtruth_desc"]}, suffix, derivative=True
-    )
+    entry = fields()["groundtruth_quantities"].get(quantity, {})
+    named = dict(entities)
+    if quantity == "probseg" and segmentation:
+        tissue, index = next(iter(segmentation.items()))
+        named["label"] = tissue_abbreviation(tissue, index)
+    named["desc"] = entry.get("desc", fields()["groundtruth_desc"])
+    stem = bids_stem(label, named, suffix, derivative=True)
     return f"{datatype}/{stem}.nii.gz", f"{datatype}/{stem}.json"
+
+
+def series_grid_entities(name: SeriesName) -> dict[str, str]:
+    """Entities of the ground-truth derivatives at the grid of a raw series (docs/bids.md §9):
+    the raw file's entities (``part`` dropped: the truth is real) and ``res-<raw suffix>``."""
+    entities = {key: value for key, value in name.entities.items() if key != "part"}
+    return {**entities, "res": name.suffix}
+
+
+def _resolution(record: GroundTruthMap, label: str, name: SeriesName) -> str:
+    """The ``Resolution`` a ``res-`` file needs: the raw series whose grid it is on."""
+    raw = bids_stem(label, name.entities, name.suffix)
+    size = "x".join(f"{value:g}" for value in record.voxel_size)
+    return f"The acquisition grid of {name.datatype}/{raw} ({size} mm voxels)"
 
 
 def _first_label_control_tr(record: AslAcquisition) -> float:
@@ -231,17 +258,35 @@ def _label_dtype(data: np.ndarray) -> type:
 
 
 def _write_groundtruth(
-    tree: _Tree, label: str, result: SeriesResult, entities: Mapping[str, str]
+    tree: _Tree,
+    label: str,
+    result: SeriesResult,
+    entities: Mapping[str, str],
+    grid_of: SeriesName | None = None,
 ) -> None:
+    """Write the ground-truth maps of ``result`` (every record that is a
+    :class:`GroundTruthMap`); ``grid_of`` names the raw series whose grid they are on (their
+    sidecars then state its ``Resolution``)."""
     for key, image in result.images.items():
-        record = cast(GroundTruthMap, result.records[key])  # a ground_truth series'
-        image_file, sidecar_file = _groundtruth_files(label, entities, record.quantity)
+        any_record = result.records[key]
+        if not isinstance(any_record, GroundTruthMap):
+            continue
+        record = any_record
+        image_file, sidecar_file = _groundtruth_files(
+            label, entities, record.quantity, record.segmentation
+        )
         if record.quantity == "seg_label":
             dtype = _label_dtype(np.asarray(image.data))
+        elif record.quantity == "brain_mask":
+            dtype = np.uint8
         else:
             dtype = np.float32
         tree.put_image(image_file, image.data, image.affine, dtype=dtype)
-        sidecar = groundtruth_sidecar(record, sources=[params_uri(label)])
+        sidecar = groundtruth_sidecar(
+            record,
+            sources=[params_uri(label)],
+            resolution=None if grid_of is None else _resolution(record, label, grid_of),
+        )
         tree.put(sidecar_file, json_bytes(sidecar))
 
 
@@ -250,10 +295,10 @@ def _groundtruth_extras(results: Sequence[SeriesResult]) -> tuple[dict[str, int]
     segmentation: dict[str, int] | None = None
     extra: set[str] = set()
     for result in results:
-        if result.series_type != "ground_truth":
-            continue
         for any_record in result.records.values():
-            record = cast(GroundTruthMap, any_record)  # a ground_truth series'
+            if not isinstance(any_record, GroundTruthMap):
+                continue
+            record = any_record
             _, suffix, is_bids = groundtruth_suffix(record.quantity)
             if not is_bids:
                 extra.add(suffix)
@@ -450,12 +495,15 @@ def _write_series(
             _write_structural(trees.raw, trees.label, result, cast(SeriesName, name))
         elif result.series_type == "ground_truth":
             _write_groundtruth(trees.derivative, trees.label, result, entities[result.index])
+        if result.series_type != "ground_truth" and name is not None:
+            grid_entities = series_grid_entities(name)
+            _write_groundtruth(trees.derivative, trees.label, result, grid_entities, name)
         files[result.index] = trees.files_since(start)
     for m0_index, asl_index in m0_pairs.items():
         start = trees.counts()
         m0_result = next(r for r in results if r.index == m0_index)
         _write_m0scan(trees.raw, trees.label, m0_result, names[m0_index], asl_files[asl_index])
-        files[m0_index] = trees.files_since(start)
+        files[m0_index] = files.get(m0_index, []) + trees.files_since(start)
     return files
 
 
@@ -480,15 +528,30 @@ def _planned_series(params: Any) -> list[_PlannedSeries]:
     ]
 
 
-def _planned_series_files(
+def _planned_maps(
     label: str,
-    planned: _PlannedSeries,
-    name: SeriesName | None,
-    gt_entities: Mapping[str, str],
+    entities: Mapping[str, str],
     quantities: Sequence[str],
+    segmentation: Mapping[str, int],
 ) -> list[str]:
-    """The files of one series (raw-root relative), from its parameters and name."""
-    subject, gt_subject = f"sub-{label}", f"{fields()['groundtruth_dir']}/sub-{label}"
+    """The ground-truth derivative files of ``quantities`` and of the tissue maps (a probseg
+    per tissue of ``segmentation``, the brain mask), relative to the raw root."""
+    gt_subject = f"{fields()['groundtruth_dir']}/sub-{label}"
+    maps: list[tuple[str, Mapping[str, int] | None]] = [(q, None) for q in quantities]
+    maps += [("probseg", {tissue: index}) for tissue, index in segmentation.items()]
+    maps.append(("brain_mask", None))
+    return [
+        f"{gt_subject}/{path}"
+        for quantity, tissue in maps
+        for path in _groundtruth_files(label, entities, quantity, tissue)
+    ]
+
+
+def _planned_series_files(
+    label: str, planned: _PlannedSeries, name: SeriesName | None
+) -> list[str]:
+    """The raw files of one series (raw-root relative), from its parameters and name."""
+    subject = f"sub-{label}"
     if planned.series_type == "asl" and name is not None:
         made: list[str] = []
         for part in parts(cast(AslSeries, planned.params).output_image_type == "complex"):
@@ -502,21 +565,39 @@ def _planned_series_files(
             for _, image_file, sidecar_file in _structural_files(label, name, complex_output)
             for path in (image_file, sidecar_file)
         ]
-    if planned.series_type == "ground_truth":
-        return [
-            f"{gt_subject}/{path}"
-            for quantity in quantities
-            for path in _groundtruth_files(label, gt_entities, quantity)
-        ]
     return []
 
 
+def _planned_derivatives(
+    label: str,
+    planned: _PlannedSeries,
+    name: SeriesName | None,
+    entities: Mapping[str, str],
+    ground_truth: GroundTruth,
+) -> list[str]:
+    """The ground-truth derivative files of one series: every quantity and the tissue maps of a
+    ground_truth series, the derivatives at the grid of an asl or structural series."""
+    from asldro.pipelines.groundtruth import series_grid_quantities
+
+    segmentation = dict(ground_truth.segmentation)
+    if planned.series_type == "ground_truth":
+        return _planned_maps(label, entities, tuple(ground_truth.quantities), segmentation)
+    if name is None:
+        return []
+    grid_quantities = series_grid_quantities(
+        ground_truth, cast(Union[AslSeries, StructuralSeries], planned.params)
+    )
+    if grid_quantities is None:
+        return []
+    return _planned_maps(label, series_grid_entities(name), grid_quantities, segmentation)
+
+
 def planned_files(
-    label: str, params: Any, quantities: Sequence[str], m0_pairs: Mapping[int, int]
+    label: str, params: Any, ground_truth: GroundTruth, m0_pairs: Mapping[int, int]
 ) -> list[str]:
     """Every file :func:`write_participant` will write for participant ``label`` with these
-    parameters (``DroParams``) and ground-truth ``quantities`` (POSIX paths relative to the raw
-    root), found with the writer's own naming rules without simulating anything."""
+    parameters (``DroParams``) and ground truth (POSIX paths relative to the raw root), found
+    with the writer's own naming rules without simulating anything."""
     import warnings
 
     series = _planned_series(params)
@@ -528,5 +609,6 @@ def planned_files(
     for planned in series:
         entities = gt_entities.get(planned.index, {})
         name = names.get(planned.index)
-        files += _planned_series_files(label, planned, name, entities, quantities)
+        files += _planned_series_files(label, planned, name)
+        files += _planned_derivatives(label, planned, name, entities, ground_truth)
     return files

@@ -40,15 +40,31 @@ def load_ground_truth(
     global_config : GlobalConfig, optional
         ``global_configuration`` of the parameter file; ``None`` applies nothing but the checks.
 
+    A built-in is partial-volume unless ``global_config.tissue_model`` is ``single_label``
+    (docs/physics.md §3.5); a file is single-label.
+
     Raises
     ------
     GroundTruthError
-        Unknown name, unreadable or invalid file, unknown quantity, or a value out of range.
+        Unknown name, unreadable or invalid file, unknown quantity, a value out of range, or
+        ``tissue_model`` partial_volume for a file.
     """
+    tissue_model = None if global_config is None else global_config.tissue_model
     if source.name is not None:
-        gt = builtin_ground_truth(source.name)
+        # the default model by default: the cached value of builtin_ground_truth(name)
+        gt = (
+            builtin_ground_truth(source.name)
+            if tissue_model is None
+            else builtin_ground_truth(source.name, tissue_model)
+        )
         where = f"built-in ground truth {source.name}"
     elif source.nifti is not None:
+        if tissue_model == "partial_volume":
+            raise GroundTruthError(
+                f"global_configuration.tissue_model: 'partial_volume' needs a built-in ground "
+                f"truth; {source.nifti} is an ASLDRO-format file, which holds one tissue per "
+                "voxel (use 'single_label' or leave tissue_model out)"
+            )
         gt = read_ground_truth(source.nifti, source.json)
         where = str(source.nifti)
     else:

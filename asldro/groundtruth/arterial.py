@@ -40,7 +40,7 @@ def with_named_quantities(gt: GroundTruth, names: Iterable[str]) -> GroundTruth:
     missing = [name for name in ARTERIAL_QUANTITIES if name in set(names) and name not in gt.maps]
     if not missing:
         return gt
-    size = int(gt.seg.max(initial=0)) + 1
+    size = gt.n_components
     return _with_maps(gt, {name: read_only(np.zeros(size)) for name in missing})
 
 

@@ -17,6 +17,20 @@ Labelling rule (0 background, 1 grey matter, 2 white matter, 3 CSF):
 The 0.65 threshold makes the CSF count match ASLDRO's (95 411 vs 95 623 voxels); GM and WM are
 then within 3 % and 11 % of ASLDRO's counts (1 155 535 vs 1 186 556; 635 593 vs 572 775).
 Tissue values per label and the scalar parameters are data, in ``tissues.json``.
+
+That label map is the ``single_label`` tissue model. The default ``partial_volume`` model
+(``global_configuration.tissue_model``, issue 13; docs/physics.md §3.5) keeps the probabilities
+as per-voxel tissue fractions (:func:`icbm_fractions`):
+
+1. Outside the intracranial mask: background 1, every tissue 0.
+2. Inside it: ``GM = p_GM / 255``, ``WM = p_WM / 255``, ``CSF = 1 - GM - WM``, background 0.
+   Where ``p_GM + p_WM > 255`` (impossible for a probability, not present in nilearn's
+   templates but possible in other copies) GM and WM are scaled to sum to 1
+   (``GM = p_GM / (p_GM + p_WM)``) and CSF is 0: both tissues keep their ratio, no fraction is
+   negative.
+
+The fractions are float32 and sum to 1 within 2e-7 in every voxel; the label map is then their
+majority tissue (:func:`asldro.acquisition.sampling.majority`, ties to the lower label).
 """
 
 from __future__ import annotations
@@ -29,9 +43,10 @@ from typing import Any, cast
 
 import numpy as np
 
+from asldro.acquisition.sampling import majority
 from asldro.groundtruth.errors import GroundTruthError
-from asldro.groundtruth.types import GroundTruth, read_only
-from asldro.params.builtin import BUILTIN_GROUND_TRUTHS
+from asldro.groundtruth.types import GroundTruth, TissueFractions, read_only
+from asldro.params.builtin import BUILTIN_GROUND_TRUTHS, DEFAULT_TISSUE_MODEL, TISSUE_MODELS
 
 TISSUES_FILE = Path(__file__).with_name("tissues.json")
 TEMPLATE_PATTERN = "mni_icbm152_{}_tal_nlin_sym_09a_converted.nii.gz"
@@ -90,29 +105,122 @@ def icbm_label_map() -> tuple[np.ndarray, np.ndarray]:
     return read_only(seg), read_only(np.array(affine, dtype=np.float64))
 
 
+def _fraction_lookup() -> np.ndarray:
+    """GM, WM and CSF fractions for every (p_GM, p_WM) pair of uint8 template values, indexed by
+    ``gm << 8 | wm``: rule 2 of the partial-volume model (module docstring), ``(65 536, 3)``."""
+    gm = np.arange(TEMPLATE_MAX + 1, dtype=np.float64)[:, np.newaxis]
+    wm = np.arange(TEMPLATE_MAX + 1, dtype=np.float64)[np.newaxis, :]
+    total = gm + wm
+    scale = np.maximum(total, TEMPLATE_MAX)  # p_GM + p_WM > 255: GM and WM sum to 1
+    grey, white = np.broadcast_arrays(gm / scale, wm / scale)
+    csf = np.where(total > TEMPLATE_MAX, 0.0, np.clip(1.0 - grey - white, 0.0, None))
+    return np.stack([grey.ravel(), white.ravel(), csf.ravel()], axis=1)
+
+
+@functools.lru_cache(maxsize=1)
+def _template_codes() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``p_GM << 8 | p_WM`` per voxel (uint16), the intracranial mask and the affine."""
+    gm, affine = _load_template("gm")
+    wm, _ = _load_template("wm")
+    t1, _ = _load_template("t1")
+    code = (gm.astype(np.uint16) << 8) | wm
+    return read_only(code), read_only(t1 != 0), np.array(affine, dtype=np.float64)
+
+
+def _component_lookup() -> np.ndarray:
+    """The float32 fractions of the four components (background 0, then the tissues in label
+    order) inside the intracranial mask, for every template code: ``(4, 65 536)``."""
+    labels = tissue_tables()["segmentation"]
+    lookup = _fraction_lookup()
+    rows = np.zeros((max(labels.values()) + 1, lookup.shape[0]), dtype=np.float32)
+    for column, tissue in enumerate(("grey_matter", "white_matter", "csf")):
+        rows[labels[tissue]] = lookup[:, column]
+    return rows
+
+
+@functools.lru_cache(maxsize=1)
+def icbm_fractions() -> tuple[np.ndarray, np.ndarray]:
+    """The partial-volume tissue fractions (module docstring) and their affine.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        float32 ``(4, X, Y, Z)`` (background, then the tissues in label order: component ``l``
+        is label ``l`` of ``tissues.json``'s segmentation), read-only and cached in-process; and
+        the affine.
+    """
+    code, inside, affine = _template_codes()
+    rows = _component_lookup()
+    fractions = np.zeros((rows.shape[0],) + code.shape, dtype=np.float32)
+    fractions[0] = ~inside
+    for component in range(1, rows.shape[0]):
+        part = fractions[component]
+        np.take(rows[component], code, out=part)
+        part[~inside] = 0.0
+    return read_only(fractions), read_only(affine)
+
+
+@functools.lru_cache(maxsize=1)
+def icbm_majority_labels() -> np.ndarray:
+    """The label map of the partial-volume model: the majority tissue of :func:`icbm_fractions`
+    (uint16, read-only, cached), found per template code (the fractions are a function of it)."""
+    code, inside, _ = _template_codes()
+    rows = _component_lookup()
+    labels = np.arange(rows.shape[0], dtype=np.uint16)
+    by_code = majority(rows, labels).astype(np.uint16)
+    seg = by_code[code]
+    seg[~inside] = 0
+    return read_only(seg)
+
+
+def _tissue_layout(tissue_model: str) -> tuple[np.ndarray, np.ndarray, TissueFractions | None]:
+    """Label map, affine and (partial volume) tissue fractions of ``tissue_model``."""
+    if tissue_model != "partial_volume":
+        seg, affine = icbm_label_map()
+        return seg, affine, None
+    fractions, affine = icbm_fractions()
+    components = np.arange(fractions.shape[0], dtype=np.uint16)
+    tissue = TissueFractions(values=fractions, labels=read_only(components))
+    return icbm_majority_labels(), affine, tissue
+
+
 def _table(values: list[float]) -> np.ndarray:
     """A read-only float64 lookup table."""
     return read_only(np.array(values, dtype=np.float64))
 
 
-@functools.lru_cache(maxsize=None)
-def builtin_ground_truth(name: str) -> GroundTruth:
+def builtin_ground_truth(name: str, tissue_model: str = DEFAULT_TISSUE_MODEL) -> GroundTruth:
     """The bundled ground truth ``name`` (docs/physics.md §3.2), with lookup tables per quantity.
 
     Parameters
     ----------
     name : str
         One of ``BUILTIN_GROUND_TRUTHS``.
+    tissue_model : str
+        ``single_label`` (one tissue per voxel, the label rule of the module docstring) or
+        ``partial_volume`` (tissue fractions per voxel, docs/physics.md §3.5; the default of
+        the parameter file, :data:`asldro.params.builtin.DEFAULT_TISSUE_MODEL`).
 
     Returns
     -------
     GroundTruth
-        Cached and immutable (read-only arrays).
+        Cached and immutable (read-only arrays): the same object for the same name and model.
     """
+    return cached_builtin_ground_truth(name, tissue_model)
+
+
+@functools.lru_cache(maxsize=None)
+def cached_builtin_ground_truth(name: str, tissue_model: str) -> GroundTruth:
+    """:func:`builtin_ground_truth` (the model always given, so that one cache entry serves
+    the default and the named model)."""
     tables = tissue_tables()
     if name not in BUILTIN_GROUND_TRUTHS or name not in tables["ground_truths"]:
         raise GroundTruthError(
             f"unknown built-in ground truth {name!r}; available: {', '.join(BUILTIN_GROUND_TRUTHS)}"
+        )
+    if tissue_model not in TISSUE_MODELS:
+        raise GroundTruthError(
+            f"unknown tissue model {tissue_model!r}; available: {', '.join(TISSUE_MODELS)}"
         )
     entry = tables["ground_truths"][name]
     segmentation = {"background": 0, **tables["segmentation"]}
@@ -123,11 +231,12 @@ def builtin_ground_truth(name: str) -> GroundTruth:
         for tissue, value in per_tissue.items():
             values[segmentation[tissue]] = float(value)
         maps[quantity] = _table(values)
-    seg, affine = icbm_label_map()
+    seg, affine, tissue = _tissue_layout(tissue_model)
     return GroundTruth(
         affine=affine,
         shape=seg.shape,
         seg=seg,
+        tissue=tissue,
         segmentation=dict(tables["segmentation"]),
         maps=maps,
         units=dict(tables["units"]),

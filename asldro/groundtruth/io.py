@@ -263,6 +263,11 @@ def write_ground_truth(
 
     The affine is written unchanged as sform and qform (code 1). ``.nii.gz`` files are
     gzip-compressed deterministically (nibabel writes mtime 0). Returns the two paths written.
+
+    The format holds one tissue per voxel: a partial-volume ground truth (docs/physics.md §3.5)
+    is written as its single-label view, ``seg_label`` the majority tissue of each voxel and
+    every lookup-table quantity that tissue's value
+    (:meth:`~asldro.groundtruth.types.GroundTruth.majority_values`).
     """
     import nibabel as nib
 
@@ -271,7 +276,9 @@ def write_ground_truth(
     doc = ground_truth_json(gt)
     data = np.empty((*gt.shape, 1, len(doc["quantities"])), dtype=np.float64, order="F")
     for index, name in enumerate(doc["quantities"]):
-        data[:, :, :, 0, index] = gt.dense(name)
+        data[:, :, :, 0, index] = (
+            gt.dense(name) if name == SEG_QUANTITY else gt.majority_values(name)
+        )
     img = nib.Nifti1Image(data, gt.affine)
     img.header.set_xyzt_units("mm", "sec")
     img.set_sform(gt.affine, code=1)

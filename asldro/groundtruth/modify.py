@@ -11,21 +11,25 @@ The optional arterial quantities (``abv``, ``abat``) may be overridden or modula
 the ground truth lacks them: they start from 0 (:mod:`asldro.groundtruth.arterial`).
 
 Lookup tables stay lookup tables where they can: overriding or modulating a table quantity
-changes the table. When ``seg_label`` changes, every table is re-indexed through the old-to-new
-label mapping; where old labels with different values merge into one new label, that quantity
-becomes a dense map (its voxel values are unchanged, as in ASLDRO where each quantity is a
-separate image).
+changes the table. In a partial-volume ground truth (docs/physics.md §3.5) a change of
+``seg_label`` relabels the tissue components only: the fractions and the tables (the signal) stay,
+and the label map becomes the majority label of the relabelled fractions. Otherwise, when
+``seg_label`` changes, every table is re-indexed through the old-to-new label mapping; where
+old labels with different values merge into one new label, that quantity becomes a dense map
+(its voxel values are unchanged, as in ASLDRO where each quantity is a separate image).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Callable, Mapping
 
 import numpy as np
 
 from asldro.groundtruth.arterial import with_named_quantities
 from asldro.groundtruth.errors import GroundTruthError
-from asldro.groundtruth.types import GroundTruth, read_only
+from asldro.acquisition.sampling import majority
+from asldro.groundtruth.types import GroundTruth, TissueFractions, read_only
 from asldro.params.rules import (
     bounds_text,
     is_number,
@@ -86,7 +90,10 @@ def _new_labels(gt: GroundTruth, global_config: GlobalConfig) -> np.ndarray | No
     modulation = global_config.ground_truth_modulate.get("seg_label")
     if override is None and modulation is None:
         return None
-    old = np.arange(int(gt.seg.max(initial=0)) + 1, dtype=np.float64)
+    largest = int(gt.seg.max(initial=0))
+    if gt.tissue is not None:
+        largest = max(largest, int(gt.tissue.labels.max(initial=0)))
+    old = np.arange(largest + 1, dtype=np.float64)
     if override is not None:
         old = np.full_like(old, float(override))
     mapping = _to_labels(old, "image_override.seg_label")
@@ -117,8 +124,21 @@ def _relabel(
     return new_seg, new_maps
 
 
+def _relabel_components(gt: GroundTruth, mapping: np.ndarray) -> GroundTruth:
+    """A partial-volume ground truth with its components relabelled through ``mapping`` (old
+    label -> new): the fractions and tables are unchanged, ``seg`` is the majority label of
+    the fractions summed per new label."""
+    assert gt.tissue is not None  # a partial-volume ground truth
+    tissue = TissueFractions(gt.tissue.values, read_only(mapping[gt.tissue.labels]))
+    per_label = tissue.per_label(tissue.values)
+    labels = np.arange(per_label.shape[0], dtype=np.uint16)
+    seg = read_only(majority(per_label, labels).astype(np.uint16))
+    return dataclasses.replace(gt, seg=seg, tissue=tissue)
+
+
 def _label_counts(gt: GroundTruth) -> np.ndarray:
-    return np.bincount(gt.seg.ravel(order="K"), minlength=1)
+    """The volume of each table entry (voxel counts of ``seg``, or the tissue volumes)."""
+    return gt.component_volumes
 
 
 def _finite_values(name: str, values: np.ndarray, counts: np.ndarray, where: str) -> np.ndarray:
@@ -229,7 +249,7 @@ def apply_global_config(
         maps[name] = out if out is values else read_only(np.asarray(out))
     seg = gt.seg
     mapping = _new_labels(gt, global_config)
-    if mapping is not None:
+    if mapping is not None and gt.tissue is None:
         seg, maps = _relabel(gt, maps, mapping)
     result = GroundTruth(
         affine=gt.affine,
@@ -240,7 +260,10 @@ def apply_global_config(
         units=gt.units,
         parameters={**gt.parameters, **global_config.parameter_override},
         quantity_order=gt.quantity_order,
+        tissue=gt.tissue,
     )
+    if mapping is not None and gt.tissue is not None:
+        result = _relabel_components(result, mapping)
 
     def blame(name: str) -> str:
         for key, names in (("ground_truth_modulate", modulations), ("image_override", overrides)):

@@ -4,15 +4,26 @@ Compact by design: most ground truths assign one value per tissue, so a quantity
 either as a **lookup table** (1-D array indexed by the ``seg`` label, ``value = table[seg]``)
 or as a **dense map** (3-D array on the grid). Physics functions are element-wise, so they run
 on lookup tables (a handful of numbers) and the result is expanded or resampled afterwards.
+
+A **partial-volume** ground truth (the built-ins by default, issue 13) also carries
+:class:`TissueFractions`: each voxel is a mixture of the tissue *components* of the lookup tables
+(component ``c`` is entry ``c`` of every table), with fractions >= 0 summing to 1. A lookup-table
+quantity of such a voxel is then the fraction-weighted mixture ``sum_c fraction_c * table[c]``
+of the tissues, and so is every signal computed per tissue (docs/physics.md §3.5); ``seg`` is the
+majority label of the fractions. Without fractions, the components are the labels of ``seg``
+(one tissue per voxel, ``value = table[seg]``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from types import MappingProxyType
 from typing import Any, Mapping
 
 import numpy as np
+
+from asldro.acquisition.sampling import majority, mix
 
 REQUIRED_QUANTITIES = ("perfusion_rate", "transit_time", "t1", "t2", "t2_star", "m0")
 REQUIRED_PARAMETERS = ("lambda_blood_brain", "t1_arterial_blood", "magnetic_field_strength")
@@ -22,6 +33,55 @@ def read_only(array: np.ndarray) -> np.ndarray:
     """``array`` itself, made read-only: a GroundTruth's arrays are never changed in place."""
     array.setflags(write=False)
     return array
+
+
+@dataclass(frozen=True, eq=False)
+class TissueFractions:
+    """Per-voxel tissue fractions of a partial-volume ground truth (docs/physics.md §3.5).
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        float32 ``(C, X, Y, Z)``: the fraction of component ``c`` (entry ``c`` of every lookup
+        table) in each voxel; >= 0 and summing to 1 in every voxel (within float32 rounding).
+    labels : numpy.ndarray
+        uint16 ``(C,)``: the ``seg`` label of each component (``arange(C)`` unless
+        ``seg_label`` was overridden or modulated, which changes the labels only).
+    """
+
+    values: np.ndarray
+    labels: np.ndarray
+
+    def __post_init__(self) -> None:
+        if self.values.ndim != 4 or self.labels.shape != self.values.shape[:1]:
+            raise ValueError(
+                f"tissue fractions need shape (C, X, Y, Z) and one label per component, got "
+                f"{self.values.shape} and {self.labels.shape}"
+            )
+
+    @property
+    def n_components(self) -> int:
+        """The number of components (the length of the lookup tables)."""
+        return int(self.values.shape[0])
+
+    @cached_property
+    def volumes(self) -> np.ndarray:
+        """The volume of each component in voxels (the sum of its fractions), float64."""
+        return np.array(
+            [float(np.sum(part, dtype=np.float64)) for part in self.values], dtype=np.float64
+        )
+
+    def per_label(self, component_fractions: np.ndarray) -> np.ndarray:
+        """``component_fractions`` (``(C, ...)``: these fractions on some grid) summed per label:
+        ``(max(labels) + 1, ...)``, row ``l`` the fraction of label ``l`` (0 for a label no
+        component has). The array itself when every component is its own label."""
+        labels = self.labels.astype(np.intp)
+        if np.array_equal(labels, np.arange(labels.size)):
+            return component_fractions
+        out = np.zeros((int(labels.max()) + 1,) + component_fractions.shape[1:], np.float64)
+        for component, label in enumerate(labels):
+            out[label] += component_fractions[component]
+        return out
 
 
 @dataclass(frozen=True)
@@ -48,6 +108,9 @@ class GroundTruth:  # pylint: disable=too-many-instance-attributes  # the fields
         ``t1_arterial_blood``, ``magnetic_field_strength``, extras).
     quantity_order : tuple of str
         Quantity names in file order (``seg_label`` included where it was in the file).
+    tissue : TissueFractions, optional
+        The tissue fractions of a partial-volume ground truth (None: single-label, the
+        components are the labels of ``seg``).
     """
 
     affine: np.ndarray
@@ -58,6 +121,7 @@ class GroundTruth:  # pylint: disable=too-many-instance-attributes  # the fields
     units: Mapping[str, str]
     parameters: Mapping[str, Any]
     quantity_order: tuple[str, ...] = field(default=())
+    tissue: TissueFractions | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "affine", np.asarray(self.affine, dtype=np.float64))
@@ -66,11 +130,15 @@ class GroundTruth:  # pylint: disable=too-many-instance-attributes  # the fields
             object.__setattr__(self, name, MappingProxyType(dict(getattr(self, name))))
         if self.seg.shape != self.shape:
             raise ValueError(f"seg has shape {self.seg.shape}, grid is {self.shape}")
+        if self.tissue is not None and self.tissue.values.shape[1:] != self.shape:
+            raise ValueError(
+                f"tissue fractions have shape {self.tissue.values.shape[1:]}, grid is {self.shape}"
+            )
         for name, arr in self.maps.items():
             if arr.ndim == 3 and arr.shape != self.shape:
                 raise ValueError(f"map {name} has shape {arr.shape}, grid is {self.shape}")
-            if arr.ndim == 1 and arr.shape[0] <= int(self.seg.max(initial=0)):
-                raise ValueError(f"lookup table {name} is shorter than the largest label")
+            if arr.ndim == 1 and arr.shape[0] < self.n_components:
+                raise ValueError(f"lookup table {name} is shorter than the components")
             if arr.ndim not in (1, 3):
                 raise ValueError(f"map {name} must be a 1-D lookup table or a 3-D map")
 
@@ -78,12 +146,43 @@ class GroundTruth:  # pylint: disable=too-many-instance-attributes  # the fields
         """True when ``quantity`` is stored as a per-label lookup table."""
         return self.maps[quantity].ndim == 1
 
+    @property
+    def n_components(self) -> int:
+        """Length of the lookup tables in use: the tissue components of a partial-volume ground
+        truth, else ``max(seg) + 1``."""
+        if self.tissue is not None:
+            return self.tissue.n_components
+        return int(self.seg.max(initial=0)) + 1
+
+    @cached_property
+    def component_volumes(self) -> np.ndarray:
+        """Volume of each component in voxels (index = table entry): the sum of its fractions,
+        or the voxel count of each label of ``seg`` (an integer array) without fractions."""
+        if self.tissue is not None:
+            return self.tissue.volumes
+        return np.bincount(self.seg.ravel(order="K"), minlength=1)
+
     def dense(self, quantity: str) -> np.ndarray:
-        """The quantity as a 3-D array on the grid (``seg_label`` gives ``seg``)."""
+        """The quantity as a 3-D array on the grid (``seg_label`` gives ``seg``); a lookup table
+        of a partial-volume ground truth gives the fraction-weighted mean of its tissues
+        (:func:`mix`)."""
         if quantity == "seg_label":
             return self.seg
         arr = self.maps[quantity]
-        return arr[self.seg] if arr.ndim == 1 else arr
+        if arr.ndim != 1:
+            return arr
+        if self.tissue is not None:
+            return mix(arr[: self.n_components], self.tissue.values)
+        return arr[self.seg]
+
+    def majority_values(self, quantity: str) -> np.ndarray:
+        """The quantity as a 3-D array with each voxel's value that of its majority component
+        (partial volume) or of its label: the single-label view the ASLDRO file format holds."""
+        arr = self.maps[quantity]
+        if arr.ndim != 1 or self.tissue is None:
+            return self.dense(quantity)
+        components = np.arange(self.n_components)
+        return arr[majority(self.tissue.values, components)]
 
     @property
     def quantities(self) -> tuple[str, ...]:

@@ -48,6 +48,7 @@ from asldro.params.kinds import (
 
 from asldro.labels import LABEL_CHARACTERS
 from asldro.params import slices
+from asldro.params.builtin import DEFAULT_TISSUE_MODEL, TISSUE_MODELS
 
 SERIES_TYPES = ("asl", "structural", "ground_truth")
 GLOBAL = "global_configuration"
@@ -696,6 +697,19 @@ GLOBAL_PARAMETERS: tuple[Parameter, ...] = (
         "(MRImageTools; exactly one of the two forms); relative paths resolve against the "
         "parameter file",
         required=True,
+    ),
+    Parameter(
+        "tissue_model",
+        (GLOBAL,),
+        Choice(TISSUE_MODELS),
+        "",
+        NO_DEFAULT,
+        "How each 1 mm voxel of a built-in ground truth is made of tissues: partial_volume "
+        "(GM, WM and CSF fractions from the ICBM 2009a probability maps, each voxel's signal "
+        f"the fraction-weighted sum of the tissue signals; the default, {DEFAULT_TISSUE_MODEL}, "
+        "for a built-in) or single_label (one tissue per voxel, the output of asldro before "
+        "issue 13); an ASLDRO-format file is single-label (partial_volume is refused for it)",
+        origin="asldro",
     ),
     Parameter(
         "image_override",

@@ -144,6 +144,7 @@ def global_config_from(resolved: Mapping[str, Any]) -> GlobalConfig:
         source = GroundTruthSource(nifti=Path(truth["nii"]), json=Path(truth["json"]))
     return GlobalConfig(
         subject_label=resolved.get("subject_label"),
+        tissue_model=resolved.get("tissue_model"),
         ground_truth=source,
         image_override=dict(resolved["image_override"]),
         parameter_override=dict(resolved["parameter_override"]),

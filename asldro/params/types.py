@@ -46,13 +46,17 @@ class GroundTruthSource:
 @dataclass(frozen=True)
 class GlobalConfig:
     """``global_configuration`` of the parameter file (docs/physics.md §2.2); ``subject_label``
-    is the participant label when the command line gives none (already without ``-``)."""
+    is the participant label when the command line gives none (already without ``-``);
+    ``tissue_model`` the tissue model of a built-in ground truth when given."""
 
     ground_truth: GroundTruthSource
     image_override: Mapping[str, float]
     parameter_override: Mapping[str, float]
     ground_truth_modulate: Mapping[str, Modulation]
     subject_label: str | None = None
+    tissue_model: str | None = None
+    """``partial_volume`` or ``single_label`` (docs/physics.md §3.5); None: not given (a built-in
+    is then partial-volume, a file single-label)."""
 
 
 @dataclass(frozen=True)

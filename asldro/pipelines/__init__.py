@@ -22,7 +22,7 @@ from asldro.params.types import (
 from asldro.pipelines.asl import simulate_asl
 from asldro.pipelines.context import SimulationContext
 from asldro.pipelines.finite import quiet_float_errors, require_finite
-from asldro.pipelines.groundtruth import simulate_ground_truth
+from asldro.pipelines.groundtruth import series_grid_derivatives, simulate_ground_truth
 from asldro.pipelines.records import AslAcquisition, StructuralAcquisition
 from asldro.pipelines.structural import simulate_structural
 from asldro.pipelines.types import SeriesResult
@@ -73,15 +73,18 @@ def _simulate(
     participant_label: str,
     seed: int | None,
 ) -> SeriesResult:
-    """One series of a participant, by its type."""
+    """One series of a participant, by its type; an asl or structural series with the
+    ground-truth derivatives at its grid (issue 13 item 2)."""
     if isinstance(series, AslSeries):
-        return simulate_asl(
+        result = simulate_asl(
             context, series, position, participant_label=participant_label, seed=seed
         )
+        return series_grid_derivatives(context, result, series.acq_matrix, series.volumes[0].motion)
     if isinstance(series, StructuralSeries):
-        return simulate_structural(
+        result = simulate_structural(
             context, series, position, participant_label=participant_label, seed=seed
         )
+        return series_grid_derivatives(context, result, series.acq_matrix, series.motion)
     if isinstance(series, GroundTruthSeries):
         return simulate_ground_truth(context, series, position)
     raise TypeError(f"unknown series type {type(series).__name__}")  # pragma: no cover

@@ -193,7 +193,7 @@ class AslPipeline:  # pylint: disable=too-many-instance-attributes  # what the v
         resampler = self.context.resampler(series.acq_matrix, plan.motion)
         tables = self.maps["m0"].ndim == 1
         fractions = None
-        if tables and not resampler.is_identity:
+        if tables and (not resampler.is_identity or self.context.partial_volume):
             fractions = self.context.fractions(series.acq_matrix, plan.motion)
 
         def steps(maps: Mapping[str, np.ndarray], delay: float) -> tuple[Filter, ...]:

@@ -2,7 +2,10 @@
 cached acquisition work, released when the participant is done.
 
 Fractions of each tissue label in each acquisition voxel depend only on (acquisition matrix,
-motion); they are computed once and shared by every volume and series that needs them. The
+motion); they are computed once and shared by every volume and series that needs them. For a
+partial-volume ground truth (docs/physics.md §3.5) they are the box averages of its tissue
+fractions (the continuous generalisation of the one-hot label masks), and every lookup-table
+image is acquired through them, on the ground-truth grid too. The
 summed-volume tables of the rotation path live in the context's
 :class:`~asldro.acquisition.box_integral.TableCache`. Use the context as a ``with`` block (as
 ``generate_series`` does) or call :meth:`SimulationContext.release`: the caches hold a few
@@ -63,10 +66,17 @@ class SimulationContext:
 
     @property
     def label_counts(self) -> np.ndarray:
-        """Voxel count per label of the ground-truth ``seg`` (index = label)."""
+        """Volume (in ground-truth voxels) of each lookup-table entry: the voxel count per label
+        of ``seg``, or the tissue volume of each component of a partial-volume ground truth."""
         if self._label_counts is None:
-            self._label_counts = np.bincount(self.ground_truth.seg.ravel())
+            self._label_counts = self.ground_truth.component_volumes
         return self._label_counts
+
+    @property
+    def partial_volume(self) -> bool:
+        """True when the ground truth carries tissue fractions (docs/physics.md §3.5): its
+        lookup tables are expanded through them, even on its own grid."""
+        return self.ground_truth.tissue is not None
 
     @property
     def n_labels(self) -> int:
@@ -143,7 +153,8 @@ class SimulationContext:
         return self._resamplers[key]
 
     def fractions(self, acq_matrix: Sequence[int], motion: Motion) -> np.ndarray:
-        """Fraction of every label (0..n_labels-1) in every acquisition voxel.
+        """Fraction of every label (0..n_labels-1) in every acquisition voxel (the tissue
+        components of a partial-volume ground truth; on its own grid its fractions themselves).
 
         The last few (grid, motion) results are kept: series without per-volume motion compute
         them once, and a long series with motion per volume does not accumulate them.
@@ -159,19 +170,26 @@ class SimulationContext:
         else:
             while len(self._fractions) >= FRACTIONS_KEPT:
                 self._fractions.pop(next(iter(self._fractions)))
-            fractions = self.resampler(acq_matrix, motion).label_fractions(
-                self.ground_truth.seg, list(range(self.n_labels))
-            )
-            # a fraction is in [0, 1]; rounding in the rotation path can leave -1e-10
-            self._fractions[key] = np.clip(fractions, 0.0, 1.0, out=fractions)
+            gt, resampler = self.ground_truth, self.resampler(acq_matrix, motion)
+            if gt.tissue is not None and resampler.is_identity:
+                self._fractions[key] = gt.tissue.values  # float32, read-only, no copy
+            elif gt.tissue is not None:
+                self._fractions[key] = resampler.resample_fractions(gt.tissue.values)
+            else:
+                fractions = resampler.label_fractions(gt.seg, list(range(self.n_labels)))
+                # a fraction is in [0, 1]; rounding in the rotation path can leave -1e-10
+                self._fractions[key] = np.clip(fractions, 0.0, 1.0, out=fractions)
         return self._fractions[key]
 
     def acquire(self, acq_matrix: Sequence[int], motion: Motion, *, tables: bool) -> Acquire:
-        """An :class:`Acquire` filter; label fractions are computed once when ``tables``."""
+        """An :class:`Acquire` filter; label fractions are computed once when ``tables`` (always
+        for a partial-volume ground truth, whose lookup tables only its fractions can expand)."""
         resampler = self.resampler(acq_matrix, motion)
         fractions = None
         key = (tuple(acq_matrix), motion)
-        if (
+        if tables and self.partial_volume:
+            fractions = self.fractions(acq_matrix, motion)
+        elif (
             tables
             and not resampler.is_identity
             and (resampler.is_separable or key in self._fractions)

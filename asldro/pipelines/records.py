@@ -201,13 +201,17 @@ class StructuralAcquisition(_Acquired):
 
 @dataclass(frozen=True)
 class GroundTruthMap:
-    """One ground-truth quantity of a ``ground_truth`` series on its acquisition grid.
+    """One ground-truth map on the acquisition grid of a series: a quantity of a
+    ``ground_truth`` series, or a ground-truth derivative at the grid of an asl or structural
+    series (issue 13: ``series`` is then that series).
 
-    ``derivation`` says in words how the value was formed from the ground truth;
-    ``segmentation`` (tissue name -> label) is given for ``seg_label`` only.
+    ``quantity`` is a ground-truth quantity, ``probseg`` (the fraction of the tissue
+    ``segmentation`` names, one entry) or ``brain_mask``; ``derivation`` says in words how the
+    value was formed from the ground truth; ``segmentation`` (tissue name -> label) is given for
+    ``seg_label`` and ``probseg``.
     """
 
-    series: GroundTruthSeries
+    series: Union[GroundTruthSeries, AslSeries, StructuralSeries]
     quantity: str
     units: str
     magnetic_field_strength: float
@@ -221,8 +225,15 @@ class GroundTruthMap:
 
     @property
     def series_type(self) -> str:
-        """``ground_truth``."""
+        """The type of the series whose grid the map is on."""
         return str(self.series.series_type)
+
+    @property
+    def tissue(self) -> str | None:
+        """The tissue of a ``probseg`` map (else None)."""
+        if self.quantity != "probseg" or not self.segmentation:
+            return None
+        return next(iter(self.segmentation))
 
     def value(self, name: str) -> Any:
         """Parameter or fact ``name`` of this map (see the module docstring)."""

@@ -33,7 +33,7 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 
 from asldro.acquisition import Resampler
-from asldro.acquisition.sampling import Grid
+from asldro.acquisition.sampling import Grid, mix
 from asldro.image import Filter, Image, apply_pipeline
 from asldro.params.types import Motion
 
@@ -162,7 +162,7 @@ class SliceReadout:
             volume = self.resampler.resample_table(self.seg, done.data)
             out[..., index] = volume[..., index]
         else:
-            out[..., index] = np.tensordot(done.data, self.fractions[..., index], axes=(0, 0))
+            out[..., index] = mix(done.data, self.fractions[..., index])
         return done.history
 
     def _acquire_dense_volume(self, image: Image, group: SliceGroup, out: np.ndarray) -> tuple:

@@ -95,6 +95,11 @@ def test_default_layout_tree(tmp_path, default_results):
         for s in ("T1map", "T2map", "T2starmap", "M0map", "dseg")
     ]:
         expected_subject |= {f"{gt}/sub-01/{stem}.nii.gz", f"{gt}/sub-01/{stem}.json"}
+    # issue 13: the tissue maps of the ground_truth series (these results, made series by
+    # series, hold no derivatives at the asl grid: tests/e2e/test_tissue_model.py has those)
+    stems = [f"anat/sub-01_label-{t}_desc-groundtruth_probseg" for t in ("GM", "WM", "CSF")]
+    for stem in [*stems, "anat/sub-01_desc-brain_mask"]:
+        expected_subject |= {f"{gt}/sub-01/{stem}.nii.gz", f"{gt}/sub-01/{stem}.json"}
     assert {p.relative_to(tmp_path).as_posix() for p in written} == expected_subject
     dataset_files = {
         "dataset_description.json",

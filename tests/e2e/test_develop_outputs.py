@@ -143,7 +143,7 @@ def test_planned_file_names_of_a_complex_asl_run_are_the_files_written(tmp_path)
     )
     params = as_params(doc)
     ground_truth = load_params_ground_truth(params)
-    planned = planned_files("7", params, ground_truth.quantities, m0_pairs(params))
+    planned = planned_files("7", params, ground_truth, m0_pairs(params))
     written = generate_participant(params, tmp_path, "7", ground_truth=ground_truth)
     assert sorted(planned) == sorted(p.relative_to(tmp_path).as_posix() for p in written)
     assert "sub-7/perf/sub-7_part-phase_m0scan.nii.gz" in planned

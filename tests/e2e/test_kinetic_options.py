@@ -89,7 +89,15 @@ def test_the_arterial_dataset_writes_abv_and_abat(generated):
     abat = np.asarray(nib.load(perf / "sub-01_desc-groundtruth_abat.nii.gz").dataobj)
     np.testing.assert_allclose(abv, 0.01, rtol=1e-6)  # image_override fills the background too
     assert abat.min() >= 0.0 and abat.max() <= 999.7 + 1e-3
-    assert np.any(np.isclose(abat, 0.5, atol=1e-6))  # voxels of grey matter only
+    # partial volume (docs/physics.md §3.5): with aBV uniform, each voxel's aBAT is the mean of
+    # the tissues' (GM 0.5, WM 0.9, CSF 999.7, background 0 s) weighted by their fractions
+    anat = gt / "sub-01" / "anat"
+    expected = sum(
+        value
+        * nib.load(anat / f"sub-01_label-{tissue}_desc-groundtruth_probseg.nii.gz").get_fdata()
+        for tissue, value in (("GM", 0.5), ("WM", 0.9), ("CSF", 999.7))
+    )
+    np.testing.assert_allclose(abat, expected, rtol=1e-4, atol=1e-3)
     assert {"**/*_abv.*", "**/*_abat.*"} <= set((gt / ".bidsignore").read_text().splitlines())
     sidecar = json.loads((out / "sub-01" / "perf" / "sub-01_asl.json").read_text())
     assert sidecar["VascularCrushing"] is False

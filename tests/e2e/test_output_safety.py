@@ -21,8 +21,9 @@ from tests.userdata import (
 )
 
 TINY = document(small("asl", acq_matrix=[12, 12, 6]), small("ground_truth", acq_matrix=[12, 12, 6]))
-# The longest file name of TINY for participant L: sub-L_desc-groundtruth_T2starmap.nii.gz
-LONGEST_TAIL = len("sub-") + len("_desc-groundtruth_T2starmap.nii.gz")
+# The longest file name of TINY for participant L: the CSF probseg at the asl grid (issue 13),
+# sub-L_res-asl_label-CSF_desc-groundtruth_probseg.nii.gz
+LONGEST_TAIL = len("sub-") + len("_res-asl_label-CSF_desc-groundtruth_probseg.nii.gz")
 
 
 def _params(folder: Path, doc: dict, name: str = "params.json") -> Path:
@@ -394,6 +395,6 @@ def test_planned_file_names_are_the_files_written(tmp_path):
     )
     params = as_params(doc)
     ground_truth = load_params_ground_truth(params)
-    planned = planned_files("7", params, ground_truth.quantities, m0_pairs(params))
+    planned = planned_files("7", params, ground_truth, m0_pairs(params))
     written = generate_participant(params, tmp_path, "7", ground_truth=ground_truth)
     assert sorted(planned) == sorted(p.relative_to(tmp_path).as_posix() for p in written)

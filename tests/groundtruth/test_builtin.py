@@ -41,7 +41,7 @@ def test_geometry_is_the_icbm_grid(name):
 
 
 def test_brain_lies_in_the_documented_box():
-    seg = builtin_ground_truth(NAME_3T).seg
+    seg = builtin_ground_truth(NAME_3T, "single_label").seg
     idx = np.argwhere(seg > 0)
     low, high = idx.min(axis=0), idx.max(axis=0)
     # docs/physics.md §3.2: i 26-170, j 27-207, k 1-154 (allow one voxel of slack)
@@ -51,13 +51,18 @@ def test_brain_lies_in_the_documented_box():
 
 @pytest.mark.parametrize("tissue", sorted(ASLDRO_COUNTS))
 def test_tissue_counts_within_25_percent_of_asldro(tissue, tissue_data):
-    seg = builtin_ground_truth(NAME_3T).seg
+    seg = builtin_ground_truth(NAME_3T, "single_label").seg
     count = int(np.count_nonzero(seg == tissue_data["segmentation"][tissue]))
     assert abs(count - ASLDRO_COUNTS[tissue]) <= 0.25 * ASLDRO_COUNTS[tissue]
 
 
 def test_labels_are_only_background_and_three_tissues():
-    assert set(np.unique(builtin_ground_truth(NAME_3T).seg).tolist()) == {0, 1, 2, 3}
+    assert set(np.unique(builtin_ground_truth(NAME_3T, "single_label").seg).tolist()) == {
+        0,
+        1,
+        2,
+        3,
+    }
 
 
 def test_label_rule_holds_against_the_templates():
@@ -68,7 +73,7 @@ def test_label_rule_holds_against_the_templates():
         return np.asarray(nib.load(folder / builtin.TEMPLATE_PATTERN.format(kind)).dataobj)
 
     gm, wm, t1 = load("gm").astype(int), load("wm").astype(int), load("t1")
-    seg = builtin_ground_truth(NAME_3T).seg
+    seg = builtin_ground_truth(NAME_3T, "single_label").seg
     csf_probability = 1.0 - (gm + wm) / 255.0
     inside = t1 > 0
     assert np.all(seg[~inside] == 0)
@@ -154,7 +159,7 @@ def test_arrays_are_read_only():
 
 def test_build_is_deterministic():
     first = builtin_ground_truth(NAME_3T)
-    builtin.builtin_ground_truth.cache_clear()
+    builtin.cached_builtin_ground_truth.cache_clear()
     builtin.icbm_label_map.cache_clear()
     second = builtin_ground_truth(NAME_3T)
     assert second is not first
@@ -176,16 +181,22 @@ def test_unknown_name_lists_the_available_ones():
 
 
 def test_missing_template_is_a_ground_truth_error(monkeypatch):
-    builtin.builtin_ground_truth.cache_clear()
+    builtin.cached_builtin_ground_truth.cache_clear()
     builtin.icbm_label_map.cache_clear()
+    builtin.icbm_fractions.cache_clear()
+    builtin.icbm_majority_labels.cache_clear()
+    builtin._template_codes.cache_clear()  # pylint: disable=protected-access  # its cache too
     monkeypatch.setattr(builtin, "TEMPLATE_PATTERN", "no_such_template_{}.nii.gz")
     try:
         with pytest.raises(GroundTruthError, match="ICBM 2009a template not found") as info:
             builtin_ground_truth(NAME_3T)
         assert "no_such_template_gm.nii.gz" in str(info.value)
     finally:
-        builtin.builtin_ground_truth.cache_clear()
+        builtin.cached_builtin_ground_truth.cache_clear()
         builtin.icbm_label_map.cache_clear()
+        builtin.icbm_fractions.cache_clear()
+        builtin.icbm_majority_labels.cache_clear()
+        builtin._template_codes.cache_clear()  # pylint: disable=protected-access  # its cache too
 
 
 def test_blood_t1_follows_the_field_strength():

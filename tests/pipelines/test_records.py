@@ -34,7 +34,11 @@ def test_each_image_has_its_record():
     assert isinstance(structural.records["structural"], StructuralAcquisition)
     assert set(truth.records) == set(truth.images)
     assert all(isinstance(r, GroundTruthMap) for r in truth.records.values())
-    assert {q: r.quantity for q, r in truth.records.items()} == {q: q for q in truth.images}
+    tissue_maps = {f"probseg_{t}": "probseg" for t in ("grey_matter", "white_matter", "csf")}
+    tissue_maps["brain_mask"] = "brain_mask"
+    expected = {q: tissue_maps.get(q, q) for q in truth.images}
+    assert {q: r.quantity for q, r in truth.records.items()} == expected
+    assert truth.records["probseg_white_matter"].tissue == "white_matter"
     assert truth.records["seg_label"].segmentation == {
         "grey_matter": 1,
         "white_matter": 2,

@@ -31,6 +31,8 @@ def _t1_matching_blood(cbf: float) -> float:
 def _params():
     doc = default_params()
     doc["global_configuration"]["image_override"] = {"t1": _t1_matching_blood(GM_CBF)}
+    # one tissue per voxel: the formula is checked where its assumptions hold (pure grey matter)
+    doc["global_configuration"]["tissue_model"] = "single_label"
     doc["image_series"] = [
         {
             "series_type": "asl",
