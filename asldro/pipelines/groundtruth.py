@@ -31,7 +31,7 @@ pipeline's output can be compared with the truth on its own grid.
 from __future__ import annotations
 
 import dataclasses
-from typing import Mapping, Union
+from typing import Mapping, Union, cast
 
 import numpy as np
 
@@ -350,8 +350,8 @@ def series_grid_derivatives(
     the ground-truth grid itself, unmoved (the default structural series), gets none: its truth
     is the ground truth, which a ground_truth series of that ``acq_matrix`` writes (writing
     1 mm copies would double the time of the default run)."""
-    owner = result.params
-    quantities = series_grid_quantities(context.ground_truth, owner)  # type: ignore[arg-type]
+    owner = cast(Union[AslSeries, StructuralSeries], result.params)  # an asl or structural one
+    quantities = series_grid_quantities(context.ground_truth, owner)
     if quantities is None:
         return result  # the ground-truth grid itself: a ground_truth series holds that truth
     grid = GroundTruthSeries(
