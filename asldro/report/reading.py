@@ -305,16 +305,25 @@ def tissue_labels(root: Path) -> dict[str, int]:
 def _probseg_masks(
     paths: Sequence[Path], shape: Sequence[int], affine: np.ndarray
 ) -> dict[str, tuple[np.ndarray, Path]]:
-    """Tissue -> (mask, file) from the ``label-<tissue>_probseg`` images (fraction >= 0.5)."""
+    """Tissue -> (mask, file) from the ``label-<tissue>_probseg`` images (fraction >= 0.5): the
+    one on the grid ``shape``/``affine`` itself when there is one (the ``res-`` derivative of
+    that series), else the first, sampled by nearest neighbour."""
     masks = {}
     for tissue in CURVE_TISSUES:
+        found = []
         for path in paths:
             entities, suffix, _ = split_name(path.name)
             if suffix == "probseg" and entities.get("label") == tissue:
-                values, source_affine = _read_image(path)
-                sampled = sample_nearest(values.astype(np.float64), source_affine, shape, affine)
-                masks[tissue] = (sampled >= PROBSEG_MASK_FRACTION, path)
-                break
+                found.append(_read_image(path) + (path,))
+        same = [
+            item
+            for item in found
+            if item[0].shape[:3] == tuple(shape) and np.allclose(item[1], affine, atol=1e-4)
+        ]
+        if same or found:
+            values, source_affine, path = (same or found)[0]
+            sampled = sample_nearest(values.astype(np.float64), source_affine, shape, affine)
+            masks[tissue] = (sampled >= PROBSEG_MASK_FRACTION, path)
     return masks
 
 

@@ -391,8 +391,10 @@ class OnGrid:  # pylint: disable=too-many-instance-attributes  # the grid, its c
     def _label_region(
         self, label: Label, probsegs: Sequence[Volume], dsegs: Sequence[Volume]
     ) -> Region | None:
-        """One label's region: from its probseg, else from the dseg (None without either)."""
-        kind = "tissue" if probsegs or label.name in tissue_names() else "label"
+        """One label's region: from its probseg, else from the dseg (None without either); a
+        tissue when its name is one of the built-in tissues', else a label (a lesion, a user
+        structure), whatever files describe it."""
+        kind = "tissue" if label.name in tissue_names() else "label"
         if probsegs:
             fraction, on_grid, volume = self._fraction(probsegs)
             mask = fraction >= self.purity - PURITY_TOLERANCE

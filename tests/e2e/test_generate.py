@@ -250,11 +250,13 @@ def test_m0type_follows_the_files(case, m0type, tmp_path):
     assert sidecar["M0Type"] == m0type
     if m0type == "Estimate":
         # the M0 signal scale of the images (issue 12): 80 times the perfusion-weighted mean
-        # of exp(-TE/T2) over the ground truth (spin echo, TE 10 ms), not the bare 80
+        # of exp(-TE/T2) over the ground truth (spin echo, TE 10 ms), not the bare 80; each
+        # tissue of a partial-volume voxel decays with its own T2 (weights: tissue volume x CBF)
         truth = builtin_ground_truth("hrgt_icbm_2009a_nls_3t")
-        flow, t2 = truth.dense("perfusion_rate"), truth.dense("t2")
+        volume = np.sum(truth.tissue.values, axis=(1, 2, 3), dtype=np.float64)
+        flow, t2 = truth.maps["perfusion_rate"], truth.maps["t2"]
         decay = np.exp(-np.divide(0.01, t2, out=np.full(t2.shape, np.inf), where=t2 > 0))
-        expected = 80.0 * float(np.sum(flow * decay) / np.sum(flow))
+        expected = 80.0 * float(np.sum(volume * flow * decay) / np.sum(volume * flow))
         assert sidecar["M0Estimate"] == pytest.approx(expected, rel=1e-9)
         assert sidecar["M0Estimate"] < 0.95 * 80.0
 

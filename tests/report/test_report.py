@@ -68,24 +68,29 @@ def test_kinetic_curve_is_the_mean_delta_m_of_the_written_data_in_each_tissue(
     curve = series.curve
     assert curve is not None and curve.post_labeling_delays == (1.0, 2.0)
     data = np.asarray(nib.load(multi_pld_dataset / "sub-01/perf/sub-01_asl.nii.gz").dataobj)
-    dseg = np.asarray(
-        nib.load(
-            multi_pld_dataset
-            / "derivatives/groundtruth/sub-01/anat/sub-01_desc-groundtruth_dseg.nii.gz"
-        ).dataobj
-    )
+    anat = multi_pld_dataset / "derivatives/groundtruth/sub-01/anat"
+    # the tissue masks: the asl grid's probseg (partial-volume ground truth) at >= 0.5
+    masks = {
+        tissue: np.asarray(
+            nib.load(
+                anat / f"sub-01_res-asl_label-{tissue}_desc-groundtruth_probseg.nii.gz"
+            ).dataobj
+        )
+        >= 0.5
+        for tissue in ("GM", "WM")
+    }
     # control label control label per PLD: volumes (0, 1, 2, 3) then (4, 5, 6, 7)... by PLD
     context = (multi_pld_dataset / "sub-01/perf/sub-01_aslcontext.tsv").read_text().split()[1:]
     sidecar = json.loads((multi_pld_dataset / "sub-01/perf/sub-01_asl.json").read_text())
     plds = np.array(sidecar["PostLabelingDelay"])
-    for tissue, label in (("GM", 1), ("WM", 2)):
+    for tissue in ("GM", "WM"):
         for index, pld in enumerate((1.0, 2.0)):
             control = [i for i, t in enumerate(context) if t == "control" and plds[i] == pld]
             tag = [i for i, t in enumerate(context) if t == "label" and plds[i] == pld]
             delta_m = data[..., control].mean(axis=-1) - data[..., tag].mean(axis=-1)
-            expected = delta_m[dseg == label].mean()
+            expected = delta_m[masks[tissue]].mean()
             assert curve.means[tissue][index] == pytest.approx(expected, rel=1e-5)
-            assert curve.voxels[tissue] == int((dseg == label).sum())
+            assert curve.voxels[tissue] == int(masks[tissue].sum())
     # GM perfuses more than WM, and the signal falls from the first to the second PLD
     assert curve.means["GM"][0] > curve.means["WM"][0] > 0
     assert curve.means["GM"][0] > curve.means["GM"][1]
