@@ -35,7 +35,9 @@ def probabilities() -> dict[str, np.ndarray]:
     """GM, WM and CSF probabilities (float32) of the synthetic head on the probseg grid; they
     sum to 1 inside the head and fall to 0 outside."""
     radius = np.linalg.norm(world_coordinates(PROBSEG_SHAPE, PROBSEG_AFFINE), axis=0)
-    inside_wm, inside_gm, inside_csf = (_ramp(radius, r) for r in (WM_RADIUS, GM_RADIUS, CSF_RADIUS))
+    inside_wm, inside_gm, inside_csf = (
+        _ramp(radius, r) for r in (WM_RADIUS, GM_RADIUS, CSF_RADIUS)
+    )
     return {
         "WM": inside_wm.astype(np.float32),
         "GM": (inside_gm - inside_wm).astype(np.float32),
@@ -98,3 +100,47 @@ def write_cbf_map(path: Path, shape=(44, 52, 44), degrees: float = 20.0) -> Path
     affine = rotated_affine(degrees, 2.0, shape)
     x = world_coordinates(shape, affine)[0]
     return save(np.where(x > 0, CBF_RIGHT, CBF_LEFT).astype(np.float32), affine, path)
+
+
+#: The problems :func:`write_spoilt` can make, and words its refusal must hold.
+SPOILT = {
+    "negative probability": ("probseg.GM", "T1_fast_pve_1", "[0, 1]", "-0.2"),
+    "probability above 1": ("probseg.WM", "T1_fast_pve_2", "[0, 1]"),
+    "non-finite probseg": ("probseg.CSF", "1 non-finite"),
+    "non-finite map": ("maps.perfusion_rate", "cbf.nii.gz", "1 non-finite"),
+    "4-D map": ("maps.perfusion_rate", "3-D", "2 volumes"),
+    "map elsewhere": ("maps.perfusion_rate", "does not overlap"),
+    "negative cbf": ("maps.perfusion_rate", "cbf.nii.gz", "in [0, 1000]", "-5"),
+    "different grids": ("probseg", "affine differing by up to 2 mm", "share one grid"),
+}
+
+
+def write_spoilt(folder: Path, problem: str) -> dict:
+    """A FAST folder ``folder/fast`` and a CBF map ``folder/cbf.nii.gz``, one of them spoilt by
+    ``problem`` (one of :data:`SPOILT`); the ``ground_truth`` value that uses them (paths
+    relative to ``folder``)."""
+    maps = probabilities()
+    cbf_shape, cbf_affine = (44, 52, 44), rotated_affine(20.0, 2.0, (44, 52, 44))
+    cbf = np.full(cbf_shape, 50.0, np.float32)
+    if problem == "negative probability":
+        maps["GM"][20, 20, 20] = -0.2
+    elif problem == "probability above 1":
+        maps["WM"] = maps["WM"] * 100
+    elif problem == "non-finite probseg":
+        maps["CSF"][3, 3, 3] = np.nan
+    elif problem == "non-finite map":
+        cbf[1, 2, 3] = np.inf
+    elif problem == "4-D map":
+        cbf = np.stack([cbf, cbf], axis=-1)
+    elif problem == "map elsewhere":
+        cbf_affine = cbf_affine.copy()
+        cbf_affine[:3, 3] += 500.0
+    elif problem == "negative cbf":
+        cbf[:] = -5.0
+    write_fast(folder / "fast", maps=maps)
+    if problem == "different grids":
+        shifted = PROBSEG_AFFINE.copy()
+        shifted[0, 3] += 2.0
+        save(maps["CSF"], shifted, folder / "fast" / "T1_fast_pve_0.nii.gz")
+    save(cbf, cbf_affine, folder / "cbf.nii.gz")
+    return {"probseg": {"folder": "fast"}, "maps": {"perfusion_rate": "cbf.nii.gz"}}

@@ -14,8 +14,8 @@ file's form is resolved by :mod:`asldro.params.subject`) becomes a partial-volum
 2. Every quantity is a lookup table of the ``template`` built-in's tissue values
    (``tissues.json``; default the 3 T one), each tissue's value replaced where ``values``
    gives one; the scalar parameters are the template's.
-3. A quantity of ``maps`` (any grid and orientation in the same world space, 3-D and finite)
-   becomes a dense map on the ground-truth grid: the box average (:class:`~asldro.acquisition.
+3. A quantity of ``maps`` (any grid and orientation in the same world space, 3-D, finite and
+   within the quantity's range, schema.json ``quantity_values``) becomes a dense map on the ground-truth grid: the box average (:class:`~asldro.acquisition.
    sampling.Resampler`, docs/physics.md §6.3) of the map over each ground-truth voxel, divided by
    the part of the voxel the map covers, so that values stay within the map's range (no
    interpolation overshoot) and a uniform region keeps its value. Ground-truth voxels the map
@@ -45,6 +45,7 @@ from asldro.groundtruth.errors import GroundTruthError
 from asldro.groundtruth.io import check_affine
 from asldro.groundtruth.types import GroundTruth, TissueFractions, read_only
 from asldro.params.catalog import PROBSEG_TISSUES, quantity
+from asldro.params.rules import bounds_text, outside_bounds, quantity_rule
 from asldro.params.types import SubjectMaps
 
 WHERE = "global_configuration.ground_truth"
@@ -117,10 +118,14 @@ def tissue_fractions(probseg: dict[str, Path]) -> tuple[np.ndarray, np.ndarray]:
         elif data.shape != fractions.shape[1:] or not np.allclose(
             own_affine, affine, rtol=0.0, atol=GRID_TOLERANCE
         ):
+            offset = (
+                float(np.abs(own_affine - affine).max()) if data.shape == fractions.shape[1:] else 0
+            )
             raise GroundTruthError(
-                f"{place}: its grid (shape {data.shape}) differs from that of "
-                f"{WHERE}.probseg.{first} ({probseg[first]}, shape {fractions.shape[1:]}); the "
-                "three maps must share one grid"
+                f"{place}: its grid (shape {data.shape}"
+                + (f", affine differing by up to {offset:g} mm" if offset else "")
+                + f") differs from that of {WHERE}.probseg.{first} ({probseg[first]}, shape "
+                f"{fractions.shape[1:]}); the three maps must share one grid"
             )
         fractions[labels[PROBSEG_TISSUES[tissue]]] = _probability(data, place)
     assert fractions is not None  # three tissues were read
@@ -151,6 +156,12 @@ def _resampled(
     """The map ``file`` of quantity ``name`` on ``grid`` (module docstring, step 3)."""
     place = f"{WHERE}.maps.{name} ({file})"
     data, affine = _load(file, f"{WHERE}.maps.{name}")
+    rule = quantity_rule(name)
+    if np.any(outside_bounds(data, rule)):
+        raise GroundTruthError(
+            f"{place}: {name} must be {bounds_text(rule)}; found values from "
+            f"{data.min():g} to {data.max():g}"
+        )
     resampler = Resampler(affine, data.shape, grid)
     if resampler.is_identity:
         return data

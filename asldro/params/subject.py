@@ -164,8 +164,9 @@ def _folder_files(probseg: Mapping[str, Any], folder: Path, where: str) -> dict[
     """The three files of a probseg folder (module docstring), or a refusal."""
     if not folder.is_dir():
         raise _Refusal(f"{where}.folder: {json.dumps(str(folder))} is not a folder")
-    convention = probseg.get("convention")
     filters = _filters(probseg)
+    # the entity filters select BIDS files: with them, the convention is BIDS
+    convention = probseg.get("convention", "bids" if filters else None)
     if convention == "fsl_fast" and filters:
         keys = ", ".join(json.dumps(key) for key in BIDS_FILTERS if key in probseg)
         raise _Refusal(f"{where}: {keys} select BIDS entities; they need convention 'bids'")
@@ -185,7 +186,7 @@ def _folder_files(probseg: Mapping[str, Any], folder: Path, where: str) -> dict[
                 f"{json.dumps(str(folder))} holds maps of both conventions: give "
                 f"\"convention\" ({', '.join(PROBSEG_CONVENTIONS)})"
             )
-        return _one_set("bids" if filters else "fsl_fast", folder, filters)
+        return _one_set("fsl_fast", folder, filters)
     except _Refusal as refusal:
         raise _Refusal(f"{where}: {refusal}") from None
 
