@@ -15,10 +15,11 @@ file's form is resolved by :mod:`asldro.params.subject`) becomes a partial-volum
    (``tissues.json``; default the 3 T one), each tissue's value replaced where ``values``
    gives one; the scalar parameters are the template's.
 3. A quantity of ``maps`` (any grid and orientation in the same world space, 3-D, finite and
-   within the quantity's range, schema.json ``quantity_values``) becomes a dense map on the ground-truth grid: the box average (:class:`~asldro.acquisition.
-   sampling.Resampler`, docs/physics.md §6.3) of the map over each ground-truth voxel, divided by
-   the part of the voxel the map covers, so that values stay within the map's range (no
-   interpolation overshoot) and a uniform region keeps its value. Ground-truth voxels the map
+   within the quantity's range, schema.json ``quantity_values``) becomes a dense map on the
+   ground-truth grid: the box average (:class:`~asldro.acquisition.sampling.Resampler`,
+   docs/physics.md §6.3) of the map over each ground-truth voxel, divided by the part of the
+   voxel the map covers, so that values stay within the map's range (no interpolation
+   overshoot) and a uniform region keeps its value. Ground-truth voxels the map
    does not cover at all keep the tables' value (the fraction-weighted mixture of the tissues),
    with one warning when tissue lies there; a map that covers no tissue is refused.
 4. With any map given, a voxel's signal is computed from its own values (the quantities are
@@ -202,6 +203,37 @@ def _arrival_mean(
     return plain
 
 
+def _with_maps(
+    spec: SubjectMaps,
+    tables: dict[str, np.ndarray],
+    fractions: np.ndarray,
+    seg: np.ndarray,
+    partial: bool,
+    affine: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """``tables`` with the quantities of ``spec.maps`` as dense maps on the ground-truth grid
+    (module docstring, step 3) and, with any map in a partial-volume ground truth, the
+    arrival-time tables expanded as weighted means (step 4)."""
+    maps = dict(tables)
+    if not spec.maps:
+        return maps
+    shape = seg.shape
+    grid = Grid(shape, affine)
+    tissue = fractions[0] < 1.0
+    for name, file in spec.maps.items():
+        if name not in tables:
+            fallback = np.zeros(shape)
+        else:
+            fallback = mix(tables[name], fractions) if partial else tables[name][seg]
+        maps[name] = read_only(_resampled(name, file, grid, tissue, fallback))
+    if partial:
+        for name in ARRIVAL_WEIGHTS:
+            mean = None if name in spec.maps else _arrival_mean(tables, name, fractions)
+            if mean is not None:
+                maps[name] = read_only(mean)
+    return maps
+
+
 def subject_ground_truth(spec: SubjectMaps, tissue_model: str | None = None) -> GroundTruth:
     """The ground truth of ``spec`` (module docstring): partial-volume, or its majority-label
     view for ``tissue_model`` ``single_label``.
@@ -218,21 +250,7 @@ def subject_ground_truth(spec: SubjectMaps, tissue_model: str | None = None) -> 
     seg = read_only(majority(fractions, labels).astype(np.uint16))
     tables = _tables(spec, fractions.shape[0])
     partial = tissue_model != "single_label"
-    maps: dict[str, np.ndarray] = dict(tables)
-    if spec.maps:
-        grid = Grid(shape, affine)
-        tissue = fractions[0] < 1.0
-        for name, file in spec.maps.items():
-            if name not in tables:
-                fallback = np.zeros(shape)
-            else:
-                fallback = mix(tables[name], fractions) if partial else tables[name][seg]
-            maps[name] = read_only(_resampled(name, file, grid, tissue, fallback))
-        if partial:
-            for name in ARRIVAL_WEIGHTS:
-                mean = None if name in spec.maps else _arrival_mean(tables, name, fractions)
-                if mean is not None:
-                    maps[name] = read_only(mean)
+    maps = _with_maps(spec, tables, fractions, seg, partial, affine)
     order = list(tables_doc["quantity_order"])
     order[-1:-1] = [name for name in maps if name not in order]  # before seg_label
     units = {name: tables_doc["units"].get(name, quantity(name).unit) for name in order}

@@ -776,7 +776,7 @@ GLOBAL_PARAMETERS: tuple[Parameter, ...] = (
         "hrgt_icbm_2009a_nls_3t",
         "A built-in name, a path to an ASLDRO-format 5-D .nii/.nii.gz with its .json beside it, "
         '{"nii": path, "json": path} (ASLDRO) or {"nii_file": path, "json_file": path} '
-        '(MRImageTools; exactly one of the two forms), or a subject-specific ground truth '
+        "(MRImageTools; exactly one of the two forms), or a subject-specific ground truth "
         '{"probseg": ..., "maps": ..., "values": ..., "template": ...} built from tissue '
         "probability maps (docs/physics.md §3.6); relative paths resolve against the "
         "parameter file",

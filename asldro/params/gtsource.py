@@ -74,7 +74,10 @@ def resolve_ground_truth(value: Any, folder: Path, path: JsonPath, problems: lis
             )
             return INVALID
         value = {"nii": value, "json": _json_beside(value)}
-    files = {"nii": absolute_path(value["nii"], folder), "json": absolute_path(value["json"], folder)}
+    files = {
+        "nii": absolute_path(value["nii"], folder),
+        "json": absolute_path(value["json"], folder),
+    }
     missing = [
         Problem(path, f"{where}: ground truth {kind} file {json.dumps(str(file))} does not exist")
         for kind, file in (("NIfTI", files["nii"]), ("JSON", files["json"]))

@@ -67,7 +67,7 @@ def absolute_path(text: str, folder: Path) -> Path:
 def _entities(stem: str) -> dict[str, str]:
     """The ``key-value`` entities of a BIDS file name stem (pieces without ``-`` ignored)."""
     pairs = (piece.split("-", 1) for piece in stem.split("_") if "-" in piece)
-    return {key: value for key, value in pairs}
+    return dict(pairs)
 
 
 def _fast_sets(folder: Path) -> dict[str, dict[str, Path]]:
