@@ -55,8 +55,9 @@ PROBABILITY_TOLERANCE = 1e-3
 scale, or resampled), clipped; beyond it the map is refused."""
 GRID_TOLERANCE = 1e-3
 """mm: the largest difference between the affines of the three probseg maps."""
-COVERAGE_MIN = 1e-9
-"""The part of a ground-truth voxel a map must cover for the map to give its value."""
+COVERAGE_MIN = 1e-3
+"""The part of a ground-truth voxel a map must cover for the map to give its value: below it the
+quotient of (3.2) would amplify the rounding of the rotated box integrals (running sums)."""
 ARRIVAL_WEIGHTS = {"transit_time": "perfusion_rate", "abat": "abv"}
 """Arrival times and the quantity that weights their mean over a voxel's tissues: the weights of
 the ground-truth derivative's means (:data:`asldro.pipelines.groundtruth.WEIGHTED_MEANS`)."""
@@ -151,7 +152,7 @@ def _tables(spec: SubjectMaps, n_labels: int) -> dict[str, np.ndarray]:
     return {name: read_only(table) for name, table in tables.items()}
 
 
-def _resampled(
+def map_on_grid(
     name: str, file: Path, grid: Grid, tissue: np.ndarray, fallback: np.ndarray
 ) -> np.ndarray:
     """The map ``file`` of quantity ``name`` on ``grid`` (module docstring, step 3)."""
@@ -183,6 +184,8 @@ def _resampled(
         )
     values = resampler.resample(data)
     np.divide(values, coverage, out=values, where=covered)
+    # a mean of the map's values lies within their range; the clip removes rounding only
+    np.clip(values, data.min(), data.max(), out=values)
     values[~covered] = fallback[~covered]
     return values
 
@@ -225,7 +228,7 @@ def _with_maps(
             fallback = np.zeros(shape)
         else:
             fallback = mix(tables[name], fractions) if partial else tables[name][seg]
-        maps[name] = read_only(_resampled(name, file, grid, tissue, fallback))
+        maps[name] = read_only(map_on_grid(name, file, grid, tissue, fallback))
     if partial:
         for name in ARRIVAL_WEIGHTS:
             mean = None if name in spec.maps else _arrival_mean(tables, name, fractions)

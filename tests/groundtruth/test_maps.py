@@ -11,7 +11,8 @@ import pytest
 
 from asldro.groundtruth import GroundTruthError, load_ground_truth
 from asldro.groundtruth.builtin import tissue_tables
-from asldro.groundtruth.maps import ARRIVAL_WEIGHTS
+from asldro.acquisition.sampling import Grid
+from asldro.groundtruth.maps import ARRIVAL_WEIGHTS, map_on_grid
 from asldro.params import ParamError, load_params
 from asldro.pipelines.groundtruth import WEIGHTED_MEANS
 
@@ -271,3 +272,31 @@ def test_a_folder_of_both_conventions_asks_for_one(tmp_path):
         _load(tmp_path, {"probseg": {"folder": "both"}})
     gt = _load(tmp_path, {"probseg": {"folder": "both", "convention": "bids"}})
     assert gt.shape == PROBSEG_SHAPE
+
+
+@pytest.mark.slow  # the rounding shows on a full-size grid only (about 10 s)
+def test_voxels_outside_a_rotated_map_keep_the_fallback_and_the_rest_its_range(tmp_path):
+    # a 1 mm grid of FSL's MNI size and a rotated 2 mm map whose corners miss it: the running
+    # sums' rounding leaves coverages of ~1e-9 in voxels the map does not reach, which must
+    # not turn into values (they were -71 to 90 for a map of 10 to 90)
+    shape, map_shape = (182, 218, 182), (100, 120, 100)
+    grid = Grid(shape, np.array([[1.0, 0, 0, -90], [0, 1, 0, -126], [0, 0, 1, -72], [0, 0, 0, 1]]))
+    map_affine = rotated_affine(15.0, 2.0, map_shape)
+    values = np.random.default_rng(7).uniform(10.0, 90.0, map_shape).astype(np.float32)
+    save(values, map_affine, tmp_path / "cbf.nii.gz")
+    fallback = np.full(shape, 5.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the map misses part of the grid
+        out = map_on_grid(
+            "perfusion_rate", tmp_path / "cbf.nii.gz", grid, np.ones(shape, bool), fallback
+        )
+    index = np.linalg.inv(map_affine) @ np.vstack(
+        [world_coordinates(shape, grid.affine).reshape(3, -1), np.ones((1, out.size))]
+    )
+    reach = 0.5 + 0.5  # half a map voxel, plus half a 1 mm voxel's diagonal in map voxels
+    upper = np.array(map_shape)[:, np.newaxis] - 1 + reach
+    outside = np.any((index[:3] < -reach) | (index[:3] > upper), axis=0).reshape(shape)
+    assert np.count_nonzero(outside) > 10000
+    np.testing.assert_array_equal(out[outside], 5.0)
+    inside = out != 5.0
+    assert out[inside].min() >= values.min() and out[inside].max() <= values.max()
