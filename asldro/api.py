@@ -141,7 +141,7 @@ def describe_ground_truth(params: DroParams) -> str:
     if source.subject is not None:
         from asldro.groundtruth.maps import describe
 
-        return describe(source.subject)
+        return describe(source.subject, full_paths=False)
     return f"ground truth read from {Path(cast(Path, source.nifti)).name}"  # not a built-in
 
 

@@ -270,7 +270,10 @@ def subject_ground_truth(spec: SubjectMaps, tissue_model: str | None = None) -> 
     )
 
 
-def describe(spec: SubjectMaps) -> str:
-    """What the ground truth is, for messages: the probseg maps' folder and the template."""
-    folders = sorted({str(file.parent) for file in spec.probseg.values()})
+def describe(spec: SubjectMaps, full_paths: bool = True) -> str:
+    """What the ground truth is: the probseg maps' folder and the template (``full_paths``
+    False: the folder's name only, for a dataset's metadata, which must not hold local paths)."""
+    folders = sorted(
+        {str(file.parent) if full_paths else file.parent.name for file in spec.probseg.values()}
+    )
     return f"ground truth from the probseg maps in {', '.join(folders)} (template {spec.template})"

@@ -63,6 +63,8 @@ def test_a_bids_derivative_and_a_rotated_cbf_map_give_a_valid_dataset(tmp_path, 
     assert probseg["GM"] == str(
         study / "derivatives/fmriprep/sub-07/anat/sub-07_label-GM_probseg.nii.gz"
     )
+    described = (out / "dataset_description.json").read_text()
+    assert "probseg maps in anat" in described and str(tmp_path) not in described
     derivative = out / "derivatives" / "groundtruth" / "sub-01"
     gm = nib.load(derivative / "anat" / "sub-01_label-GM_desc-groundtruth_probseg.nii.gz")
     np.testing.assert_allclose(gm.affine, PROBSEG_AFFINE, atol=1e-6)
