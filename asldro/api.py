@@ -138,6 +138,10 @@ def describe_ground_truth(params: DroParams) -> str:
     source = params.global_config.ground_truth
     if source.name:
         return f"built-in ground truth {source.name} (ICBM 2009a nonlinear symmetric templates)"
+    if source.subject is not None:
+        from asldro.groundtruth.maps import describe
+
+        return describe(source.subject, full_paths=False)
     return f"ground truth read from {Path(cast(Path, source.nifti)).name}"  # not a built-in
 
 

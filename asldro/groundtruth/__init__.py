@@ -9,6 +9,8 @@ from asldro.groundtruth.arterial import with_default_abat
 from asldro.groundtruth.builtin import BUILTIN_GROUND_TRUTHS, builtin_ground_truth
 from asldro.groundtruth.errors import GroundTruthError
 from asldro.groundtruth.io import read_ground_truth, write_ground_truth
+from asldro.groundtruth.maps import describe as describe_subject
+from asldro.groundtruth.maps import subject_ground_truth
 from asldro.groundtruth.modify import apply_global_config, check_ranges
 from asldro.groundtruth.types import GroundTruth
 from asldro.params.types import GlobalConfig, GroundTruthSource
@@ -28,7 +30,8 @@ __all__ = [
 def load_ground_truth(
     source: GroundTruthSource, global_config: GlobalConfig | None = None
 ) -> GroundTruth:
-    """Load a ground truth by built-in name or from a NIfTI + JSON pair, then apply
+    """Load a ground truth by built-in name, from a NIfTI + JSON pair or from tissue probability
+    maps (:mod:`asldro.groundtruth.maps`), then apply
     ``global_config`` (overrides, modulation, parameter overrides) and the run-time range checks
     (docs/physics.md §3.3); where ``abv`` is given without ``abat``, the default ``abat``
     (:func:`asldro.groundtruth.arterial.with_default_abat`).
@@ -36,12 +39,14 @@ def load_ground_truth(
     Parameters
     ----------
     source : GroundTruthSource
-        ``name`` of a built-in, or ``nifti`` (and optionally ``json``; default: same stem).
+        ``name`` of a built-in, ``nifti`` (and optionally ``json``; default: same stem), or
+        ``subject`` (probseg and quantity maps).
     global_config : GlobalConfig, optional
         ``global_configuration`` of the parameter file; ``None`` applies nothing but the checks.
 
-    A built-in is partial-volume unless ``global_config.tissue_model`` is ``single_label``
-    (docs/physics.md §3.5); a file is single-label.
+    A built-in or a ground truth from probseg maps is partial-volume unless
+    ``global_config.tissue_model`` is ``single_label`` (docs/physics.md §3.5, §3.6); a file is
+    single-label.
 
     Raises
     ------
@@ -58,6 +63,9 @@ def load_ground_truth(
             else builtin_ground_truth(source.name, tissue_model)
         )
         where = f"built-in ground truth {source.name}"
+    elif source.subject is not None:
+        gt = subject_ground_truth(source.subject, tissue_model)
+        where = describe_subject(source.subject)
     elif source.nifti is not None:
         if tissue_model == "partial_volume":
             raise GroundTruthError(

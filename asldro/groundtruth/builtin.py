@@ -211,6 +211,22 @@ def builtin_ground_truth(name: str, tissue_model: str = DEFAULT_TISSUE_MODEL) ->
     return cached_builtin_ground_truth(name, tissue_model)
 
 
+def builtin_tables(name: str) -> dict[str, np.ndarray]:
+    """The lookup tables of the built-in ``name`` (one of ``BUILTIN_GROUND_TRUTHS``): per
+    quantity, the value of each label of ``tissues.json``'s segmentation (background 0 first),
+    read-only float64."""
+    tables = tissue_tables()
+    segmentation = {"background": 0, **tables["segmentation"]}
+    n_labels = max(segmentation.values()) + 1
+    maps = {}
+    for quantity, per_tissue in tables["ground_truths"][name]["values"].items():
+        values = [0.0] * n_labels
+        for tissue, value in per_tissue.items():
+            values[segmentation[tissue]] = float(value)
+        maps[quantity] = _table(values)
+    return maps
+
+
 @functools.lru_cache(maxsize=None)
 def cached_builtin_ground_truth(name: str, tissue_model: str) -> GroundTruth:
     """:func:`builtin_ground_truth` (the model always given, so that one cache entry serves
@@ -225,14 +241,7 @@ def cached_builtin_ground_truth(name: str, tissue_model: str) -> GroundTruth:
             f"unknown tissue model {tissue_model!r}; available: {', '.join(TISSUE_MODELS)}"
         )
     entry = tables["ground_truths"][name]
-    segmentation = {"background": 0, **tables["segmentation"]}
-    n_labels = max(segmentation.values()) + 1
-    maps = {}
-    for quantity, per_tissue in entry["values"].items():
-        values = [0.0] * n_labels
-        for tissue, value in per_tissue.items():
-            values[segmentation[tissue]] = float(value)
-        maps[quantity] = _table(values)
+    maps = builtin_tables(name)
     seg, affine, tissue = _tissue_layout(tissue_model)
     return GroundTruth(
         affine=affine,

@@ -48,7 +48,7 @@ from asldro.params.kinds import (
 
 from asldro.labels import LABEL_CHARACTERS
 from asldro.params import slices
-from asldro.params.builtin import DEFAULT_TISSUE_MODEL, TISSUE_MODELS
+from asldro.params.builtin import BUILTIN_GROUND_TRUTHS, DEFAULT_TISSUE_MODEL, TISSUE_MODELS
 
 SERIES_TYPES = ("asl", "structural", "ground_truth")
 GLOBAL = "global_configuration"
@@ -534,6 +534,32 @@ GROUND_TRUTH_FILE_KEYS = (("nii", "json"), ("nii_file", "json_file"))
 """The two object forms of a ground-truth file pair, (NIfTI key, JSON key): ASLDRO's and
 MRImageTools'. An object gives exactly one of them (:mod:`asldro.params.gtsource`)."""
 
+SUBJECT_KEYS = ("probseg", "maps", "values", "template")
+"""The keys of a subject-specific ground truth built from tissue probability maps (issue 13;
+docs/physics.md §3.6, :mod:`asldro.params.subject`); an object gives them or a file pair."""
+PROBSEG_TISSUES = {"GM": "grey_matter", "WM": "white_matter", "CSF": "csf"}
+"""The tissues of a probseg (the BIDS ``label-`` values) and their names in the built-ins'
+segmentation (``asldro/groundtruth/tissues.json``)."""
+VALUE_TISSUES = (*PROBSEG_TISSUES, "background")
+"""The tissues whose values ``ground_truth.values`` may set (background: the rest of a voxel)."""
+PROBSEG_CONVENTIONS = ("fsl_fast", "bids")
+"""How a probseg folder names its maps: FSL FAST ``*_pve_0/1/2`` (CSF, GM, WM) or BIDS
+derivatives (fMRIPrep) ``*_label-GM|WM|CSF_probseg``."""
+PROBSEG_FOLDER_KEYS = ("folder", "convention", "participant", "session", "space")
+"""The keys of a probseg given as a folder (the filters apply to the BIDS convention)."""
+MAP_QUANTITIES = (
+    "perfusion_rate",
+    "transit_time",
+    "t1",
+    "t2",
+    "t2_star",
+    "m0",
+    "abv",
+    "abat",
+)
+"""The ground-truth quantities that ``ground_truth.maps`` and ``ground_truth.values`` may give
+(every quantity of :data:`QUANTITIES` but the label map)."""
+
 BOLUS_CUT_OFF_TECHNIQUES = ("QUIPSSII", "Q2TIPS", "QUIPSS")
 """The PASL bolus cut-offs (docs/physics.md §4.8; ``asldro.physics.bolus.CUT_OFF_TECHNIQUES``)."""
 BOLUS_CUT_OFF_DEFAULT_TI1 = 0.8
@@ -669,6 +695,61 @@ BACKGROUND_SUPPRESSION = Record(
 :mod:`asldro.params.background`'s."""
 
 
+SUBJECT_FIELDS: tuple[Field, ...] = (
+    Field(
+        "probseg",
+        Record(
+            (
+                Field("folder", Text(min_length=1), description="A folder of probseg maps"),
+                Field(
+                    "convention",
+                    Choice(PROBSEG_CONVENTIONS),
+                    description="How the folder names its maps; absent: the one that matches",
+                ),
+                Field("participant", Text(min_length=1), description="BIDS: the sub- label"),
+                Field("session", Text(min_length=1), description="BIDS: the ses- label"),
+                Field("space", Text(min_length=1), description="BIDS: the space- label"),
+                *(
+                    Field(tissue, NIFTI_PATH, description=f"The {tissue} probability map")
+                    for tissue in PROBSEG_TISSUES
+                ),
+            )
+        ),
+        description="Tissue probability maps: a folder (with a convention) or one file per "
+        "tissue {GM, WM, CSF}",
+    ),
+    Field(
+        "maps",
+        Table(None, tuple(Field(name, NIFTI_PATH) for name in MAP_QUANTITIES)),
+        description="Quantity maps {quantity: NIfTI path}, any grid in the same world space",
+    ),
+    Field(
+        "values",
+        Table(
+            None,
+            tuple(
+                Field(
+                    name,
+                    Table(
+                        None,
+                        tuple(Field(tissue, quantity(name).kind) for tissue in VALUE_TISSUES),
+                    ),
+                )
+                for name in MAP_QUANTITIES
+            ),
+        ),
+        description="Per-tissue values {quantity: {tissue: value}} replacing the template's",
+    ),
+    Field(
+        "template",
+        Choice(BUILTIN_GROUND_TRUTHS),
+        description="The built-in whose tissue values and scalar parameters are used",
+        default=BUILTIN_GROUND_TRUTHS[0],
+    ),
+)
+"""The keys of a subject-specific ground truth (:data:`SUBJECT_KEYS`)."""
+
+
 # --------------------------------------------------------------------------------------------
 # The catalog. Row order is the order of the resolved file (and of defaults.json).
 
@@ -685,16 +766,19 @@ GLOBAL_PARAMETERS: tuple[Parameter, ...] = (
                         for keys in GROUND_TRUTH_FILE_KEYS
                         for key, kind in zip(keys, (NIFTI_PATH, JSON_PATH))
                     )
+                    + SUBJECT_FIELDS
                 ),
             ),
-            'a built-in name, a .nii/.nii.gz path, {"nii": path, "json": path} or '
-            '{"nii_file": path, "json_file": path}',
+            'a built-in name, a .nii/.nii.gz path, {"nii": path, "json": path}, '
+            '{"nii_file": path, "json_file": path} or {"probseg": ..., "maps": ...}',
         ),
         "",
         "hrgt_icbm_2009a_nls_3t",
         "A built-in name, a path to an ASLDRO-format 5-D .nii/.nii.gz with its .json beside it, "
         '{"nii": path, "json": path} (ASLDRO) or {"nii_file": path, "json_file": path} '
-        "(MRImageTools; exactly one of the two forms); relative paths resolve against the "
+        "(MRImageTools; exactly one of the two forms), or a subject-specific ground truth "
+        '{"probseg": ..., "maps": ..., "values": ..., "template": ...} built from tissue '
+        "probability maps (docs/physics.md §3.6); relative paths resolve against the "
         "parameter file",
         required=True,
     ),

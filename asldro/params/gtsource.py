@@ -2,14 +2,14 @@
 
 The rules here that the schema cannot state: a ground-truth object gives exactly one of the two
 file-pair forms (ASLDRO's ``{"nii", "json"}``, MRImageTools' ``{"nii_file", "json_file"}``;
-resolved as ``{"nii", "json"}`` with absolute paths to files that exist), and ``subject_label``
+resolved as ``{"nii", "json"}`` with absolute paths to files that exist) or the keys of a
+subject-specific ground truth (:mod:`asldro.params.subject`), and ``subject_label``
 loses its ``-`` (not allowed in a BIDS label) with a warning.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import warnings
 from pathlib import Path
 from typing import Any, Mapping
@@ -19,14 +19,11 @@ from asldro.params.builtin import BUILTIN_GROUND_TRUTHS
 from asldro.params.catalog import GLOBAL, GROUND_TRUTH_FILE_KEYS, parameters
 from asldro.params.kinds import NO_DEFAULT
 from asldro.params.rules import INVALID, show
+from asldro.params.subject import absolute_path, is_subject, resolve_subject, subject_maps_from
 from asldro.params.types import GlobalConfig, GroundTruthSource, Modulation
 from asldro.params.validate import Failures, JsonPath, Problem, convert, text_path
 
 _NIFTI_SUFFIXES = (".nii.gz", ".nii")
-
-
-def _absolute(text: str, folder: Path) -> Path:
-    return Path(os.path.normpath(folder / Path(text).expanduser()))
 
 
 def _json_beside(nifti: str) -> str:
@@ -56,6 +53,8 @@ def resolve_ground_truth(value: Any, folder: Path, path: JsonPath, problems: lis
     ``{"nii": abs, "json": abs}`` whose files exist (from either object form). Relative paths
     resolve against ``folder`` (the parameter file's folder)."""
     where = text_path(path)
+    if isinstance(value, Mapping) and is_subject(value):
+        return resolve_subject(value, folder, path, problems)
     if isinstance(value, Mapping):
         pair = _file_pair(value, where)
         if isinstance(pair, str):
@@ -75,7 +74,10 @@ def resolve_ground_truth(value: Any, folder: Path, path: JsonPath, problems: lis
             )
             return INVALID
         value = {"nii": value, "json": _json_beside(value)}
-    files = {"nii": _absolute(value["nii"], folder), "json": _absolute(value["json"], folder)}
+    files = {
+        "nii": absolute_path(value["nii"], folder),
+        "json": absolute_path(value["json"], folder),
+    }
     missing = [
         Problem(path, f"{where}: ground truth {kind} file {json.dumps(str(file))} does not exist")
         for kind, file in (("NIfTI", files["nii"]), ("JSON", files["json"]))
@@ -140,6 +142,8 @@ def global_config_from(resolved: Mapping[str, Any]) -> GlobalConfig:
     truth = resolved["ground_truth"]
     if isinstance(truth, str):
         source = GroundTruthSource(name=truth)
+    elif "probseg" in truth:
+        source = GroundTruthSource(subject=subject_maps_from(truth))
     else:
         source = GroundTruthSource(nifti=Path(truth["nii"]), json=Path(truth["json"]))
     return GlobalConfig(

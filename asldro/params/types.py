@@ -35,12 +35,27 @@ class Modulation:
 
 
 @dataclass(frozen=True)
+class SubjectMaps:
+    """A subject-specific ground truth from tissue probability maps (docs/physics.md §3.6), its
+    paths absolute and its files found: ``probseg`` {GM, WM, CSF: file}, ``maps`` {quantity:
+    file}, ``values`` {quantity: {tissue: value}} and the built-in ``template`` whose tissue
+    values and scalar parameters fill the rest."""
+
+    probseg: Mapping[str, Path]
+    maps: Mapping[str, Path]
+    values: Mapping[str, Mapping[str, float]]
+    template: str
+
+
+@dataclass(frozen=True)
 class GroundTruthSource:
-    """Where the ground truth comes from: a built-in name, or a NIfTI + JSON pair."""
+    """Where the ground truth comes from: a built-in name, a NIfTI + JSON pair, or tissue
+    probability maps (``subject``)."""
 
     name: str | None = None
     nifti: Path | None = None
     json: Path | None = None
+    subject: SubjectMaps | None = None
 
 
 @dataclass(frozen=True)

@@ -78,7 +78,8 @@ FAIL_CLOSED: list[tuple[str, Any, str]] = [
         "anyOf of a string and an object",
         document(ground_truth=["gt.nii"]),
         "global_configuration.ground_truth: expected a built-in name, a .nii/.nii.gz path, "
-        '{"nii": path, "json": path} or {"nii_file": path, "json_file": path}, got ["gt.nii"]',
+        '{"nii": path, "json": path}, {"nii_file": path, "json_file": path} or '
+        '{"probseg": ..., "maps": ...}, got ["gt.nii"]',
     ),
     (
         "integer with a fraction (the type hides the bound)",
