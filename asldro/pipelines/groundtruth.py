@@ -76,7 +76,8 @@ def _grid_text(gt_affine: np.ndarray) -> str:
 #: How a voxel of a partial-volume ground truth holds its tissues (docs/physics.md §3.5).
 PARTIAL_VOLUME_TEXT = (
     "Each voxel of the partial-volume ground truth holds grey matter, white matter and CSF in "
-    "its tissue fractions (from the ICBM 2009a probability maps), each tissue with its own values"
+    "its tissue fractions (a built-in's from the ICBM 2009a probability maps, a subject's from "
+    "its tissue probability maps), each tissue with its own values"
 )
 
 
