@@ -9,6 +9,7 @@ from asldro.groundtruth.arterial import with_default_abat
 from asldro.groundtruth.builtin import BUILTIN_GROUND_TRUTHS, builtin_ground_truth
 from asldro.groundtruth.errors import GroundTruthError
 from asldro.groundtruth.io import read_ground_truth, write_ground_truth
+from asldro.groundtruth.lesions import insert_lesions
 from asldro.groundtruth.modify import apply_global_config, check_ranges
 from asldro.groundtruth.types import GroundTruth
 from asldro.params.types import GlobalConfig, GroundTruthSource
@@ -30,7 +31,7 @@ def load_ground_truth(
 ) -> GroundTruth:
     """Load a ground truth by built-in name or from a NIfTI + JSON pair, then apply
     ``global_config`` (overrides, modulation, parameter overrides) and the run-time range checks
-    (docs/physics.md §3.3); where ``abv`` is given without ``abat``, the default ``abat``
+    (docs/physics.md §3.3), then insert its lesions (§3.6); where ``abv`` is given without ``abat``, the default ``abat``
     (:func:`asldro.groundtruth.arterial.with_default_abat`).
 
     Parameters
@@ -46,8 +47,8 @@ def load_ground_truth(
     Raises
     ------
     GroundTruthError
-        Unknown name, unreadable or invalid file, unknown quantity, a value out of range, or
-        ``tissue_model`` partial_volume for a file.
+        Unknown name, unreadable or invalid file, unknown quantity, a value out of range,
+        ``tissue_model`` partial_volume for a file, or a lesion that cannot be inserted.
     """
     tissue_model = None if global_config is None else global_config.tissue_model
     if source.name is not None:
@@ -73,4 +74,5 @@ def load_ground_truth(
         check_ranges(gt, where)
     else:
         gt = apply_global_config(gt, global_config, where)
+        gt = insert_lesions(gt, global_config.lesions)
     return with_default_abat(gt)
