@@ -392,7 +392,8 @@ class OnGrid:  # pylint: disable=too-many-instance-attributes  # the grid, its c
         self, label: Label, probsegs: Sequence[Volume], dsegs: Sequence[Volume]
     ) -> Region | None:
         """One label's region: from its probseg, else from the dseg (None without either)."""
-        kind = "tissue" if probsegs or label.name in tissue_names() else "label"
+        # every label of a partial-volume truth has a probseg (a lesion's too): the name decides
+        kind = "tissue" if label.name in tissue_names() else "label"
         if probsegs:
             fraction, on_grid, volume = self._fraction(probsegs)
             mask = fraction >= self.purity - PURITY_TOLERANCE
