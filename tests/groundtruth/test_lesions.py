@@ -354,3 +354,21 @@ def test_a_ground_truth_without_labels_refuses_lesions(tmp_path):
 def test_a_file_without_lesions_resolves_as_before(tmp_path):
     resolved = load_params(_global(), tmp_path).resolved["global_configuration"]
     assert "lesions" not in resolved
+
+
+def test_the_memory_estimate_counts_the_fractions_of_a_lesioned_file_ground_truth(tmp_path):
+    from asldro.pipelines.memory import estimate_peak_memory
+
+    nifti, _ = write_asldro_files(tmp_path, volumes(nested_seg()), np.eye(4))
+    lesion = {"shape": "sphere", "centre": [10, 12, 8], "radius": 3}
+    estimates = []
+    for lesions in ([], [lesion]):
+        doc = {
+            "global_configuration": {"ground_truth": str(nifti), "lesions": lesions},
+            "image_series": [],
+        }
+        params = load_params(doc)
+        gt = load_ground_truth(params.global_config.ground_truth, params.global_config)
+        estimates.append((estimate_peak_memory(params, gt).total, gt))
+    (plain, _), (lesioned, gt) = estimates
+    assert lesioned - plain >= gt.tissue.values.nbytes
