@@ -31,8 +31,8 @@ def load_ground_truth(
 ) -> GroundTruth:
     """Load a ground truth by built-in name or from a NIfTI + JSON pair, then apply
     ``global_config`` (overrides, modulation, parameter overrides) and the run-time range checks
-    (docs/physics.md §3.3), then insert its lesions (§3.6); where ``abv`` is given without ``abat``, the default ``abat``
-    (:func:`asldro.groundtruth.arterial.with_default_abat`).
+    (docs/physics.md §3.3), then insert its lesions (§3.6); where ``abv`` is given without
+    ``abat``, the default ``abat`` (:func:`asldro.groundtruth.arterial.with_default_abat`).
 
     Parameters
     ----------

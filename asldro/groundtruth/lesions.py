@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from pathlib import Path
 from typing import Callable, Sequence, cast
 
 import numpy as np
@@ -184,7 +185,7 @@ def _read_mask(lesion: Lesion) -> tuple[np.ndarray, np.ndarray]:
 
     where = f"{lesion.where}.mask: {lesion.mask}"
     try:
-        image = cast(nib.Nifti1Image, nib.load(lesion.mask))
+        image = cast(nib.Nifti1Image, nib.load(cast(Path, lesion.mask)))
         data = np.asarray(image.dataobj, dtype=np.float64)
     except FileNotFoundError:
         raise GroundTruthError(f"{where}: file not found") from None
@@ -273,7 +274,7 @@ def lesion_membership(gt: GroundTruth, lesion: Lesion) -> Membership:
 
 def _check_quantities(gt: GroundTruth, lesion: Lesion) -> None:
     """Every quantity the lesion names is one of the ground truth's (``seg_label`` excepted)."""
-    available = [name for name in gt.maps]
+    available = list(gt.maps)
     for name in lesion.values:
         if name not in available:
             hint = suggest(name, available)
@@ -371,6 +372,124 @@ def composition_text(gt: GroundTruth, lesions: Sequence[Lesion], partial_volume:
     )
 
 
+@dataclasses.dataclass(frozen=True)
+class _Twins:
+    """The components after the lesions: the ``n_base`` of the ground truth, then one twin per
+    (lesion, tissue) of ``pairs``."""
+
+    n_base: int
+    pairs: tuple[tuple[int, int], ...]
+
+    @property
+    def size(self) -> int:
+        """The number of components."""
+        return self.n_base + len(self.pairs)
+
+    def index(self, lesion: int, tissue: int) -> int | None:
+        """The component of the twin of ``tissue`` in ``lesion`` (None: no such twin)."""
+        try:
+            return self.n_base + self.pairs.index((lesion, tissue))
+        except ValueError:
+            return None
+
+    def origin(self, component: int) -> int:
+        """The ground-truth component a component is (or is a twin of)."""
+        return component if component < self.n_base else self.pairs[component - self.n_base][1]
+
+    def lesion_of(self, component: int) -> int | None:
+        """The lesion whose twin a component is (None for a ground-truth component)."""
+        return None if component < self.n_base else self.pairs[component - self.n_base][0]
+
+
+def _find_twins(
+    base: np.ndarray, base_labels: np.ndarray, memberships: Sequence[Membership]
+) -> _Twins:
+    """One twin per lesion and tissue present inside it (background, label 0, has none)."""
+    pairs = []
+    for k, found in enumerate(memberships):
+        covered = found.values > 0
+        for tissue in np.flatnonzero(base_labels != 0):
+            if np.any(base[(int(tissue),) + found.box][covered] > 0):
+                pairs.append((k, int(tissue)))
+    return _Twins(base.shape[0], tuple(pairs))
+
+
+def _lesioned_fractions(
+    base: np.ndarray, memberships: Sequence[Membership], twins: _Twins
+) -> np.ndarray:
+    """The float32 fractions of every component: lesion ``k`` moves ``w`` of each component
+    (earlier twins included) to the twin of its origin (later wins)."""
+    fractions = np.zeros((twins.size,) + base.shape[1:], dtype=np.float32)
+    fractions[: twins.n_base] = base
+    for k, found in enumerate(memberships):
+        for component in range(twins.size):
+            target = twins.index(k, twins.origin(component))
+            if target is None or twins.lesion_of(component) == k:
+                continue  # background, a tissue lesion k does not hold, or its own twins
+            part = fractions[(component,) + found.box].astype(np.float64)
+            moved = part * found.values
+            fractions[(component,) + found.box] = part - moved
+            fractions[(target,) + found.box] += moved.astype(np.float32)
+    return fractions
+
+
+def _lesioned_dense(
+    gt: GroundTruth,
+    lesions: Sequence[Lesion],
+    memberships: Sequence[Membership],
+    tissue_share: Callable[[Box], np.ndarray],
+) -> dict[str, np.ndarray]:
+    """Every dense map with ``x + w s (x_L - x)`` applied per lesion, in order."""
+    dense = {}
+    for name, arr in gt.maps.items():
+        if arr.ndim != 3:
+            continue
+        values = np.array(arr, dtype=np.float64)
+        for lesion, found in zip(lesions, memberships):
+            rule = lesion.values.get(name)
+            if rule is None:
+                continue
+            lesioned = rule.of(np.asarray(arr[found.box], dtype=np.float64))
+            _check_values(name, lesioned[found.values > 0], f"{lesion.where}.values.{name}")
+            weight = found.values * tissue_share(found.box)
+            values[found.box] += weight * (lesioned - values[found.box])
+        dense[name] = read_only(values)
+    return dense
+
+
+def _lesioned_tables(gt: GroundTruth, lesions: Sequence[Lesion], twins: _Twins) -> dict:
+    """Every lookup table with one entry per twin: the lesion's value, or the tissue's."""
+    tables = {}
+    for name, arr in gt.maps.items():
+        if arr.ndim != 1:
+            continue
+        table = np.asarray(arr[: twins.n_base], dtype=np.float64)
+        extra = []
+        for k, tissue in twins.pairs:
+            rule = lesions[k].values.get(name)
+            value = float(table[tissue]) if rule is None else float(rule.of(table[tissue]))
+            if rule is not None:
+                _check_values(name, np.array([value]), f"{lesions[k].where}.values.{name}")
+            extra.append(value)
+        tables[name] = read_only(np.concatenate([table, np.array(extra, dtype=np.float64)]))
+    return tables
+
+
+def _majority_seg(
+    seg: np.ndarray, tissue: TissueFractions, memberships: Sequence[Membership]
+) -> np.ndarray:
+    """The label map with each lesion's box relabelled by the majority label of the fractions
+    summed per label (only the labels present: no row per absent label)."""
+    out = np.array(seg, dtype=np.uint16)
+    present = np.unique(tissue.labels)
+    for found in memberships:
+        rows = np.zeros((present.size,) + out[found.box].shape, dtype=np.float64)
+        for component, label in enumerate(tissue.labels):
+            rows[np.searchsorted(present, label)] += tissue.values[(component,) + found.box]
+        out[found.box] = majority(rows, present)
+    return read_only(out)
+
+
 def insert_lesions(gt: GroundTruth, lesions: Sequence[Lesion]) -> GroundTruth:
     """``gt`` with ``lesions`` inserted (module docstring); ``gt`` itself when there are none.
 
@@ -395,77 +514,29 @@ def insert_lesions(gt: GroundTruth, lesions: Sequence[Lesion]) -> GroundTruth:
     labels = _assign_labels(gt, lesions)
     memberships = [lesion_membership(gt, lesion) for lesion in lesions]
     base, base_labels = _base_fractions(gt)
-    n_base = base.shape[0]
-    tissues = [c for c in range(n_base) if base_labels[c] != 0]
-    # the twins: (lesion, tissue) for the tissues present in the lesion
-    twins: list[tuple[int, int]] = []
-    for k, found in enumerate(memberships):
-        covered = found.values > 0
-        for tissue in tissues:
-            if np.any(base[(tissue, *found.box)][covered] > 0):
-                twins.append((k, tissue))
-    twin_index = {twin: n_base + i for i, twin in enumerate(twins)}
-    fractions = np.zeros((n_base + len(twins), *gt.shape), dtype=np.float32)
-    fractions[:n_base] = base
-    origin = np.concatenate([np.arange(n_base), [tissue for _, tissue in twins]]).astype(np.intp)
-    component_labels = np.concatenate([base_labels, [labels[k] for k, _ in twins]]).astype(
-        np.uint16
+    twins = _find_twins(base, base_labels, memberships)
+    background = np.flatnonzero(base_labels == 0)
+
+    def tissue_share(box: Box) -> np.ndarray:
+        return 1.0 - base[(background,) + box].sum(axis=0, dtype=np.float64)
+
+    tissue = TissueFractions(
+        values=read_only(_lesioned_fractions(base, memberships, twins)),
+        labels=read_only(
+            np.array([*base_labels, *(labels[k] for k, _ in twins.pairs)], dtype=np.uint16)
+        ),
     )
-    background = np.array([base_labels[c] == 0 for c in range(n_base)])
-    dense = {
-        name: np.array(arr, dtype=np.float64) for name, arr in gt.maps.items() if arr.ndim == 3
+    maps = {
+        **_lesioned_tables(gt, lesions, twins),
+        **_lesioned_dense(gt, lesions, memberships, tissue_share),
     }
-    twin_of = np.array([-1] * n_base + [k for k, _ in twins])
-    for k, found in enumerate(memberships):
-        w = found.values
-        for component in range(n_base + len(twins)):
-            if twin_of[component] == k or (k, origin[component]) not in twin_index:
-                continue  # lesion k's own twins, and a tissue (or background) it does not hold
-            part = fractions[(component, *found.box)].astype(np.float64)
-            moved = part * w
-            fractions[(component, *found.box)] = part - moved
-            target = (twin_index[(k, origin[component])], *found.box)
-            fractions[target] += moved.astype(np.float32)
-        tissue_part = 1.0 - base[np.flatnonzero(background)][(slice(None), *found.box)].sum(
-            axis=0, dtype=np.float64
-        )
-        for name, values in dense.items():
-            rule = lesions[k].values.get(name)
-            if rule is None:
-                continue
-            original = np.asarray(gt.maps[name][found.box], dtype=np.float64)
-            lesioned = rule.of(original)
-            _check_values(name, lesioned[w > 0], f"{lesions[k].where}.values.{name}")
-            values[found.box] += w * tissue_part * (lesioned - values[found.box])
-    maps: dict[str, np.ndarray] = {}
-    for name, arr in gt.maps.items():
-        if arr.ndim == 3:
-            maps[name] = read_only(dense[name])
-            continue
-        table = np.asarray(arr[:n_base], dtype=np.float64)
-        extra = []
-        for k, tissue in twins:
-            rule = lesions[k].values.get(name)
-            value = float(table[tissue]) if rule is None else float(rule.of(table[tissue]))
-            if rule is not None:
-                _check_values(name, np.array([value]), f"{lesions[k].where}.values.{name}")
-            extra.append(value)
-        maps[name] = read_only(np.concatenate([table, np.array(extra, dtype=np.float64)]))
-    tissue = TissueFractions(values=read_only(fractions), labels=read_only(component_labels))
-    seg = np.array(gt.seg, dtype=np.uint16)
-    present = np.unique(component_labels)
-    for found in memberships:
-        rows = np.zeros((present.size, *seg[found.box].shape), dtype=np.float64)
-        for component, label in enumerate(component_labels):
-            rows[np.searchsorted(present, label)] += fractions[(component, *found.box)]
-        seg[found.box] = majority(rows, present)
     segmentation = {**gt.segmentation}
     segmentation.update({lesion.name: label for lesion, label in zip(lesions, labels)})
     return dataclasses.replace(
         gt,
-        seg=read_only(seg),
+        seg=_majority_seg(gt.seg, tissue, memberships),
         segmentation=segmentation,
-        maps=maps,
+        maps={name: maps[name] for name in gt.maps},
         tissue=tissue,
         composition=composition_text(gt, lesions, gt.tissue is not None),
     )

@@ -88,11 +88,12 @@ def resolve_lesions(
         resolved = dict(entry)
         name = str(entry.get("name", default_name(index)))
         if name.lower() in names:
+            first = names[name.lower()]
             problems.append(
                 Problem(
                     (*path, index, "name"),
-                    f"{where}.name: {json.dumps(name)} is the name of lesions[{names[name.lower()]}] "
-                    "too (names differ in more than case: each is a dseg label and a file name)",
+                    f"{where}.name: {json.dumps(name)} is the name of lesions[{first}] too "
+                    "(names differ in more than case: each is a dseg label and a file name)",
                 )
             )
         names.setdefault(name.lower(), index)
