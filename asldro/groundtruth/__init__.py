@@ -11,6 +11,7 @@ from asldro.groundtruth.errors import GroundTruthError
 from asldro.groundtruth.io import read_ground_truth, write_ground_truth
 from asldro.groundtruth.maps import describe as describe_subject
 from asldro.groundtruth.maps import subject_ground_truth
+from asldro.groundtruth.lesions import insert_lesions
 from asldro.groundtruth.modify import apply_global_config, check_ranges
 from asldro.groundtruth.types import GroundTruth
 from asldro.params.types import GlobalConfig, GroundTruthSource
@@ -33,8 +34,8 @@ def load_ground_truth(
     """Load a ground truth by built-in name, from a NIfTI + JSON pair or from tissue probability
     maps (:mod:`asldro.groundtruth.maps`), then apply
     ``global_config`` (overrides, modulation, parameter overrides) and the run-time range checks
-    (docs/physics.md §3.3); where ``abv`` is given without ``abat``, the default ``abat``
-    (:func:`asldro.groundtruth.arterial.with_default_abat`).
+    (docs/physics.md §3.3), then insert its lesions (§3.7); where ``abv`` is given without
+    ``abat``, the default ``abat`` (:func:`asldro.groundtruth.arterial.with_default_abat`).
 
     Parameters
     ----------
@@ -51,8 +52,8 @@ def load_ground_truth(
     Raises
     ------
     GroundTruthError
-        Unknown name, unreadable or invalid file, unknown quantity, a value out of range, or
-        ``tissue_model`` partial_volume for a file.
+        Unknown name, unreadable or invalid file, unknown quantity, a value out of range,
+        ``tissue_model`` partial_volume for a file, or a lesion that cannot be inserted.
     """
     tissue_model = None if global_config is None else global_config.tissue_model
     if source.name is not None:
@@ -81,4 +82,5 @@ def load_ground_truth(
         check_ranges(gt, where)
     else:
         gt = apply_global_config(gt, global_config, where)
+        gt = insert_lesions(gt, global_config.lesions)
     return with_default_abat(gt)

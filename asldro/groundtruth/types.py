@@ -111,6 +111,9 @@ class GroundTruth:  # pylint: disable=too-many-instance-attributes  # the fields
     tissue : TissueFractions, optional
         The tissue fractions of a partial-volume ground truth (None: single-label, the
         components are the labels of ``seg``).
+    composition : str
+        How each voxel is made of tissues, in words, for the derivative Descriptions (``""``:
+        as the tissue model says; lesions set it, docs/physics.md §3.7).
     """
 
     affine: np.ndarray
@@ -122,6 +125,7 @@ class GroundTruth:  # pylint: disable=too-many-instance-attributes  # the fields
     parameters: Mapping[str, Any]
     quantity_order: tuple[str, ...] = field(default=())
     tissue: TissueFractions | None = None
+    composition: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "affine", np.asarray(self.affine, dtype=np.float64))

@@ -751,6 +751,132 @@ SUBJECT_FIELDS: tuple[Field, ...] = (
 
 
 # --------------------------------------------------------------------------------------------
+# Lesions (issue 13 item 3; docs/physics.md §3.7): the kinds of global_configuration.lesions.
+
+LESION_SHAPES = ("sphere", "ellipsoid", "mask")
+"""The shapes of a lesion: a sphere or a (rotated) ellipsoid at world coordinates, or a mask."""
+LESION_EDGES = ("sharp", "smooth")
+"""How a lesion's membership falls from 1 to 0 at its surface (docs/physics.md §3.7)."""
+LESION_DEFAULT_EDGE_WIDTH = 2.0
+"""mm: the width of a smooth edge given without ``edge_width``."""
+LESION_NAME = Text(
+    pattern="^[A-Za-z][A-Za-z0-9]*$",
+    means="a name of letters and digits starting with a letter (it becomes a BIDS label)",
+)
+LESION_SCALE = Record(
+    (Field("scale", Number(minimum=0), description="factor applied to each tissue's value"),),
+    required=("scale",),
+)
+LESION_VALUES = Table(
+    AnyOf((OTHER_QUANTITY, LESION_SCALE)),
+    tuple(
+        Field(
+            row.name,
+            AnyOf(
+                (row.kind, LESION_SCALE),
+                f"a number (the value, {row.unit or 'no unit'}) or {{\"scale\": factor}}",
+            ),
+            row.unit,
+        )
+        for row in QUANTITIES
+        if row.name != "seg_label"
+    ),
+)
+"""``{quantity: value}`` inside a lesion: a number replaces every tissue's value, ``{"scale": s}``
+multiplies it; any quantity of the ground truth but ``seg_label`` (the lesion's own ``label``)."""
+WORLD_POINT_MM = Array(Number(), min_items=3, max_items=3)
+_LESION_COMMON = (
+    Field(
+        "name",
+        LESION_NAME,
+        description="the lesion's name in desc-groundtruth_dseg.tsv "
+        "(default lesion<n>, n its 1-based position)",
+    ),
+    Field(
+        "label",
+        Integer(minimum=1, maximum=65535),
+        description="its label in the dseg (default: one above every label before it)",
+    ),
+    Field("values", LESION_VALUES, description="quantities inside the lesion", default={}),
+)
+_LESION_EDGE = (
+    Field(
+        "edge",
+        Choice(LESION_EDGES),
+        description="sharp (the exact partial coverage of each "
+        "voxel) or smooth (a raised-cosine ramp centred on the surface)",
+        default="sharp",
+    ),
+    Field(
+        "edge_width",
+        Number(exclusive_minimum=0),
+        "mm",
+        "width of a smooth edge (membership 1 to 0), centred on the surface",
+        LESION_DEFAULT_EDGE_WIDTH,
+    ),
+)
+LESION = Variants(
+    "shape",
+    (
+        (
+            "sphere",
+            Record(
+                (
+                    *_LESION_COMMON,
+                    Field("centre", WORLD_POINT_MM, "mm", "world coordinates of the centre"),
+                    Field("radius", Number(exclusive_minimum=0), "mm", "radius"),
+                    *_LESION_EDGE,
+                ),
+                required=("centre", "radius"),
+            ),
+        ),
+        (
+            "ellipsoid",
+            Record(
+                (
+                    *_LESION_COMMON,
+                    Field("centre", WORLD_POINT_MM, "mm", "world coordinates of the centre"),
+                    Field(
+                        "radii",
+                        Array(Number(exclusive_minimum=0), min_items=3, max_items=3),
+                        "mm",
+                        "semi-axes along x, y, z before the rotation",
+                    ),
+                    Field(
+                        "rotation",
+                        Array(ANGLE_DEGREES, min_items=3, max_items=3),
+                        "degrees",
+                        "rotation [x, y, z] about the centre, applied as Rx·Ry·Rz (the motion "
+                        "convention)",
+                        [0.0, 0.0, 0.0],
+                    ),
+                    *_LESION_EDGE,
+                ),
+                required=("centre", "radii"),
+            ),
+        ),
+        (
+            "mask",
+            Record(
+                (
+                    *_LESION_COMMON,
+                    Field(
+                        "mask",
+                        NIFTI_PATH,
+                        description="a 3-D NIfTI of any grid in the ground truth's world space, "
+                        "values in [0, 1] (the membership); relative paths resolve against the "
+                        "parameter file",
+                    ),
+                ),
+                required=("mask",),
+            ),
+        ),
+    ),
+)
+"""One lesion of ``global_configuration.lesions`` (docs/physics.md §3.7)."""
+
+
+# --------------------------------------------------------------------------------------------
 # The catalog. Row order is the order of the resolved file (and of defaults.json).
 
 GLOBAL_PARAMETERS: tuple[Parameter, ...] = (
@@ -820,6 +946,18 @@ GLOBAL_PARAMETERS: tuple[Parameter, ...] = (
         {},
         "Ground-truth quantities rescaled, {quantity: {scale, offset}}: y = scale * x + offset",
         in_defaults_file=False,
+    ),
+    Parameter(
+        "lesions",
+        (GLOBAL,),
+        Array(LESION),
+        "",
+        NO_DEFAULT,
+        "Lesions inserted into the ground truth, in order (a later one wins where they "
+        "overlap): each a sphere {centre, radius}, an ellipsoid {centre, radii, rotation} (world "
+        "mm) or a mask NIfTI, with its name, dseg label, values ({quantity: value or "
+        '{"scale": s}}) and edge (sharp or smooth); docs/physics.md §3.7',
+        origin="asldro",
     ),
     Parameter(
         "subject_label",

@@ -19,6 +19,7 @@ from typing import Any, Mapping, Union
 from asldro.params.background import SuppressionSettings
 from asldro.params.background import settings as suppression_settings
 from asldro.params.catalog import DISPERSION_TAG
+from asldro.params.lesions import Lesion
 from asldro.params.slices import DEFAULT_SLICE_READOUT_TIME, series_slice_timing
 
 NON_PARAMETER_FIELDS = ("description", "series_type")
@@ -62,7 +63,8 @@ class GroundTruthSource:
 class GlobalConfig:
     """``global_configuration`` of the parameter file (docs/physics.md §2.2); ``subject_label``
     is the participant label when the command line gives none (already without ``-``);
-    ``tissue_model`` the tissue model of a built-in ground truth when given."""
+    ``tissue_model`` the tissue model of a built-in ground truth when given; ``lesions`` the
+    lesions of ``global_configuration.lesions``."""
 
     ground_truth: GroundTruthSource
     image_override: Mapping[str, float]
@@ -72,6 +74,8 @@ class GlobalConfig:
     tissue_model: str | None = None
     """``partial_volume`` or ``single_label`` (docs/physics.md §3.5); None: not given (a built-in
     is then partial-volume, a file single-label)."""
+    lesions: tuple[Lesion, ...] = ()
+    """The lesions inserted into the ground truth, in order (docs/physics.md §3.7)."""
 
 
 @dataclass(frozen=True)

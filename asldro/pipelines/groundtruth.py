@@ -82,14 +82,19 @@ PARTIAL_VOLUME_TEXT = (
 
 
 def derivation(
-    quantity: str, gt_affine: np.ndarray, resampled: bool, partial_volume: bool = False
+    quantity: str,
+    gt_affine: np.ndarray,
+    resampled: bool,
+    partial_volume: bool = False,
+    composition: str = "",
 ) -> str:
     """How the ground-truth derivative of ``quantity`` was formed, in one or two sentences
-    (``partial_volume``: the ground truth carries tissue fractions, docs/physics.md §3.5)."""
+    (``partial_volume``: the ground truth carries tissue fractions, docs/physics.md §3.5;
+    ``composition``: how its voxels are made, when not :data:`PARTIAL_VOLUME_TEXT`, e.g. with
+    lesions, §3.7)."""
     if partial_volume:
-        return (
-            f"{_partial_volume_derivation(quantity, gt_affine, resampled)} {PARTIAL_VOLUME_TEXT}."
-        )
+        first = _partial_volume_derivation(quantity, gt_affine, resampled)
+        return f"{first} {composition or PARTIAL_VOLUME_TEXT}."
     truth = _grid_text(gt_affine)
     weight = WEIGHTED_MEANS.get(quantity)
     if not resampled:
@@ -305,7 +310,11 @@ def _quantity_maps(
             magnetic_field_strength=gt.parameters["magnetic_field_strength"],
             voxel_size=voxel_size(images[quantity]),
             derivation=derivation(
-                quantity, gt.affine, not resampler.is_identity, context.partial_volume
+                quantity,
+                gt.affine,
+                not resampler.is_identity,
+                context.partial_volume,
+                gt.composition,
             ),
             segmentation=gt.segmentation if quantity == "seg_label" else None,
         )

@@ -227,15 +227,15 @@ def _ground_truth_bytes(params: DroParams, ground_truth: GroundTruth) -> tuple[f
     """(resident bytes of the loaded ground truth, transient bytes of reading it)."""
     n_gt = _voxels(ground_truth.shape)
     dense_bytes = sum(values.nbytes for values in ground_truth.maps.values() if values.ndim == 3)
+    # a partial-volume built-in (or one from probseg maps), and any ground truth with lesions,
+    # also holds its float32 tissue fractions (docs/physics.md §3.5-§3.7)
+    fractions = 0 if ground_truth.tissue is None else ground_truth.tissue.values.nbytes
     source = params.global_config.ground_truth
     if source.name is not None or source.subject is not None:
-        # a partial-volume built-in (or one from probseg maps) also holds its float32 tissue
-        # fractions (docs/physics.md §3.5)
-        fractions = 0 if ground_truth.tissue is None else ground_truth.tissue.values.nbytes
         return BUILTIN_BYTES * n_gt + dense_bytes + fractions, 0.0
     quantities = len(ground_truth.quantities)
     read_transient = FILE_READ_COPIES * quantities * _file_itemsize(params) * n_gt
-    return SEG_BYTES * n_gt + dense_bytes, read_transient
+    return SEG_BYTES * n_gt + dense_bytes + fractions, read_transient
 
 
 def estimate_peak_memory(
