@@ -9,10 +9,8 @@ import json
 import pytest
 
 from tests.e2e.test_multipld import (  # pylint: disable=unused-import  # fixtures by name
-    ASL_KEYS,
-    ASL_WARNINGS,
-    _deno_issues,
     _generate,
+    assert_valid_without_asl_warnings,
     fixture_single_pld_perf_warnings,
 )
 
@@ -35,19 +33,9 @@ def test_the_suppressed_dataset_is_valid(generated, single_pld_perf_warnings):
     """All three layers 0 errors, 0 warnings; the unconfigured validator: no error, no ASL
     consistency warning, no perf recommendation a single-PLD dataset without BS does not get,
     none for the background-suppression keys."""
-    report = json.loads((generated / "code" / "validation.json").read_text())
-    for dataset in report["datasets"]:
-        assert dataset["errors"] == 0 and dataset["warnings"] == 0, dataset["findings"]
-    issues = _deno_issues(generated)
-    assert not [issue for issue in issues if issue["severity"] == "error"]
-    assert not {issue["code"] for issue in issues} & ASL_WARNINGS
-    perf = {
-        (issue["code"], issue.get("subCode"))
-        for issue in issues
-        if "/perf/" in (issue.get("location") or "")
-    }
-    assert perf <= single_pld_perf_warnings | PASL_RECOMMENDED
-    assert not {key for _, key in perf} & ASL_KEYS
+    assert_valid_without_asl_warnings(
+        generated, single_pld_perf_warnings, allowed=frozenset(PASL_RECOMMENDED)
+    )
 
 
 def _asl_sidecar(generated) -> dict:

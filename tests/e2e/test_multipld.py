@@ -54,6 +54,35 @@ def _deno_issues(dataset) -> list[dict]:
     return json.loads(done.stdout)["issues"]["issues"]
 
 
+def assert_valid_without_asl_warnings(
+    dataset,
+    baseline: set,
+    *,
+    codes: frozenset = frozenset(),
+    keys: frozenset = frozenset(),
+    allowed: frozenset = frozenset(),
+) -> None:
+    """All three layers of asldro's validation with 0 errors and 0 warnings; bids-validator-deno
+    without asldro's configuration: no error, no ASL consistency warning (nor one of ``codes``),
+    no perf recommendation beyond the ``baseline`` dataset's (and ``allowed``), none about
+    :data:`ASL_KEYS` (nor ``keys``)."""
+    report = json.loads((dataset / "code" / "validation.json").read_text())
+    for layer in report["datasets"]:
+        assert layer["errors"] == 0 and layer["warnings"] == 0, layer["findings"]
+        assert layer["layers"][:2] == ["own", "pybids"]
+        assert layer["layers"][2].startswith("bids-validator-deno")
+    issues = _deno_issues(dataset)
+    assert not [issue for issue in issues if issue["severity"] == "error"]
+    assert not {issue["code"] for issue in issues} & (ASL_WARNINGS | codes)
+    perf = {
+        (issue["code"], issue.get("subCode"))
+        for issue in issues
+        if "/perf/" in (issue.get("location") or "")
+    }
+    assert perf <= baseline | allowed
+    assert not {key for _, key in perf} & (ASL_KEYS | keys)
+
+
 @pytest.fixture(name="single_pld_perf_warnings", scope="module")
 def fixture_single_pld_perf_warnings(tmp_path_factory):
     """(code, key) of the validator's warnings on the perf files of a single-PLD dataset."""
@@ -76,22 +105,7 @@ def fixture_generated(tmp_path_factory):
 def test_multi_timepoint_datasets_are_valid(case, generated, single_pld_perf_warnings):
     """All three layers: 0 errors, 0 warnings; bids-validator-deno without configuration: no
     ASL consistency warning and no recommendation beyond a single-PLD dataset's."""
-    out = generated[case]
-    report = json.loads((out / "code" / "validation.json").read_text())
-    for dataset in report["datasets"]:
-        assert dataset["errors"] == 0 and dataset["warnings"] == 0, dataset["findings"]
-        assert dataset["layers"][:2] == ["own", "pybids"]
-        assert dataset["layers"][2].startswith("bids-validator-deno")
-    issues = _deno_issues(out)
-    assert not [issue for issue in issues if issue["severity"] == "error"]
-    assert not {issue["code"] for issue in issues} & ASL_WARNINGS
-    perf = {
-        (issue["code"], issue.get("subCode"))
-        for issue in issues
-        if "/perf/" in (issue.get("location") or "")
-    }
-    assert perf <= single_pld_perf_warnings
-    assert not {key for _, key in perf} & ASL_KEYS
+    assert_valid_without_asl_warnings(generated[case], single_pld_perf_warnings)
 
 
 def test_the_multi_pld_dataset_has_one_value_per_volume(generated):

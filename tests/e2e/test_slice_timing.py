@@ -11,10 +11,8 @@ import nibabel as nib
 import pytest
 
 from tests.e2e.test_multipld import (  # pylint: disable=unused-import  # fixtures by name
-    ASL_KEYS,
-    ASL_WARNINGS,
-    _deno_issues,
     _generate,
+    assert_valid_without_asl_warnings,
     fixture_single_pld_perf_warnings,
 )
 
@@ -32,22 +30,12 @@ def fixture_two_d(tmp_path_factory):
 def test_the_2d_dataset_is_valid(two_d, single_pld_perf_warnings):
     """All three layers 0 errors, 0 warnings; the unconfigured validator: no error, no ASL
     consistency warning, no perf recommendation a single-PLD 3D dataset does not get."""
-    report = json.loads((two_d / "code" / "validation.json").read_text())
-    for dataset in report["datasets"]:
-        assert dataset["errors"] == 0 and dataset["warnings"] == 0, dataset["findings"]
-        assert dataset["layers"][:2] == ["own", "pybids"]
-        assert dataset["layers"][2].startswith("bids-validator-deno")
-    issues = _deno_issues(two_d)
-    assert not [issue for issue in issues if issue["severity"] == "error"]
-    codes = {issue["code"] for issue in issues}
-    assert not codes & (ASL_WARNINGS | {"SLICE_TIMING_NOT_DEFINED_2D_ASL"})
-    perf = {
-        (issue["code"], issue.get("subCode"))
-        for issue in issues
-        if "/perf/" in (issue.get("location") or "")
-    }
-    assert perf <= single_pld_perf_warnings
-    assert not {key for _, key in perf} & (ASL_KEYS | {"SliceTiming"})
+    assert_valid_without_asl_warnings(
+        two_d,
+        single_pld_perf_warnings,
+        codes=frozenset({"SLICE_TIMING_NOT_DEFINED_2D_ASL"}),
+        keys=frozenset({"SliceTiming"}),
+    )
 
 
 def test_the_2d_sidecars_carry_the_slice_timing(two_d):

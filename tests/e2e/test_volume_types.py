@@ -16,10 +16,8 @@ from asldro.cli import main
 from tests.e2e.conftest import document, small
 from tests.e2e.test_generate import GT, T1W
 from tests.e2e.test_multipld import (  # pylint: disable=unused-import  # fixtures by name
-    ASL_KEYS,
-    ASL_WARNINGS,
-    _deno_issues,
     _generate,
+    assert_valid_without_asl_warnings,
     fixture_single_pld_perf_warnings,
 )
 
@@ -47,22 +45,9 @@ def fixture_generated(tmp_path_factory):
 def test_the_vendor_datasets_are_valid(case, generated, single_pld_perf_warnings):
     """All three layers 0 errors, 0 warnings; the unconfigured validator: no error, no ASL
     consistency warning, no perf recommendation a control/label dataset does not get."""
-    out = generated[case]
-    report = json.loads((out / "code" / "validation.json").read_text())
-    for dataset in report["datasets"]:
-        assert dataset["errors"] == 0 and dataset["warnings"] == 0, dataset["findings"]
-        assert dataset["layers"][:2] == ["own", "pybids"]
-        assert dataset["layers"][2].startswith("bids-validator-deno")
-    issues = _deno_issues(out)
-    assert not [issue for issue in issues if issue["severity"] == "error"]
-    assert not {issue["code"] for issue in issues} & ASL_WARNINGS
-    perf = {
-        (issue["code"], issue.get("subCode"))
-        for issue in issues
-        if "/perf/" in (issue.get("location") or "")
-    }
-    assert perf <= single_pld_perf_warnings
-    assert not {key for _, key in perf} & (ASL_KEYS | {"Units"})
+    assert_valid_without_asl_warnings(
+        generated[case], single_pld_perf_warnings, keys=frozenset({"Units"})
+    )
 
 
 def test_the_ge_style_sidecar(generated):
