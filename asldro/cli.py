@@ -185,6 +185,25 @@ def add_report_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_derivative_options(parser: argparse.ArgumentParser, command: str) -> None:
+    """The output options of a command that writes a derivative (``quantify``, ``score``): its
+    folder, replacing its own earlier result, and skipping its validation."""
+    parser.add_argument(
+        "--output-dir",
+        metavar="DIR",
+        help=f"derivative folder (default: DATASET/derivatives/asldro-{command}); new, empty, "
+        f"or an earlier asldro {command} result (replaced with --overwrite)",
+    )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help=f"replace an earlier asldro {command} derivative (nothing else)",
+    )
+    parser.add_argument(
+        "--skip-validation", action="store_true", help="do not validate the derivative"
+    )
+
+
 def _add_quantify_parser(commands) -> None:
     """``asldro quantify`` (docs/quantify.md)."""
     from asldro.quantify.models import DEFAULT_MODEL, MODELS
@@ -202,12 +221,6 @@ def _add_quantify_parser(commands) -> None:
         "cannot be written or replaced.",
     )
     quant.add_argument("dataset", help="BIDS dataset folder")
-    quant.add_argument(
-        "--output-dir",
-        metavar="DIR",
-        help="derivative folder (default: DATASET/derivatives/asldro-quantify); new, empty, or "
-        "an earlier asldro quantify result (replaced with --overwrite)",
-    )
     quant.add_argument(
         "--participant-label",
         "--participant_label",
@@ -269,14 +282,7 @@ def _add_quantify_parser(commands) -> None:
         "X**BackgroundSuppressionNumberPulses, 0 < X <= 1 (ASLPrep's 0.95**N heuristic as an "
         "explicit option; default: 1, no correction, exact for ideal inversions)",
     )
-    quant.add_argument(
-        "--overwrite",
-        action="store_true",
-        help="replace an earlier asldro quantify derivative (nothing else)",
-    )
-    quant.add_argument(
-        "--skip-validation", action="store_true", help="do not validate the derivative"
-    )
+    _add_derivative_options(quant, "quantify")
 
 
 def _add_score_parser(commands) -> None:
@@ -318,25 +324,12 @@ def _add_score_parser(commands) -> None:
         f"(default: {DEFAULT_PURITY:g})",
     )
     scoring.add_argument(
-        "--output-dir",
-        metavar="DIR",
-        help="derivative folder (default: DATASET/derivatives/asldro-score); new, empty, or an "
-        "earlier asldro score result (replaced with --overwrite)",
-    )
-    scoring.add_argument(
         "--plots",
         action="store_true",
         help="also write an error-map and a Bland-Altman PNG per map (needs matplotlib: "
         "pip install 'asldro[plots]')",
     )
-    scoring.add_argument(
-        "--overwrite",
-        action="store_true",
-        help="replace an earlier asldro score derivative (nothing else)",
-    )
-    scoring.add_argument(
-        "--skip-validation", action="store_true", help="do not validate the derivative"
-    )
+    _add_derivative_options(scoring, "score")
 
 
 def _report_status(report, where: Path) -> int:
