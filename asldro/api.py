@@ -69,9 +69,15 @@ def participant_labels_for(params: DroParams, given: Sequence[str] | None) -> tu
 
 def load_params_ground_truth(params: DroParams) -> Any:
     """The ground truth of ``params`` (``GroundTruthError``, exit 65, when it cannot be loaded);
-    loading it before the output is touched is how both front doors check it up front."""
-    from asldro.groundtruth import load_ground_truth
+    loading it before the output is touched is how both front doors check it up front. With a
+    cohort (docs/cohort.md) it is the base ground truth, without lesions
+    (:func:`asldro.groundtruth.load_base_ground_truth`): each participant's setup
+    (:func:`asldro.cohort.participant_setup`) puts in its tissue values, then the lesions."""
+    from asldro.groundtruth import load_base_ground_truth, load_ground_truth
 
+    if params.global_config.cohort is not None:
+        # the lesions and the default abat follow each participant's own tissue values
+        return load_base_ground_truth(params.global_config.ground_truth, params.global_config)
     return load_ground_truth(params.global_config.ground_truth, params.global_config)
 
 
@@ -80,15 +86,18 @@ def participant_document(
 ) -> dict[str, Any]:
     """The resolved parameters a participant was made with, as written to
     ``code/sub-<label>_dro_params.json``: ``seed`` (``--seed``) replaces every series'
-    ``random_seed``, and the participant's label replaces a ``subject_label``, so that the
-    file alone reproduces the participant."""
+    ``random_seed`` and a cohort's ``seed``, and the participant's label replaces a
+    ``subject_label``, so that the file alone reproduces the participant."""
     document = copy.deepcopy(dict(params.resolved))
+    settings = document.get("global_configuration")
     if seed is not None:
         for series in document.get("image_series") or ():
             parameters = series.get("series_parameters") if isinstance(series, dict) else None
             if isinstance(parameters, dict) and "random_seed" in parameters:
                 parameters["random_seed"] = seed
-    settings = document.get("global_configuration")
+        cohort = settings.get("cohort") if isinstance(settings, dict) else None
+        if isinstance(cohort, dict):
+            cohort["seed"] = seed
     if label is not None and isinstance(settings, dict) and "subject_label" in settings:
         settings["subject_label"] = label
     return document
@@ -109,25 +118,31 @@ def generate_participant(
     from (seed, label, series, volume), so a label always reproduces bit for bit.
     ``ground_truth`` is the loaded ground truth of ``params`` (loaded here when None);
     ``threads`` the CPUs this participant may use to simulate and to compress its images
-    (``asldro.resources.thread_budget``).
+    (``asldro.resources.thread_budget``). With a cohort (docs/cohort.md) the participant's
+    draws (:func:`asldro.cohort.participant_setup`) are applied first and recorded in its
+    provenance (``cohort``, and ``participant.columns`` for participants.tsv).
     """
     from asldro.bids import write_participant
     from asldro.output import m0_pairs
     from asldro.pipelines import generate_series, provenance
 
+    from asldro.cohort import participant_setup
+
     threads = thread_budget(threads)  # once: the simulation and the gzip share it
     if ground_truth is None:
         ground_truth = load_params_ground_truth(params)
+    setup = participant_setup(params, ground_truth, label, seed=seed)
     results = generate_series(
-        params, ground_truth, participant_label=label, seed=seed, threads=threads
+        setup.params, setup.ground_truth, participant_label=label, seed=seed, threads=threads
     )
+    cohort = (setup.record, setup.columns) if params.global_config.cohort is not None else None
     return write_participant(
         Path(output_dir),
         label,
         results,
         m0_pairs=m0_pairs(params),
         resolved_params=participant_document(params, seed, label),
-        provenance=provenance(results, participant_label=label, seed=seed),
+        provenance=provenance(results, participant_label=label, seed=seed, cohort=cohort),
         ground_truth_description=describe_ground_truth(params),
         threads=threads,
     )
@@ -242,27 +257,34 @@ def preflight(
     n_procs: int,
     max_memory: int | None,
     threads: int,
+    *,
+    seed: int | None = None,
 ) -> Any:
     """The checks both front doors run before touching the output: load (and so validate) the
-    ground truth, estimate the peak memory (of ``n_procs`` processes sharing ``threads`` CPUs)
-    against the limit, and check that every file name the participants will get fits the file
-    system under ``folder``; a background-suppressed series must have an M0. Returns the
-    ground truth."""
+    ground truth, draw every participant of a cohort (``seed``: ``--seed``) and refuse what
+    the ground truth cannot take (:func:`asldro.cohort.check_cohort`), estimate the peak memory
+    (of ``n_procs`` processes sharing ``threads`` CPUs) against the limit, and check that every
+    file name the participants will get fits the file system under ``folder``; a
+    background-suppressed series must have an M0. Returns the ground truth (with a cohort the
+    base one, :func:`load_params_ground_truth`)."""
+    from asldro.cohort import check_cohort
     from asldro.output import check_participant_names
     from asldro.pipelines.calibration import check_suppressed_series_calibrated
     from asldro.pipelines.memory import check_memory
 
     ground_truth = load_params_ground_truth(params)
-    check_suppressed_series_calibrated(params, ground_truth)
+    # with a cohort: a participant's own parameters and ground truth (the one with a lesion)
+    checked, truth = check_cohort(params, ground_truth, labels, seed)
+    check_suppressed_series_calibrated(checked, truth)
     check_memory(
-        params,
+        checked,
         participants=len(labels),
         parallel=n_procs,
         max_memory=max_memory,
-        ground_truth=ground_truth,
+        ground_truth=truth,
         threads=threads,
     )
-    check_participant_names(folder, params, ground_truth, labels)
+    check_participant_names(folder, checked, truth, labels)
     return ground_truth
 
 
@@ -307,7 +329,9 @@ def generate(
     threads = thread_budget(threads)
     report = _reports_wanted(report, in_process=worker_processes(n_procs, len(labels)) == 1)
     plan = plan_output(output, overwrite=overwrite)
-    ground_truth = preflight(params, plan.build_parent, labels, n_procs, max_memory, threads)
+    ground_truth = preflight(
+        params, plan.build_parent, labels, n_procs, max_memory, threads, seed=seed
+    )
     with building(plan) as area, _errors_named_at(plan.target, area):
         generate_participants(
             params,

@@ -274,7 +274,7 @@ def run_participant(
     from asldro.output import remove_created
 
     params, labels, ground_truth, threads = _checked_run(
-        output_dir, labels, params_file, n_procs, max_memory
+        output_dir, labels, params_file, n_procs, max_memory, seed=seed
     )
     report = _reports_wanted(report)  # exit 69 before anything is written, if required
     created = prepare_output_dir(output_dir, labels)
@@ -308,6 +308,8 @@ def _checked_run(
     params_file: str | None,
     n_procs: int,
     max_memory: int | None,
+    *,
+    seed: int | None = None,
 ) -> tuple[Any, tuple[str, ...], Any, int]:
     """Everything the participant level checks before anything is written: the thread budget,
     the parameters (and so the labels, when none were given), the output folder, then the
@@ -321,7 +323,7 @@ def _checked_run(
     params = load_run_params(params_file)
     labels = participant_labels_for(params, labels)
     check_dataset_folder(output_dir, labels)
-    ground_truth = preflight(params, output_dir, labels, n_procs, max_memory, threads)
+    ground_truth = preflight(params, output_dir, labels, n_procs, max_memory, threads, seed=seed)
     return params, labels, ground_truth, threads
 
 

@@ -315,7 +315,10 @@ def _provenance(
 ) -> dict[str, Any]:
     """Per-participant provenance: the given mapping plus each series' parameters, each image's
     record summary (seeds, noise sigma and reference, motion ..., under ``meta``) and filter
-    history."""
+    history; the mapping's ``participant`` (a cohort's participants.tsv columns,
+    docs/cohort.md) goes to the top level of the file."""
+    given = dict(provenance)
+    participant = given.pop("participant", None)
     series = []
     for result in results:
         images = {
@@ -341,8 +344,9 @@ def _provenance(
         "participant_id": f"sub-{label}",
         "generated_by": f"asldro {__version__}",
         "parameters": participant_params_path(label),
-        "provenance": to_jsonable(provenance),
+        "provenance": to_jsonable(given),
         "series": series,
+        **({} if participant is None else {"participant": to_jsonable(participant)}),
     }
 
 

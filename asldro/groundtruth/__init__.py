@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from typing import Sequence
+
 from asldro.groundtruth.arterial import with_default_abat
 from asldro.groundtruth.builtin import BUILTIN_GROUND_TRUTHS, builtin_ground_truth
 from asldro.groundtruth.errors import GroundTruthError
@@ -14,6 +16,7 @@ from asldro.groundtruth.maps import subject_ground_truth
 from asldro.groundtruth.lesions import insert_lesions
 from asldro.groundtruth.modify import apply_global_config, check_ranges
 from asldro.groundtruth.types import GroundTruth
+from asldro.params.lesions import Lesion
 from asldro.params.types import GlobalConfig, GroundTruthSource
 
 __all__ = [
@@ -22,6 +25,8 @@ __all__ = [
     "GroundTruthError",
     "apply_global_config",
     "builtin_ground_truth",
+    "finish_ground_truth",
+    "load_base_ground_truth",
     "load_ground_truth",
     "read_ground_truth",
     "write_ground_truth",
@@ -35,7 +40,8 @@ def load_ground_truth(
     maps (:mod:`asldro.groundtruth.maps`), then apply
     ``global_config`` (overrides, modulation, parameter overrides) and the run-time range checks
     (docs/physics.md §3.3), then insert its lesions (§3.7); where ``abv`` is given without
-    ``abat``, the default ``abat`` (:func:`asldro.groundtruth.arterial.with_default_abat`).
+    ``abat``, the default ``abat`` (:func:`asldro.groundtruth.arterial.with_default_abat`):
+    :func:`finish_ground_truth` of :func:`load_base_ground_truth`.
 
     Parameters
     ----------
@@ -55,6 +61,22 @@ def load_ground_truth(
         Unknown name, unreadable or invalid file, unknown quantity, a value out of range,
         ``tissue_model`` partial_volume for a file, or a lesion that cannot be inserted.
     """
+    base = load_base_ground_truth(source, global_config)
+    return finish_ground_truth(base, () if global_config is None else global_config.lesions)
+
+
+def finish_ground_truth(gt: GroundTruth, lesions: Sequence[Lesion]) -> GroundTruth:
+    """``gt`` (a base ground truth, :func:`load_base_ground_truth`) with ``lesions`` inserted
+    (docs/physics.md §3.7), then the default ``abat`` where ``abv`` is given without it. A
+    cohort (docs/cohort.md) calls it per participant, after its tissue values."""
+    return with_default_abat(insert_lesions(gt, lesions))
+
+
+def load_base_ground_truth(
+    source: GroundTruthSource, global_config: GlobalConfig | None = None
+) -> GroundTruth:
+    """The ground truth of :func:`load_ground_truth` before its lesions and the default
+    ``abat``: loaded, with ``global_config`` applied and its values checked."""
     tissue_model = None if global_config is None else global_config.tissue_model
     if source.name is not None:
         # the default model by default: the cached value of builtin_ground_truth(name)
@@ -80,7 +102,5 @@ def load_ground_truth(
         raise GroundTruthError("ground_truth: neither a built-in name nor a NIfTI path was given")
     if global_config is None:
         check_ranges(gt, where)
-    else:
-        gt = apply_global_config(gt, global_config, where)
-        gt = insert_lesions(gt, global_config.lesions)
-    return with_default_abat(gt)
+        return gt
+    return apply_global_config(gt, global_config, where)

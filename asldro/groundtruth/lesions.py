@@ -152,7 +152,8 @@ def _averaged(
     return out
 
 
-def _inside_field_of_view(gt: GroundTruth, point: Sequence[float]) -> bool:
+def inside_field_of_view(gt: GroundTruth, point: Sequence[float]) -> bool:
+    """True when the world point ``point`` (mm) lies in a voxel of the ground truth's grid."""
     index = np.linalg.solve(
         gt.affine[:3, :3], np.asarray(point, dtype=np.float64) - gt.affine[:3, 3]
     )
@@ -253,7 +254,7 @@ def lesion_membership(gt: GroundTruth, lesion: Lesion) -> Membership:
         The centre is outside the ground truth's field of view, the mask is unreadable, not
         3-D or has values outside [0, 1], or the lesion covers no voxel of the ground truth.
     """
-    if lesion.centre is not None and not _inside_field_of_view(gt, lesion.centre):
+    if lesion.centre is not None and not inside_field_of_view(gt, lesion.centre):
         centre = ", ".join(f"{value:g}" for value in lesion.centre)
         raise GroundTruthError(
             f"{lesion.where}.centre: [{centre}] mm is outside the ground truth's field of view"

@@ -877,6 +877,282 @@ LESION = Variants(
 
 
 # --------------------------------------------------------------------------------------------
+# Cohorts (issue 14 items 1-2; docs/cohort.md): the kinds of global_configuration.cohort.
+
+COHORT_QUANTITIES = (
+    "perfusion_rate",
+    "transit_time",
+    "t1",
+    "t2",
+    "t2_star",
+    "m0_scale",
+    "abv",
+    "abat",
+)
+"""The per-tissue quantities a cohort draws, in column order: the ground truth's quantities of
+those names, and ``m0_scale`` (a factor on the tissue's ``m0``)."""
+COHORT_DISTRIBUTIONS = ("normal", "truncnormal", "uniform", "lognormal", "fixed")
+"""The distributions of a drawn value (docs/cohort.md "Distributions")."""
+COHORT_DEFAULT_SEED = 0
+"""The ``seed`` of a cohort given without one (``--seed`` replaces it)."""
+COHORT_LESION_DEFAULT_NAME = "cohortlesion"
+"""The dseg name of the cohort's lesion given without ``name``."""
+COHORT_MOTION_SCENARIOS = ("none", "jitter", "drift", "jumps")
+"""The motion scenarios of a cohort (docs/cohort.md "Motion")."""
+COHORT_DISTRIBUTION = Named(
+    "cohort_distribution",
+    Variants(
+        DISTRIBUTION_TAG,
+        (
+            (
+                "normal",
+                Record(
+                    (
+                        Field("mean", Number(), description="mean"),
+                        Field("sd", Number(minimum=0), description="standard deviation"),
+                    ),
+                    required=("mean", "sd"),
+                ),
+            ),
+            (
+                "truncnormal",
+                Record(
+                    (
+                        Field("mean", Number(), description="mean of the parent normal"),
+                        Field(
+                            "sd",
+                            Number(exclusive_minimum=0),
+                            description="standard deviation of the parent normal",
+                        ),
+                        Field("min", Number(), description="lower bound (absent: none)"),
+                        Field("max", Number(), description="upper bound (absent: none)"),
+                    ),
+                    required=("mean", "sd"),
+                ),
+            ),
+            (
+                "uniform",
+                Record(
+                    (
+                        Field("min", Number(), description="lower bound"),
+                        Field("max", Number(), description="upper bound (>= min)"),
+                    ),
+                    required=("min", "max"),
+                ),
+            ),
+            (
+                "lognormal",
+                Record(
+                    (
+                        Field("mean", Number(exclusive_minimum=0), description="mean of the value"),
+                        Field(
+                            "sd", Number(minimum=0), description="standard deviation of the value"
+                        ),
+                    ),
+                    required=("mean", "sd"),
+                ),
+            ),
+            ("fixed", Record((Field("value", Number(), description="the value"),), ("value",))),
+        ),
+    ),
+    "a distribution {distribution: normal (mean, sd), truncnormal (mean, sd, min, max), "
+    "uniform (min, max), lognormal (mean, sd of the value) or fixed (value)}",
+)
+"""A drawn value: normal, truncated normal, uniform, log-normal (mean and SD of the value) or
+fixed (:mod:`asldro.params.cohort`)."""
+COHORT_NUMBER = AnyOf((Number(), COHORT_DISTRIBUTION), 'a number or a {"distribution": ...} object')
+"""A number, or a distribution it is drawn from."""
+COHORT_TISSUE = Table(None, tuple(Field(name, COHORT_DISTRIBUTION) for name in COHORT_QUANTITIES))
+"""``{quantity: distribution}`` of one tissue."""
+COHORT_TISSUES = Named(
+    "cohort_tissues",
+    Table(COHORT_TISSUE),
+    "{tissue: {quantity: distribution}} (quantities perfusion_rate, transit_time, t1, t2, "
+    "t2_star, m0_scale, abv, abat)",
+)
+"""``{tissue: {quantity: distribution}}``: tissues named as the ground truth's segmentation."""
+PER_AXIS_SD = AnyOf(
+    (Number(minimum=0), Array(Number(minimum=0), min_items=3, max_items=3)),
+    "a number >= 0 (every axis) or [x, y, z]",
+)
+PER_AXIS_END = AnyOf(
+    (Number(), Array(Number(), min_items=3, max_items=3), COHORT_DISTRIBUTION),
+    'a number (every axis), [x, y, z] or a {"distribution": ...} drawn per axis',
+)
+_MOTION_SD = (
+    Field("translation_sd", PER_AXIS_SD, "mm", "standard deviation of each translation", 0.0),
+    Field("rotation_sd", PER_AXIS_SD, "degrees", "standard deviation of each rotation", 0.0),
+)
+COHORT_MOTION = Named(
+    "cohort_motion",
+    Variants(
+        "scenario",
+        (
+            ("none", Record(())),
+            ("jitter", Record(_MOTION_SD)),
+            (
+                "drift",
+                Record(
+                    (
+                        Field(
+                            "translation",
+                            PER_AXIS_END,
+                            "mm",
+                            "translation reached at the last volume",
+                            0.0,
+                        ),
+                        Field(
+                            "rotation",
+                            PER_AXIS_END,
+                            "degrees",
+                            "rotation reached at the last volume",
+                            0.0,
+                        ),
+                    )
+                ),
+            ),
+            (
+                "jumps",
+                Record(
+                    (
+                        Field(
+                            "count",
+                            Integer(minimum=0),
+                            description="the number of jumps (at volumes drawn without repeats)",
+                        ),
+                        Field(
+                            "rate",
+                            Number(minimum=0, maximum=1),
+                            description="the probability of a jump at each volume after the first",
+                        ),
+                        *(
+                            Field(field.name, field.kind, field.unit, field.description + " step")
+                            for field in _MOTION_SD
+                        ),
+                    )
+                ),
+            ),
+        ),
+    ),
+    "a motion {scenario: none, jitter (translation_sd, rotation_sd), drift (translation, "
+    "rotation) or jumps (count or rate, translation_sd, rotation_sd)}",
+)
+"""The motion of every asl volume, added to the series' own (docs/cohort.md "Motion")."""
+COHORT_LESION_VALUES = Table(
+    None,
+    tuple(
+        Field(
+            row.name,
+            AnyOf(
+                (Number(), LESION_SCALE, COHORT_DISTRIBUTION),
+                'a number (the value), {"scale": factor} or a {"distribution": ...} of the '
+                "value",
+            ),
+            row.unit,
+        )
+        for row in QUANTITIES
+        if row.name != "seg_label"
+    ),
+)
+COHORT_LESION = Named(
+    "cohort_lesion",
+    Record(
+        (
+            Field(
+                "probability",
+                Number(minimum=0, maximum=1),
+                description="the probability that a participant has the lesion",
+            ),
+            Field("shape", Choice(("sphere",)), description="the lesion's shape", default="sphere"),
+            Field("radius", COHORT_NUMBER, "mm", "radius (> 0 when drawn)"),
+            Field(
+                "centre",
+                Array(COHORT_NUMBER, min_items=3, max_items=3),
+                "mm",
+                "world coordinates of the centre, each a number or a distribution",
+            ),
+            Field(
+                "name",
+                LESION_NAME,
+                description="the lesion's name in desc-groundtruth_dseg.tsv (default "
+                f"{COHORT_LESION_DEFAULT_NAME})",
+            ),
+            Field(
+                "label",
+                Integer(minimum=1, maximum=65535),
+                description="its label in the dseg (default: one above every label before it)",
+            ),
+            Field(
+                "values",
+                COHORT_LESION_VALUES,
+                description="quantities inside the lesion",
+                default={},
+            ),
+            *_LESION_EDGE,
+        ),
+        required=("probability", "radius", "centre"),
+    ),
+    "a lesion {probability, radius, centre, values, name, label, edge, edge_width}",
+)
+"""The cohort's lesion: present with ``probability``, a sphere of drawn radius and centre."""
+COHORT_GROUP_NAME = Text(
+    pattern="^[A-Za-z0-9][A-Za-z0-9_+]*$",
+    means="letters, digits, _ and +, starting with a letter or digit",
+)
+COHORT_GROUP = Record(
+    (
+        Field("name", COHORT_GROUP_NAME, description="the group's name (participants.tsv)"),
+        Field(
+            "share",
+            Number(minimum=0, maximum=1),
+            description="the expected fraction of the participants in the group",
+        ),
+        Field(
+            "participants",
+            Array(
+                Text(
+                    pattern=f"^(sub-)?[{LABEL_CHARACTERS}]+$",
+                    means="a participant label (letters, digits and +)",
+                ),
+                min_items=1,
+            ),
+            description="participant labels that are in the group",
+        ),
+        Field("tissues", COHORT_TISSUES, description="distributions replacing the cohort's"),
+        Field("lesions", COHORT_LESION, description="the group's lesion instead of the cohort's"),
+        Field("motion", COHORT_MOTION, description="the group's motion instead of the cohort's"),
+    ),
+    required=("name",),
+)
+COHORT_SESSION_LABEL = Text(
+    pattern=f"^(ses-)?[{LABEL_CHARACTERS}]+$", means="a BIDS session label (letters, digits, +)"
+)
+COHORT = Record(
+    (
+        Field(
+            "seed",
+            Integer(minimum=0),
+            description="seed of every draw (--seed replaces it)",
+            default=COHORT_DEFAULT_SEED,
+        ),
+        Field("tissues", COHORT_TISSUES, description="{tissue: {quantity: distribution}}"),
+        Field("groups", Array(COHORT_GROUP, min_items=1), description="the groups"),
+        Field("motion", COHORT_MOTION, description="the motion scenario of the asl series"),
+        Field("lesions", COHORT_LESION, description="a lesion some participants have"),
+        Field(
+            "sessions",
+            AnyOf(
+                (Integer(minimum=1), Array(COHORT_SESSION_LABEL, min_items=1)),
+                "a count >= 1 or a list of session labels",
+            ),
+            description="test-retest sessions: a count (labels 1..n) or a list of labels",
+        ),
+    )
+)
+"""``global_configuration.cohort`` (docs/cohort.md)."""
+
+
+# --------------------------------------------------------------------------------------------
 # The catalog. Row order is the order of the resolved file (and of defaults.json).
 
 GLOBAL_PARAMETERS: tuple[Parameter, ...] = (
@@ -957,6 +1233,18 @@ GLOBAL_PARAMETERS: tuple[Parameter, ...] = (
         "overlap): each a sphere {centre, radius}, an ellipsoid {centre, radii, rotation} (world "
         "mm) or a mask NIfTI, with its name, dseg label, values ({quantity: value or "
         '{"scale": s}}) and edge (sharp or smooth); docs/physics.md §3.7',
+        origin="asldro",
+    ),
+    Parameter(
+        "cohort",
+        (GLOBAL,),
+        COHORT,
+        "",
+        NO_DEFAULT,
+        "A cohort: per-participant physiology drawn from distributions ({seed, tissues: "
+        "{tissue: {quantity: distribution}}, groups, motion, lesions, sessions}); every draw "
+        "from streams of (seed, participant label), recorded in code/provenance and "
+        "participants.tsv; docs/cohort.md",
         origin="asldro",
     ),
     Parameter(

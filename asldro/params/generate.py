@@ -158,7 +158,7 @@ def summary(kind: Kind) -> str:
     """A kind in a few words for the README: ``number in [0, 100]``, ``one of ge, se, ir``."""
     words = None
     if isinstance(kind, Named):
-        words = summary(kind.kind)
+        words = kind.title or summary(kind.kind)
     elif isinstance(kind, (Number, Integer)):
         name = "number" if isinstance(kind, Number) else "integer"
         bounds = bounds_text(kind.schema())

@@ -5,7 +5,7 @@ file-pair forms (ASLDRO's ``{"nii", "json"}``, MRImageTools' ``{"nii_file", "jso
 resolved as ``{"nii", "json"}`` with absolute paths to files that exist) or the keys of a
 subject-specific ground truth (:mod:`asldro.params.subject`), ``subject_label`` loses its ``-``
 (not allowed in a BIDS label) with a warning, and the ``lesions`` are resolved by
-:mod:`asldro.params.lesions` (mask paths made absolute).
+:mod:`asldro.params.lesions` (mask paths made absolute), the ``cohort`` by :mod:`asldro.params.cohort`.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from asldro.labels import SUBJECT_PREFIX, is_label
 from asldro.params.builtin import BUILTIN_GROUND_TRUTHS
 from asldro.params.catalog import GLOBAL, GROUND_TRUTH_FILE_KEYS, parameters
 from asldro.params.kinds import NO_DEFAULT
+from asldro.params.cohort import COHORT_KEY, cohort_from, resolve_cohort
 from asldro.params.lesions import LESIONS_KEY, lesions_from, resolve_lesions
 from asldro.params.rules import INVALID, show
 from asldro.params.subject import absolute_path, is_subject, resolve_subject, subject_maps_from
@@ -112,6 +113,8 @@ def resolve_global(value: Any, folder: Path, failures: Failures, problems: list[
         )
     if out.get(LESIONS_KEY, INVALID) is not INVALID:
         out[LESIONS_KEY] = resolve_lesions(out[LESIONS_KEY], folder, (*path, LESIONS_KEY), problems)
+    if out.get(COHORT_KEY, INVALID) is not INVALID:
+        out[COHORT_KEY] = resolve_cohort(out[COHORT_KEY], (*path, COHORT_KEY), problems)
     if out.get("subject_label", INVALID) is not INVALID:
         out["subject_label"] = resolve_subject_label(
             out["subject_label"], (*path, "subject_label"), problems
@@ -154,6 +157,7 @@ def global_config_from(resolved: Mapping[str, Any]) -> GlobalConfig:
         subject_label=resolved.get("subject_label"),
         tissue_model=resolved.get("tissue_model"),
         lesions=lesions_from(resolved.get(LESIONS_KEY)),
+        cohort=cohort_from(resolved.get(COHORT_KEY)),
         ground_truth=source,
         image_override=dict(resolved["image_override"]),
         parameter_override=dict(resolved["parameter_override"]),

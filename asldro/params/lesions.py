@@ -58,11 +58,14 @@ class Lesion:  # pylint: disable=too-many-instance-attributes  # the keys of doc
     edge: str = "sharp"
     edge_width: float = LESION_DEFAULT_EDGE_WIDTH
     values: Mapping[str, LesionValue] = field(default_factory=dict)
+    place: str = ""
+    """The lesion's place in the parameter file when it is not ``lesions[index]`` (a cohort's
+    lesion: ``global_configuration.cohort.lesions``)."""
 
     @property
     def where(self) -> str:
         """The lesion's place in the parameter file, for messages."""
-        return f"global_configuration.{LESIONS_KEY}[{self.index}]"
+        return self.place or f"global_configuration.{LESIONS_KEY}[{self.index}]"
 
     @property
     def smooth(self) -> bool:

@@ -19,12 +19,14 @@ from typing import Any, Mapping, Union
 from asldro.params.background import SuppressionSettings
 from asldro.params.background import settings as suppression_settings
 from asldro.params.catalog import DISPERSION_TAG
+from asldro.params.cohort import Cohort
 from asldro.params.lesions import Lesion
 from asldro.params.slices import DEFAULT_SLICE_READOUT_TIME, series_slice_timing
 
-NON_PARAMETER_FIELDS = ("description", "series_type")
+NON_PARAMETER_FIELDS = ("description", "series_type", "added_motion")
 """Fields of the typed series that are not parameters: ``description`` (the entry's
-``series_description``) and ``series_type``."""
+``series_description``), ``series_type`` and an asl series' ``added_motion`` (a cohort's drawn
+motion per volume, docs/cohort.md)."""
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,7 @@ class GlobalConfig:
     """``global_configuration`` of the parameter file (docs/physics.md §2.2); ``subject_label``
     is the participant label when the command line gives none (already without ``-``);
     ``tissue_model`` the tissue model of a built-in ground truth when given; ``lesions`` the
-    lesions of ``global_configuration.lesions``."""
+    lesions of ``global_configuration.lesions``; ``cohort`` its cohort."""
 
     ground_truth: GroundTruthSource
     image_override: Mapping[str, float]
@@ -76,6 +78,8 @@ class GlobalConfig:
     is then partial-volume, a file single-label)."""
     lesions: tuple[Lesion, ...] = ()
     """The lesions inserted into the ground truth, in order (docs/physics.md §3.7)."""
+    cohort: Cohort | None = None
+    """``global_configuration.cohort`` (docs/cohort.md); None without one."""
 
 
 @dataclass(frozen=True)
@@ -91,6 +95,18 @@ class Motion:
     transl_x: float = 0.0
     transl_y: float = 0.0
     transl_z: float = 0.0
+
+    def plus(self, other: "Motion") -> "Motion":
+        """The motion whose six parameters are the sums of this one's and ``other``'s (a
+        cohort's motion is added to the series' own, docs/cohort.md)."""
+        return Motion(
+            rot_x=self.rot_x + other.rot_x,
+            rot_y=self.rot_y + other.rot_y,
+            rot_z=self.rot_z + other.rot_z,
+            transl_x=self.transl_x + other.transl_x,
+            transl_y=self.transl_y + other.transl_y,
+            transl_z=self.transl_z + other.transl_z,
+        )
 
     @property
     def is_identity(self) -> bool:
@@ -222,6 +238,9 @@ class AslSeries:  # pylint: disable=too-many-instance-attributes  # one field pe
     slice_order: str = "ascending"  # "ascending" | "descending" | "interleaved"
     multiband_factor: int = 1
     series_type: str = "asl"
+    added_motion: tuple[Motion, ...] = ()
+    """Motion added to each volume's (one per entry of :attr:`volumes`; empty: none): a
+    cohort's drawn motion (docs/cohort.md)."""
 
     @property
     def bolus_cut_off(self) -> Any:
@@ -290,10 +309,15 @@ class AslSeries:  # pylint: disable=too-many-instance-attributes  # one field pe
                         signal_time=timing.signal_time,
                         echo_time=self.echo_time[token_index],
                         repetition_time=self.repetition_time[token_index],
-                        motion=self.motion[token_index],
+                        motion=self._volume_motion(token_index, len(volumes)),
                     )
                 )
         return tuple(volumes)
+
+    def _volume_motion(self, token_index: int, volume_index: int) -> Motion:
+        """The motion of a volume: its token's, plus the added motion of the volume."""
+        own = self.motion[token_index]
+        return own.plus(self.added_motion[volume_index]) if self.added_motion else own
 
     @property
     def volume_tokens(self) -> tuple[str, ...]:

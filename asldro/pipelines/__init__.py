@@ -8,7 +8,7 @@ volume (or ground-truth quantity) goes through.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from asldro.groundtruth.types import GroundTruth
 from asldro.jsonable import to_jsonable
@@ -91,9 +91,16 @@ def _simulate(
 
 
 def provenance(
-    results: Sequence[SeriesResult], *, participant_label: str, seed: int | None
+    results: Sequence[SeriesResult],
+    *,
+    participant_label: str,
+    seed: int | None,
+    cohort: tuple[Mapping[str, Any], Sequence[Mapping[str, Any]]] | None = None,
 ) -> dict[str, Any]:
-    """JSON-able record of how each series was made: seeds, noise sigma and reference, history."""
+    """JSON-able record of how each series was made: seeds, noise sigma and reference, history;
+    with a cohort (``cohort``: the participant's record and columns of
+    :func:`asldro.cohort.participant_setup`) also ``cohort`` (every drawn value and its stream)
+    and ``participant`` (``{"columns": [...]}``, its participants.tsv columns)."""
     series = []
     for result in results:
         for name, image in result.images.items():
@@ -110,6 +117,12 @@ def provenance(
                     "history": to_jsonable(list(image.history)),
                 }
             )
+    extra: dict[str, Any] = {}
+    if cohort is not None:
+        extra = {
+            "cohort": to_jsonable(dict(cohort[0])),
+            "participant": {"columns": to_jsonable([dict(column) for column in cohort[1]])},
+        }
     return {
         "participant_label": participant_label,
         "seed_override": seed,
@@ -123,4 +136,5 @@ def provenance(
             "volume)))), label = int.from_bytes(label.encode('utf-8'), 'big')"
         ),
         "series": series,
+        **extra,
     }

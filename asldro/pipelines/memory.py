@@ -121,13 +121,20 @@ def _voxels(shape: Sequence[int]) -> int:
     return int(math.prod(int(n) for n in shape))
 
 
+def _motions(series) -> tuple[Motion, ...]:
+    """The motion of every volume (an asl series' volumes carry a cohort's added motion)."""
+    if isinstance(series, AslSeries):
+        return tuple(volume.motion for volume in series.volumes)
+    return series.motion if isinstance(series.motion, tuple) else (series.motion,)
+
+
 def _rotated(motion: Motion | Sequence[Motion]) -> bool:
     motions = motion if isinstance(motion, (tuple, list)) else (motion,)
     return any(m.rot_x or m.rot_y or m.rot_z for m in motions)
 
 
 def _on_truth_grid(series, gt: GroundTruth) -> bool:
-    motions = series.motion if isinstance(series.motion, tuple) else (series.motion,)
+    motions = _motions(series)
     return tuple(series.acq_matrix) == tuple(gt.shape) and all(m.is_identity for m in motions)
 
 
@@ -177,7 +184,7 @@ def _series_bytes(series, gt: GroundTruth, n_labels: int, threads: int) -> tuple
     ``threads`` is the participant's thread budget."""
     n_acq, n_gt = _voxels(series.acq_matrix), _voxels(gt.shape)
     identity = _on_truth_grid(series, gt)
-    extra = ROTATION * n_gt if _rotated(series.motion) else 0.0
+    extra = ROTATION * n_gt if _rotated(_motions(series)) else 0.0
     if isinstance(series, AslSeries):
         volumes = len(series.volumes)
         threads = volume_threads(volumes, threads)
