@@ -13,6 +13,8 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from asldro.omit import OMIT_WHEN_EMPTY
+
 MAX_ARRAY_ITEMS = 4096
 
 
@@ -22,7 +24,8 @@ def to_jsonable(value: Any) -> Any:
 
     Mappings become dicts (keys as strings), sequences lists, numpy scalars Python numbers,
     small arrays lists (large ones a ``{"shape", "dtype"}`` summary), non-finite floats strings,
-    dataclasses dicts, paths strings; anything else its ``repr``.
+    dataclasses dicts (without an empty field marked :data:`OMIT_WHEN_EMPTY`), paths strings;
+    anything else its ``repr``.
     """
     if value is None or isinstance(value, (bool, str)):
         return value
@@ -38,7 +41,11 @@ def to_jsonable(value: Any) -> Any:
     if isinstance(value, PurePath):
         return str(value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {
+            f.name: to_jsonable(getattr(value, f.name))
+            for f in dataclasses.fields(value)
+            if not (f.metadata.get(OMIT_WHEN_EMPTY) and not getattr(value, f.name))
+        }
     if isinstance(value, np.ndarray):
         if value.size > MAX_ARRAY_ITEMS:
             return {"shape": list(value.shape), "dtype": str(value.dtype)}

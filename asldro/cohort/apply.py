@@ -33,7 +33,7 @@ from asldro.params.cohort import Cohort, CohortLesion, Distribution
 from asldro.params.errors import ParamError
 from asldro.params.lesions import Lesion, LesionValue
 from asldro.params.rules import bounds_text, outside_bounds, quantity_rule
-from asldro.params.types import AslSeries, DroParams, Motion
+from asldro.params.types import AslSeries, DroParams, Motion, Series
 
 M0_SCALE = "m0_scale"
 """The cohort quantity that multiplies the tissue's ``m0``."""
@@ -96,15 +96,20 @@ def participant_setup(
     check_ground_truth(params, cohort, ground_truth)
     draw = draw_participant(cohort, label, seed)
     valued = with_tissue_values(ground_truth, draw)
-    lesion = cohort_lesion(draw, len(params.global_config.lesions))
-    from asldro.groundtruth import finish_ground_truth
-
-    truth = finish_ground_truth(
-        valued, (*params.global_config.lesions, *(() if lesion is None else (lesion,)))
-    )
+    truth = _with_lesions(params, valued, draw)
     moved, motion = with_motion(params, cohort, draw, session)
     record = {**draw.record(), "session": session, "motion": motion}
     return ParticipantSetup(moved, truth, record, participant_columns(cohort, valued, draw))
+
+
+def _with_lesions(params: DroParams, valued: GroundTruth, draw: ParticipantDraw) -> Any:
+    """``valued`` (the participant's tissue values) with the global lesions, then the
+    participant's cohort lesion, and the default ``abat``."""
+    from asldro.groundtruth import finish_ground_truth
+
+    lesion = cohort_lesion(draw, len(params.global_config.lesions))
+    extra = () if lesion is None else (lesion,)
+    return finish_ground_truth(valued, (*params.global_config.lesions, *extra))
 
 
 # --------------------------------------------------------------------------------------------
@@ -285,7 +290,7 @@ def with_motion(
     scenario = motion_scenario(cohort, draw.group)
     if scenario is None or scenario.scenario == "none":
         return params, []
-    series = []
+    series: list[Series] = []
     records = []
     for position, entry in enumerate(params.series, start=1):
         if not isinstance(entry, AslSeries):
@@ -400,23 +405,10 @@ def _lesion_columns(
                 "Units": "mm",
             }
         )
-    kinds: list[tuple[str, bool]] = []
-    for lesion in lesions:
-        for name, given in lesion.values.items():
-            scale = isinstance(given, LesionValue) and given.scale is not None
-            if (name, scale) not in kinds:
-                kinds.append((name, scale))
-    for name, scale in sorted(kinds, key=lambda kind: (COHORT_ORDER.get(kind[0], 99), kind)):
-        value = None
-        if present and found is not None:
-            given = found.lesion.values.get(name)
-            if isinstance(given, Distribution) and not scale:
-                value = found.values[name].value
-            elif isinstance(given, LesionValue) and (given.scale is not None) == scale:
-                value = given.scale if scale else given.value
+    for name, scale in _lesion_value_kinds(lesions):
         column: dict[str, Any] = {
             "name": f"lesion_{name}_scale" if scale else f"lesion_{name}",
-            "value": value,
+            "value": _lesion_value(found, name, scale) if present else None,
             "Description": (
                 f"factor on each tissue's {_words(name)} inside the lesion"
                 if scale
@@ -428,6 +420,28 @@ def _lesion_columns(
             column["Units"] = unit
         columns.append(column)
     return columns
+
+
+def _lesion_value_kinds(lesions: Sequence[CohortLesion]) -> list[tuple[str, bool]]:
+    """Every (quantity, is a scale) the lesions' values name, in column order."""
+    kinds: list[tuple[str, bool]] = []
+    for lesion in lesions:
+        for name, given in lesion.values.items():
+            scale = isinstance(given, LesionValue) and given.scale is not None
+            if (name, scale) not in kinds:
+                kinds.append((name, scale))
+    return sorted(kinds, key=lambda kind: (COHORT_ORDER.get(kind[0], len(COHORT_ORDER)), kind))
+
+
+def _lesion_value(found: Any, name: str, scale: bool) -> float | None:
+    """The participant's lesion value (or scale factor) of ``name``; None when its lesion
+    gives none of that kind."""
+    given = found.lesion.values.get(name)
+    if isinstance(given, Distribution) and not scale:
+        return float(found.values[name].value)
+    if isinstance(given, LesionValue) and (given.scale is not None) == scale:
+        return given.scale if scale else given.value
+    return None
 
 
 # --------------------------------------------------------------------------------------------

@@ -255,7 +255,7 @@ def describe_motion(
     label: str,
     session: str | None,
     series_index: int,
-    motion: Sequence[Sequence[float]],
+    motion: np.ndarray | Sequence[Sequence[float]],
 ) -> dict[str, Any]:
     """JSON-able record of one series' drawn motion."""
     return {

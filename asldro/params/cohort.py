@@ -195,7 +195,8 @@ class MotionScenario:  # pylint: disable=too-many-instance-attributes  # the key
         """The typed scenario of a (valid) motion object."""
 
         def sds(key: str) -> tuple[float, float, float]:
-            values = _triple(given.get(key, 0.0), f"{where}.{key}")
+            value = given.get(key, 0.0)  # numbers only (the schema's PER_AXIS_SD)
+            values = value if isinstance(value, (list, tuple)) else [value] * 3
             return (float(values[0]), float(values[1]), float(values[2]))
 
         return cls(

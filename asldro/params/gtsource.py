@@ -4,8 +4,9 @@ The rules here that the schema cannot state: a ground-truth object gives exactly
 file-pair forms (ASLDRO's ``{"nii", "json"}``, MRImageTools' ``{"nii_file", "json_file"}``;
 resolved as ``{"nii", "json"}`` with absolute paths to files that exist) or the keys of a
 subject-specific ground truth (:mod:`asldro.params.subject`), ``subject_label`` loses its ``-``
-(not allowed in a BIDS label) with a warning, and the ``lesions`` are resolved by
-:mod:`asldro.params.lesions` (mask paths made absolute), the ``cohort`` by :mod:`asldro.params.cohort`.
+(not allowed in a BIDS label) with a warning, the ``lesions`` are resolved by
+:mod:`asldro.params.lesions` (mask paths made absolute) and the ``cohort`` by
+:mod:`asldro.params.cohort`.
 """
 
 from __future__ import annotations

@@ -11,11 +11,12 @@ Each field of a series is the catalog row of that name (``asldro/params/catalog.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Mapping, Union
 
+from asldro.omit import OMIT_WHEN_EMPTY
 from asldro.params.background import SuppressionSettings
 from asldro.params.background import settings as suppression_settings
 from asldro.params.catalog import DISPERSION_TAG
@@ -62,7 +63,7 @@ class GroundTruthSource:
 
 
 @dataclass(frozen=True)
-class GlobalConfig:
+class GlobalConfig:  # pylint: disable=too-many-instance-attributes  # a field per catalog key
     """``global_configuration`` of the parameter file (docs/physics.md §2.2); ``subject_label``
     is the participant label when the command line gives none (already without ``-``);
     ``tissue_model`` the tissue model of a built-in ground truth when given; ``lesions`` the
@@ -238,7 +239,7 @@ class AslSeries:  # pylint: disable=too-many-instance-attributes  # one field pe
     slice_order: str = "ascending"  # "ascending" | "descending" | "interleaved"
     multiband_factor: int = 1
     series_type: str = "asl"
-    added_motion: tuple[Motion, ...] = ()
+    added_motion: tuple[Motion, ...] = field(default=(), metadata={OMIT_WHEN_EMPTY: True})
     """Motion added to each volume's (one per entry of :attr:`volumes`; empty: none): a
     cohort's drawn motion (docs/cohort.md)."""
 

@@ -39,6 +39,7 @@ from asldro.params.generate import _cell, _default_cell, _type_cell, summary
 
 API_MODULES = (
     "asldro.api",
+    "asldro.cohort",
     "asldro.quantify",
     "asldro.score",
     "asldro.scoring",

@@ -24,9 +24,7 @@ def _setup(cohort: dict, label: str = "01", *series, **global_config):
     document = cohort_document(cohort, *series)
     document["global_configuration"].update(global_config)
     params = load_params(document)
-    return params, participant_setup(
-        params, load_params_ground_truth(params), label, seed=None
-    )
+    return params, participant_setup(params, load_params_ground_truth(params), label, seed=None)
 
 
 def test_without_a_cohort_the_inputs_come_back_unchanged():
@@ -146,11 +144,7 @@ def test_the_motion_is_added_to_every_asl_volume_and_depends_on_the_session():
             ["cohort.tissues.grey_matter.perfusion_rate", "participant", "truncnormal"],
         ),
         (
-            {
-                "groups": [
-                    {"name": "a", "share": 1.0, "tissues": {"csf": {"t1": normal(-3, 0.1)}}}
-                ]
-            },
+            {"groups": [{"name": "a", "share": 1.0, "tissues": {"csf": {"t1": normal(-3, 0.1)}}}]},
             ["cohort.groups[0].tissues.csf.t1", "participant", "csf t1 -"],
         ),
         (
@@ -186,3 +180,38 @@ def test_a_dense_quantity_is_refused(tmp_path):
     dense = dataclasses.replace(base, maps={**base.maps, "t1": base.dense("t1")})
     with pytest.raises(ParamError, match="t1 is a map of its own"):
         check_cohort(params, dense, ["01"], None)
+
+
+def test_the_series_record_has_the_added_motion_only_with_a_cohort_motion():
+    from asldro.jsonable import to_jsonable
+
+    series = {"series_type": "asl", "series_parameters": {"acq_matrix": [8, 8, 6]}}
+    plain = load_params(cohort_document({}, series))
+    assert "added_motion" not in to_jsonable(plain.series[0])
+    moving = load_params(
+        cohort_document({"motion": {"scenario": "jitter", "rotation_sd": 1}}, series)
+    )
+    setup = participant_setup(moving, load_params_ground_truth(moving), "01", seed=None)
+    assert len(to_jsonable(setup.params.series[0])["added_motion"]) == 3
+
+
+def test_a_drawn_rotation_counts_in_the_memory_estimate():
+    from asldro.pipelines.memory import estimate_peak_memory
+
+    series = {"series_type": "asl", "series_parameters": {"acq_matrix": [8, 8, 6]}}
+    params = load_params(
+        cohort_document({"motion": {"scenario": "jitter", "rotation_sd": 1}}, series)
+    )
+    base = load_params_ground_truth(params)
+    setup = participant_setup(params, base, "01", seed=None)
+    assert estimate_peak_memory(setup.params, base).total > estimate_peak_memory(params, base).total
+
+
+def test_an_insertion_error_of_the_cohort_lesion_names_its_key():
+    from asldro.groundtruth import GroundTruthError
+
+    cohort = {
+        "lesions": {"probability": 1, "radius": 5, "centre": WHITE_MATTER_POINT, "name": "CSF"}
+    }
+    with pytest.raises(GroundTruthError, match=r"^global_configuration\.cohort\.lesions\.name"):
+        _setup(cohort)

@@ -44,7 +44,9 @@ ASL = {"series_type": "asl", "series_parameters": {"acq_matrix": [8, 8, 6]}}
         ),
     ],
 )
-def test_a_refused_cohort_is_one_line_exit_65_and_no_output(tmp_path, capsys, cohort, labels, words):
+def test_a_refused_cohort_is_one_line_exit_65_and_no_output(
+    tmp_path, capsys, cohort, labels, words
+):
     params = tmp_path / "p.json"
     params.write_text(json.dumps(cohort_document(cohort, ASL)))
     out = tmp_path / "out"

@@ -189,7 +189,9 @@ def _scenario(motion: dict):
 
 
 def test_jitter_has_the_requested_sd_per_axis_and_depends_on_session_and_series():
-    scenario = _scenario({"scenario": "jitter", "translation_sd": [0.5, 1.0, 2.0], "rotation_sd": 0.3})
+    scenario = _scenario(
+        {"scenario": "jitter", "translation_sd": [0.5, 1.0, 2.0], "rotation_sd": 0.3}
+    )
     rows = draw_motion(scenario, 0, "01", None, 1, 2000)
     sd = rows.std(axis=0, ddof=1)
     expected = np.array([0.5, 1.0, 2.0, 0.3, 0.3, 0.3])

@@ -24,9 +24,7 @@ def test_without_a_cohort_the_typed_value_is_none_and_the_resolved_file_has_no_k
 def test_a_cohort_is_typed_with_groups_inheriting_and_overriding_per_tissue_quantity():
     cohort = cohort_params(
         {
-            "tissues": {
-                "grey_matter": {"perfusion_rate": normal(60, 8), "t1": normal(1.3, 0.05)}
-            },
+            "tissues": {"grey_matter": {"perfusion_rate": normal(60, 8), "t1": normal(1.3, 0.05)}},
             "motion": {"scenario": "jitter", "translation_sd": [0.1, 0.2, 0.3]},
             "groups": [
                 {"name": "control", "share": 0.6},

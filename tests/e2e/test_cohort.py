@@ -31,9 +31,7 @@ COHORT = {
             "name": "patient",
             "share": 1.0,
             "tissues": {
-                "grey_matter": {
-                    "perfusion_rate": {"distribution": "normal", "mean": 35, "sd": 5}
-                }
+                "grey_matter": {"perfusion_rate": {"distribution": "normal", "mean": 35, "sd": 5}}
             },
         },
     ],
@@ -58,9 +56,7 @@ def _doc() -> dict:
 
 def _hashes(folder, label: str) -> dict[str, str]:
     files = [p for p in folder.rglob("*") if p.is_file() and f"sub-{label}" in str(p)]
-    return {
-        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files
-    }
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
 
 
 @pytest.fixture(scope="module", name="cohort_dataset")
@@ -131,3 +127,11 @@ def test_a_participant_regenerated_alone_is_byte_identical(cohort_dataset, tmp_p
     generate(_doc(), alone, participant_labels=["02"], validate=False, report=False)
     assert _hashes(alone, "02") == _hashes(out, "02")
     assert len(_hashes(alone, "02")) > 20
+
+
+def test_two_processes_give_the_same_participants(cohort_dataset, tmp_path):
+    out, _ = cohort_dataset
+    parallel = tmp_path / "parallel"
+    generate(_doc(), parallel, participant_labels=LABELS, n_procs=2, validate=False, report=False)
+    for label in LABELS:
+        assert _hashes(parallel, label) == _hashes(out, label), label
