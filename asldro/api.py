@@ -135,16 +135,19 @@ def generate_participant(
     results = generate_series(
         setup.params, setup.ground_truth, participant_label=label, seed=seed, threads=threads
     )
-    cohort = (setup.record, setup.columns) if params.global_config.cohort is not None else None
+    cohort = params.global_config.cohort is not None
     return write_participant(
         Path(output_dir),
         label,
         results,
         m0_pairs=m0_pairs(params),
         resolved_params=participant_document(params, seed, label),
-        provenance=provenance(results, participant_label=label, seed=seed, cohort=cohort),
+        provenance=provenance(
+            results, participant_label=label, seed=seed, cohort=setup.record if cohort else None
+        ),
         ground_truth_description=describe_ground_truth(params),
         threads=threads,
+        participant={"columns": setup.columns} if cohort else None,
     )
 
 

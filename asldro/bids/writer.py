@@ -312,13 +312,12 @@ def _provenance(
     results: Sequence[SeriesResult],
     files: Mapping[int, list[str]],
     provenance: Mapping,
+    participant: Mapping | None = None,
 ) -> dict[str, Any]:
     """Per-participant provenance: the given mapping plus each series' parameters, each image's
     record summary (seeds, noise sigma and reference, motion ..., under ``meta``) and filter
-    history; the mapping's ``participant`` (a cohort's participants.tsv columns,
-    docs/cohort.md) goes to the top level of the file."""
-    given = dict(provenance)
-    participant = given.pop("participant", None)
+    history; ``participant`` (a cohort's participants.tsv columns, docs/cohort.md) as the
+    top-level ``participant`` when given."""
     series = []
     for result in results:
         images = {
@@ -344,7 +343,7 @@ def _provenance(
         "participant_id": f"sub-{label}",
         "generated_by": f"asldro {__version__}",
         "parameters": participant_params_path(label),
-        "provenance": to_jsonable(given),
+        "provenance": to_jsonable(provenance),
         "series": series,
         **({} if participant is None else {"participant": to_jsonable(participant)}),
     }
@@ -360,6 +359,7 @@ def write_participant(
     provenance: Mapping,
     ground_truth_description: str,
     threads: int | None = None,
+    participant: Mapping | None = None,
 ) -> list[Path]:
     """Write ``sub-<label>`` (raw ``perf``/``anat``), its ground-truth derivative and
     ``code/provenance/sub-<label>.json``, atomically; ensure the dataset-level files and update
@@ -386,6 +386,9 @@ def write_participant(
         The CPUs this participant may use to compress its images
         (``asldro.resources.thread_budget``: default ``ASLDRO_THREADS``, else the CPUs
         available); the bytes written do not depend on it.
+    participant : Mapping, optional
+        The top-level ``participant`` entry of the provenance file: ``{"columns": [...]}``, the
+        participant's participants.tsv columns of a cohort (docs/cohort.md); absent when None.
 
     Raises
     ------
@@ -397,20 +400,21 @@ def write_participant(
     label = check_label(label)
     threads = thread_budget(threads)
     names = raw_series_names(results, m0_pairs)  # naming errors before anything is written
-    segmentation, extra_suffixes = _groundtruth_extras(results)
+    extras = _groundtruth_extras(results)  # (segmentation, extra suffixes)
     _refuse_foreign_files(root, label)
     with temp_dir(root) as tmp:
         trees = _Trees(root, label, tmp, threads)
         files = _write_series(trees, results, names, m0_pairs)
         trees.code.put(participant_params_path(label), json_bytes(resolved_params))
         trees.code.put(
-            provenance_path(label), json_bytes(_provenance(label, results, files, provenance))
+            provenance_path(label),
+            json_bytes(_provenance(label, results, files, provenance, participant)),
         )
         ensure_dataset_files(
             root,
             ground_truth_description=ground_truth_description,
-            segmentation=segmentation,
-            extra_suffixes=extra_suffixes,
+            segmentation=extras[0],
+            extra_suffixes=extras[1],
         )
         trees.put_in_place(tmp)
     update_participants(root)

@@ -95,12 +95,11 @@ def provenance(
     *,
     participant_label: str,
     seed: int | None,
-    cohort: tuple[Mapping[str, Any], Sequence[Mapping[str, Any]]] | None = None,
+    cohort: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """JSON-able record of how each series was made: seeds, noise sigma and reference, history;
-    with a cohort (``cohort``: the participant's record and columns of
-    :func:`asldro.cohort.participant_setup`) also ``cohort`` (every drawn value and its stream)
-    and ``participant`` (``{"columns": [...]}``, its participants.tsv columns)."""
+    with a cohort also ``cohort``, the participant's record of
+    :func:`asldro.cohort.participant_setup` (every drawn value and its stream)."""
     series = []
     for result in results:
         for name, image in result.images.items():
@@ -117,12 +116,7 @@ def provenance(
                     "history": to_jsonable(list(image.history)),
                 }
             )
-    extra: dict[str, Any] = {}
-    if cohort is not None:
-        extra = {
-            "cohort": to_jsonable(dict(cohort[0])),
-            "participant": {"columns": to_jsonable([dict(column) for column in cohort[1]])},
-        }
+    extra = {} if cohort is None else {"cohort": to_jsonable(dict(cohort))}
     return {
         "participant_label": participant_label,
         "seed_override": seed,
