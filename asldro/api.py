@@ -19,6 +19,7 @@ from asldro.options import (
     DEFAULT_PARTICIPANT_LABEL,
     check_process_count,
     participant_labels as clean_labels,
+    session_labels,
 )
 from asldro.output import ARCHIVE_SUFFIXES, OutputError, building, commit, plan_output
 from asldro.params.types import DroParams
@@ -36,6 +37,7 @@ __all__ = [
     "load_params_ground_truth",
     "participant_document",
     "participant_labels_for",
+    "sessions_for",
 ]
 
 
@@ -65,6 +67,27 @@ def participant_labels_for(params: DroParams, given: Sequence[str] | None) -> tu
     if labels:
         return labels
     return (params.global_config.subject_label or DEFAULT_PARTICIPANT_LABEL,)
+
+
+def sessions_for(params: DroParams, given: Sequence[str] | None) -> tuple[str, ...]:
+    """The test–retest sessions of each participant (docs/bids.md §11): the labels ``given``
+    (without ``ses-``, checked: ``UsageError``), or, when None, the parameter file's
+    ``global_configuration.cohort.sessions``; empty: no session level."""
+    if given is None:
+        cohort = getattr(params.global_config, "cohort", None)  # the cohort key, when parsed
+        given = tuple(getattr(cohort, "sessions", None) or ())
+    return session_labels(given)
+
+
+def _session_inputs(
+    params: DroParams, ground_truth: Any, label: str, session: str | None, seed: int | None
+) -> tuple[DroParams, Any, Mapping[str, Any]]:
+    """The parameters and ground truth participant ``label`` is simulated with in ``session``
+    (None without sessions), and the record of what was chosen for it (written under
+    ``cohort`` in its provenance when not empty). The seam where a cohort's draws (the
+    participant's physiology, the session's motion) are applied; here: the inputs as given."""
+    del label, session, seed  # the identity: nothing is drawn
+    return params, ground_truth, {}
 
 
 def load_params_ground_truth(params: DroParams) -> Any:
@@ -102,6 +125,7 @@ def generate_participant(
     seed: int | None = None,
     ground_truth: Any = None,
     threads: int | None = None,
+    sessions: Sequence[str] = (),
 ) -> list[Path]:
     """Simulate every series for participant ``label`` and write ``sub-<label>`` atomically.
 
@@ -109,28 +133,38 @@ def generate_participant(
     from (seed, label, series, volume), so a label always reproduces bit for bit.
     ``ground_truth`` is the loaded ground truth of ``params`` (loaded here when None);
     ``threads`` the CPUs this participant may use to simulate and to compress its images
-    (``asldro.resources.thread_budget``).
+    (``asldro.resources.thread_budget``). With ``sessions`` (BIDS labels, docs/bids.md §11)
+    every series is simulated and written once per session, one session after another (the
+    peak memory is one session's), into ``sub-<label>/ses-<session>/``; each session's noise
+    streams name it (docs/physics.md §7.3). The inputs of each session (or of the participant,
+    without sessions) come from :func:`_session_inputs`. Returns the files written.
     """
-    from asldro.bids import write_participant
+    from asldro.bids.writer import participant_build
     from asldro.output import m0_pairs
     from asldro.pipelines import generate_series, provenance
 
     threads = thread_budget(threads)  # once: the simulation and the gzip share it
     if ground_truth is None:
         ground_truth = load_params_ground_truth(params)
-    results = generate_series(
-        params, ground_truth, participant_label=label, seed=seed, threads=threads
-    )
-    return write_participant(
-        Path(output_dir),
-        label,
-        results,
-        m0_pairs=m0_pairs(params),
-        resolved_params=participant_document(params, seed, label),
-        provenance=provenance(results, participant_label=label, seed=seed),
-        ground_truth_description=describe_ground_truth(params),
-        threads=threads,
-    )
+    with participant_build(Path(output_dir), label, threads=threads) as build:
+        for session in tuple(sessions) or (None,):
+            inputs, truth, record = _session_inputs(params, ground_truth, label, session, seed)
+            results = generate_series(
+                inputs, truth, participant_label=label, seed=seed, threads=threads, session=session
+            )
+            build.add(
+                results,
+                m0_pairs=m0_pairs(inputs),
+                provenance=provenance(results, participant_label=label, seed=seed, session=session),
+                session=session,
+                record=record,
+            )
+            del results  # written: the next session is simulated without it
+        build.finish(
+            resolved_params=participant_document(params, seed, label),
+            ground_truth_description=describe_ground_truth(params),
+        )
+    return build.trees.written()
 
 
 def describe_ground_truth(params: DroParams) -> str:
@@ -155,8 +189,10 @@ def generate_participants(
     ground_truth: Any = None,
     on_written: Callable[[str], None] | None = None,
     threads: int | None = None,
+    sessions: Sequence[str] = (),
 ) -> None:
-    """Write every participant of ``labels`` into ``dataset``: in this process, or in
+    """Write every participant of ``labels`` (each with every one of ``sessions``, none by
+    default: :func:`generate_participant`) into ``dataset``: in this process, or in
     ``n_procs`` worker processes when there are several labels (fork: the loaded ground truth is
     shared). ``on_written(label)`` is called as each one is complete. ``threads`` is the CPUs
     the whole run may use (``asldro.resources.thread_budget``: default ``ASLDRO_THREADS``, else
@@ -172,26 +208,36 @@ def generate_participants(
     if workers == 1:
         for label in labels:
             generate_participant(
-                params, dataset, label, seed=seed, ground_truth=ground_truth, threads=each
+                params,
+                dataset,
+                label,
+                seed=seed,
+                ground_truth=ground_truth,
+                threads=each,
+                sessions=sessions,
             )
             if on_written is not None:
                 on_written(label)
         return
-    _generate_in_pool(params, Path(dataset), labels, seed, (workers, each), on_written)
+    _generate_in_pool(
+        params, Path(dataset), labels, (seed, tuple(sessions)), (workers, each), on_written
+    )
 
 
 def _generate_in_pool(
     params: DroParams,
     dataset: Path,
     labels: Sequence[str],
-    seed: int | None,
+    seed_sessions: tuple[int | None, tuple[str, ...]],
     budget: tuple[int, int],
     on_written: Callable[[str], None] | None,
 ) -> None:
-    """The participants in ``budget[0]`` worker processes of ``budget[1]`` threads each."""
+    """The participants in ``budget[0]`` worker processes of ``budget[1]`` threads each, with
+    the seed and the sessions of ``seed_sessions``."""
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     workers, threads = budget
+    seed, sessions = seed_sessions
     pool = ProcessPoolExecutor(max_workers=workers, initializer=worker_signals)
     try:
         futures = {
@@ -203,6 +249,7 @@ def _generate_in_pool(
                 label,
                 seed=seed,
                 threads=threads,
+                sessions=sessions,
             ): label
             for label in labels
         }
@@ -242,12 +289,14 @@ def preflight(
     n_procs: int,
     max_memory: int | None,
     threads: int,
+    sessions: Sequence[str] = (),
 ) -> Any:
     """The checks both front doors run before touching the output: load (and so validate) the
-    ground truth, estimate the peak memory (of ``n_procs`` processes sharing ``threads`` CPUs)
-    against the limit, and check that every file name the participants will get fits the file
-    system under ``folder``; a background-suppressed series must have an M0. Returns the
-    ground truth."""
+    ground truth, estimate the peak memory (of ``n_procs`` processes sharing ``threads`` CPUs;
+    the sessions of a participant are simulated one after another, so they do not add to it)
+    against the limit, and check that every file name the participants will get (in each of
+    ``sessions``) fits the file system under ``folder``; a background-suppressed series must
+    have an M0. Returns the ground truth."""
     from asldro.output import check_participant_names
     from asldro.pipelines.calibration import check_suppressed_series_calibrated
     from asldro.pipelines.memory import check_memory
@@ -262,7 +311,7 @@ def preflight(
         ground_truth=ground_truth,
         threads=threads,
     )
-    check_participant_names(folder, params, ground_truth, labels)
+    check_participant_names(folder, params, ground_truth, labels, sessions)
     return ground_truth
 
 
@@ -279,6 +328,7 @@ def generate(
     max_memory: int | None = None,
     threads: int | None = None,
     report: bool | None = None,
+    sessions: Sequence[str] | None = None,
 ) -> GenerateResult:
     """Generate a BIDS dataset at ``output`` (a folder, or a ``.zip``/``.tar.gz`` archive) for
     ``participant_labels`` (default: the parameter file's ``subject_label``, else ``01``:
@@ -300,14 +350,20 @@ def generate(
     with the dataset); None (the default) writes it when matplotlib is installed, else warns
     once (``ReportWarning``) and writes none; True requires it (``ReportUnavailableError``,
     exit 69, before anything is written); False writes none.
+
+    ``sessions`` (docs/bids.md §11): the test–retest sessions of every participant
+    (:func:`sessions_for`: None, the default, takes the parameter file's; empty: none).
     """
     params = as_params(params)
     labels = participant_labels_for(params, participant_labels)
+    sessions = sessions_for(params, sessions)
     check_process_count(n_procs)
     threads = thread_budget(threads)
     report = _reports_wanted(report, in_process=worker_processes(n_procs, len(labels)) == 1)
     plan = plan_output(output, overwrite=overwrite)
-    ground_truth = preflight(params, plan.build_parent, labels, n_procs, max_memory, threads)
+    ground_truth = preflight(
+        params, plan.build_parent, labels, n_procs, max_memory, threads, sessions
+    )
     with building(plan) as area, _errors_named_at(plan.target, area):
         generate_participants(
             params,
@@ -318,6 +374,7 @@ def generate(
             ground_truth=ground_truth,
             on_written=on_written,
             threads=threads,
+            sessions=sessions,
         )
         return GenerateResult(
             output=Path(output),
