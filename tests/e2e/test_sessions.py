@@ -249,3 +249,98 @@ def test_participant_level_writes_sessions(tmp_path, capsys):
     assert (out / "sub-05" / "sub-05_sessions.tsv").read_text() == (
         "session_id\nses-pre\nses-post\n"
     )
+
+
+# --------------------------------------------------------------------------------------------
+# readers: report, quantify, score
+
+
+@pytest.fixture(scope="module")
+def quantified(dataset, tmp_path_factory) -> Path:
+    """The dataset's ASL runs quantified by ``asldro quantify`` (into a copy)."""
+    from asldro.quantify import quantify
+
+    out = tmp_path_factory.mktemp("quantified") / "out"
+    shutil.copytree(dataset, out)
+    result = quantify(out)
+    assert result.validation is not None and result.validation.ok, result.validation
+    return out
+
+
+def test_the_report_reads_each_session_alone(dataset):
+    from asldro.report.reading import read_participant
+
+    view = read_participant(dataset, "01")
+    assert [s.session for s in view.sessions] == list(SESSIONS)
+    assert not view.ground_truth and not view.asl and not view.structural
+    assert view.parameters  # one parameter file per participant
+    per_session = len(list((dataset / "derivatives/groundtruth/sub-01/ses-1").rglob("*.nii.gz")))
+    for session in view.sessions:
+        assert len(session.ground_truth) == per_session
+        assert [run.relative for run in session.asl] == [
+            f"sub-01/ses-{session.session}/perf/sub-01_ses-{session.session}_asl.nii.gz"
+        ]
+        assert [s.relative.split("/")[1] for s in session.structural] == [f"ses-{session.session}"]
+        assert session.asl[0].curve is not None
+        assert f"sub-01/ses-{session.session}/" in session.asl[0].curve.mask_source
+        assert session.asl[0].noise  # the provenance facts of the session's own image
+
+
+def test_the_report_page_has_a_section_per_session(dataset, tmp_path):
+    pytest.importorskip("matplotlib")
+    from asldro.report import write_reports
+
+    out = copy_of(dataset, tmp_path)
+    pages = write_reports(out, ["02"], dataset_page=True, validated=False)
+    page = next(p for p in pages if p.name == "sub-02.html").read_text()
+    order = [
+        "2 session(s): ses-1, ses-2",
+        "Ground truth (ses-1)",
+        "ASL: sub-02/ses-1/perf/sub-02_ses-1_asl.nii.gz",
+        "Structural: sub-02/ses-1/anat/sub-02_ses-1_acq-se_T1w.nii.gz",
+        "Ground truth (ses-2)",
+        "ASL: sub-02/ses-2/perf/sub-02_ses-2_asl.nii.gz",
+        "Parameters",
+    ]
+    positions = [page.index(text) for text in order]
+    assert positions == sorted(positions)
+
+
+def test_quantify_writes_each_session_in_its_folder(quantified):
+    folder = quantified / "derivatives" / "asldro-quantify" / "sub-01"
+    maps = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*_cbf.nii.gz"))
+    assert maps == [f"ses-{s}/perf/sub-01_ses-{s}_cbf.nii.gz" for s in SESSIONS]
+
+
+@pytest.mark.filterwarnings("ignore:.*has no voxel to score")
+def test_score_uses_the_ground_truth_of_the_maps_session(quantified):
+    from asldro.scoring import score
+
+    maps = [
+        quantified
+        / "derivatives/asldro-quantify/sub-01"
+        / f"ses-{s}/perf/sub-01_ses-{s}_cbf.nii.gz"
+        for s in SESSIONS
+    ]
+    result = score(quantified, maps, validate=True)
+    assert result.validation is None or result.validation.ok, result.validation
+    for session, scored in zip(SESSIONS, result.maps):
+        written = scored.files["tsv"].relative_to(result.output).as_posix()
+        assert written.startswith(f"sub-01/ses-{session}/perf/sub-01_ses-{session}_"), written
+        sources = json.loads(scored.files["json"].read_text())["Sources"]
+        truth = [s for s in sources if "groundtruth" in s]
+        assert truth and all(f"/sub-01/ses-{session}/" in s for s in truth), sources
+
+
+def test_score_refuses_a_map_that_does_not_name_its_session(quantified, tmp_path, capsys):
+    from asldro.cli import main
+
+    source = quantified / "derivatives/asldro-quantify/sub-01/ses-1/perf/sub-01_ses-1_cbf.nii.gz"
+    unnamed = tmp_path / "sub-01_cbf.nii.gz"
+    shutil.copyfile(source, unnamed)
+    status = main(["score", str(quantified), str(unnamed), "--output-dir", str(tmp_path / "s")])
+    err = capsys.readouterr().err
+    assert status == 64
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "has sessions (ses-1, ses-2)" in err and "no ses- entity" in err
+    assert not (tmp_path / "s").exists()
