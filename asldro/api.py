@@ -70,7 +70,7 @@ def participant_labels_for(params: DroParams, given: Sequence[str] | None) -> tu
 
 
 def sessions_for(params: DroParams, given: Sequence[str] | None) -> tuple[str, ...]:
-    """The test–retest sessions of each participant (docs/bids.md §11): the labels ``given``
+    """The test–retest sessions of each participant (docs/bids.md §1.1): the labels ``given``
     (without ``ses-``, checked: ``UsageError``), or, when None, the parameter file's
     ``global_configuration.cohort.sessions``; empty: no session level."""
     if given is None:
@@ -133,38 +133,54 @@ def generate_participant(
     from (seed, label, series, volume), so a label always reproduces bit for bit.
     ``ground_truth`` is the loaded ground truth of ``params`` (loaded here when None);
     ``threads`` the CPUs this participant may use to simulate and to compress its images
-    (``asldro.resources.thread_budget``). With ``sessions`` (BIDS labels, docs/bids.md §11)
+    (``asldro.resources.thread_budget``). With ``sessions`` (BIDS labels, docs/bids.md §1.1)
     every series is simulated and written once per session, one session after another (the
     peak memory is one session's), into ``sub-<label>/ses-<session>/``; each session's noise
     streams name it (docs/physics.md §7.3). The inputs of each session (or of the participant,
     without sessions) come from :func:`_session_inputs`. Returns the files written.
     """
     from asldro.bids.writer import participant_build
-    from asldro.output import m0_pairs
-    from asldro.pipelines import generate_series, provenance
 
     threads = thread_budget(threads)  # once: the simulation and the gzip share it
     if ground_truth is None:
         ground_truth = load_params_ground_truth(params)
     with participant_build(Path(output_dir), label, threads=threads) as build:
         for session in tuple(sessions) or (None,):
-            inputs, truth, record = _session_inputs(params, ground_truth, label, session, seed)
-            results = generate_series(
-                inputs, truth, participant_label=label, seed=seed, threads=threads, session=session
-            )
-            build.add(
-                results,
-                m0_pairs=m0_pairs(inputs),
-                provenance=provenance(results, participant_label=label, seed=seed, session=session),
-                session=session,
-                record=record,
-            )
-            del results  # written: the next session is simulated without it
+            _add_session(build, params, ground_truth, (label, session), seed, threads)
         build.finish(
             resolved_params=participant_document(params, seed, label),
             ground_truth_description=describe_ground_truth(params),
         )
     return build.trees.written()
+
+
+def _add_session(
+    build: Any,
+    params: DroParams,
+    ground_truth: Any,
+    who: tuple[str, str | None],
+    seed: int | None,
+    threads: int,
+) -> None:
+    """Simulate the series of participant ``who[0]`` in session ``who[1]`` (None: without
+    sessions) on ``threads`` CPUs and write them into ``build`` (a
+    :class:`~asldro.bids.writer.ParticipantBuild`); the images are released on return, before
+    the next session is simulated."""
+    from asldro.output import m0_pairs
+    from asldro.pipelines import generate_series, provenance
+
+    label, session = who
+    inputs, truth, record = _session_inputs(params, ground_truth, label, session, seed)
+    results = generate_series(
+        inputs, truth, participant_label=label, seed=seed, threads=threads, session=session
+    )
+    build.add(
+        results,
+        m0_pairs=m0_pairs(inputs),
+        provenance=provenance(results, participant_label=label, seed=seed, session=session),
+        session=session,
+        record=record,
+    )
 
 
 def describe_ground_truth(params: DroParams) -> str:
@@ -315,6 +331,7 @@ def preflight(
     return ground_truth
 
 
+# pylint: disable-next=too-many-locals  # the public API's documented keyword arguments
 def generate(
     params: DroParams | Mapping[str, Any] | str | os.PathLike | None,
     output: str | os.PathLike,
@@ -351,7 +368,7 @@ def generate(
     once (``ReportWarning``) and writes none; True requires it (``ReportUnavailableError``,
     exit 69, before anything is written); False writes none.
 
-    ``sessions`` (docs/bids.md §11): the test–retest sessions of every participant
+    ``sessions`` (docs/bids.md §1.1): the test–retest sessions of every participant
     (:func:`sessions_for`: None, the default, takes the parameter file's; empty: none).
     """
     params = as_params(params)

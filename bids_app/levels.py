@@ -250,6 +250,7 @@ def _print_report(report: Any) -> None:
 # The levels
 
 
+# pylint: disable-next=too-many-locals  # the level's documented keyword arguments
 def run_participant(
     output_dir: Path,
     labels: Sequence[str],
@@ -263,7 +264,8 @@ def run_participant(
     sessions: Sequence[str] = (),
 ) -> int:
     """Participant level (docs/bids.md §11): generate ``sub-<label>`` (with every one of
-    ``sessions``; none given: the parameter file's, ``asldro.api.sessions_for``) for each label (none:
+    ``sessions``, docs/bids.md §1.1; none given: the parameter file's,
+    ``asldro.api.sessions_for``) for each label (none:
     the parameter file's ``subject_label``, else 01), rebuild participants.tsv, write the
     participants' report pages (``report``: as :func:`asldro.api.generate`'s; docs/report.md)
     and self-validate the dataset. Returns the exit status.

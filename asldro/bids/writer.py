@@ -7,7 +7,7 @@ raw ``sub-<label>`` last, so a visible raw subject means a complete one. An exis
 the same label is replaced, but only when every file in it is one asldro wrote (its provenance
 lists them). :func:`planned_files` gives the names a participant will get without simulating it.
 
-A participant with test–retest sessions (docs/bids.md §11) is built session after session with
+A participant with test–retest sessions (docs/bids.md §1.1) is built session after session with
 :func:`participant_build` (each session's images are written, then released, before the next
 is simulated) into ``sub-<label>/ses-<session>/`` and its ground truth into
 ``derivatives/groundtruth/sub-<label>/ses-<session>/``, and put in place once, like a
@@ -363,7 +363,7 @@ def _with_record(document: dict[str, Any], record: Mapping | None) -> dict[str, 
 
 
 def session_path(session: str) -> str:
-    """The folder of ``session`` inside a subject folder (docs/bids.md §11)."""
+    """The folder of ``session`` inside a subject folder (docs/bids.md §1.1)."""
     return f"ses-{check_label(session)}"
 
 

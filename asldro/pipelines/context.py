@@ -32,7 +32,7 @@ FRACTIONS_KEPT = 4
 
 
 @dataclass
-class SimulationContext:
+class SimulationContext:  # pylint: disable=too-many-instance-attributes  # 3 facts, 5 caches
     """The ground truth, the threads one participant may use (``asldro.resources``), the
     session simulated (None without sessions: it keys the noise streams,
     :func:`asldro.pipelines.seeds.stream_label`), and the caches of resamplers, label fractions

@@ -93,10 +93,11 @@ def participant_page(view: ParticipantView, validation: str) -> str:
         "subject's right on the left).</p>",
     ]
     if view.sessions:
-        names = ", ".join(f"ses-{escape(str(s.session))}" for s in view.sessions)
+        names = ", ".join(f"ses-{escape(session)}" for session, _ in view.sessions)
         body.append(f"<p>{len(view.sessions)} session(s): {names}</p>")
-    for session in view.sessions or [view]:
-        body += _images(session)
+    shown: list[tuple[str | None, ParticipantView]] = [*view.sessions] or [(None, view)]
+    for session, images in shown:
+        body += _images(images, session)
     body.append("<h2>Parameters</h2>")
     if view.parameters:
         body.append(
@@ -109,11 +110,11 @@ def participant_page(view: ParticipantView, validation: str) -> str:
     return page(f"asldro report: sub-{view.label}", body, validation)
 
 
-def _images(view: ParticipantView) -> list[str]:
-    """The ground truth, ASL runs and structural images of ``view`` (of its session, whose
-    name then heads each section)."""
+def _images(view: ParticipantView, session: str | None) -> list[str]:
+    """The ground truth, ASL runs and structural images of ``view`` (of ``session``, whose
+    name then heads its ground truth)."""
     centre = brain_centre(view.ground_truth)
-    where = "" if view.session is None else f" (ses-{escape(view.session)})"
+    where = "" if session is None else f" (ses-{escape(session)})"
     body = [f"<h2>Ground truth{where}</h2>"]
     if view.ground_truth:
         body += [panel(figures.slice_panel(volume, centre)) for volume in view.ground_truth]

@@ -10,7 +10,7 @@ there), the participant's provenance (motion per volume, noise σ and its refere
 resolved parameters (``code/sub-<label>_dro_params.json``) and the validation report
 (``code/validation.json``). Whatever is absent is left out of the report, never an error.
 
-A participant with sessions (``sub-<label>/ses-<session>/``, docs/bids.md §11) is read session
+A participant with sessions (``sub-<label>/ses-<session>/``, docs/bids.md §1.1) is read session
 by session: each session's ground truth, runs and structural images, never mixed.
 """
 
@@ -119,7 +119,7 @@ class StructuralView:
 @dataclass
 class ParticipantView:
     """What the participant report shows: its images, or, with sessions, those of each session
-    (``sessions``, each a view of its ``session`` alone)."""
+    (``sessions``: the session label and a view of that session alone)."""
 
     label: str
     ground_truth: list[Volume]
@@ -127,8 +127,7 @@ class ParticipantView:
     structural: list[StructuralView]
     parameters: list[tuple[str, str]]
     description: str
-    session: str | None = None
-    sessions: list["ParticipantView"] = field(default_factory=list)
+    sessions: list[tuple[str, "ParticipantView"]] = field(default_factory=list)
 
 
 def subject_folder(root: Path, label: str, session: str | None = None) -> Path:
@@ -608,7 +607,7 @@ def read_participant(root: Path, label: str, loader: ImageLoader | None = None) 
     provenance = read_provenance(root, label)
     runs = find_asl_runs(root)
     sessions = [
-        _session_view(root, label, (provenance, runs), loader, session)
+        (session, _session_view(root, label, (provenance, runs), loader, session))
         for session in sessions_of(root, label)
     ]
     if sessions:
@@ -644,7 +643,6 @@ def _session_view(
         structural=read_structural(root, label, provenance, loader, session),
         parameters=[],
         description=dataset_description_text(root),
-        session=session,
     )
 
 

@@ -231,7 +231,7 @@ def _session_folder(folder: Path, dataset: Path, session: str | None) -> Path:
 
 def read_ground_truth(dataset: Path, participant: str, session: str | None = None) -> GroundTruth:
     """The ground-truth derivative of ``participant`` (in ``session``, which a participant with
-    sessions needs: docs/bids.md §11): every NIfTI under its ``sub-<label>[/ses-<label>]``
+    sessions needs: docs/bids.md §1.1): every NIfTI under its ``sub-<label>[/ses-<label>]``
     folder (headers only) and the labels."""
     root = groundtruth_folder(dataset)
     if not root.is_dir():

@@ -1,5 +1,5 @@
 """Test–retest sessions in the dataset layout (issue 14 item 1: ``ses-1``, ``ses-2``: same
-physiology, new noise and motion; docs/bids.md §11): folders and entities, a valid dataset that
+physiology, new noise and motion; docs/bids.md §1.1): folders and entities, a valid dataset that
 pybids sees with two sessions, new noise per session over the same ground truth, replayable
 participants, ownership and ``--overwrite``, and the readers (report, score, quantify)."""
 
@@ -271,18 +271,18 @@ def test_the_report_reads_each_session_alone(dataset):
     from asldro.report.reading import read_participant
 
     view = read_participant(dataset, "01")
-    assert [s.session for s in view.sessions] == list(SESSIONS)
+    assert [label for label, _ in view.sessions] == list(SESSIONS)
     assert not view.ground_truth and not view.asl and not view.structural
     assert view.parameters  # one parameter file per participant
     per_session = len(list((dataset / "derivatives/groundtruth/sub-01/ses-1").rglob("*.nii.gz")))
-    for session in view.sessions:
+    for label, session in view.sessions:
         assert len(session.ground_truth) == per_session
         assert [run.relative for run in session.asl] == [
-            f"sub-01/ses-{session.session}/perf/sub-01_ses-{session.session}_asl.nii.gz"
+            f"sub-01/ses-{label}/perf/sub-01_ses-{label}_asl.nii.gz"
         ]
-        assert [s.relative.split("/")[1] for s in session.structural] == [f"ses-{session.session}"]
+        assert [s.relative.split("/")[1] for s in session.structural] == [f"ses-{label}"]
         assert session.asl[0].curve is not None
-        assert f"sub-01/ses-{session.session}/" in session.asl[0].curve.mask_source
+        assert f"sub-01/ses-{label}/" in session.asl[0].curve.mask_source
         assert session.asl[0].noise  # the provenance facts of the session's own image
 
 
