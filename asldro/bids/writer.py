@@ -432,10 +432,13 @@ class ParticipantBuild:
         series = _series_provenance(results, files)
         self.sessions.append(_SessionRecord(session, series, provenance, record))
 
-    def provenance_document(self) -> dict[str, Any]:
+    def provenance_document(self, participant: Mapping | None = None) -> dict[str, Any]:
         """The participant's provenance file: its series (and the run provenance), or, with
-        sessions, the participant-level files and each session's series."""
+        sessions, the participant-level files and each session's series; ``participant`` (its
+        ``participants.tsv`` columns, when there are any) under ``participant``."""
         header = _provenance_header(self.label)
+        if participant:
+            header["participant"] = to_jsonable(participant)
         if len(self.sessions) == 1 and self.sessions[0].session is None:
             only = self.sessions[0]
             document = {
@@ -458,9 +461,16 @@ class ParticipantBuild:
         files = [f"sub-{self.label}/{sessions_tsv_path(self.label)}"]
         return {**header, "files": files, "sessions": sessions}
 
-    def finish(self, *, resolved_params: Mapping, ground_truth_description: str) -> None:
-        """Write the sessions table (with sessions), the resolved parameters and the provenance,
-        ensure the dataset-level files and put the participant in place."""
+    def finish(
+        self,
+        *,
+        resolved_params: Mapping,
+        ground_truth_description: str,
+        participant: Mapping | None = None,
+    ) -> None:
+        """Write the sessions table (with sessions), the resolved parameters and the provenance
+        (with ``participant``, :meth:`provenance_document`), ensure the dataset-level files and
+        put the participant in place."""
         if not self.sessions:
             raise ValueError(f"sub-{self.label}: nothing was added")
         trees = self.trees
@@ -468,7 +478,8 @@ class ParticipantBuild:
         if labels[0] is not None:
             trees.raw.put(sessions_tsv_path(self.label), sessions_tsv(cast(list, labels)).encode())
         trees.code.put(participant_params_path(self.label), json_bytes(resolved_params))
-        trees.code.put(provenance_path(self.label), json_bytes(self.provenance_document()))
+        document = self.provenance_document(participant)
+        trees.code.put(provenance_path(self.label), json_bytes(document))
         ensure_dataset_files(
             self.root,
             ground_truth_description=ground_truth_description,

@@ -344,3 +344,22 @@ def test_score_refuses_a_map_that_does_not_name_its_session(quantified, tmp_path
     assert err.count("\n") == 1 and "Traceback" not in err
     assert "has sessions (ses-1, ses-2)" in err and "no ses- entity" in err
     assert not (tmp_path / "s").exists()
+
+
+def test_a_participant_build_records_the_participant_columns_it_is_given(tmp_path):
+    """The hook a cohort's participants.tsv columns go through (contract 1's ``participant``
+    key); none given: no key (every provenance file above)."""
+    from asldro.api import load_params_ground_truth
+    from asldro.bids.writer import participant_build
+    from asldro.output import m0_pairs
+    from asldro.pipelines import generate_series
+
+    params = as_params(document(small("asl", acq_matrix=[8, 8, 4])))
+    results = generate_series(params, load_params_ground_truth(params), participant_label="04")
+    columns = {"columns": [{"name": "group", "value": "patient", "Description": "group"}]}
+    with participant_build(tmp_path, "04") as build:
+        build.add(results, m0_pairs=m0_pairs(params), provenance={}, session="1")
+        build.finish(resolved_params={}, ground_truth_description="test", participant=columns)
+    written = json.loads((tmp_path / "code" / "provenance" / "sub-04.json").read_text())
+    assert written["participant"] == columns
+    assert (tmp_path / "sub-04" / "ses-1" / "perf" / "sub-04_ses-1_asl.nii.gz").is_file()
