@@ -19,6 +19,7 @@ from asldro.options import (
     DEFAULT_PARTICIPANT_LABEL,
     check_process_count,
     participant_labels as clean_labels,
+    session_labels,
 )
 from asldro.output import ARCHIVE_SUFFIXES, OutputError, building, commit, plan_output
 from asldro.params.types import DroParams
@@ -36,6 +37,7 @@ __all__ = [
     "load_params_ground_truth",
     "participant_document",
     "participant_labels_for",
+    "sessions_for",
 ]
 
 
@@ -65,6 +67,32 @@ def participant_labels_for(params: DroParams, given: Sequence[str] | None) -> tu
     if labels:
         return labels
     return (params.global_config.subject_label or DEFAULT_PARTICIPANT_LABEL,)
+
+
+def sessions_for(params: DroParams, given: Sequence[str] | None) -> tuple[str, ...]:
+    """The test–retest sessions of each participant (docs/bids.md §1.1): the labels ``given``
+    (without ``ses-``, checked: ``UsageError``), or, when None, the parameter file's
+    ``global_configuration.cohort.sessions``; empty: no session level."""
+    if given is None:
+        cohort = getattr(params.global_config, "cohort", None)  # the cohort key, when parsed
+        given = tuple(getattr(cohort, "sessions", None) or ())
+    return session_labels(given)
+
+
+def _session_inputs(
+    params: DroParams, ground_truth: Any, label: str, session: str | None, seed: int | None
+) -> tuple[DroParams, Any, Mapping[str, Any], list[Any] | None]:
+    """The parameters and ground truth participant ``label`` is simulated with in ``session``
+    (None without sessions), the record of what was drawn for it (written under ``cohort`` in
+    its provenance when not empty) and its participants.tsv columns (None without a cohort):
+    the cohort's draws (:func:`asldro.cohort.participant_setup`: the participant's physiology,
+    the session's motion); without a cohort the inputs as given."""
+    if params.global_config.cohort is None:
+        return params, ground_truth, {}, None
+    from asldro.cohort import participant_setup
+
+    setup = participant_setup(params, ground_truth, label, seed=seed, session=session)
+    return setup.params, setup.ground_truth, setup.record, list(setup.columns)
 
 
 def load_params_ground_truth(params: DroParams) -> Any:
@@ -111,6 +139,7 @@ def generate_participant(
     seed: int | None = None,
     ground_truth: Any = None,
     threads: int | None = None,
+    sessions: Sequence[str] = (),
 ) -> list[Path]:
     """Simulate every series for participant ``label`` and write ``sub-<label>`` atomically.
 
@@ -118,36 +147,58 @@ def generate_participant(
     from (seed, label, series, volume), so a label always reproduces bit for bit.
     ``ground_truth`` is the loaded ground truth of ``params`` (loaded here when None);
     ``threads`` the CPUs this participant may use to simulate and to compress its images
-    (``asldro.resources.thread_budget``). With a cohort (docs/cohort.md) the participant's
-    draws (:func:`asldro.cohort.participant_setup`) are applied first and recorded in its
-    provenance (``cohort``, and ``participant.columns`` for participants.tsv).
+    (``asldro.resources.thread_budget``). With ``sessions`` (BIDS labels, docs/bids.md §1.1)
+    every series is simulated and written once per session, one session after another (the
+    peak memory is one session's), into ``sub-<label>/ses-<session>/``; each session's noise
+    streams name it (docs/physics.md §7.3). With a cohort (docs/cohort.md) the participant's
+    draws (:func:`asldro.cohort.participant_setup`, through :func:`_session_inputs`) are
+    applied first and recorded in its provenance (``cohort``, and ``participant.columns`` for
+    participants.tsv). Returns the files written.
     """
-    from asldro.bids import write_participant
-    from asldro.output import m0_pairs
-    from asldro.pipelines import generate_series, provenance
-
-    from asldro.cohort import participant_setup
+    from asldro.bids.writer import participant_build
 
     threads = thread_budget(threads)  # once: the simulation and the gzip share it
     if ground_truth is None:
         ground_truth = load_params_ground_truth(params)
-    setup = participant_setup(params, ground_truth, label, seed=seed)
+    columns: list[Any] | None = None
+    with participant_build(Path(output_dir), label, threads=threads) as build:
+        for session in tuple(sessions) or (None,):
+            columns = _add_session(build, params, ground_truth, (label, session), seed, threads)
+        build.finish(
+            resolved_params=participant_document(params, seed, label),
+            ground_truth_description=describe_ground_truth(params),
+            participant=None if columns is None else {"columns": columns},
+        )
+    return build.trees.written()
+
+
+def _add_session(
+    build: Any,
+    params: DroParams,
+    ground_truth: Any,
+    who: tuple[str, str | None],
+    seed: int | None,
+    threads: int,
+) -> list[Any] | None:
+    """Simulate the series of participant ``who[0]`` in session ``who[1]`` (None: without
+    sessions) on ``threads`` CPUs and write them into ``build`` (a
+    :class:`~asldro.bids.writer.ParticipantBuild`); the images are released on return, before
+    the next session is simulated. Returns the participant's participants.tsv columns (None
+    without a cohort)."""
+    from asldro.output import m0_pairs
+    from asldro.pipelines import generate_series, provenance
+
+    label, session = who
+    inputs, truth, record, columns = _session_inputs(params, ground_truth, label, session, seed)
     results = generate_series(
-        setup.params, setup.ground_truth, participant_label=label, seed=seed, threads=threads
+        inputs, truth, participant_label=label, seed=seed, threads=threads, session=session
     )
-    cohort = params.global_config.cohort is not None
-    return write_participant(
-        Path(output_dir),
-        label,
+    build.add(
         results,
-        m0_pairs=m0_pairs(params),
-        resolved_params=participant_document(params, seed, label),
-        provenance=provenance(
-            results, participant_label=label, seed=seed, cohort=setup.record if cohort else None
-        ),
-        ground_truth_description=describe_ground_truth(params),
-        threads=threads,
-        participant={"columns": setup.columns} if cohort else None,
+        m0_pairs=m0_pairs(inputs),
+        provenance=provenance(results, participant_label=label, seed=seed, session=session),
+        session=session,
+        record=record,
     )
 
 
@@ -173,8 +224,10 @@ def generate_participants(
     ground_truth: Any = None,
     on_written: Callable[[str], None] | None = None,
     threads: int | None = None,
+    sessions: Sequence[str] = (),
 ) -> None:
-    """Write every participant of ``labels`` into ``dataset``: in this process, or in
+    """Write every participant of ``labels`` (each with every one of ``sessions``, none by
+    default: :func:`generate_participant`) into ``dataset``: in this process, or in
     ``n_procs`` worker processes when there are several labels (fork: the loaded ground truth is
     shared). ``on_written(label)`` is called as each one is complete. ``threads`` is the CPUs
     the whole run may use (``asldro.resources.thread_budget``: default ``ASLDRO_THREADS``, else
@@ -190,26 +243,36 @@ def generate_participants(
     if workers == 1:
         for label in labels:
             generate_participant(
-                params, dataset, label, seed=seed, ground_truth=ground_truth, threads=each
+                params,
+                dataset,
+                label,
+                seed=seed,
+                ground_truth=ground_truth,
+                threads=each,
+                sessions=sessions,
             )
             if on_written is not None:
                 on_written(label)
         return
-    _generate_in_pool(params, Path(dataset), labels, seed, (workers, each), on_written)
+    _generate_in_pool(
+        params, Path(dataset), labels, (seed, tuple(sessions)), (workers, each), on_written
+    )
 
 
 def _generate_in_pool(
     params: DroParams,
     dataset: Path,
     labels: Sequence[str],
-    seed: int | None,
+    seed_sessions: tuple[int | None, tuple[str, ...]],
     budget: tuple[int, int],
     on_written: Callable[[str], None] | None,
 ) -> None:
-    """The participants in ``budget[0]`` worker processes of ``budget[1]`` threads each."""
+    """The participants in ``budget[0]`` worker processes of ``budget[1]`` threads each, with
+    the seed and the sessions of ``seed_sessions``."""
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     workers, threads = budget
+    seed, sessions = seed_sessions
     pool = ProcessPoolExecutor(max_workers=workers, initializer=worker_signals)
     try:
         futures = {
@@ -221,6 +284,7 @@ def _generate_in_pool(
                 label,
                 seed=seed,
                 threads=threads,
+                sessions=sessions,
             ): label
             for label in labels
         }
@@ -262,14 +326,16 @@ def preflight(
     threads: int,
     *,
     seed: int | None = None,
+    sessions: Sequence[str] = (),
 ) -> Any:
     """The checks both front doors run before touching the output: load (and so validate) the
     ground truth, draw every participant of a cohort (``seed``: ``--seed``) and refuse what
     the ground truth cannot take (:func:`asldro.cohort.check_cohort`), estimate the peak memory
-    (of ``n_procs`` processes sharing ``threads`` CPUs) against the limit, and check that every
-    file name the participants will get fits the file system under ``folder``; a
-    background-suppressed series must have an M0. Returns the ground truth (with a cohort the
-    base one, :func:`load_params_ground_truth`)."""
+    (of ``n_procs`` processes sharing ``threads`` CPUs; the sessions of a participant are
+    simulated one after another, so they do not add to it) against the limit, and check that
+    every file name the participants will get (in each of ``sessions``) fits the file system
+    under ``folder``; a background-suppressed series must have an M0. Returns the ground truth
+    (with a cohort the base one, :func:`load_params_ground_truth`)."""
     from asldro.cohort import check_cohort
     from asldro.output import check_participant_names
     from asldro.pipelines.calibration import check_suppressed_series_calibrated
@@ -287,10 +353,11 @@ def preflight(
         ground_truth=truth,
         threads=threads,
     )
-    check_participant_names(folder, checked, truth, labels)
+    check_participant_names(folder, checked, truth, labels, sessions)
     return ground_truth
 
 
+# pylint: disable-next=too-many-locals  # the public API's documented keyword arguments
 def generate(
     params: DroParams | Mapping[str, Any] | str | os.PathLike | None,
     output: str | os.PathLike,
@@ -304,6 +371,7 @@ def generate(
     max_memory: int | None = None,
     threads: int | None = None,
     report: bool | None = None,
+    sessions: Sequence[str] | None = None,
 ) -> GenerateResult:
     """Generate a BIDS dataset at ``output`` (a folder, or a ``.zip``/``.tar.gz`` archive) for
     ``participant_labels`` (default: the parameter file's ``subject_label``, else ``01``:
@@ -325,15 +393,26 @@ def generate(
     with the dataset); None (the default) writes it when matplotlib is installed, else warns
     once (``ReportWarning``) and writes none; True requires it (``ReportUnavailableError``,
     exit 69, before anything is written); False writes none.
+
+    ``sessions`` (docs/bids.md §1.1): the test–retest sessions of every participant
+    (:func:`sessions_for`: None, the default, takes the parameter file's; empty: none).
     """
     params = as_params(params)
     labels = participant_labels_for(params, participant_labels)
+    sessions = sessions_for(params, sessions)
     check_process_count(n_procs)
     threads = thread_budget(threads)
     report = _reports_wanted(report, in_process=worker_processes(n_procs, len(labels)) == 1)
     plan = plan_output(output, overwrite=overwrite)
     ground_truth = preflight(
-        params, plan.build_parent, labels, n_procs, max_memory, threads, seed=seed
+        params,
+        plan.build_parent,
+        labels,
+        n_procs,
+        max_memory,
+        threads,
+        seed=seed,
+        sessions=sessions,
     )
     with building(plan) as area, _errors_named_at(plan.target, area):
         generate_participants(
@@ -345,6 +424,7 @@ def generate(
             ground_truth=ground_truth,
             on_written=on_written,
             threads=threads,
+            sessions=sessions,
         )
         return GenerateResult(
             output=Path(output),

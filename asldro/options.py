@@ -25,12 +25,22 @@ def participant_labels(values: Iterable[str] | None) -> tuple[str, ...]:
     Raises ``UsageError`` (exit 64) for anything that is not a BIDS label (``../x``, ``a_b``,
     ``""``).
     """
+    return _bids_labels(values, SUBJECT_PREFIX, "participant")
+
+
+def session_labels(values: Iterable[str] | None) -> tuple[str, ...]:
+    """Session labels without one leading ``ses-``, de-duplicated in order (the rule of
+    :func:`participant_labels`; ``UsageError``, exit 64, for one that is not a BIDS label)."""
+    return _bids_labels(values, "ses-", "session")
+
+
+def _bids_labels(values: Iterable[str] | None, prefix: str, what: str) -> tuple[str, ...]:
     labels: list[str] = []
     for value in values or ():
-        label = value[len(SUBJECT_PREFIX) :] if value.startswith(SUBJECT_PREFIX) else value
+        label = value[len(prefix) :] if value.startswith(prefix) else value
         if not is_label(label):
             raise UsageError(
-                f"participant label {value!r} is not a BIDS label (letters, digits and + only)"
+                f"{what} label {value!r} is not a BIDS label (letters, digits and + only)"
             )
         if label not in labels:
             labels.append(label)

@@ -142,15 +142,19 @@ def _shorten(text: str, keep: int = 24) -> str:
 
 
 def check_participant_names(
-    folder: Path, params: Any, ground_truth: Any, labels: Sequence[str]
+    folder: Path,
+    params: Any,
+    ground_truth: Any,
+    labels: Sequence[str],
+    sessions: Sequence[str] = (),
 ) -> None:
-    """Every file of every participant of ``labels`` fits the file system (see
-    :func:`check_name_lengths`), found from the parameters without simulating."""
+    """Every file of every participant of ``labels`` (in each of ``sessions``) fits the file
+    system (see :func:`check_name_lengths`), found from the parameters without simulating."""
     from asldro.bids.writer import planned_files
 
     pairs = m0_pairs(params)
     for label in labels:
-        files = planned_files(label, params, ground_truth, pairs)
+        files = planned_files(label, params, ground_truth, pairs, sessions)
         check_name_lengths(folder, files, what=f"participant label {_shorten(label)!r}")
 
 

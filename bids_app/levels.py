@@ -250,6 +250,7 @@ def _print_report(report: Any) -> None:
 # The levels
 
 
+# pylint: disable-next=too-many-locals  # the level's documented keyword arguments
 def run_participant(
     output_dir: Path,
     labels: Sequence[str],
@@ -260,8 +261,11 @@ def run_participant(
     validate: bool,
     max_memory: int | None = None,
     report: bool | None = None,
+    sessions: Sequence[str] = (),
 ) -> int:
-    """Participant level (docs/bids.md §11): generate ``sub-<label>`` for each label (none:
+    """Participant level (docs/bids.md §11): generate ``sub-<label>`` (with every one of
+    ``sessions``, docs/bids.md §1.1; none given: the parameter file's,
+    ``asldro.api.sessions_for``) for each label (none:
     the parameter file's ``subject_label``, else 01), rebuild participants.tsv, write the
     participants' report pages (``report``: as :func:`asldro.api.generate`'s; docs/report.md)
     and self-validate the dataset. Returns the exit status.
@@ -273,8 +277,8 @@ def run_participant(
     from asldro.api import generate_participants
     from asldro.output import remove_created
 
-    params, labels, ground_truth, threads = _checked_run(
-        output_dir, labels, params_file, n_procs, max_memory, seed=seed
+    params, labels, sessions, ground_truth, threads = _checked_run(
+        output_dir, (labels, sessions), params_file, n_procs, max_memory, seed=seed
     )
     report = _reports_wanted(report)  # exit 69 before anything is written, if required
     created = prepare_output_dir(output_dir, labels)
@@ -291,6 +295,7 @@ def run_participant(
                 ground_truth=ground_truth,
                 on_written=_print_written,
                 threads=threads,
+                sessions=sessions,
             )
             validation = finalise_dataset(
                 output_dir, validate, report_labels=labels if report else ()
@@ -304,27 +309,38 @@ def run_participant(
 
 def _checked_run(
     output_dir: Path,
-    labels: Sequence[str],
+    labels_sessions: tuple[Sequence[str], Sequence[str]],
     params_file: str | None,
     n_procs: int,
     max_memory: int | None,
     *,
     seed: int | None = None,
-) -> tuple[Any, tuple[str, ...], Any, int]:
+) -> tuple[Any, tuple[str, ...], tuple[str, ...], Any, int]:
     """Everything the participant level checks before anything is written: the thread budget,
-    the parameters (and so the labels, when none were given), the output folder, then the
-    ground truth, the peak memory and the file names (``asldro.api.preflight``). Returns the
-    parameters, the labels, the ground truth and the budget."""
-    from asldro.api import participant_labels_for, preflight
+    the parameters (and so the labels and sessions of ``labels_sessions``, when none were
+    given), the output folder, then the ground truth, the peak memory and the file names
+    (``asldro.api.preflight``). Returns the parameters, the labels, the sessions, the ground
+    truth and the budget."""
+    from asldro.api import participant_labels_for, preflight, sessions_for
     from asldro.output import check_dataset_folder
     from asldro.resources import thread_budget
 
     threads = thread_budget()
     params = load_run_params(params_file)
-    labels = participant_labels_for(params, labels)
+    labels = participant_labels_for(params, labels_sessions[0])
+    sessions = sessions_for(params, tuple(labels_sessions[1]) or None)
     check_dataset_folder(output_dir, labels)
-    ground_truth = preflight(params, output_dir, labels, n_procs, max_memory, threads, seed=seed)
-    return params, labels, ground_truth, threads
+    ground_truth = preflight(
+        params,
+        output_dir,
+        labels,
+        n_procs,
+        max_memory,
+        threads,
+        seed=seed,
+        sessions=sessions,
+    )
+    return params, labels, sessions, ground_truth, threads
 
 
 def run_group(

@@ -110,7 +110,8 @@ def temp_dir(parent: Path, prefix: str = TMP_PREFIX) -> Iterator[Path]:
     remove_stale_temp_dirs(parent, prefix)
     path = owner = None
     try:
-        path = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+        with deferred_signals():  # a signal inside mkdtemp would leave a folder nobody owns
+            path = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
         unnamed = path / f"{OWNER_LOCK}.new"
         owner = os.open(unnamed, os.O_RDWR | os.O_CREAT, 0o600)
         fcntl.flock(owner, fcntl.LOCK_EX)

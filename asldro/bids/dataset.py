@@ -285,13 +285,24 @@ def subject_files_written(root: Path, label: str) -> set[str] | None:
         and str(provenance.get("generated_by", "")).startswith(GENERATOR)
     ):
         return None
-    files = {provenance_path(label)}
-    for series in provenance.get("series") or ():
-        if isinstance(series, dict):
-            files.update(str(name) for name in series.get("files") or () if isinstance(name, str))
+    files = {provenance_path(label)} | _listed(provenance.get("files"))
+    sessions = [s for s in provenance.get("sessions") or () if isinstance(s, dict)]
+    for entry in [provenance, *sessions]:  # the series of the participant or of each session
+        for series in entry.get("series") or ():
+            if isinstance(series, dict):
+                files |= _listed(series.get("files"))
     if isinstance(provenance.get("parameters"), str):
         files.add(provenance["parameters"])
     return files
+
+
+def _listed(names: Any) -> set[str]:
+    """The file names of a provenance ``files`` list (anything else in it ignored)."""
+    return (
+        {name for name in names or () if isinstance(name, str)}
+        if isinstance(names, list)
+        else set()
+    )
 
 
 def _foreign_below(root: Path, folder: Path, owned: set[str]) -> list[Path]:

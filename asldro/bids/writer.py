@@ -6,13 +6,21 @@ the derivative subject first, the participant's resolved parameters and provenan
 raw ``sub-<label>`` last, so a visible raw subject means a complete one. An existing subject of
 the same label is replaced, but only when every file in it is one asldro wrote (its provenance
 lists them). :func:`planned_files` gives the names a participant will get without simulating it.
+
+A participant with test–retest sessions (docs/bids.md §1.1) is built session after session with
+:func:`participant_build` (each session's images are written, then released, before the next
+is simulated) into ``sub-<label>/ses-<session>/`` and its ground truth into
+``derivatives/groundtruth/sub-<label>/ses-<session>/``, and put in place once, like a
+participant without sessions.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence, Union, cast
+from typing import Any, Callable, Iterator, Mapping, Sequence, Union, cast
 
 import numpy as np
 
@@ -65,16 +73,19 @@ def params_uri(label: str) -> str:
 class _Tree:
     """Files of one subject, collected under a temp root; remembers what it wrote. Write errors
     name the file at its final place (``final_root``), not the temporary one. Images are
-    compressed on ``threads`` threads (the participant's budget)."""
+    compressed on ``threads`` threads (the participant's budget). ``prefix`` (``ses-<s>/`` while
+    a session is written, else empty) goes before every relative path put."""
 
     def __init__(self, root: Path, final_root: Path, threads: int = 1) -> None:
         self.root = root
         self.final_root = final_root
         self.threads = threads
+        self.prefix = ""
         self.written: list[Path] = []
 
     def put(self, relative: str, content: bytes) -> None:
-        """Write ``content`` at ``relative`` under the temp root."""
+        """Write ``content`` at ``prefix + relative`` under the temp root."""
+        relative = self.prefix + relative
         path = self.root / relative
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -235,7 +246,7 @@ def _write_m0scan(
             image.affine,
             repetition_time=tr if data.ndim == 4 else None,
         )
-        intended = f"bids::sub-{label}/perf/{asl_files[part]}"
+        intended = f"bids::sub-{label}/{tree.prefix}perf/{asl_files[part]}"
         sidecar = m0scan_sidecar(record, intended_for=intended, part=part)
         tree.put(sidecar_file, json_bytes(sidecar))
 
@@ -307,17 +318,11 @@ def _groundtruth_extras(results: Sequence[SeriesResult]) -> tuple[dict[str, int]
     return segmentation, extra
 
 
-def _provenance(
-    label: str,
-    results: Sequence[SeriesResult],
-    files: Mapping[int, list[str]],
-    provenance: Mapping,
-    participant: Mapping | None = None,
-) -> dict[str, Any]:
-    """Per-participant provenance: the given mapping plus each series' parameters, each image's
-    record summary (seeds, noise sigma and reference, motion ..., under ``meta``) and filter
-    history; ``participant`` (a cohort's participants.tsv columns, docs/cohort.md) as the
-    top-level ``participant`` when given."""
+def _series_provenance(
+    results: Sequence[SeriesResult], files: Mapping[int, list[str]]
+) -> list[dict[str, Any]]:
+    """Each series' files, parameters, each image's record summary (seeds, noise sigma and
+    reference, motion ..., under ``meta``) and filter history."""
     series = []
     for result in results:
         images = {
@@ -339,14 +344,174 @@ def _provenance(
                 "images": images,
             }
         )
+    return series
+
+
+def _provenance_header(label: str) -> dict[str, Any]:
+    """The keys every participant provenance file starts with (how asldro recognises it)."""
     return {
         "participant_id": f"sub-{label}",
         "generated_by": f"asldro {__version__}",
         "parameters": participant_params_path(label),
-        "provenance": to_jsonable(provenance),
-        "series": series,
-        **({} if participant is None else {"participant": to_jsonable(participant)}),
     }
+
+
+def _with_record(document: dict[str, Any], record: Mapping | None) -> dict[str, Any]:
+    """``document`` with the participant setup's ``record`` (``asldro.api._session_inputs``:
+    what was drawn for it) under ``cohort`` when there is one."""
+    return {**document, "cohort": to_jsonable(record)} if record else document
+
+
+def session_path(session: str) -> str:
+    """The folder of ``session`` inside a subject folder (docs/bids.md §1.1)."""
+    return f"ses-{check_label(session)}"
+
+
+def sessions_tsv(sessions: Sequence[str]) -> str:
+    """``sub-<label>_sessions.tsv``: one ``session_id`` row per session, in order."""
+    return "session_id\n" + "".join(f"{session_path(s)}\n" for s in sessions)
+
+
+def sessions_tsv_path(label: str) -> str:
+    """Where the sessions table of participant ``label`` goes, relative to its subject."""
+    return f"sub-{label}_sessions.tsv"
+
+
+@dataclass(frozen=True)
+class _SessionRecord:
+    """What the provenance keeps of one written session (the images themselves are gone)."""
+
+    session: str | None
+    series: list[dict[str, Any]]
+    provenance: Mapping
+    record: Mapping | None
+
+
+class ParticipantBuild:
+    """One participant being built in the temp dir ``tmp`` of the dataset at ``root``:
+    :meth:`add` writes the series of one session (or of the participant, without sessions),
+    :meth:`finish` writes the ``code/`` files and the dataset-level files and puts it all in
+    place. Use it through :func:`participant_build`."""
+
+    def __init__(self, root: Path, label: str, tmp: Path, threads: int) -> None:
+        self.root = root
+        self.label = label
+        self.trees = _Trees(root, label, tmp, threads)
+        self.tmp = tmp
+        self.sessions: list[_SessionRecord] = []
+        self.segmentation: dict[str, int] | None = None
+        self.extra_suffixes: set[str] = set()
+
+    def add(
+        self,
+        results: Sequence[SeriesResult],
+        *,
+        m0_pairs: Mapping[int, int],
+        provenance: Mapping,
+        session: str | None = None,
+        record: Mapping | None = None,
+    ) -> None:
+        """Write the series of ``session`` (None: a participant without sessions, which then
+        has no other) into the temp trees; ``provenance`` and ``record`` go into the
+        participant's provenance file."""
+        if self.sessions and (session is None or self.sessions[0].session is None):
+            raise ValueError(f"sub-{self.label}: sessions, or one set of series without one")
+        names = raw_series_names(results, m0_pairs)  # naming errors before anything is written
+        entities = groundtruth_series_entities(results)
+        if session is not None:
+            names = {i: _in_session(name, session) for i, name in names.items()}
+            entities = {i: {"ses": session, **value} for i, value in entities.items()}
+        segmentation, extra = _groundtruth_extras(results)
+        if segmentation is not None:
+            self.segmentation = {**(self.segmentation or {}), **segmentation}
+        self.extra_suffixes |= extra
+        prefix = "" if session is None else f"{session_path(session)}/"
+        self.trees.raw.prefix = self.trees.derivative.prefix = prefix
+        files = _write_series(self.trees, results, names, m0_pairs, entities)
+        self.trees.raw.prefix = self.trees.derivative.prefix = ""
+        series = _series_provenance(results, files)
+        self.sessions.append(_SessionRecord(session, series, provenance, record))
+
+    def provenance_document(self, participant: Mapping | None = None) -> dict[str, Any]:
+        """The participant's provenance file: its series (and the run provenance), or, with
+        sessions, the participant-level files and each session's series; ``participant`` (its
+        ``participants.tsv`` columns, when there are any) under ``participant``."""
+        header = _provenance_header(self.label)
+        if participant:
+            header["participant"] = to_jsonable(participant)
+        if len(self.sessions) == 1 and self.sessions[0].session is None:
+            only = self.sessions[0]
+            document = {
+                **header,
+                "provenance": to_jsonable(only.provenance),
+                "series": only.series,
+            }
+            return _with_record(document, only.record)
+        sessions = [
+            _with_record(
+                {
+                    "session_id": session_path(cast(str, entry.session)),
+                    "provenance": to_jsonable(entry.provenance),
+                    "series": entry.series,
+                },
+                entry.record,
+            )
+            for entry in self.sessions
+        ]
+        files = [f"sub-{self.label}/{sessions_tsv_path(self.label)}"]
+        return {**header, "files": files, "sessions": sessions}
+
+    def finish(
+        self,
+        *,
+        resolved_params: Mapping,
+        ground_truth_description: str,
+        participant: Mapping | None = None,
+    ) -> None:
+        """Write the sessions table (with sessions), the resolved parameters and the provenance
+        (with ``participant``, :meth:`provenance_document`), ensure the dataset-level files and
+        put the participant in place."""
+        if not self.sessions:
+            raise ValueError(f"sub-{self.label}: nothing was added")
+        trees = self.trees
+        labels = [entry.session for entry in self.sessions]
+        if labels[0] is not None:
+            trees.raw.put(sessions_tsv_path(self.label), sessions_tsv(cast(list, labels)).encode())
+        trees.code.put(participant_params_path(self.label), json_bytes(resolved_params))
+        document = self.provenance_document(participant)
+        trees.code.put(provenance_path(self.label), json_bytes(document))
+        ensure_dataset_files(
+            self.root,
+            ground_truth_description=ground_truth_description,
+            segmentation=self.segmentation,
+            extra_suffixes=self.extra_suffixes,
+        )
+        trees.put_in_place(self.tmp)
+
+
+def _in_session(name: SeriesName, session: str) -> SeriesName:
+    """``name`` with the ``ses`` entity of ``session``."""
+    return dataclasses.replace(name, entities={"ses": session, **name.entities})
+
+
+@contextlib.contextmanager
+def participant_build(
+    output_dir: Path, label: str, *, threads: int | None = None
+) -> Iterator[ParticipantBuild]:
+    """A :class:`ParticipantBuild` of participant ``label`` in a temp dir of ``output_dir``
+    (removed on exit whatever happens, so an unfinished participant leaves nothing); refuses
+    (:class:`OutputError`) a ``sub-<label>`` holding a file asldro did not write before
+    anything is written. ``participants.tsv`` is updated once the participant is in place."""
+    root = Path(output_dir)
+    label = check_label(label)
+    threads = thread_budget(threads)
+    _refuse_foreign_files(root, label)
+    with temp_dir(root) as tmp:
+        build = ParticipantBuild(root, label, tmp, threads)
+        yield build
+        finished = build.trees.code.written
+    if finished:
+        update_participants(root)
 
 
 def write_participant(
@@ -396,29 +561,13 @@ def write_participant(
         The existing ``sub-<label>`` (or its ground truth or ``code/`` files) holds a file asldro
         did not write; nothing is written.
     """
-    root = Path(output_dir)
-    label = check_label(label)
-    threads = thread_budget(threads)
-    names = raw_series_names(results, m0_pairs)  # naming errors before anything is written
-    extras = _groundtruth_extras(results)  # (segmentation, extra suffixes)
-    _refuse_foreign_files(root, label)
-    with temp_dir(root) as tmp:
-        trees = _Trees(root, label, tmp, threads)
-        files = _write_series(trees, results, names, m0_pairs)
-        trees.code.put(participant_params_path(label), json_bytes(resolved_params))
-        trees.code.put(
-            provenance_path(label),
-            json_bytes(_provenance(label, results, files, provenance, participant)),
+    raw_series_names(results, m0_pairs)  # naming errors before anything is written
+    with participant_build(output_dir, label, threads=threads) as build:
+        build.add(results, m0_pairs=m0_pairs, provenance=provenance)
+        build.finish(
+            resolved_params=resolved_params, ground_truth_description=ground_truth_description
         )
-        ensure_dataset_files(
-            root,
-            ground_truth_description=ground_truth_description,
-            segmentation=extras[0],
-            extra_suffixes=extras[1],
-        )
-        trees.put_in_place(tmp)
-    update_participants(root)
-    return trees.written()
+    return build.trees.written()
 
 
 def _refuse_foreign_files(root: Path, label: str) -> None:
@@ -487,10 +636,11 @@ def _write_series(
     results: Sequence[SeriesResult],
     names: Mapping[int, SeriesName],
     m0_pairs: Mapping[int, int],
+    entities: Mapping[int, Mapping[str, str]],
 ) -> dict[int, list[str]]:
-    """Write every series into ``trees`` (m0scans last: they name their asl file); returns each
-    series' files (dataset-relative)."""
-    entities = groundtruth_series_entities(results)
+    """Write every series into ``trees`` (m0scans last: they name their asl file); ``entities``
+    are those of each ground_truth series' derivatives. Returns each series' files
+    (dataset-relative)."""
     files: dict[int, list[str]] = {}
     asl_files: dict[int, dict[str | None, str]] = {}
     for result in results:
@@ -543,8 +693,9 @@ def _planned_maps(
     segmentation: Mapping[str, int],
 ) -> list[str]:
     """The ground-truth derivative files of ``quantities`` and of the tissue maps (a probseg
-    per tissue of ``segmentation``, the brain mask), relative to the raw root."""
-    gt_subject = f"{fields()['groundtruth_dir']}/sub-{label}"
+    per tissue of ``segmentation``, the brain mask), relative to the raw root (in the session
+    folder of a ``ses`` entity)."""
+    gt_subject = f"{fields()['groundtruth_dir']}/sub-{label}{_session_folder(entities)}"
     maps: list[tuple[str, Mapping[str, int] | None]] = [(q, None) for q in quantities]
     maps += [("probseg", {tissue: index}) for tissue, index in segmentation.items()]
     maps.append(("brain_mask", None))
@@ -559,7 +710,7 @@ def _planned_series_files(
     label: str, planned: _PlannedSeries, name: SeriesName | None
 ) -> list[str]:
     """The raw files of one series (raw-root relative), from its parameters and name."""
-    subject = f"sub-{label}"
+    subject = f"sub-{label}{_session_folder(name.entities if name else {})}"
     if planned.series_type == "asl" and name is not None:
         made: list[str] = []
         for part in parts(cast(AslSeries, planned.params).output_image_type == "complex"):
@@ -600,10 +751,20 @@ def _planned_derivatives(
     return _planned_maps(label, series_grid_entities(name), grid_quantities, segmentation)
 
 
+def _session_folder(entities: Mapping[str, str]) -> str:
+    """``/ses-<s>`` for the entities of a file in a session, else empty."""
+    return f"/{session_path(entities['ses'])}" if "ses" in entities else ""
+
+
 def planned_files(
-    label: str, params: Any, ground_truth: GroundTruth, m0_pairs: Mapping[int, int]
+    label: str,
+    params: Any,
+    ground_truth: GroundTruth,
+    m0_pairs: Mapping[int, int],
+    sessions: Sequence[str] = (),
 ) -> list[str]:
-    """Every file :func:`write_participant` will write for participant ``label`` with these
+    """Every file :func:`write_participant` (or, with ``sessions``, a
+    :class:`ParticipantBuild` of them) will write for participant ``label`` with these
     parameters (``DroParams``) and ground truth (POSIX paths relative to the raw root), found
     with the writer's own naming rules without simulating anything."""
     import warnings
@@ -614,9 +775,15 @@ def planned_files(
         names = raw_series_names(series, m0_pairs)
     gt_entities = groundtruth_series_entities(series)
     files = [participant_params_path(label), provenance_path(label)]
-    for planned in series:
-        entities = gt_entities.get(planned.index, {})
-        name = names.get(planned.index)
-        files += _planned_series_files(label, planned, name)
-        files += _planned_derivatives(label, planned, name, entities, ground_truth)
+    if sessions:
+        files.append(f"sub-{label}/{sessions_tsv_path(label)}")
+    for session in sessions or (None,):
+        for planned in series:
+            entities = gt_entities.get(planned.index, {})
+            name = names.get(planned.index)
+            if session is not None:
+                entities = {"ses": session, **entities}
+                name = None if name is None else _in_session(name, session)
+            files += _planned_series_files(label, planned, name)
+            files += _planned_derivatives(label, planned, name, entities, ground_truth)
     return files

@@ -29,6 +29,14 @@ from asldro.pipelines.types import SeriesResult
 
 __all__ = ["generate_series", "provenance", "SeriesResult", "SimulationContext"]
 
+_STREAMS = (
+    "numpy.random.Generator(PCG64(SeedSequence(entropy=seed, spawn_key=(label, series, "
+    "volume)))), label = int.from_bytes(label.encode('utf-8'), 'big')"
+)
+_SESSION_STREAMS = (
+    "numpy.random.Generator(PCG64(SeedSequence(entropy=seed, spawn_key=(label, series, "
+    "volume)))), label = int.from_bytes((label + '_ses-' + session).encode('utf-8'), 'big')"
+)
 #: The noise facts of a series' record that the run provenance lists, in this order.
 NOISE_FACTS = ("random_seed", "seeds", "noise_sigma", "noise_reference", "desired_snr")
 
@@ -40,8 +48,11 @@ def generate_series(
     participant_label: str = "01",
     seed: int | None = None,
     threads: int | None = None,
+    session: str | None = None,
 ) -> tuple[SeriesResult, ...]:
-    """Simulate every series of ``params`` for one participant (docs/physics.md §1).
+    """Simulate every series of ``params`` for one participant (docs/physics.md §1), in
+    ``session`` (a BIDS label; None without sessions): each session draws its own noise
+    (docs/physics.md §7.3).
 
     ``ground_truth`` is loaded from the parameters when not given. ``seed`` replaces every
     series' ``random_seed``. ``threads`` is the CPUs the participant may use
@@ -57,7 +68,9 @@ def generate_series(
 
         ground_truth = load_ground_truth(params.global_config.ground_truth, params.global_config)
     results = []
-    with SimulationContext(ground_truth, threads=thread_budget(threads)) as context:
+    with SimulationContext(
+        ground_truth, threads=thread_budget(threads), session=session
+    ) as context:
         for position, series in enumerate(params.series, start=1):
             with quiet_float_errors():  # a non-finite result is refused by require_finite
                 result = _simulate(context, series, position, participant_label, seed)
@@ -95,11 +108,10 @@ def provenance(
     *,
     participant_label: str,
     seed: int | None,
-    cohort: Mapping[str, Any] | None = None,
+    session: str | None = None,
 ) -> dict[str, Any]:
-    """JSON-able record of how each series was made: seeds, noise sigma and reference, history;
-    with a cohort also ``cohort``, the participant's record of
-    :func:`asldro.cohort.participant_setup` (every drawn value and its stream)."""
+    """JSON-able record of how each series was made: seeds, noise sigma and reference, history
+    (the streams of ``session`` when given: their label part names it)."""
     series = []
     for result in results:
         for name, image in result.images.items():
@@ -116,7 +128,6 @@ def provenance(
                     "history": to_jsonable(list(image.history)),
                 }
             )
-    extra = {} if cohort is None else {"cohort": to_jsonable(dict(cohort))}
     return {
         "participant_label": participant_label,
         "seed_override": seed,
@@ -125,10 +136,6 @@ def provenance(
             "ground-truth grid / desired_snr; complex Gaussian noise of that sigma per channel "
             "added on the acquisition grid (asl reference: M0 map; structural: noiseless signal)"
         ),
-        "streams": (
-            "numpy.random.Generator(PCG64(SeedSequence(entropy=seed, spawn_key=(label, series, "
-            "volume)))), label = int.from_bytes(label.encode('utf-8'), 'big')"
-        ),
+        "streams": _STREAMS if session is None else _SESSION_STREAMS,
         "series": series,
-        **extra,
     }

@@ -404,7 +404,9 @@ def build_asl_pipeline(
         kinetics=kinetics,
         sigma=sigma,
         reference=reference,
-        streams=seeds.SeriesStreams.of(series, participant_label, index, seed),
+        streams=seeds.SeriesStreams.of(
+            series, participant_label, index, seed, session=context.session
+        ),
         suppression=suppression,
     )
 

@@ -32,12 +32,15 @@ FRACTIONS_KEPT = 4
 
 
 @dataclass
-class SimulationContext:
-    """The ground truth, the threads one participant may use (``asldro.resources``), and the
-    caches of resamplers, label fractions and summed-volume tables."""
+class SimulationContext:  # pylint: disable=too-many-instance-attributes  # 3 facts, 5 caches
+    """The ground truth, the threads one participant may use (``asldro.resources``), the
+    session simulated (None without sessions: it keys the noise streams,
+    :func:`asldro.pipelines.seeds.stream_label`), and the caches of resamplers, label fractions
+    and summed-volume tables."""
 
     ground_truth: GroundTruth
     threads: int = 1
+    session: str | None = None
     _resamplers: dict = field(default_factory=dict)
     _fractions: dict = field(default_factory=dict)
     _label_counts: np.ndarray | None = None

@@ -56,7 +56,9 @@ def build_structural_pipeline(
     noiseless = cast("np.ndarray", signal.noiseless)  # computed by with_noiseless()
     sigma, reference = context.noise_sigma(noiseless, series.desired_snr)
     acquire = context.acquire(series.acq_matrix, series.motion, tables=noiseless.ndim == 1)
-    streams = seeds.SeriesStreams.of(series, participant_label, index, seed)
+    streams = seeds.SeriesStreams.of(
+        series, participant_label, index, seed, session=context.session
+    )
     add_noise = AddComplexNoise.drawn(acquire.resampler.target.shape, sigma, streams.volume(0))
     return StructuralPipeline(
         start=Image(data=maps["m0"], affine=context.ground_truth.affine),

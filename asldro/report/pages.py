@@ -83,8 +83,7 @@ def _motion(motion: Motion | None) -> list[str]:
 
 
 def participant_page(view: ParticipantView, validation: str) -> str:
-    """The HTML of a participant's report."""
-    centre = brain_centre(view.ground_truth)
+    """The HTML of a participant's report: its images, or a section per session."""
     body = [
         f"<p>{escape(view.description)}</p>",
         f'<p><a href="../{DATASET_PAGE}">dataset report</a> (written by the group level and by '
@@ -92,8 +91,31 @@ def participant_page(view: ParticipantView, validation: str) -> str:
         '<p class="note">Slices through the centre of mass of the brain (ground-truth '
         "segmentation); radiological orientation in the coronal and axial views (the "
         "subject's right on the left).</p>",
-        "<h2>Ground truth</h2>",
     ]
+    if view.sessions:
+        names = ", ".join(f"ses-{escape(session)}" for session, _ in view.sessions)
+        body.append(f"<p>{len(view.sessions)} session(s): {names}</p>")
+    shown: list[tuple[str | None, ParticipantView]] = [*view.sessions] or [(None, view)]
+    for session, images in shown:
+        body += _images(images, session)
+    body.append("<h2>Parameters</h2>")
+    if view.parameters:
+        body.append(
+            f'<p class="note">code/sub-{escape(view.label)}_dro_params.json: the resolved '
+            "parameters this participant was made with</p>"
+        )
+        body.append(table(("parameter", "value"), view.parameters))
+    else:
+        body.append('<p class="note">no resolved parameter file in code/</p>')
+    return page(f"asldro report: sub-{view.label}", body, validation)
+
+
+def _images(view: ParticipantView, session: str | None) -> list[str]:
+    """The ground truth, ASL runs and structural images of ``view`` (of ``session``, whose
+    name then heads its ground truth)."""
+    centre = brain_centre(view.ground_truth)
+    where = "" if session is None else f" (ses-{escape(session)})"
+    body = [f"<h2>Ground truth{where}</h2>"]
     if view.ground_truth:
         body += [panel(figures.slice_panel(volume, centre)) for volume in view.ground_truth]
     else:
@@ -107,16 +129,7 @@ def participant_page(view: ParticipantView, validation: str) -> str:
             body.append(table(("", ""), rows))
         body.append(panel(figures.slice_panel(structural.image, centre)))
         body += _motion(structural.motion)
-    body.append("<h2>Parameters</h2>")
-    if view.parameters:
-        body.append(
-            f'<p class="note">code/sub-{escape(view.label)}_dro_params.json: the resolved '
-            "parameters this participant was made with</p>"
-        )
-        body.append(table(("parameter", "value"), view.parameters))
-    else:
-        body.append('<p class="note">no resolved parameter file in code/</p>')
-    return page(f"asldro report: sub-{view.label}", body, validation)
+    return body
 
 
 def _numeric(values: Sequence[str]) -> list[float] | None:

@@ -9,10 +9,14 @@ ATT, M0, T1, segmentation, tissue probabilities ``label-<tissue>_probseg`` and w
 there), the participant's provenance (motion per volume, noise σ and its reference), its
 resolved parameters (``code/sub-<label>_dro_params.json``) and the validation report
 (``code/validation.json``). Whatever is absent is left out of the report, never an error.
+
+A participant with sessions (``sub-<label>/ses-<session>/``, docs/bids.md §1.1) is read session
+by session: each session's ground truth, runs and structural images, never mixed.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -114,7 +118,8 @@ class StructuralView:
 
 @dataclass
 class ParticipantView:
-    """What the participant report shows."""
+    """What the participant report shows: its images, or, with sessions, those of each session
+    (``sessions``: the session label and a view of that session alone)."""
 
     label: str
     ground_truth: list[Volume]
@@ -122,6 +127,20 @@ class ParticipantView:
     structural: list[StructuralView]
     parameters: list[tuple[str, str]]
     description: str
+    sessions: list[tuple[str, "ParticipantView"]] = field(default_factory=list)
+
+
+def subject_folder(root: Path, label: str, session: str | None = None) -> Path:
+    """``root/sub-<label>`` or, for ``session``, ``root/sub-<label>/ses-<session>``."""
+    folder = Path(root) / f"sub-{label}"
+    return folder if session is None else folder / f"ses-{session}"
+
+
+def sessions_of(root: Path, label: str) -> list[str]:
+    """The sessions of participant ``label`` (its ``ses-*`` folders in the raw dataset), sorted;
+    empty without sessions."""
+    folder = subject_folder(root, label)
+    return sorted(p.name[len("ses-") :] for p in folder.glob("ses-*") if p.is_dir())
 
 
 # --------------------------------------------------------------------------------------------
@@ -262,9 +281,10 @@ def _ground_truth_order(path: Path) -> tuple[int, str]:
     return (order.index(suffix) if suffix in order else len(order), path.name)
 
 
-def ground_truth_images(root: Path, label: str) -> list[Path]:
-    """Every image of participant ``label`` in the ground-truth derivative, in display order."""
-    folder = groundtruth_root(root) / f"sub-{label}"
+def ground_truth_images(root: Path, label: str, session: str | None = None) -> list[Path]:
+    """Every image of participant ``label`` (of ``session`` only, when given) in the
+    ground-truth derivative, in display order."""
+    folder = subject_folder(groundtruth_root(root), label, session)
     found = [p for p in folder.rglob("*") if p.is_file() and image_stem(p) is not None]
     return sorted(found, key=_ground_truth_order)
 
@@ -278,10 +298,12 @@ def ground_truth_title(path: Path) -> tuple[str, str, str]:
     return " ".join([title, *extra]), cmap, unit
 
 
-def read_ground_truth(root: Path, label: str, loader: ImageLoader | None = None) -> list[Volume]:
-    """The participant's ground-truth images as volumes."""
+def read_ground_truth(
+    root: Path, label: str, loader: ImageLoader | None = None, session: str | None = None
+) -> list[Volume]:
+    """The participant's ground-truth images (of ``session``, when given) as volumes."""
     volumes = []
-    for path in ground_truth_images(root, label):
+    for path in ground_truth_images(root, label, session):
         title, cmap, unit = ground_truth_title(path)
         volumes.append(load_volume(path, root, f"truth: {title}", cmap, unit, loader))
     return volumes
@@ -328,13 +350,18 @@ def _probseg_masks(
 
 
 def tissue_masks(
-    root: Path, label: str, shape: Sequence[int], affine: np.ndarray
+    root: Path,
+    label: str,
+    shape: Sequence[int],
+    affine: np.ndarray,
+    session: str | None = None,
 ) -> tuple[dict[str, np.ndarray], str]:
-    """The GM and WM masks on the grid ``shape``/``affine`` (nearest neighbour): from the
+    """The GM and WM masks on the grid ``shape``/``affine`` (nearest neighbour) of the ground
+    truth of ``label`` (in ``session``, when given): from the
     tissue probabilities (``label-GM_probseg`` >= 0.5) when present, else from the
     segmentation (``dseg`` label of the tissue). Returns the masks and the files they came
     from."""
-    paths = ground_truth_images(root, label)
+    paths = ground_truth_images(root, label, session)
     found = _probseg_masks(paths, shape, affine)
     masks = {tissue: mask for tissue, (mask, _) in found.items()}
     used = [relative(path, root) for _, path in found.values()]
@@ -362,7 +389,9 @@ def image_facts(provenance: Mapping[str, Any], relative_image: str) -> dict[str,
     """The provenance facts (``meta``) of the image written as ``relative_image``."""
     stem = relative_image.rsplit("/", 1)[-1]
     stem = stem[: stem.index(".")] if "." in stem else stem
-    for series in provenance.get("series") or ():
+    sessions = [s for s in provenance.get("sessions") or () if isinstance(s, dict)]
+    every = [s for entry in [provenance, *sessions] for s in entry.get("series") or ()]
+    for series in every:
         if not isinstance(series, dict) or relative_image not in (series.get("files") or ()):
             continue
         images = series.get("images") or {}
@@ -412,9 +441,16 @@ def _mean(data: np.ndarray, indices: Iterable[int]) -> np.ndarray:
     return np.mean(data[..., chosen].astype(np.float64), axis=-1)
 
 
-def read_asl_run(run: Any, root: Path, label: str, provenance: Mapping[str, Any]) -> AslSeriesView:
-    """One ASL run: M0, mean control, mean ΔM, ΔM per PLD (multi-PLD), the kinetic curve in
-    GM and WM, motion and noise. A run the reference reader refuses keeps its note."""
+def read_asl_run(
+    run: Any,
+    root: Path,
+    label: str,
+    provenance: Mapping[str, Any],
+    session: str | None = None,
+) -> AslSeriesView:
+    """One ASL run (of ``session``, when given): M0, mean control, mean ΔM, ΔM per PLD
+    (multi-PLD), the kinetic curve in GM and WM of its session's ground truth, motion and
+    noise. A run the reference reader refuses keeps its note."""
     from asldro.quantify import reading
 
     rel = relative(run.image, root)
@@ -429,7 +465,7 @@ def read_asl_run(run: Any, root: Path, label: str, provenance: Mapping[str, Any]
         return view
     view.label_type, view.volume_types = plan.label_type, plan.volume_types
     view.images = _asl_images(plan, data, raw, view.notes)
-    masks, source = tissue_masks(root, label, plan.shape, plan.affine)
+    masks, source = tissue_masks(root, label, plan.shape, plan.affine, session)
     if masks:
         view.curve = kinetic_curve(plan, data.delta_m, masks, source)
     else:
@@ -483,21 +519,27 @@ def kinetic_curve(
     )
 
 
-def structural_images(root: Path, label: str) -> list[Path]:
-    """The structural images of participant ``label`` (``anat/``), magnitude parts only."""
+def structural_images(root: Path, label: str, session: str | None = None) -> list[Path]:
+    """The structural images of participant ``label`` (``anat/``; of ``session`` only, when
+    given), magnitude parts only."""
     found = []
-    for path in sorted((root / f"sub-{label}").rglob("anat/*")):
+    for path in sorted(subject_folder(root, label, session).rglob("anat/*")):
         if image_stem(path) is not None and split_name(path.name)[0].get("part") != "phase":
             found.append(path)
     return found
 
 
 def read_structural(
-    root: Path, label: str, provenance: Mapping[str, Any], loader: ImageLoader | None = None
+    root: Path,
+    label: str,
+    provenance: Mapping[str, Any],
+    loader: ImageLoader | None = None,
+    session: str | None = None,
 ) -> list[StructuralView]:
-    """The structural images of participant ``label`` with their motion and noise."""
+    """The structural images of participant ``label`` (of ``session``, when given) with their
+    motion and noise."""
     views = []
-    for path in structural_images(root, label):
+    for path in structural_images(root, label, session):
         suffix = split_name(path.name)[1]
         rel = relative(path, root)
         facts = image_facts(provenance, rel)
@@ -560,16 +602,46 @@ def participant_images(root: Path, label: str) -> list[Path]:
 
 
 def read_participant(root: Path, label: str, loader: ImageLoader | None = None) -> ParticipantView:
-    """Everything the report of participant ``label`` shows, read from the dataset."""
+    """Everything the report of participant ``label`` shows, read from the dataset (session by
+    session, when it has sessions)."""
     provenance = read_provenance(root, label)
-    subject = f"sub-{label}"
-    runs = [r for r in find_asl_runs(root) if relative(r.image, root).split("/")[0] == subject]
+    runs = find_asl_runs(root)
+    sessions = [
+        (session, _session_view(root, label, (provenance, runs), loader, session))
+        for session in sessions_of(root, label)
+    ]
+    if sessions:
+        return ParticipantView(
+            label=label,
+            ground_truth=[],
+            asl=[],
+            structural=[],
+            parameters=read_parameters(root, label),
+            description=dataset_description_text(root),
+            sessions=sessions,
+        )
+    view = _session_view(root, label, (provenance, runs), loader, None)
+    return dataclasses.replace(view, parameters=read_parameters(root, label))
+
+
+def _session_view(
+    root: Path,
+    label: str,
+    provenance_runs: tuple[Mapping[str, Any], Sequence[Any]],
+    loader: ImageLoader | None,
+    session: str | None,
+) -> ParticipantView:
+    """The images of participant ``label`` in ``session`` (None: a participant without
+    sessions), with the ``provenance`` and among the ASL ``runs`` of ``provenance_runs``."""
+    provenance, runs = provenance_runs
+    folder = relative(subject_folder(root, label, session), root)
+    mine = [r for r in runs if relative(r.image, root).startswith(f"{folder}/")]
     return ParticipantView(
         label=label,
-        ground_truth=read_ground_truth(root, label, loader),
-        asl=[read_asl_run(run, root, label, provenance) for run in runs],
-        structural=read_structural(root, label, provenance, loader),
-        parameters=read_parameters(root, label),
+        ground_truth=read_ground_truth(root, label, loader, session),
+        asl=[read_asl_run(run, root, label, provenance, session) for run in mine],
+        structural=read_structural(root, label, provenance, loader, session),
+        parameters=[],
         description=dataset_description_text(root),
     )
 

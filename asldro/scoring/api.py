@@ -207,7 +207,8 @@ def _score_map(
     volume = read_volume(path, root)
     suffix = _quantity_of(volume, quantity, where)
     label = _participant_of(volume, participant, root, where)
-    truth = read_ground_truth(root, label)
+    session = volume.entities.get("ses") if volume.path.name.startswith("sub-") else None
+    truth = read_ground_truth(root, label, session)
     _check_space(volume, truth, where)
     grid = OnGrid(truth, volume.grid, purity)
     truth_values, defined, method = grid.quantity(suffix)

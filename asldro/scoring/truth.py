@@ -203,8 +203,35 @@ def read_labels(root: Path, dataset: Path) -> tuple[Label, ...]:
     return tuple(sorted(labels, key=lambda label: label.index))
 
 
-def read_ground_truth(dataset: Path, participant: str) -> GroundTruth:
-    """The ground-truth derivative of ``participant``: every NIfTI under its ``sub-<label>``
+def sessions_of(folder: Path) -> list[str]:
+    """The session labels of a subject folder (its ``ses-*`` folders), sorted."""
+    return sorted(p.name[len("ses-") :] for p in folder.glob("ses-*") if p.is_dir())
+
+
+def _session_folder(folder: Path, dataset: Path, session: str | None) -> Path:
+    """The folder of the ground truth of ``session`` in the subject ``folder``: the subject
+    itself when it has no sessions (a map's ``ses`` entity then changes nothing); with
+    sessions, the one the map's name gives (``UsageError`` when it gives none or another)."""
+    known = sessions_of(folder)
+    if not known:
+        return folder
+    listed = ", ".join(f"ses-{k}" for k in known)
+    if session is None:
+        raise UsageError(
+            f"{relative(folder, dataset)}: the ground truth has sessions ({listed}) and the "
+            "map's name does not say which (no ses- entity): name it "
+            f"{folder.name}_ses-<label>_..."
+        )
+    if session not in known:
+        raise UsageError(
+            f"{relative(folder, dataset)}: no ground truth of ses-{session} (it has: {listed})"
+        )
+    return folder / f"ses-{session}"
+
+
+def read_ground_truth(dataset: Path, participant: str, session: str | None = None) -> GroundTruth:
+    """The ground-truth derivative of ``participant`` (in ``session``, which a participant with
+    sessions needs: docs/bids.md §1.1): every NIfTI under its ``sub-<label>[/ses-<label>]``
     folder (headers only) and the labels."""
     root = groundtruth_folder(dataset)
     if not root.is_dir():
@@ -224,6 +251,7 @@ def read_ground_truth(dataset: Path, participant: str) -> GroundTruth:
             f"{relative(folder, dataset)}: no ground truth of participant sub-{participant} "
             f"(the ground truth has: {known})"
         )
+    folder = _session_folder(folder, Path(dataset), session)
     volumes = []
     for path in sorted(folder.rglob("*")):
         if path.is_file() and image_stem(path) is not None and not path.name.startswith("."):

@@ -88,7 +88,7 @@ def test_each_participants_ground_truth_cbf_shows_its_drawn_grey_matter_value(co
     out, _ = cohort_dataset
     drawn = {}
     for label in LABELS:
-        record = _provenance(out, label)["provenance"]["cohort"]
+        record = _provenance(out, label)["cohort"]
         value = record["tissues"]["grey_matter"]["perfusion_rate"]["value"]
         drawn[label] = value
         root = out / "derivatives" / "groundtruth" / f"sub-{label}"
@@ -108,7 +108,7 @@ def test_the_provenance_has_the_draws_and_the_participant_columns(cohort_dataset
     out, _ = cohort_dataset
     for label in LABELS:
         provenance = _provenance(out, label)
-        record = provenance["provenance"]["cohort"]
+        record = provenance["cohort"]
         columns = provenance["participant"]["columns"]
         names = [column["name"] for column in columns]
         assert names[:3] == ["group", "grey_matter_perfusion_rate", "grey_matter_transit_time"]
@@ -118,7 +118,7 @@ def test_the_provenance_has_the_draws_and_the_participant_columns(cohort_dataset
         assert record["tissues"]["grey_matter"]["perfusion_rate"]["stream"]["entropy"] == 5
         resolved = json.loads((out / "code" / f"sub-{label}_dro_params.json").read_text())
         assert resolved["global_configuration"]["cohort"]["seed"] == 5
-    assert _provenance(out, "01")["provenance"]["cohort"]["group"] == "control"
+    assert _provenance(out, "01")["cohort"]["group"] == "control"
 
 
 def test_a_participant_regenerated_alone_is_byte_identical(cohort_dataset, tmp_path):
