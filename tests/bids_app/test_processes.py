@@ -283,7 +283,9 @@ def test_validator_temporaries_of_a_killed_run_are_removed_by_the_next(tmp_path,
         job.send_signal(signal.SIGKILL)
         job.wait()
         kill_all(validator_processes(out))
-    assert list(out.glob(".asldro-tmp-deno-*")), "the validator's folder was not there"
+    # a participant job validates its view inside the run's scratch folder
+    left = list(out.glob(".asldro-scratch-*/.asldro-tmp-deno-*"))
+    assert left, "the validator's folder was not there"
     done = run_app(out, "participant", "--params", small_params, "--participant-label", "02")
     assert done.returncode == 0, done.stderr
     assert asldro_leftovers(out) == []
