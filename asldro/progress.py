@@ -25,7 +25,7 @@ class Progress:
         self.done = 0
         self.quiet = quiet
         self.stream = sys.stderr if stream is None else stream
-        self.bar = not quiet and _is_terminal(self.stream)
+        self.on_terminal = not quiet and _is_terminal(self.stream)
         self._drawn = False
         self._detail = ""  # the bar is first drawn at the first event (not before an error)
 
@@ -42,7 +42,7 @@ class Progress:
         self._detail = f"sub-{label}"
         if self.quiet:
             return
-        if self.bar:
+        if self.on_terminal:
             self._draw()
         else:
             print(f"wrote sub-{label} ({self.done}/{self.total})", file=self.stream, flush=True)
@@ -50,21 +50,21 @@ class Progress:
     def volumes(self, done: int, total: int) -> None:
         """``done`` of the ``total`` volumes of the participant being written (shown on the bar
         only: a log gets one line per participant)."""
-        if self.bar:
+        if self.on_terminal:
             self._detail = f"volume {done}/{total}"
             self._draw()
 
     def close(self) -> None:
         """End the bar's line (nothing to do for a log or when quiet)."""
-        if self.bar and self._drawn:
+        if self.on_terminal and self._drawn:
             self.stream.write("\n")
             self.stream.flush()
             self._drawn = False
 
     def _draw(self) -> None:
         filled = BAR_WIDTH * self.done // self.total if self.total else BAR_WIDTH
-        bar = "#" * filled + "." * (BAR_WIDTH - filled)
-        text = f"\rparticipants [{bar}] {self.done}/{self.total} {self._detail}"
+        drawn = "#" * filled + "." * (BAR_WIDTH - filled)
+        text = f"\rparticipants [{drawn}] {self.done}/{self.total} {self._detail}"
         self.stream.write(text.ljust(BAR_WIDTH + 40))
         self.stream.flush()
         self._drawn = True

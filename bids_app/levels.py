@@ -286,9 +286,13 @@ def _finding_lines(report: Any) -> list[str]:
     return [f"  {line}" for line in report.finding_lines()]
 
 
-def _print_report(report: Any) -> None:
-    """The summary on stdout and the (warning) findings of a valid dataset on stderr."""
+def _print_report(report: Any, scope: Sequence[str] = ()) -> None:
+    """The summary on stdout and the (warning) findings of a valid dataset on stderr; with the
+    labels of a participant job (``scope``), first the line saying what was validated."""
     if report is not None:
+        if scope:
+            shown = " ".join(f"sub-{label}" for label in scope)
+            print(f"validated {shown} with the dataset-level files (the group level validates all)")
         for line in report.summary_lines():
             print(line, flush=True)
         for line in _finding_lines(report):
@@ -321,16 +325,47 @@ def run_participant(
     (``max_memory`` replaces the machine's available memory as the limit). The run may use the
     CPUs of ``asldro.resources.thread_budget`` (``ASLDRO_THREADS``, else the CPUs available),
     shared by the ``n_procs`` processes."""
-    from asldro.api import generate_participants
     from asldro.output import remove_created
 
-    params, labels, ground_truth, threads = _checked_run(
-        output_dir, labels, params_file, n_procs, max_memory
-    )
+    checked = _checked_run(output_dir, labels, params_file, n_procs, max_memory)
+    labels = checked[1]
     report = _reports_wanted(report)  # exit 69 before anything is written, if required
     created = prepare_output_dir(output_dir, labels)
     try:
-        with scratch_environment(output_dir) as scratch, Progress(len(labels), quiet=quiet) as bar:
+        validation = _generate_and_finalise(
+            output_dir,
+            checked,
+            seed=seed,
+            n_procs=n_procs,
+            validate=validate,
+            pages=report,
+            quiet=quiet,
+        )
+    except BaseException:
+        remove_created(created)  # no partial output: the folders this run made, if empty
+        raise
+    _print_report(validation, scope=labels)
+    return ExitCode.OK
+
+
+def _generate_and_finalise(
+    output_dir: Path,
+    checked: tuple[Any, tuple[str, ...], Any, int],
+    *,
+    seed: int | None,
+    n_procs: int,
+    validate: bool,
+    pages: bool,
+    quiet: bool,
+) -> Any:
+    """Write the participants (``checked``: :func:`_checked_run`'s parameters, labels, ground
+    truth and thread budget) with progress on stderr, then :func:`finalise_participants`, in
+    the run's scratch folder. Returns the validation report."""
+    from asldro.api import generate_participants
+
+    params, labels, ground_truth, threads = checked
+    with scratch_environment(output_dir) as scratch:
+        with Progress(len(labels), quiet=quiet) as progress:
             # the engine's one participant path: workers are killed at once on SIGTERM/SIGINT
             # or a failure
             generate_participants(
@@ -340,21 +375,12 @@ def run_participant(
                 seed=seed,
                 n_procs=n_procs,
                 ground_truth=ground_truth,
-                on_written=bar.participant_done,
+                on_written=progress.participant_done,
                 threads=threads,
             )
-            bar.close()
-            validation = finalise_participants(
-                output_dir, labels, validate, scratch=scratch, report_pages=report
-            )
-    except BaseException:
-        remove_created(created)  # no partial output: the folders this run made, if empty
-        raise
-    if validation is not None:
-        shown = " ".join(f"sub-{label}" for label in labels)
-        print(f"validated {shown} with the dataset-level files (the group level validates all)")
-    _print_report(validation)
-    return ExitCode.OK
+        return finalise_participants(
+            output_dir, labels, validate, scratch=scratch, report_pages=pages
+        )
 
 
 def _checked_run(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import re
 from pathlib import Path
@@ -480,7 +481,7 @@ def tsv_cell(value: Any) -> str:
     if value is None or isinstance(value, bool):
         return MISSING_VALUE if value is None else str(value).lower()
     if isinstance(value, (int, float)):
-        return repr(value) if value == value and abs(value) != float("inf") else MISSING_VALUE
+        return repr(value) if math.isfinite(value) else MISSING_VALUE
     text = re.sub(r"[\t\r\n]+", " ", str(value)).strip()
     return text or MISSING_VALUE
 
@@ -623,20 +624,8 @@ def update_participants(output_dir: Path, touched: Iterable[str] | None = ()) ->
     with _participants_lock(root):
         labels = present_participants(root)
         chosen = labels if touched is None else [t for t in dict.fromkeys(touched) if t in labels]
-        columns = {}
-        for label in chosen:
-            found = participant_columns(_asldro_provenance(root, label))
-            columns[label] = found
-        known = recorded_participant_columns(root)
-        new = [c["name"] for given in columns.values() for c in given if c["name"] not in known]
-        if new:
-            names = list(dict.fromkeys([*known, *new]))
-            record = {
-                **_asldro_record(root),
-                "generated_by": f"{GENERATOR} {__version__}",
-                "columns": names,
-            }
-            write_bytes_atomic(root / PARTICIPANT_COLUMNS_RECORD, json_bytes(record))
+        columns = {label: participant_columns(_asldro_provenance(root, label)) for label in chosen}
+        known = _record_columns(root, columns)
         tsv = participants_tsv(labels, _read(paths["participants_tsv"]), columns, known)
         write_text_atomic(paths["participants_tsv"], tsv)
         described = {c["name"]: c for given in columns.values() for c in given}
@@ -645,3 +634,19 @@ def update_participants(output_dir: Path, touched: Iterable[str] | None = ()) ->
         if document != existing:
             write_bytes_atomic(paths["participants_json"], json_bytes(document))
     return labels
+
+
+def _record_columns(root: Path, columns: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[str]:
+    """Add the names of ``columns`` (label -> its columns) to
+    :data:`PARTICIPANT_COLUMNS_RECORD` (written only when a name is new); return the names
+    recorded before."""
+    known = recorded_participant_columns(root)
+    new = [c["name"] for given in columns.values() for c in given if c["name"] not in known]
+    if new:
+        record = {
+            **_asldro_record(root),
+            "generated_by": f"{GENERATOR} {__version__}",
+            "columns": list(dict.fromkeys([*known, *new])),
+        }
+        write_bytes_atomic(root / PARTICIPANT_COLUMNS_RECORD, json_bytes(record))
+    return known

@@ -124,19 +124,26 @@ def cohort_summary(root: Path) -> CohortSummary | None:
     described = read_json_object(root / "participants.json") or {}
     distributions = []
     for column in (c for c in asldro_columns if c in header and c != GROUP_COLUMN):
-        cells = [row.get(column, MISSING_VALUE) for row in rows]
-        present = [cell for cell in cells if cell != MISSING_VALUE]
-        if not present or any(_float(cell) is None for cell in present):
-            continue
-        entry = described.get(column)
-        units = str(entry.get("Units", "")) if isinstance(entry, dict) else ""
-        for group in sorted(groups):
-            values = [_float(row.get(column, MISSING_VALUE)) for row in groups[group]]
-            kept = tuple(value for value in values if value is not None)
-            if kept:
-                distributions.append(Distribution(group, column, units, kept))
+        present = [row[column] for row in rows if row.get(column, MISSING_VALUE) != MISSING_VALUE]
+        if present and all(_float(cell) is not None for cell in present):
+            entry = described.get(column)
+            units = str(entry.get("Units", "")) if isinstance(entry, dict) else ""
+            distributions += _column_distributions(column, units, groups)
     counts = {group: len(groups[group]) for group in sorted(groups)}
     return CohortSummary(counts, tuple(distributions))
+
+
+def _column_distributions(
+    column: str, units: str, groups: dict[str, list[dict[str, str]]]
+) -> list[Distribution]:
+    """The distribution of numeric ``column`` in each group that has a value of it."""
+    found = []
+    for group in sorted(groups):
+        values = (_float(row.get(column, MISSING_VALUE)) for row in groups[group])
+        kept = tuple(value for value in values if value is not None)
+        if kept:
+            found.append(Distribution(group, column, units, kept))
+    return found
 
 
 def write_cohort_summary(root: Path) -> CohortSummary | None:

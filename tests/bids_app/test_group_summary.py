@@ -75,7 +75,15 @@ def test_group_merges_the_columns_writes_and_prints_the_summary(cohort, capsys):
     summary = (cohort / COHORT_SUMMARY).read_text().splitlines()
     assert summary[0].split("\t")[:4] == ["group", "column", "units", "n"]
     assert summary[2].split("\t") == [
-        "patient", GM_CBF, "mL/100g/min", "2", "43", "2.82843", "41", "43", "45"
+        "patient",
+        GM_CBF,
+        "mL/100g/min",
+        "2",
+        "43",
+        "2.82843",
+        "41",
+        "43",
+        "45",
     ]
     assert foreign_files(cohort) == []  # the summary and the columns record are asldro's
     report = full_validation(cohort)
