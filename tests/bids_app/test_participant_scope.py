@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 import asldro.bids.validate as validate_module
+from asldro.bids.dataset import foreign_files, participant_validation_path
 from asldro.bids.view import participant_view
 from bids_app.cli import main
 
@@ -91,3 +92,17 @@ def test_a_job_in_a_30_participant_folder_validates_only_its_own(
     in_big, alone = seen
     assert in_big == alone
     assert not [name for name in in_big if "sub-" in name and "sub-30" not in name]
+
+
+def test_the_jobs_report_is_asldros_file(one, tmp_path, small_params):
+    """``code/sub-<label>_validation.json`` counts as asldro's (--overwrite and the foreign-file
+    checks), and a file of the user's at that place stops the job before anything is written."""
+    out = tmp_path / "out"
+    shutil.copytree(one, out)
+    assert (out / participant_validation_path("01")).is_file()
+    assert foreign_files(out) == []
+    (out / participant_validation_path("02")).write_text("my notes\n")
+    argv = ["participant", "--params", str(small_params), "--participant-label", "02"]
+    assert main([str(out), *argv]) == 73
+    assert not (out / "sub-02").exists()
+    assert (out / participant_validation_path("02")).read_text() == "my notes\n"
