@@ -447,14 +447,17 @@ def _reports_wanted(report: bool | None, in_process: bool) -> bool:
 def _finish_dataset(
     plan: Any, area: Any, validate: bool, report_labels: Sequence[str], threads: int
 ) -> Any:
-    """``participants.tsv`` of the dataset built in ``area``, the report pages of
+    """``participants.tsv`` of the dataset built in ``area`` (every participant's columns from
+    its provenance) and its cohort summary (``asldro.bids.summary``), the report pages of
     ``report_labels`` and the dataset page (none when empty), then the validation of it all
     (the report goes in ``code/`` without timings, deno's scratch in the build folder) unless
     ``validate`` is false, and the validation summary into the pages; then the dataset is put
     in place (``commit``). Returns the validation report (None when not validated)."""
-    from asldro.bids import update_participants
+    from asldro.bids.dataset import ALL_PARTICIPANTS, update_participants
+    from asldro.bids.summary import write_cohort_summary
 
-    update_participants(area.dataset)
+    update_participants(area.dataset, touched=ALL_PARTICIPANTS)
+    write_cohort_summary(area.dataset)
     pages = None
     if report_labels:
         from asldro.report import write_reports

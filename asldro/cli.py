@@ -41,6 +41,7 @@ from asldro.options import (
     positive_number,
     process_count,
 )
+from asldro.progress import Progress
 
 EXIT_OK = ExitCode.OK
 EXIT_INVALID = ExitCode.INVALID
@@ -103,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="replace an existing dataset or archive written by asldro (nothing else)",
     )
     add_report_options(gen)
+    add_quiet_option(gen)
     gen.add_argument(
         "--max-memory",
         type=memory_size,
@@ -182,6 +184,16 @@ def add_report_options(parser: argparse.ArgumentParser) -> None:
         action="store_const",
         const=False,
         help="do not write the HTML report",
+    )
+
+
+def add_quiet_option(parser: argparse.ArgumentParser) -> None:
+    """``--quiet``: no progress on stderr (``asldro.progress``); the same on ``run.py``."""
+    parser.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress on stderr (default: a bar on a terminal, else one line per "
+        "participant)",
     )
 
 
@@ -354,17 +366,19 @@ def _generate(args: argparse.Namespace) -> int:
 
     labels = participant_labels(args.participant_label)
     output_path(args.output)  # an empty output path is a usage error before anything else
-    result = generate(
-        args.params,
-        args.output,
-        participant_labels=labels,
-        seed=args.seed,
-        validate=not args.skip_validation,
-        overwrite=args.overwrite,
-        n_procs=args.n_procs,
-        max_memory=args.max_memory,
-        report=args.report,
-    )
+    with Progress(len(labels) or 1, quiet=args.quiet) as progress:
+        result = generate(
+            args.params,
+            args.output,
+            participant_labels=labels,
+            seed=args.seed,
+            validate=not args.skip_validation,
+            overwrite=args.overwrite,
+            n_procs=args.n_procs,
+            on_written=progress.participant_done,
+            max_memory=args.max_memory,
+            report=args.report,
+        )
     print(f"wrote {result.output} ({len(result.participants)} participant(s))")
     if result.validation is not None:
         return _report_status(result.validation, result.output)

@@ -4,7 +4,7 @@
 
     run.py [BIDS_DIR] OUTPUT_DIR {participant,group} [--participant-label L [L ...]]
            [--params FILE] [--seed N] [--n-procs N] [--skip-bids-validation]
-           [--report | --no-report] [--version] [--debug]
+           [--report | --no-report] [--quiet] [--version] [--debug]
 
 The two-positional form is primary; with three, ``BIDS_DIR`` is accepted for BIDS-App runners
 and never read or written. Exit statuses follow the BIDS-Apps execution specification
@@ -27,7 +27,7 @@ import sys
 from pathlib import Path
 from typing import NoReturn, Sequence
 
-from asldro.cli import add_report_options
+from asldro.cli import add_quiet_option, add_report_options
 from asldro.exit_codes import UsageError, report_error
 from asldro.options import (
     DEFAULT_PARTICIPANT_LABEL,
@@ -144,6 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
         "units); default: the memory available on this machine",
     )
     add_report_options(parser)
+    add_quiet_option(parser)
     parser.add_argument("-v", "--version", action="version", version=version())
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     return parser
@@ -182,6 +183,7 @@ def _run(args: argparse.Namespace) -> int:
         validate=not args.skip_validation,
         max_memory=args.max_memory,
         report=args.report,
+        quiet=args.quiet,
     )
 
 

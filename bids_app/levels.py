@@ -1,9 +1,11 @@
 """The two analysis levels of the BIDS-App (docs/bids.md §11; docs/design.md, "BIDS-App
 command line").
 
-``participant`` writes ``sub-<label>`` for each label, then (holding the dataset lock) rebuilds
-``participants.tsv`` and self-validates. ``group`` rebuilds ``participants.tsv``/``.json`` from
-the ``sub-*`` folders present, validates and prints a summary. Only this module and
+``participant`` writes ``sub-<label>`` for each label (progress on stderr), then (holding the
+dataset lock) merges its rows into ``participants.tsv`` and makes a view of what it wrote, which
+it validates without the lock: a job's cost does not grow with the participants already there.
+``group`` merges every participant's columns into ``participants.tsv``/``.json``, writes the
+cohort summary, validates the whole dataset once and prints a summary. Only this module and
 :mod:`bids_app.cli` know about analysis levels; the exit statuses are the engine's one table
 (:mod:`asldro.exit_codes`), and what may be written where is the engine's one rule
 (:mod:`asldro.output`: an empty folder or an asldro dataset). The engine is imported lazily so
@@ -20,6 +22,7 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from asldro.exit_codes import ExitCode, StatusError
+from asldro.progress import Progress
 
 LOCK_NAME = ".asldro.lock"
 SCRATCH_PREFIX = ".asldro-scratch-"
@@ -119,11 +122,6 @@ def load_run_params(params_file: str | None) -> Any:
     return as_params(params_file)
 
 
-def _print_written(label: str) -> None:
-    """Progress on stdout: one line as each participant is complete."""
-    print(f"wrote sub-{label}", flush=True)
-
-
 # --------------------------------------------------------------------------------------------
 # Participants and validation
 
@@ -159,36 +157,82 @@ def _snapshot(output_dir: Path) -> tuple[tuple[str, int], ...]:
     return tuple(entries)
 
 
+def finalise_participants(
+    output_dir: Path,
+    labels: Sequence[str],
+    validate: bool,
+    *,
+    scratch: Path,
+    report_pages: bool = False,
+) -> Any:
+    """The end of a participant job: under the dataset lock, merge participants.tsv/json (the
+    columns of ``labels`` from their provenance), write the report pages of ``labels`` (with
+    ``report_pages``; docs/report.md) and make the job's view in ``scratch``
+    (:func:`asldro.bids.view.participant_view`: the dataset-level files, the rows and the
+    folders of ``labels``); then, without the lock, validate the view (every layer) and write
+    the report to each participant's ``code/sub-<label>_validation.json`` and into its pages.
+
+    The cost does not grow with the participants already in the folder, and concurrent jobs
+    validate in parallel; the group level validates the whole dataset. Returns the validation
+    report (None when ``validate`` is false). Raises ``AppError`` as :func:`finalise_dataset`.
+    """
+    from asldro.bids.dataset import update_participants
+
+    with dataset_lock(output_dir):
+        update_participants(output_dir, touched=labels)
+        pages = _write_pages(output_dir, labels if report_pages else (), False, validate)
+        if not validate:
+            return None
+        from asldro.bids.view import participant_view
+
+        view = participant_view(output_dir, labels, scratch / "view")
+    from asldro.bids.dataset import participant_validation_path
+    from asldro.bids.validate import validate_dataset, write_report_file
+
+    report = validate_dataset(view, scratch_dir=scratch)
+    for label in labels:
+        write_report_file(report, output_dir / participant_validation_path(label))
+    if pages:
+        from asldro.report import refresh_validation
+
+        refresh_validation(output_dir, pages, report.to_dict())
+    _raise_problem(output_dir, report)
+    return report
+
+
 def finalise_dataset(
     output_dir: Path,
     validate: bool,
     *,
-    report_labels: Sequence[str] = (),
     dataset_page: bool = False,
-) -> Any:
-    """Under the dataset lock: rebuild participants.tsv/json, write the report pages of
-    ``report_labels`` (and, with ``dataset_page``, the dataset page; docs/report.md), then
-    validate (unless skipped) and fill the validation summary into the pages this run wrote
-    (with ``dataset_page``: into every report page of the dataset).
+) -> tuple[Any, Any]:
+    """The group level's work under the dataset lock: merge participants.tsv/json (every
+    participant's columns from its provenance), write the cohort summary
+    (``asldro.bids.summary``), write (``dataset_page``) the dataset page (docs/report.md),
+    then validate the whole dataset (unless skipped; the report goes to ``code/validation.json``)
+    and fill the validation summary into every report page of the dataset.
 
-    Returns the validation report (None when skipped). A concurrent participant job may rename
-    its subject into place during validation; when the subject folders changed while a
-    validation failed, the step is repeated (at most ``VALIDATION_ATTEMPTS`` times).
+    Returns the validation report (None when skipped) and the cohort summary (None without
+    asldro columns). A concurrent participant job may rename its subject into place during
+    validation; when the subject folders changed while a validation failed, the step is
+    repeated (at most ``VALIDATION_ATTEMPTS`` times).
     Raises ``AppError`` with exit 16 when the dataset does not validate, exit 1 when a
     validator could not run (and no layer that ran found an error).
     """
-    from asldro.bids import update_participants
+    from asldro.bids.dataset import ALL_PARTICIPANTS, update_participants
+    from asldro.bids.summary import write_cohort_summary
 
-    report = None
+    report = summary = None
     with dataset_lock(output_dir):
         pages = None
         for _ in range(VALIDATION_ATTEMPTS):
             before = _snapshot(output_dir)
-            update_participants(output_dir)
+            update_participants(output_dir, touched=ALL_PARTICIPANTS)
+            summary = write_cohort_summary(output_dir)
             if pages is None:
-                pages = _write_pages(output_dir, report_labels, dataset_page, validate)
+                pages = _write_pages(output_dir, (), dataset_page, validate)
             if not validate:
-                return None
+                return None, summary
             from asldro.bids.validate import validate_dataset
 
             # the report goes in code/; deno's scratch in OUTPUT_DIR (the only folder written)
@@ -199,7 +243,13 @@ def finalise_dataset(
         if pages:
             from asldro.report import refresh_validation
 
-            refresh_validation(output_dir, None if dataset_page else pages)
+            refresh_validation(output_dir, None)
+    _raise_problem(output_dir, report)
+    return report, summary
+
+
+def _raise_problem(output_dir: Path, report: Any) -> None:
+    """``AppError`` (exit 16 invalid, 1 could not run) when ``report`` has a problem."""
     problem = report.problem() if report is not None else None
     if problem and report is not None:  # (a problem comes from a report)
         from asldro.bids.validate import INVALID
@@ -209,7 +259,6 @@ def finalise_dataset(
             f"{output_dir}: {problem}",
             details=[*report.summary_lines(), *_finding_lines(report)],
         )
-    return report
 
 
 def _reports_wanted(report: bool | None) -> bool:
@@ -237,9 +286,13 @@ def _finding_lines(report: Any) -> list[str]:
     return [f"  {line}" for line in report.finding_lines()]
 
 
-def _print_report(report: Any) -> None:
-    """The summary on stdout and the (warning) findings of a valid dataset on stderr."""
+def _print_report(report: Any, scope: Sequence[str] = ()) -> None:
+    """The summary on stdout and the (warning) findings of a valid dataset on stderr; with the
+    labels of a participant job (``scope``), first the line saying what was validated."""
     if report is not None:
+        if scope:
+            shown = " ".join(f"sub-{label}" for label in scope)
+            print(f"validated {shown} with the dataset-level files (the group level validates all)")
         for line in report.summary_lines():
             print(line, flush=True)
         for line in _finding_lines(report):
@@ -262,28 +315,63 @@ def run_participant(
     max_memory: int | None = None,
     report: bool | None = None,
     sessions: Sequence[str] = (),
+    quiet: bool = False,
 ) -> int:
     """Participant level (docs/bids.md §11): generate ``sub-<label>`` (with every one of
     ``sessions``, docs/bids.md §1.1; none given: the parameter file's,
-    ``asldro.api.sessions_for``) for each label (none:
-    the parameter file's ``subject_label``, else 01), rebuild participants.tsv, write the
+    ``asldro.api.sessions_for``) for each label (none: the parameter file's ``subject_label``,
+    else 01), with progress on stderr (none with ``quiet``:
+    :class:`asldro.progress.Progress`), merge participants.tsv, write the
     participants' report pages (``report``: as :func:`asldro.api.generate`'s; docs/report.md)
-    and self-validate the dataset. Returns the exit status.
+    and validate what the job wrote (:func:`finalise_participants`). Returns the exit status.
 
     The ground truth and the estimated peak memory are checked before anything is written
     (``max_memory`` replaces the machine's available memory as the limit). The run may use the
     CPUs of ``asldro.resources.thread_budget`` (``ASLDRO_THREADS``, else the CPUs available),
     shared by the ``n_procs`` processes."""
-    from asldro.api import generate_participants
     from asldro.output import remove_created
 
-    params, labels, sessions, ground_truth, threads = _checked_run(
+    checked = _checked_run(
         output_dir, (labels, sessions), params_file, n_procs, max_memory, seed=seed
     )
+    labels = checked[1]
     report = _reports_wanted(report)  # exit 69 before anything is written, if required
     created = prepare_output_dir(output_dir, labels)
     try:
-        with scratch_environment(output_dir):
+        validation = _generate_and_finalise(
+            output_dir,
+            checked,
+            seed=seed,
+            n_procs=n_procs,
+            validate=validate,
+            pages=report,
+            quiet=quiet,
+        )
+    except BaseException:
+        remove_created(created)  # no partial output: the folders this run made, if empty
+        raise
+    _print_report(validation, scope=labels)
+    return ExitCode.OK
+
+
+def _generate_and_finalise(
+    output_dir: Path,
+    checked: tuple[Any, tuple[str, ...], tuple[str, ...], Any, int],
+    *,
+    seed: int | None,
+    n_procs: int,
+    validate: bool,
+    pages: bool,
+    quiet: bool,
+) -> Any:
+    """Write the participants (``checked``: :func:`_checked_run`'s parameters, labels,
+    sessions, ground truth and thread budget) with progress on stderr, then :func:`finalise_participants`, in
+    the run's scratch folder. Returns the validation report."""
+    from asldro.api import generate_participants
+
+    params, labels, sessions, ground_truth, threads = checked
+    with scratch_environment(output_dir) as scratch:
+        with Progress(len(labels), quiet=quiet) as progress:
             # the engine's one participant path: workers are killed at once on SIGTERM/SIGINT
             # or a failure
             generate_participants(
@@ -293,18 +381,13 @@ def run_participant(
                 seed=seed,
                 n_procs=n_procs,
                 ground_truth=ground_truth,
-                on_written=_print_written,
+                on_written=progress.participant_done,
                 threads=threads,
                 sessions=sessions,
             )
-            validation = finalise_dataset(
-                output_dir, validate, report_labels=labels if report else ()
-            )
-    except BaseException:
-        remove_created(created)  # no partial output: the folders this run made, if empty
-        raise
-    _print_report(validation)
-    return ExitCode.OK
+        return finalise_participants(
+            output_dir, labels, validate, scratch=scratch, report_pages=pages
+        )
 
 
 def _checked_run(
@@ -346,9 +429,11 @@ def _checked_run(
 def run_group(
     output_dir: Path, labels: Sequence[str], *, validate: bool, report: bool | None = None
 ) -> int:
-    """Group level (docs/bids.md §11): rebuild participants.tsv/json from the ``sub-*`` folders,
-    write the dataset report page (``report``: as :func:`asldro.api.generate`'s;
-    docs/report.md), validate the whole dataset and print a summary. Returns the exit status.
+    """Group level (docs/bids.md §11): merge participants.tsv/json (rows: the ``sub-*``
+    folders; every participant's columns from its provenance), write the cohort summary
+    (``code/cohort_summary.tsv``), the dataset report page (``report``: as
+    :func:`asldro.api.generate`'s; docs/report.md), validate the whole dataset and print a
+    summary (participants, cohort groups and distributions). Returns the exit status.
 
     Labels given with ``--participant-label`` must all be present (exit 66 otherwise).
     """
@@ -375,8 +460,11 @@ def run_group(
     dataset_page = _reports_wanted(report)
     prepare_output_dir(output_dir)
     with scratch_environment(output_dir):
-        validation = finalise_dataset(output_dir, validate, dataset_page=dataset_page)
+        validation, summary = finalise_dataset(output_dir, validate, dataset_page=dataset_page)
     print(f"{output_dir}: {len(present)} participant(s): " + " ".join(f"sub-{p}" for p in present))
+    if summary is not None:
+        for line in summary.lines():
+            print(line)
     leftovers = leftover_temporaries(output_dir)
     if leftovers:
         print(

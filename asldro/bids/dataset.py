@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import re
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from asldro import __version__
 from asldro.bids.atomic import write_bytes_atomic, write_text_atomic
@@ -30,6 +31,11 @@ HIDDEN_PREFIX = ".asldro"  # .asldro-tmp-*, .asldro-scratch-*, .asldro.lock
 LEGACY_FILES = ("code/dro_params.json",)
 #: The list of files asldro wrote in a dataset without participant provenance (a derivative).
 FILES_RECORD = "code/provenance/files.json"
+#: The cohort summary of the participants' asldro columns (``asldro.bids.summary``).
+COHORT_SUMMARY = "code/cohort_summary.tsv"
+#: The names of the participants.tsv columns asldro wrote (its values are the drawn truth, the
+#: other columns are the user's); only written once a participant has such columns.
+PARTICIPANT_COLUMNS_RECORD = "code/provenance/participants_columns.json"
 
 
 def groundtruth_root(output_dir: Path) -> Path:
@@ -139,6 +145,12 @@ def participant_params_path(label: str) -> str:
 def provenance_path(label: str) -> str:
     """Where the provenance of participant ``label`` goes, relative to the raw root."""
     return f"code/provenance/sub-{label}.json"
+
+
+def participant_validation_path(label: str) -> str:
+    """Where a participant job writes the validation report of participant ``label`` (its
+    subject and the dataset-level files, docs/bids-app.md), relative to the raw root."""
+    return f"code/sub-{label}_validation.json"
 
 
 def _dataset_file_paths(root: Path) -> dict[str, Path]:
@@ -278,14 +290,14 @@ def subject_files_written(root: Path, label: str) -> set[str] | None:
     """The files asldro wrote for participant ``label`` (POSIX paths relative to the raw root),
     read from its provenance file; None when there is no asldro provenance for it."""
     root = Path(root)
-    provenance = _read_json(root / provenance_path(label))
-    if not (
-        isinstance(provenance, dict)
-        and provenance.get("participant_id") == f"sub-{label}"
-        and str(provenance.get("generated_by", "")).startswith(GENERATOR)
-    ):
+    provenance = _asldro_provenance(root, label)
+    if provenance is None:
         return None
     files = {provenance_path(label)} | _listed(provenance.get("files"))
+    from asldro.bids.validate import is_validation_report
+
+    if is_validation_report(root / participant_validation_path(label)):
+        files.add(participant_validation_path(label))
     sessions = [s for s in provenance.get("sessions") or () if isinstance(s, dict)]
     for entry in [provenance, *sessions]:  # the series of the participant or of each session
         for series in entry.get("series") or ():
@@ -333,7 +345,11 @@ def foreign_subject_files(root: Path, label: str) -> list[Path]:
     found = []
     for folder in (root / f"sub-{label}", groundtruth_root(root) / f"sub-{label}"):
         found += _foreign_below(root, folder, owned)
-    for relative in (provenance_path(label), participant_params_path(label)):
+    for relative in (
+        provenance_path(label),
+        participant_params_path(label),
+        participant_validation_path(label),
+    ):
         found += _foreign_below(root, root / relative, owned)
     return sorted(found)
 
@@ -385,6 +401,11 @@ def dataset_files_written(root: Path) -> set[str]:
     owned.add(REPORT_PATH.as_posix())
     owned.add((groundtruth_root(root) / REPORT_PATH).relative_to(root).as_posix())
     owned.update(LEGACY_FILES)
+    record = _asldro_record(root)
+    if record:
+        owned.add(PARTICIPANT_COLUMNS_RECORD)
+        if record.get("summary") == COHORT_SUMMARY:
+            owned.add(COHORT_SUMMARY)
     for provenance in sorted((root / "code" / "provenance").glob("sub-*.json")):
         label = provenance.name[len("sub-") : -len(".json")]
         owned |= subject_files_written(root, label) or set()
@@ -441,51 +462,202 @@ def _participants_lock(root: Path) -> Iterator[None]:
         os.close(handle)
 
 
-def participants_tsv(labels: Iterable[str], existing: str | None = None) -> str:
-    """``participants.tsv`` listing exactly ``labels`` (in order); the columns and values of an
-    ``existing`` table (a user's ``age``, ``sex``...) are kept, ``n/a`` for new participants."""
-    header, rows = ["participant_id"], {}
+#: The participants whose asldro columns :func:`update_participants` refreshes: all present.
+ALL_PARTICIPANTS = None
+MISSING_VALUE = "n/a"
+
+
+def participant_columns(provenance: Any) -> list[dict[str, Any]]:
+    """The participants.tsv columns of a participant's provenance document (its
+    ``"participant": {"columns": [...]}`` entry, in order): each a dict with ``name``,
+    ``value`` (JSON string, number or null) and the participants.json entries
+    ``Description`` (required), ``Units`` and ``Levels`` (optional). Entries without a string
+    name or description are skipped; none without the key (no cohort)."""
+    participant = provenance.get("participant") if isinstance(provenance, dict) else None
+    columns = participant.get("columns") if isinstance(participant, dict) else None
+    return [
+        column
+        for column in columns or ()
+        if isinstance(column, dict)
+        and isinstance(column.get("name"), str)
+        and column["name"] not in ("", "participant_id")
+        and isinstance(column.get("Description"), str)
+    ]
+
+
+def tsv_cell(value: Any) -> str:
+    """A participants.tsv cell for a JSON ``value``: ``n/a`` for null (and non-finite numbers),
+    numbers as Python writes them (shortest round-trip form), strings with tabs and line breaks
+    replaced by spaces."""
+    if value is None or isinstance(value, bool):
+        return MISSING_VALUE if value is None else str(value).lower()
+    if isinstance(value, (int, float)):
+        return repr(value) if math.isfinite(value) else MISSING_VALUE
+    text = re.sub(r"[\t\r\n]+", " ", str(value)).strip()
+    return text or MISSING_VALUE
+
+
+def _parse_table(existing: str | None) -> tuple[list[str], dict[str, dict[str, str]]]:
+    """The header (after ``participant_id``) and the rows (id -> column -> cell) of an
+    ``existing`` participants.tsv; nothing when it has no ``participant_id`` first column."""
     lines = (existing or "").splitlines()
-    if lines and lines[0].split("\t")[0] == "participant_id":
-        header = lines[0].split("\t")
-        width = len(header) - 1
-        for line in lines[1:]:
-            cells = line.split("\t")
-            if cells[0]:
-                rows[cells[0]] = (cells[1:] + ["n/a"] * width)[:width]
-    width = len(header) - 1
-    body = "".join(
-        "\t".join([f"sub-{label}", *rows.get(f"sub-{label}", ["n/a"] * width)]) + "\n"
-        for label in labels
-    )
-    return "\t".join(header) + "\n" + body
+    if not lines or lines[0].split("\t")[0] != "participant_id":
+        return [], {}
+    header = lines[0].split("\t")[1:]
+    rows = {}
+    for line in lines[1:]:
+        cells = line.split("\t")
+        if cells[0]:
+            padded = (cells[1:] + [MISSING_VALUE] * len(header))[: len(header)]
+            rows[cells[0]] = dict(zip(header, padded))
+    return header, rows
 
 
-def participants_json(existing: Any) -> dict[str, Any]:
-    """``participants.json``: an ``existing`` document (its column descriptions) with asldro's
-    ``participant_id`` description added when missing."""
+def participants_tsv(
+    labels: Iterable[str],
+    existing: str | None = None,
+    columns: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
+    asldro_columns: Iterable[str] = (),
+) -> str:
+    """``participants.tsv`` listing exactly ``labels`` (in order), merged with an ``existing``
+    table: its columns and cells are kept (a user's ``age``, ``sex``...; the asldro columns of
+    participants not in ``columns``), ``n/a`` where a row has no value.
+
+    ``columns`` maps a label to its asldro columns (:func:`participant_columns`): those rows'
+    cells of the columns named in ``asldro_columns`` or in ``columns`` are replaced (``n/a``
+    for an asldro column the participant no longer has). New columns follow the existing ones,
+    in the participants' column order."""
+    header, rows = _parse_table(existing)
+    columns = columns or {}
+    owned = set(asldro_columns)
+    for given in columns.values():
+        for column in given:
+            owned.add(column["name"])
+            if column["name"] not in header:
+                header.append(column["name"])
+    body = []
+    for label in labels:
+        row = dict(rows.get(f"sub-{label}", {}))
+        if label in columns:
+            row.update({name: MISSING_VALUE for name in owned})
+            row.update({c["name"]: tsv_cell(c.get("value")) for c in columns[label]})
+        body.append("\t".join([f"sub-{label}", *(row.get(n, MISSING_VALUE) for n in header)]))
+    return "\t".join(["participant_id", *header]) + "\n" + "".join(f"{line}\n" for line in body)
+
+
+def participants_json(existing: Any, columns: Iterable[Mapping[str, Any]] = ()) -> dict[str, Any]:
+    """``participants.json``: an ``existing`` document (the user's column descriptions) with
+    asldro's ``participant_id`` description added when missing and, for each asldro column of
+    ``columns``, its ``Description``, ``Units`` and ``Levels`` (other keys of its entry kept)."""
     document = dict(existing) if isinstance(existing, dict) else {}
     for column, description in fields()["participants_json"].items():
         document.setdefault(column, description)
+    for column in columns:
+        entry = document.get(column["name"])
+        entry = dict(entry) if isinstance(entry, dict) else {}
+        for key in ("Description", "Units", "Levels"):
+            if column.get(key) is not None:
+                entry[key] = column[key]
+            else:
+                entry.pop(key, None)
+        document[column["name"]] = entry
     return document
 
 
-def update_participants(output_dir: Path) -> list[str]:
-    """Rewrite ``participants.tsv`` (``participant_id`` column = exactly the ``sub-*`` folders
-    present, sorted; other columns kept) and ``participants.json`` atomically (docs/bids.md
-    §10). Returns the labels."""
+def _asldro_provenance(root: Path, label: str) -> dict[str, Any] | None:
+    """The provenance document of participant ``label`` when asldro wrote it, else None."""
+    provenance = _read_json(root / provenance_path(label))
+    if (
+        isinstance(provenance, dict)
+        and provenance.get("participant_id") == f"sub-{label}"
+        and str(provenance.get("generated_by", "")).startswith(GENERATOR)
+    ):
+        return provenance
+    return None
+
+
+def _asldro_record(root: Path) -> dict[str, Any]:
+    """The :data:`PARTICIPANT_COLUMNS_RECORD` document when asldro wrote it, else empty."""
+    record = _read_json(Path(root) / PARTICIPANT_COLUMNS_RECORD)
+    if isinstance(record, dict) and str(record.get("generated_by", "")).startswith(GENERATOR):
+        return record
+    return {}
+
+
+def recorded_participant_columns(root: Path) -> list[str]:
+    """The participants.tsv columns asldro wrote in the dataset at ``root``
+    (:data:`PARTICIPANT_COLUMNS_RECORD`; empty when there is none or it is not asldro's)."""
+    names = _asldro_record(root).get("columns")
+    return [name for name in names or () if isinstance(name, str)]
+
+
+def record_cohort_summary(root: Path) -> bool:
+    """Note in :data:`PARTICIPANT_COLUMNS_RECORD` that asldro writes :data:`COHORT_SUMMARY`
+    (so that it is known as asldro's file); False (nothing noted) when there is no record or a
+    file asldro did not write is at that place."""
+    root = Path(root)
+    record = _asldro_record(root)
+    if not record:
+        return False
+    if record.get("summary") == COHORT_SUMMARY:
+        return True
+    if (root / COHORT_SUMMARY).exists() or (root / COHORT_SUMMARY).is_symlink():
+        return False
+    write_bytes_atomic(
+        root / PARTICIPANT_COLUMNS_RECORD, json_bytes({**record, "summary": COHORT_SUMMARY})
+    )
+    return True
+
+
+def present_participants(root: Path) -> list[str]:
+    """Labels of the ``sub-<label>`` folders of the raw dataset at ``root`` (BIDS labels
+    only), sorted."""
+    return sorted(
+        label
+        for label in (subject_label(p.name) for p in Path(root).iterdir() if p.is_dir())
+        if label is not None
+    )
+
+
+def update_participants(output_dir: Path, touched: Iterable[str] | None = ()) -> list[str]:
+    """Merge ``participants.tsv`` and ``participants.json`` atomically (docs/bids.md §10).
+    Returns the labels.
+
+    The rows are exactly the ``sub-*`` folders present (sorted); the columns and cells of the
+    existing table are kept (the user's columns, the other participants' values), except the
+    asldro columns of the participants ``touched`` (labels; :data:`ALL_PARTICIPANTS`, None: every
+    participant present), read from their provenance (:func:`participant_columns`).
+    participants.json gains the description of asldro's columns; the user's descriptions are
+    kept. Parallel jobs serialise on an exclusive lock of the dataset folder. Without asldro
+    columns the files are those of a dataset with the ``participant_id`` column only."""
     root = Path(output_dir)
     paths = _dataset_file_paths(root)
     with _participants_lock(root):
-        labels = sorted(
-            label
-            for label in (subject_label(p.name) for p in root.iterdir() if p.is_dir())
-            if label is not None
-        )
-        tsv = participants_tsv(labels, _read(paths["participants_tsv"]))
+        labels = present_participants(root)
+        chosen = labels if touched is None else [t for t in dict.fromkeys(touched) if t in labels]
+        columns = {label: participant_columns(_asldro_provenance(root, label)) for label in chosen}
+        known = _record_columns(root, columns)
+        tsv = participants_tsv(labels, _read(paths["participants_tsv"]), columns, known)
         write_text_atomic(paths["participants_tsv"], tsv)
+        described = {c["name"]: c for given in columns.values() for c in given}
         existing = _read_json(paths["participants_json"])
-        document = participants_json(existing)
+        document = participants_json(existing, described.values())
         if document != existing:
             write_bytes_atomic(paths["participants_json"], json_bytes(document))
     return labels
+
+
+def _record_columns(root: Path, columns: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[str]:
+    """Add the names of ``columns`` (label -> its columns) to
+    :data:`PARTICIPANT_COLUMNS_RECORD` (written only when a name is new); return the names
+    recorded before."""
+    known = recorded_participant_columns(root)
+    new = [c["name"] for given in columns.values() for c in given if c["name"] not in known]
+    if new:
+        record = {
+            **_asldro_record(root),
+            "generated_by": f"{GENERATOR} {__version__}",
+            "columns": list(dict.fromkeys([*known, *new])),
+        }
+        write_bytes_atomic(root / PARTICIPANT_COLUMNS_RECORD, json_bytes(record))
+    return known

@@ -12,7 +12,7 @@ section is filled in afterwards (:func:`refresh_validation`).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Mapping, Sequence
 
 from asldro.report.derivative import (
     DERIVATIVE_NAME,
@@ -88,15 +88,21 @@ def _participant_pages(
     return pages
 
 
-def refresh_validation(dataset: str | Path, pages: Sequence[Path] | None = None) -> None:
+def refresh_validation(
+    dataset: str | Path,
+    pages: Sequence[Path] | None = None,
+    validation: Mapping[str, Any] | None = None,
+) -> None:
     """Fill the validation section of ``pages`` (default: every page asldro wrote in the
-    dataset's report) from the dataset's ``code/validation.json``."""
+    dataset's report) from the ``validation`` report document (default: the dataset's
+    ``code/validation.json``; a participant job passes the report of its own validation)."""
     from asldro.report.pages import validation_html
     from asldro.report.reading import read_validation
 
     root = Path(dataset)
     chosen = recorded_pages(root) if pages is None else list(pages)
-    fill_validation(chosen, validation_html(read_validation(root)))
+    document = read_validation(root) if validation is None else validation
+    fill_validation(chosen, validation_html(document))
 
 
 def import_plotting_in_background() -> None:

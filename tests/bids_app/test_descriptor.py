@@ -26,7 +26,7 @@ def test_descriptor_fields_follow_the_contract():
     assert descriptor["tool-version"] == (ROOT / "version").read_text().strip()
     assert descriptor["command-line"] == (
         "/run.py [BIDS_DIR] [OUTPUT_DIR] [ANALYSIS_LEVEL] [PARTICIPANT_LABEL] [PARAMS] [SEED]"
-        " [N_PROCS] [MAX_MEMORY] [SKIP_VALIDATION] [REPORT] [NO_REPORT]"
+        " [N_PROCS] [MAX_MEMORY] [SKIP_VALIDATION] [REPORT] [NO_REPORT] [QUIET]"
     )
     inputs = {item["id"]: item for item in descriptor["inputs"]}
     assert inputs["analysis_level"]["value-choices"] == ["participant", "group"]

@@ -6,6 +6,7 @@ three validation layers (own checks, pybids, bids-validator-deno).
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -101,17 +102,39 @@ def test_group_on_a_broken_dataset_exits_16_with_findings(dataset, tmp_path, cap
     assert "Traceback" not in "\n".join(err)
 
 
-def test_participant_self_validation_failure_exits_16(dataset, tmp_path, small_params, capsys):
-    """The participant level validates the whole dataset: a broken sibling fails the run (16)
-    although the new participant itself is written."""
+def test_a_participant_job_validates_its_subject_not_its_siblings(
+    dataset, tmp_path, small_params, capsys
+):
+    """A participant job validates its own subject and the dataset-level files: a broken
+    sibling does not fail it (the group level finds it: 16)."""
     out = copy_of(dataset, tmp_path)
     sidecar = out / "sub-01" / "perf" / "sub-01_asl.json"
     sidecar.write_text(sidecar.read_text().replace('"M0Type"', '"M0TypeX"'))
     rc = main([str(out), "participant", "--participant-label", "03", "--params", str(small_params)])
+    assert rc == 0, capsys.readouterr().err
+    assert "validated sub-03 with the dataset-level files" in capsys.readouterr().out
+    report = json.loads((out / "code" / "sub-03_validation.json").read_text())
+    assert report["ok"] is True and report["status"] == "valid"
+    assert participants(out) == ["sub-01", "sub-02", "sub-03"]
+    assert main([str(out), "group"]) == 16
+    assert "failed validation" in capsys.readouterr().err.splitlines()[0]
+
+
+def test_participant_self_validation_failure_exits_16(dataset, tmp_path, small_params, capsys):
+    """A dataset-level file the job validates is broken: the job fails (16), although its
+    participant is written."""
+    out = copy_of(dataset, tmp_path)
+    description = json.loads((out / "dataset_description.json").read_text())
+    del description["BIDSVersion"]
+    (out / "dataset_description.json").write_text(json.dumps(description))
+    rc = main([str(out), "participant", "--participant-label", "03", "--params", str(small_params)])
     assert rc == 16
-    err = capsys.readouterr().err
-    assert "failed validation" in err.splitlines()[0]
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == "wrote sub-03 (1/1)"  # progress (not a terminal)
+    assert "failed validation" in err[1]
     assert (out / "sub-03").is_dir() and participants(out) == ["sub-01", "sub-02", "sub-03"]
+    report = json.loads((out / "code" / "sub-03_validation.json").read_text())
+    assert report["status"] == "invalid"
 
 
 def test_rerunning_a_participant_is_idempotent(dataset, tmp_path, small_params):

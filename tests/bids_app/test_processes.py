@@ -64,6 +64,52 @@ def test_four_participant_jobs_at_once_then_group(tmp_path, small_params):
     assert [p.name for p in out.iterdir() if p.name.startswith(".")] == [".asldro.lock"]
 
 
+def start_participant_jobs(out: Path, labels: list[str], params: Path) -> list[subprocess.Popen]:
+    """One ``run.py participant`` process per label, all started at once (a SLURM array)."""
+    return [
+        subprocess.Popen(  # pylint: disable=consider-using-with
+            [str(RUN_PY), str(out), "participant", "--participant-label", label]
+            + ["--params", str(params)],
+            env=app_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for label in labels
+    ]
+
+
+@pytest.mark.slow
+def test_eight_participant_jobs_at_once_keep_every_row_and_column(tmp_path, small_params):
+    """Eight participant processes at once into one folder, then the group job (issue 14):
+    each job validates its own view, the dataset is valid, participants.tsv has the eight rows
+    and a column the user added before the run keeps its values."""
+    out = tmp_path / "out"
+    first = run_app(out, "participant", "--params", small_params, "--skip-bids-validation")
+    assert first.returncode == 0, first.stderr
+    (out / "participants.tsv").write_text("participant_id\tage\nsub-01\t33\n")
+    labels = [f"{n:02d}" for n in range(1, 9)]  # sub-01 is written again, concurrently
+    jobs = start_participant_jobs(out, labels, small_params)
+    results = [(job.wait(), *job.communicate()) for job in jobs]
+    for label, (rc, stdout, stderr) in zip(labels, results):
+        assert rc == 0, stdout + stderr
+        assert f"validated sub-{label} with the dataset-level files" in stdout
+        assert f"wrote sub-{label} (1/1)" in stderr.splitlines()
+    done = run_app(out, "group")
+    assert done.returncode == 0, done.stderr
+    assert f"8 participant(s): {' '.join(f'sub-{label}' for label in labels)}" in done.stdout
+    rows = [line.split("\t") for line in (out / "participants.tsv").read_text().splitlines()]
+    assert rows == [["participant_id", "age"], ["sub-01", "33"]] + [
+        [f"sub-{label}", "n/a"] for label in labels[1:]
+    ]
+    assert sorted(p.name for p in (out / "code").glob("sub-*_validation.json")) == [
+        f"sub-{label}_validation.json" for label in labels
+    ]
+    report = full_validation(out)
+    assert report.ok, report.summary_lines()
+    assert [p.name for p in out.iterdir() if p.name.startswith(".")] == [".asldro.lock"]
+
+
 @pytest.mark.slow
 def test_sigkill_midway_leaves_nothing_partial_and_a_rerun_completes(tmp_path, small_params):
     out, reference = tmp_path / "out", tmp_path / "reference"
@@ -283,7 +329,9 @@ def test_validator_temporaries_of_a_killed_run_are_removed_by_the_next(tmp_path,
         job.send_signal(signal.SIGKILL)
         job.wait()
         kill_all(validator_processes(out))
-    assert list(out.glob(".asldro-tmp-deno-*")), "the validator's folder was not there"
+    # a participant job validates its view inside the run's scratch folder
+    left = list(out.glob(".asldro-scratch-*/.asldro-tmp-deno-*"))
+    assert left, "the validator's folder was not there"
     done = run_app(out, "participant", "--params", small_params, "--participant-label", "02")
     assert done.returncode == 0, done.stderr
     assert asldro_leftovers(out) == []

@@ -70,7 +70,9 @@ def test_signal_during_validation_leaves_nothing(signum, status, tmp_path):
     try:
         err = _signal_during_validation(job, out, signum)
         assert job.returncode == status, err
-        assert err.count("\n") == 1 and "Traceback" not in err, err
+        lines = err.splitlines()
+        assert lines[0] == "wrote sub-01 (1/1)", err  # progress, before the validation
+        assert len(lines) == 2 and "Traceback" not in err, err
         assert validator_processes(out) == []  # killed with the run, not orphaned
         assert not out.exists()  # the run made it: it is gone again
         assert [p.name for p in tmp_path.iterdir()] == ["params.json"]
