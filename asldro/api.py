@@ -189,17 +189,18 @@ def _add_session(
     from asldro.pipelines import generate_series, provenance
 
     label, session = who
-    inputs, truth, record, columns = _session_inputs(params, ground_truth, label, session, seed)
+    inputs = _session_inputs(params, ground_truth, label, session, seed)
     results = generate_series(
-        inputs, truth, participant_label=label, seed=seed, threads=threads, session=session
+        inputs[0], inputs[1], participant_label=label, seed=seed, threads=threads, session=session
     )
     build.add(
         results,
-        m0_pairs=m0_pairs(inputs),
+        m0_pairs=m0_pairs(inputs[0]),
         provenance=provenance(results, participant_label=label, seed=seed, session=session),
         session=session,
-        record=record,
+        record=inputs[2],
     )
+    return inputs[3]
 
 
 def describe_ground_truth(params: DroParams) -> str:

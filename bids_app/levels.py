@@ -365,8 +365,9 @@ def _generate_and_finalise(
     quiet: bool,
 ) -> Any:
     """Write the participants (``checked``: :func:`_checked_run`'s parameters, labels,
-    sessions, ground truth and thread budget) with progress on stderr, then :func:`finalise_participants`, in
-    the run's scratch folder. Returns the validation report."""
+    sessions, ground truth and thread budget) with progress on stderr, then
+    :func:`finalise_participants`, in the run's scratch folder. Returns the validation
+    report."""
     from asldro.api import generate_participants
 
     params, labels, sessions, ground_truth, threads = checked
@@ -404,24 +405,17 @@ def _checked_run(
     given), the output folder, then the ground truth, the peak memory and the file names
     (``asldro.api.preflight``). Returns the parameters, the labels, the sessions, the ground
     truth and the budget."""
-    from asldro.api import participant_labels_for, preflight, sessions_for
+    from asldro import api
     from asldro.output import check_dataset_folder
     from asldro.resources import thread_budget
 
     threads = thread_budget()
     params = load_run_params(params_file)
-    labels = participant_labels_for(params, labels_sessions[0])
-    sessions = sessions_for(params, tuple(labels_sessions[1]) or None)
+    labels = api.participant_labels_for(params, labels_sessions[0])
+    sessions = api.sessions_for(params, tuple(labels_sessions[1]) or None)
     check_dataset_folder(output_dir, labels)
-    ground_truth = preflight(
-        params,
-        output_dir,
-        labels,
-        n_procs,
-        max_memory,
-        threads,
-        seed=seed,
-        sessions=sessions,
+    ground_truth = api.preflight(
+        params, output_dir, labels, n_procs, max_memory, threads, sessions=sessions, seed=seed
     )
     return params, labels, sessions, ground_truth, threads
 

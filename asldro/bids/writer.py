@@ -565,7 +565,9 @@ def write_participant(
     with participant_build(output_dir, label, threads=threads) as build:
         build.add(results, m0_pairs=m0_pairs, provenance=provenance)
         build.finish(
-            resolved_params=resolved_params, ground_truth_description=ground_truth_description
+            resolved_params=resolved_params,
+            ground_truth_description=ground_truth_description,
+            participant=participant,
         )
     return build.trees.written()
 
