@@ -113,24 +113,26 @@ def generate_participant(
     """
     from asldro.bids import write_participant
     from asldro.output import m0_pairs
-    from asldro.pipelines import generate_series, provenance
+    from asldro.pipelines import provenance, streamed_series
 
     threads = thread_budget(threads)  # once: the simulation and the gzip share it
     if ground_truth is None:
         ground_truth = load_params_ground_truth(params)
-    results = generate_series(
-        params, ground_truth, participant_label=label, seed=seed, threads=threads
-    )
-    return write_participant(
-        Path(output_dir),
-        label,
-        results,
-        m0_pairs=m0_pairs(params),
-        resolved_params=participant_document(params, seed, label),
-        provenance=provenance(results, participant_label=label, seed=seed),
-        ground_truth_description=describe_ground_truth(params),
-        threads=threads,
-    )
+    # the asl volumes are simulated as they are written (issue 16 item 1): the provenance,
+    # which holds their history, is made once they are
+    with streamed_series(
+        params, ground_truth, participant_label=label, seed=seed, threads=threads, stream=True
+    ) as results:
+        return write_participant(
+            Path(output_dir),
+            label,
+            results,
+            m0_pairs=m0_pairs(params),
+            resolved_params=participant_document(params, seed, label),
+            provenance=lambda: provenance(results, participant_label=label, seed=seed),
+            ground_truth_description=describe_ground_truth(params),
+            threads=threads,
+        )
 
 
 def describe_ground_truth(params: DroParams) -> str:
