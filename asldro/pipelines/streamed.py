@@ -45,14 +45,14 @@ class StreamedImage:  # pylint: disable=too-many-instance-attributes  # an Image
         threads: int,
         where: str,
     ) -> None:
-        self._produce = produce
+        self.produce = produce
         self.shape = tuple(int(n) for n in shape)
         self.dtype = np.dtype(dtype)
         self.affine = np.array(affine, dtype=np.float64)
         self.affine.flags.writeable = False
-        self._shared_steps = shared_steps
-        self._threads = max(1, threads)
-        self._where = where
+        self.shared_steps = shared_steps
+        self.threads = max(1, threads)
+        self.where = where
         self._history: tuple[Mapping[str, Any], ...] | None = None
 
     @property
@@ -64,7 +64,7 @@ class StreamedImage:  # pylint: disable=too-many-instance-attributes  # an Image
     def history(self) -> tuple[Mapping[str, Any], ...]:
         """The stacked image's history; known once :meth:`volumes` has been read to the end."""
         if self._history is None:
-            raise RuntimeError(f"{self._where}: the history is known once its volumes are read")
+            raise RuntimeError(f"{self.where}: the history is known once its volumes are read")
         return self._history
 
     def volumes(self, *, check_finite: bool = True) -> Iterator[np.ndarray]:
@@ -73,39 +73,46 @@ class StreamedImage:  # pylint: disable=too-many-instance-attributes  # an Image
         :class:`~asldro.pipelines.finite.SimulationError` before it is given."""
         count = self.shape[3]
         histories: list[tuple[Mapping[str, Any], ...]] = []
+        for index, image in enumerate(self._simulated(count)):
+            data = self._checked(image, index, check_finite)
+            histories.append(image.history)
+            del image
+            yield data
+        self._history = stacked_history(histories, self.shared_steps)
+
+    def _simulated(self, count: int) -> Iterator[Image]:
+        """The volumes' images in order: here on one thread, else on a pool a few ahead."""
+        if self.threads == 1:
+            yield from map(self._simulate, range(count))
+            return
         pending: deque[Future[Image]] = deque()
-        with ThreadPoolExecutor(max_workers=self._threads) as pool:
+        with ThreadPoolExecutor(max_workers=self.threads) as pool:
             submitted = 0
             try:
-                for index in range(count):
-                    while submitted < count and len(pending) < AHEAD_PER_THREAD * self._threads:
+                for _ in range(count):
+                    while submitted < count and len(pending) < AHEAD_PER_THREAD * self.threads:
                         pending.append(pool.submit(self._simulate, submitted))
                         submitted += 1
-                    image = pending.popleft().result()
-                    data = self._checked(image, index, check_finite)
-                    histories.append(image.history)
-                    del image
-                    yield data
+                    yield pending.popleft().result()
             finally:
                 for future in pending:
                     future.cancel()
-        self._history = stacked_history(histories, self._shared_steps)
 
     def _simulate(self, index: int) -> Image:
         with quiet_float_errors():  # per thread; non-finite output is refused afterwards
-            return self._produce(index)
+            return self.produce(index)
 
     def _checked(self, image: Image, index: int, check_finite: bool) -> np.ndarray:
         """The volume's data as the stack holds it, after checking grid, dtype and values."""
         data = image.data
         if data.shape != self.shape[:3] or not np.array_equal(image.affine, self.affine):
-            raise ValueError(f"{self._where}: volume {index} is not on the series' grid")
+            raise ValueError(f"{self.where}: volume {index} is not on the series' grid")
         if np.result_type(data.dtype, self.dtype) != self.dtype:
-            raise ValueError(f"{self._where}: volume {index} is {data.dtype}, not {self.dtype}")
+            raise ValueError(f"{self.where}: volume {index} is {data.dtype}, not {self.dtype}")
         if check_finite and data.dtype.kind not in "biu":
             bad = int(data.size - np.count_nonzero(np.isfinite(data)))
             if bad:
-                raise non_finite_error(self._where, bad, f" in volume {index}")
+                raise non_finite_error(self.where, bad, f" in volume {index}")
         return data.astype(self.dtype, copy=False)
 
     def stacked(self) -> Image:
