@@ -409,7 +409,7 @@ def noise_of(facts: Mapping[str, Any]) -> dict[str, Any]:
 
 def _mean(data: np.ndarray, indices: Iterable[int]) -> np.ndarray:
     chosen = list(indices)
-    return np.mean(data[..., chosen].astype(np.float64), axis=-1)
+    return np.mean(data[..., chosen], axis=-1, dtype=np.float64)  # no float64 copy
 
 
 def read_asl_run(run: Any, root: Path, label: str, provenance: Mapping[str, Any]) -> AslSeriesView:
@@ -422,8 +422,8 @@ def read_asl_run(run: Any, root: Path, label: str, provenance: Mapping[str, Any]
     view = AslSeriesView(rel, motion=motion_of(facts), noise=noise_of(facts))
     try:
         plan = reading.plan_run(run, root, strict=False)
-        data = reading.load_run(plan, root)
         raw = reading.image_data(reading.load_image(plan.image, root), plan.image, root)
+        data = reading.load_run(plan, root, data=raw)  # the 4-D image read once
     except (reading.QuantifyError, OSError) as err:
         view.notes.append(f"ΔM not shown: {err}")
         return view
