@@ -407,11 +407,6 @@ def noise_of(facts: Mapping[str, Any]) -> dict[str, Any]:
 # ASL runs
 
 
-def _mean(data: np.ndarray, indices: Iterable[int]) -> np.ndarray:
-    chosen = list(indices)
-    return np.mean(data[..., chosen], axis=-1, dtype=np.float64)  # no float64 copy
-
-
 def read_asl_run(run: Any, root: Path, label: str, provenance: Mapping[str, Any]) -> AslSeriesView:
     """One ASL run: M0, mean control, mean ΔM, ΔM per PLD (multi-PLD), the kinetic curve in
     GM and WM, motion and noise. A run the reference reader refuses keeps its note."""
@@ -440,6 +435,7 @@ def read_asl_run(run: Any, root: Path, label: str, provenance: Mapping[str, Any]
 def _asl_images(plan: Any, data: Any, raw: np.ndarray, notes: list[str]) -> list[Volume]:
     """M0 (when the run has an image of it), mean control, mean ΔM (the groups weighted by
     their inverse variance) and, for several PLDs, the ΔM of each."""
+    from asldro.quantify.reading import mean_volumes
 
     def volume(title: str, values: np.ndarray, cmap: str) -> Volume:
         return canonical_volume(values, plan.affine, title, cmap, "a.u.", plan.relative)
@@ -451,7 +447,7 @@ def _asl_images(plan: Any, data: Any, raw: np.ndarray, notes: list[str]) -> list
         notes.append(f"M0: {plan.m0.description}")
     controls = [i for group in plan.groups for i in group.controls]
     if controls:
-        images.append(volume("mean control", _mean(raw, controls), "gray"))
+        images.append(volume("mean control", mean_volumes(raw, controls), "gray"))
     weights = np.array([group.weight for group in plan.groups])
     images.append(
         volume("mean ΔM", (data.delta_m * weights).sum(axis=-1) / weights.sum(), "viridis")
