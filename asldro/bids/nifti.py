@@ -88,7 +88,9 @@ def _deflate(chunk: memoryview | bytes, level: int, last: bool) -> bytes:
     """Raw deflate of one chunk: a sync flush ends it, or the final block when ``last`` (so
     the concatenation of the chunks is one valid deflate stream, as pigz does)."""
     compressor = zlib.compressobj(level, zlib.DEFLATED, -15, 8, zlib.Z_RLE)
-    return compressor.compress(chunk) + compressor.flush(zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH)
+    return compressor.compress(chunk) + compressor.flush(
+        zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH
+    )
 
 
 def _gzip_trailer(crc: int, size: int) -> bytes:
@@ -144,7 +146,7 @@ def _cast(array: np.ndarray, dtype: np.dtype) -> np.ndarray:
     return array.astype(dtype, copy=False)
 
 
-class NiftiGzStream:
+class NiftiGzStream:  # pylint: disable=too-many-instance-attributes  # a gzip member's state
     """Write a ``.nii.gz`` image volume by volume into ``handle``: the bytes of
     :func:`nifti_gz_bytes` for the whole array, with only a few 4 MiB chunks in memory
     (issue 16 item 1).
@@ -173,7 +175,9 @@ class NiftiGzStream:
         self._dtype = np.dtype(dtype)
         self._level = compresslevel
         self._threads = check_thread_count(threads)
-        self._head = _header_block(self._shape, affine, self._dtype, repetition_time=repetition_time)
+        self._head = _header_block(
+            self._shape, affine, self._dtype, repetition_time=repetition_time
+        )
         self._total = int(np.prod(self._shape)) * self._dtype.itemsize
         self._given = 0
         self._buffer = bytearray()

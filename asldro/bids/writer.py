@@ -101,9 +101,7 @@ class _Tree:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             with open(path, "wb") as handle:
-                with NiftiGzStream(
-                    handle, shape, affine, threads=self.threads, **header
-                ) as stream:
+                with NiftiGzStream(handle, shape, affine, threads=self.threads, **header) as stream:
                     yield stream
         except OSError as err:
             raise atomic.named(err, self.final_root / relative) from err
@@ -444,8 +442,14 @@ def write_participant(
         trees = _Trees(root, label, tmp, threads)
         files = _write_series(trees, results, names, m0_pairs)
         trees.code.put(participant_params_path(label), json_bytes(resolved_params))
-        run = provenance() if callable(provenance) else provenance
-        trees.code.put(provenance_path(label), json_bytes(_provenance(label, results, files, run)))
+        trees.code.put(
+            provenance_path(label),
+            json_bytes(
+                _provenance(
+                    label, results, files, provenance() if callable(provenance) else provenance
+                )
+            ),
+        )
         ensure_dataset_files(
             root,
             ground_truth_description=ground_truth_description,

@@ -10,7 +10,8 @@ image, complex64, when ``output_image_type`` is ``complex``). The volumes are th
 arterial component. A 2D series (``mr_acq_type`` 2D) acquires its label volumes slice by slice,
 each slice at ``signal_time + SliceTiming[k]`` (:class:`~asldro.pipelines.slices.SliceReadout`,
 docs/physics.md §6.8); its control and m0scan volumes are the same at every slice time and take
-the 3D filters. :func:`simulate_asl` runs the volumes and stacks them to 4-D, or streams them to the writer.
+the 3D filters. :func:`simulate_asl` runs the volumes and stacks them to 4-D, or streams them
+to the writer.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import warnings
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 

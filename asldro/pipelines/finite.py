@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from asldro.image import Image
 from asldro.params.errors import ParamError
 from asldro.pipelines.types import SeriesResult
 
@@ -34,11 +35,9 @@ def _non_finite_counts(data: np.ndarray) -> list[int]:
 def require_finite(result: SeriesResult) -> None:
     """Raise :class:`SimulationError` when an image of ``result`` holds NaN or Inf (a streamed
     image is checked volume by volume as it is read)."""
-    from asldro.pipelines.streamed import StreamedImage
-
     for name, image in result.images.items():
-        if isinstance(image, StreamedImage):
-            continue  # each volume is checked as it is simulated
+        if not isinstance(image, Image):
+            continue  # a StreamedImage: each volume is checked as it is simulated
         counts = _non_finite_counts(np.asarray(image.data))
         total = sum(counts)
         if not total:
@@ -48,7 +47,9 @@ def require_finite(result: SeriesResult) -> None:
             bad = [str(v) for v, count in enumerate(counts) if count]
             shown = ", ".join(bad[:5]) + (", ..." if len(bad) > 5 else "")
             where += f" in volume{'s' if len(bad) > 1 else ''} {shown}"
-        raise non_finite_error(f"image_series[{result.index - 1}] ({result.series_type})", total, where)
+        raise non_finite_error(
+            f"image_series[{result.index - 1}] ({result.series_type})", total, where
+        )
 
 
 def non_finite_error(series: str, count: int, where: str) -> SimulationError:

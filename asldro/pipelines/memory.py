@@ -6,10 +6,10 @@ The estimate models one participant process: the interpreter and libraries, the 
 other, each with its transient working set while it is simulated and written, while the results
 of every series are kept until the subject is written; an asl series is streamed to disk as its
 volumes are simulated (issue 16 item 1), so it keeps nothing and its working set does not grow
-with its volumes (only their records, :data:`ASL_VOLUME_OBJECTS` each). Coefficients are bytes per voxel (of the
-acquisition grid, ``N``, or of the ground-truth grid, ``N_gt``), calibrated against the measured
-peak RSS by ``bench/memory_estimate.py`` (the table in its docstring: estimate / measured between
-1.00 and 1.19).
+with its volumes (only their records, :data:`ASL_VOLUME_OBJECTS` each). Coefficients are bytes
+per voxel (of the acquisition grid, ``N``, or of the ground-truth grid, ``N_gt``), calibrated
+against the measured peak RSS by ``bench/memory_estimate.py`` (the table in its docstring:
+estimate / measured between 1.00 and 1.19).
 
 Refusing is a parameter problem (exit status 65): the same parameters fail on any output
 location, and smaller ``acq_matrix`` or fewer volumes fix it. ``--max-memory`` replaces the
@@ -172,7 +172,9 @@ def _asl_streamed_bytes(series: AslSeries, n_acq: int, threads: int) -> float:
     from asldro.pipelines.streamed import AHEAD_PER_THREAD
 
     complex_output = series.output_image_type == "complex"
-    ahead = AHEAD_PER_THREAD * threads * n_acq * (ASL_AHEAD_COMPLEX if complex_output else ASL_AHEAD)
+    ahead = (
+        AHEAD_PER_THREAD * threads * n_acq * (ASL_AHEAD_COMPLEX if complex_output else ASL_AHEAD)
+    )
     chunks = (1 + 2 * threads) * GZIP_CHUNK * (2 if complex_output else 1)
     return ahead + chunks
 
@@ -198,10 +200,10 @@ def _series_bytes(series, gt: GroundTruth, n_labels: int, threads: int) -> tuple
             simulation = n_gt * (ASL_DENSE + ASL_DENSE_THREAD * threads)
             extra += max(simulation, _dispersion_bytes(series, gt))
             extra += n_gt * ASL_DENSE_TIMING * (_timings(series) - 1)
-        per_voxel = _asl_per_voxel(identity, n_labels, threads)
-        streamed = _asl_streamed_bytes(series, n_acq, threads)
+        peak = n_acq * _asl_per_voxel(identity, n_labels, threads)
+        peak += _asl_streamed_bytes(series, n_acq, threads) + volumes * ASL_VOLUME_OBJECTS
         # nothing of the image is kept: it is on disk once the series is written
-        return n_acq * per_voxel + streamed + volumes * ASL_VOLUME_OBJECTS + extra, 0.0
+        return peak + extra, 0.0
     if isinstance(series, StructuralSeries):
         if _dense(gt, STRUCTURAL_QUANTITIES):
             extra += n_gt * STRUCTURAL_DENSE

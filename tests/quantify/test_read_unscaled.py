@@ -25,7 +25,8 @@ def test_an_unscaled_image_is_read_with_the_values_nibabel_gives(tmp_path, name)
     data = np.random.default_rng(0).normal(size=(9, 8, 7, 5)).astype(np.float32)
     image = _image(tmp_path, name, data)
     read = _read_unscaled(image.dataobj)
-    assert read is not None and read.dtype == np.float32 and read.flags["F_CONTIGUOUS"]
+    assert isinstance(read, np.ndarray) and read.dtype == np.float32
+    assert read.flags.f_contiguous
     np.testing.assert_array_equal(read, np.asanyarray(image.dataobj))
     np.testing.assert_array_equal(image_data(image, tmp_path / name, tmp_path), data)
 
