@@ -280,10 +280,16 @@ def _write_m0scan(
         tree.put(_m0scan_files(label, name, part)[1], json_bytes(sidecar))
 
 
+def _in_memory(image: Image | StreamedImage) -> Image:
+    """An image that is never streamed (a structural image, a ground-truth map)."""
+    if not isinstance(image, Image):
+        raise TypeError("only asl series are streamed")
+    return image
+
+
 def _write_structural(tree: _Tree, label: str, result: SeriesResult, name: SeriesName) -> None:
-    image, record = result.images["structural"], cast(
-        StructuralAcquisition, result.records["structural"]
-    )
+    image = _in_memory(result.images["structural"])
+    record = cast(StructuralAcquisition, result.records["structural"])
     for part, image_file, sidecar_file in _structural_files(
         label, name, _is_complex(record, image)
     ):
@@ -311,7 +317,7 @@ def _write_groundtruth(
         any_record = result.records[key]
         if not isinstance(any_record, GroundTruthMap):
             continue
-        record = any_record
+        record, image = any_record, _in_memory(image)
         image_file, sidecar_file = _groundtruth_files(
             label, entities, record.quantity, record.segmentation
         )

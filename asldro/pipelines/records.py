@@ -42,7 +42,7 @@ def voxel_size(image: Image) -> tuple[float, float, float]:
 def grid_voxel_size(shape: Sequence[int], affine: np.ndarray) -> tuple[float, float, float]:
     """Voxel edge lengths (mm) of the grid ``shape`` / ``affine`` (:func:`voxel_size` of an
     image on it)."""
-    size = Grid(tuple(shape), affine).voxel_size
+    size = Grid((int(shape[0]), int(shape[1]), int(shape[2])), affine).voxel_size
     return (float(size[0]), float(size[1]), float(size[2]))
 
 

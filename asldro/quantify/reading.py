@@ -299,7 +299,7 @@ def _read_unscaled(proxy: Any) -> np.ndarray | None:
     if slope != 1 or inter != 0 or not file_like.endswith((".nii", ".nii.gz")):
         return None
     out = np.empty(shape[::-1], dtype=dtype)  # the transpose is the F-ordered image
-    buffer = memoryview(out).cast("B")
+    buffer = out.data.cast("B")
     opener: Any = gzip.open if file_like.endswith(".gz") else open
     try:
         with opener(file_like, "rb") as handle:
@@ -698,7 +698,7 @@ def mean_volumes(data: np.ndarray, indices: Sequence[int]) -> np.ndarray:
         volumes = data[..., chosen[0] : chosen[0] + 1]
     else:
         volumes = data[..., chosen]
-    return np.mean(volumes, axis=-1, dtype=np.float64)
+    return np.asarray(np.mean(volumes, axis=-1, dtype=np.float64))
 
 
 def _tr_corrected(volumes: np.ndarray, trs: Sequence[float], t1: float, where: str) -> np.ndarray:
