@@ -260,6 +260,20 @@ def _ground_truth_bytes(params: DroParams, ground_truth: GroundTruth) -> tuple[f
     return SEG_BYTES * n_gt + dense_bytes + fractions, read_transient
 
 
+def _report_bytes(params: DroParams) -> list[tuple[int, AslSeries, float]]:
+    """(index, series, bytes) of the report's reading of each asl series."""
+    return [
+        (
+            index,
+            series,
+            REPORT_FIXED
+            + _voxels(series.acq_matrix) * (REPORT_VOLUME * len(series.volumes) + REPORT_MAPS),
+        )
+        for index, series in enumerate(params.series)
+        if isinstance(series, AslSeries)
+    ]
+
+
 def estimate_peak_memory(
     params: DroParams, ground_truth: GroundTruth, threads: int | None = None
 ) -> MemoryEstimate:
@@ -273,14 +287,10 @@ def estimate_peak_memory(
     parts = [("the ground truth", PROCESS_BASE + resident + read_transient)]
     for index, (series, (peak, result)) in enumerate(zip(params.series, costs)):
         parts.append((_describe(index, series), PROCESS_BASE + resident + peak - result + kept))
-    for index, series in enumerate(params.series):
-        if isinstance(series, AslSeries):
-            report = REPORT_FIXED + _voxels(series.acq_matrix) * (
-                REPORT_VOLUME * len(series.volumes) + REPORT_MAPS
-            )
-            parts.append(
-                (f"the report of {_describe(index, series)}", PROCESS_BASE + resident + report)
-            )
+    parts += [
+        (f"the report of {_describe(index, series)}", PROCESS_BASE + resident + report)
+        for index, series, report in _report_bytes(params)
+    ]
     largest, total = max(parts, key=lambda part: part[1])
     return MemoryEstimate(
         total=int(total), largest=largest, parts=tuple((n, int(b)) for n, b in parts)
