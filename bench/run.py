@@ -606,7 +606,6 @@ def bench_multi_pld(
     CPU time, peak RSS and the pre-run memory estimate; ``keys`` chooses rows."""
     params = runner.folder()
     volumes = 1 + 2 * MULTI_PLD_PAIRS * len(MULTI_PLD_DELAYS)
-    shape = "x".join(map(str, MULTI_PLD_MATRIX))
     rows = []
     for key, one_delay, two_d, label in (
         (
@@ -650,7 +649,7 @@ def bench_multi_pld(
             }
         )
         rows.append(row)
-        log(f"multi-PLD {label} at {shape}: {row['wall_s']:.2f} s, {row['rss_mb']:.0f} MB")
+        log(f"multi-PLD {label}: {row['wall_s']:.2f} s, {row['rss_mb']:.0f} MB")
     return {"rows": rows}
 
 
