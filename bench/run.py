@@ -828,7 +828,9 @@ def evaluate_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
 
     def add(name: str, measured: float | None, limit: float, unit: str, higher: bool) -> None:
         if measured is None or (isinstance(measured, float) and math.isnan(measured)):
-            targets.append({"target": name, "limit": limit, "unit": unit, "measured": None})
+            targets.append(
+                {"target": name, "limit": limit, "unit": unit, "higher": higher, "measured": None}
+            )
             return
         met = measured >= limit if higher else measured <= limit
         targets.append(
@@ -836,6 +838,7 @@ def evaluate_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
                 "target": name,
                 "limit": limit,
                 "unit": unit,
+                "higher": higher,
                 "measured": measured,
                 "met": met,
                 "factor": (measured / limit) if higher else (limit / measured),

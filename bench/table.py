@@ -326,7 +326,8 @@ def target_lines(targets: list[dict[str, Any]]) -> list[str]:
     rows = []
     for t in targets:
         unit = t["unit"]
-        limit = f"{'>=' if unit == 'x' else '<='} {t['limit']:g} {unit}"
+        higher = t.get("higher", unit == "x")  # (results of before issue 16: ratios only)
+        limit = f"{'>=' if higher else '<='} {t['limit']:g} {unit}"
         if t.get("measured") is None:
             rows.append([t["target"], limit, "not measured", ""])
             continue
