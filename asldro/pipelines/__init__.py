@@ -76,8 +76,10 @@ def streamed_series(
     """:func:`generate_series` as a ``with`` block; with ``stream`` the image of every asl
     series is a :class:`~asldro.pipelines.streamed.StreamedImage` whose volumes are simulated
     (and checked finite) as the writer reads them inside the block, so that a series' peak
-    memory does not grow with its volumes (issue 16 item 1). The other series are simulated
-    and checked on entry. The caches are released when the block ends."""
+    memory does not grow with its volumes (issue 16 item 1) — on a partial-volume ground
+    truth (the built-ins'); on a label-map ground truth the asl series stay in memory, as the
+    order of simulation may change the rounding there. The other series are simulated and
+    checked on entry. The caches are released when the block ends."""
     from asldro.resources import thread_budget
 
     if ground_truth is None:
@@ -111,7 +113,12 @@ def _simulate(
             position,
             participant_label=participant_label,
             seed=seed,
-            streamed=stream,
+            # streamed only where the values cannot depend on when the volumes are simulated:
+            # on a partial-volume ground truth every lookup-table volume is acquired through
+            # its label fractions; on label maps a rotated volume is acquired from its lookup
+            # table unless the fractions of its motion are already cached (by an earlier
+            # series), so those series are simulated in their turn, as before
+            streamed=stream and context.partial_volume,
         )
         return series_grid_derivatives(context, result, series.acq_matrix, series.volumes[0].motion)
     if isinstance(series, StructuralSeries):
