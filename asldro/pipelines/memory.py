@@ -201,6 +201,7 @@ def _series_bytes(series, gt: GroundTruth, n_labels: int, threads: int) -> tuple
     extra = ROTATION * n_gt if _rotated(series.motion) else 0.0
     if isinstance(series, AslSeries):
         volumes = len(series.volumes)
+        complex_ = series.output_image_type == "complex"
         threads = volume_threads(volumes, threads)
         if _dense(gt, ASL_QUANTITIES):
             simulation = n_gt * (ASL_DENSE + ASL_DENSE_THREAD * threads)
@@ -208,8 +209,10 @@ def _series_bytes(series, gt: GroundTruth, n_labels: int, threads: int) -> tuple
             extra += n_gt * ASL_DENSE_TIMING * (_timings(series) - 1)
         peak = n_acq * _asl_per_voxel(identity, n_labels, threads)
         peak += _asl_streamed_bytes(series, n_acq, threads) + volumes * ASL_VOLUME_OBJECTS
-        # nothing of the image is kept: it is on disk once the series is written
-        return peak + extra, 0.0
+        # streamed on a partial-volume truth: nothing of the image is kept; on label maps its
+        # float32 (complex64) stack is kept until the subject is written
+        stack = 0.0 if gt.tissue is not None else n_acq * volumes * (8.0 if complex_ else 4.0)
+        return peak + extra + stack, stack
     if isinstance(series, StructuralSeries):
         if _dense(gt, STRUCTURAL_QUANTITIES):
             extra += n_gt * STRUCTURAL_DENSE

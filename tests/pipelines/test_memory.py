@@ -92,16 +92,36 @@ def test_max_memory_can_raise_the_limit(gt3t):
     assert check_memory(params, max_memory=1 << 40, ground_truth=gt3t).total < 1 << 40
 
 
-def test_estimate_grows_with_the_grid_and_with_volumes_only_by_their_records(gt3t):
-    """An asl series is streamed to disk (issue 16 item 1): 10 000 volumes at 64x64x12
-    (9.9 GB before, when the 4-D stack was held) cost only their records more than 4 volumes;
-    a finer grid costs more."""
-    small = _series_part(estimate_peak_memory(_asl([64, 64, 12], 4), gt3t))
-    many = _series_part(estimate_peak_memory(_asl([64, 64, 12], 10_000), gt3t))
-    fine = _series_part(estimate_peak_memory(_asl([128, 128, 24], 4), gt3t))
+@pytest.fixture(scope="module")
+def partial_volume_truth():
+    """The built-in 3T ground truth as asldro loads it by default (partial volume)."""
+    from asldro.groundtruth import builtin_ground_truth
+
+    return builtin_ground_truth("hrgt_icbm_2009a_nls_3t")
+
+
+def test_estimate_grows_with_the_grid_and_with_volumes_only_by_their_records(
+    partial_volume_truth,
+):
+    """An asl series is streamed to disk on a partial-volume truth (issue 16 item 1): 10 000
+    volumes at 64x64x12 (9.9 GB before, when the 4-D stack was held) cost only their records
+    more than 4 volumes; a finer grid costs more."""
+    truth = partial_volume_truth
+    small = _series_part(estimate_peak_memory(_asl([64, 64, 12], 4), truth))
+    many = _series_part(estimate_peak_memory(_asl([64, 64, 12], 10_000), truth))
+    fine = _series_part(estimate_peak_memory(_asl([128, 128, 24], 4), truth))
     assert small < fine
     assert many - small == pytest.approx((10_000 - 4) * ASL_VOLUME_OBJECTS, abs=1)
     assert many < 2 * GIB
+
+
+def test_on_label_maps_the_stack_of_an_asl_series_is_counted(gt3t):
+    """On a label-map truth the asl series stays in memory until written: 4 bytes more per
+    acquisition voxel and volume."""
+    small = _series_part(estimate_peak_memory(_asl([64, 64, 12], 4), gt3t))
+    many = _series_part(estimate_peak_memory(_asl([64, 64, 12], 1004), gt3t))
+    per_volume = 64 * 64 * 12 * 4 + ASL_VOLUME_OBJECTS
+    assert many - small == pytest.approx(1000 * per_volume, abs=1)
 
 
 def _series_part(estimate) -> int:
@@ -111,11 +131,11 @@ def _series_part(estimate) -> int:
     return size
 
 
-def test_the_report_reads_each_asl_series_back(gt3t):
+def test_the_report_reads_each_asl_series_back(partial_volume_truth):
     """The report reads a written asl run whole: with many volumes it sets the estimate, 4
     bytes per acquisition voxel and volume."""
-    few = estimate_peak_memory(_asl([64, 64, 12], 2000), gt3t)
-    many = estimate_peak_memory(_asl([64, 64, 12], 4000), gt3t)
+    few = estimate_peak_memory(_asl([64, 64, 12], 2000), partial_volume_truth)
+    many = estimate_peak_memory(_asl([64, 64, 12], 4000), partial_volume_truth)
     for estimate in (few, many):
         assert estimate.largest == "the report of " + estimate.parts[1][0]
     assert many.total - few.total == pytest.approx(2000 * 64 * 64 * 12 * 4, abs=1)
