@@ -185,6 +185,14 @@ def _asl_streamed_bytes(series: AslSeries, n_acq: int, threads: int) -> float:
     return ahead + chunks
 
 
+def _asl_stack(series: AslSeries, gt: GroundTruth, n_acq: int) -> float:
+    """Bytes of an asl series' image kept until the subject is written: none when it is
+    streamed (a partial-volume truth), else its float32 (complex64) stack."""
+    if gt.tissue is not None:
+        return 0.0
+    return n_acq * len(series.volumes) * (8.0 if series.output_image_type == "complex" else 4.0)
+
+
 def _asl_per_voxel(identity: bool, n_labels: int, threads: int) -> float:
     """Peak bytes per acquisition voxel of simulating an asl series on ``threads`` volume
     threads (not growing with its volumes: they are streamed to disk)."""
@@ -201,7 +209,6 @@ def _series_bytes(series, gt: GroundTruth, n_labels: int, threads: int) -> tuple
     extra = ROTATION * n_gt if _rotated(series.motion) else 0.0
     if isinstance(series, AslSeries):
         volumes = len(series.volumes)
-        complex_ = series.output_image_type == "complex"
         threads = volume_threads(volumes, threads)
         if _dense(gt, ASL_QUANTITIES):
             simulation = n_gt * (ASL_DENSE + ASL_DENSE_THREAD * threads)
@@ -211,8 +218,7 @@ def _series_bytes(series, gt: GroundTruth, n_labels: int, threads: int) -> tuple
         peak += _asl_streamed_bytes(series, n_acq, threads) + volumes * ASL_VOLUME_OBJECTS
         # streamed on a partial-volume truth: nothing of the image is kept; on label maps its
         # float32 (complex64) stack is kept until the subject is written
-        stack = 0.0 if gt.tissue is not None else n_acq * volumes * (8.0 if complex_ else 4.0)
-        return peak + extra + stack, stack
+        return peak + extra + _asl_stack(series, gt, n_acq), _asl_stack(series, gt, n_acq)
     if isinstance(series, StructuralSeries):
         if _dense(gt, STRUCTURAL_QUANTITIES):
             extra += n_gt * STRUCTURAL_DENSE
