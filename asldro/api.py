@@ -186,20 +186,30 @@ def _add_session(
     the next session is simulated. Returns the participant's participants.tsv columns (None
     without a cohort)."""
     from asldro.output import m0_pairs
-    from asldro.pipelines import generate_series, provenance
+    from asldro.pipelines import provenance, streamed_series
 
     label, session = who
     inputs = _session_inputs(params, ground_truth, label, session, seed)
-    results = generate_series(
-        inputs[0], inputs[1], participant_label=label, seed=seed, threads=threads, session=session
-    )
-    build.add(
-        results,
-        m0_pairs=m0_pairs(inputs[0]),
-        provenance=provenance(results, participant_label=label, seed=seed, session=session),
+    # the asl volumes are simulated as they are written (issue 16 item 1): the provenance,
+    # which holds their history, is made once they are
+    with streamed_series(
+        inputs[0],
+        inputs[1],
+        participant_label=label,
+        seed=seed,
+        threads=threads,
+        stream=True,
         session=session,
-        record=inputs[2],
-    )
+    ) as results:
+        build.add(
+            results,
+            m0_pairs=m0_pairs(inputs[0]),
+            provenance=lambda: provenance(
+                results, participant_label=label, seed=seed, session=session
+            ),
+            session=session,
+            record=inputs[2],
+        )
     return inputs[3]
 
 

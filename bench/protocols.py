@@ -57,3 +57,17 @@ def multi_pld_params(
         parameters["mr_acq_type"] = "2D"
         parameters["slice_order"] = "interleaved"
     return {**base, "image_series": [series]}
+
+
+def realistic_params(base: dict[str, Any]) -> dict[str, Any]:
+    """The realistic multi-PLD protocol of issue 16: :func:`multi_pld_params` (m0scan + 6 PLDs
+    x 8 pairs at 64x64x40, motion, noise) acquired 2D with slice timing (interleaved) and with
+    background suppression (the default pulses, inversion times optimised; TR 6 s, which holds
+    the earliest pulse before the longest signal time)."""
+    document = multi_pld_params(base, two_d=True)
+    parameters = document["image_series"][0]["series_parameters"]
+    parameters["background_suppression"] = True
+    parameters["repetition_time"] = [
+        10.0 if t == "m0scan" else 6.0 for t in parameters["asl_context"].split()
+    ]
+    return document

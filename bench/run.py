@@ -27,7 +27,7 @@ import sys
 import tempfile
 import time
 import zlib
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -47,6 +47,7 @@ from protocols import (  # noqa: E402
     MULTI_PLD_MATRIX,
     MULTI_PLD_PAIRS,
     multi_pld_params,
+    realistic_params,
 )
 
 REPO = BENCH.parent
@@ -62,6 +63,19 @@ MATRICES_FULL = ((64, 64, 12), (96, 96, 24), (128, 128, 48))
 VOLUMES_FULL = (3, 30, 100)
 PARTICIPANTS_FULL = (1, 4, 16)
 TARGET_CASE = (100, (96, 96, 24))
+#: The long series of issue 16: its peak memory is bounded by streaming the volumes to disk.
+LONG_CASE = (100, (128, 128, 48))
+#: Cohorts of issue 16 (participants on --n-procs 2, then one validation of the dataset).
+COHORTS_FULL = (1, 16, 100)
+COHORTS_QUICK = (1, 16)
+#: How a cohort row writes its participants: one ``asldro generate`` of all (then ``asldro
+#: validate``), or ``run.py`` participant jobs of COHORT_JOB labels each (then ``run.py group``).
+COHORT_MODES = ("generate", "participant")
+COHORT_JOB = 8
+#: Issue 16's targets (README "Performance").
+LONG_CASE_WALL_S, LONG_CASE_RSS_MB = 24.8, 700.0
+REALISTIC_WALL_S, REALISTIC_RSS_MB = 8.0, 700.0
+SECTIONS = ("comparison", "startup", "scaling", "multipld", "cohort")
 
 
 @dataclass(frozen=True)
@@ -79,6 +93,8 @@ class Config:  # pylint: disable=too-many-instance-attributes  # one field per k
     case_budget_s: float
     skip_asldro: bool
     zip_row: bool
+    cohorts: tuple[int, ...] = COHORTS_FULL
+    cohort_mode: str = "generate"
 
 
 def make_config(args: argparse.Namespace) -> Config:
@@ -95,6 +111,8 @@ def make_config(args: argparse.Namespace) -> Config:
             case_budget_s=5.0,
             skip_asldro=args.skip_asldro,
             zip_row=False,
+            cohorts=COHORTS_QUICK,
+            cohort_mode=args.cohort_mode,
         )
     return Config(
         repeats=args.repeats or 5,
@@ -107,6 +125,7 @@ def make_config(args: argparse.Namespace) -> Config:
         case_budget_s=40.0,
         skip_asldro=args.skip_asldro,
         zip_row=True,
+        cohort_mode=args.cohort_mode,
     )
 
 
@@ -372,24 +391,18 @@ def _comparison_rows(config: Config, params: Path, ours: str, asldro_venv: Path 
                 str(f / "dro.zip"),
             ],
         )
+    same_work = ["--skip-validation", "--no-report"]  # what ASLDRO 2.2.0 does
     rows["ours_generate"] = (
-        Series("asldro: generate, no validation", []),
-        lambda f: [ours, "generate", "--params", ours_params, str(f / "ds"), "--skip-validation"],
+        Series("asldro: generate, no validation, no report", []),
+        lambda f: [ours, "generate", "--params", ours_params, str(f / "ds"), *same_work],
     )
     if config.zip_row:
         rows["ours_generate_zip"] = (
-            Series("asldro: generate, no validation (.zip)", []),
-            lambda f: [
-                ours,
-                "generate",
-                "--params",
-                ours_params,
-                str(f / "dro.zip"),
-                "--skip-validation",
-            ],
+            Series("asldro: generate, no validation, no report (.zip)", []),
+            lambda f: [ours, "generate", "--params", ours_params, str(f / "dro.zip"), *same_work],
         )
     rows["ours_generate_validate"] = (
-        Series("asldro: generate + self-validation", []),
+        Series("asldro: generate + report + self-validation", []),
         lambda f: [ours, "generate", "--params", ours_params, str(f / "ds")],
     )
     return rows
@@ -485,7 +498,24 @@ def _fits(rows: list[dict[str, Any]]) -> dict[str, float]:
         row["marginal_s_per_volume"] = out["b_s_per_volume"] + out["b_s_per_mvoxel_volume"] * (
             row["voxels"] * 1e-6
         )
+    out.update(_memory_fit(rows, work))
     return out
+
+
+def _memory_fit(rows: list[dict[str, Any]], work: Any) -> dict[str, float]:
+    """Least-squares fit of the peak RSS: ``rss = fixed + per_mvox * x`` (x as in :func:`_fits`)."""
+    import numpy as np
+
+    memory = np.array([r["rss_mb"] for r in rows])
+    design = np.stack([np.ones_like(memory), work], axis=1)
+    coef = np.linalg.lstsq(design, memory, rcond=None)[0]
+    ss_tot = float(np.sum((memory - memory.mean()) ** 2))
+    residual = float(np.sum((memory - design @ coef) ** 2))
+    return {
+        "rss_fixed_mb": float(coef[0]),
+        "rss_mb_per_mvoxel_volume": float(coef[1]),
+        "rss_r2": 1.0 - residual / ss_tot if ss_tot else 1.0,
+    }
 
 
 def _repeat_case(
@@ -512,7 +542,7 @@ def bench_scaling(config: Config, runner: Runner, ours: str, base: dict[str, Any
         lambda f: [ours, "generate", "--params", str(gt_file), str(f / "ds"), "--skip-validation"],
     )
     cases = [(n, m) for m in config.matrices for n in config.volumes]
-    if TARGET_CASE not in cases:
+    if TARGET_CASE not in cases:  # (the full grid holds LONG_CASE; --quick leaves it out)
         cases.append(TARGET_CASE)
     asl_rows = [_asl_case(config, runner, ours, params, base, case) for case in cases]
     fit = _fits(asl_rows)
@@ -564,12 +594,18 @@ def _asl_case(
     return row
 
 
-def bench_multi_pld(config: Config, runner: Runner, ours: str, base: dict[str, Any]) -> dict:
-    """The multi-PLD protocol (issue 11), and the same volumes at one PLD for comparison:
-    wall time, CPU time, peak RSS and the pre-run memory estimate."""
+def bench_multi_pld(
+    config: Config,
+    runner: Runner,
+    ours: str,
+    base: dict[str, Any],
+    keys: Sequence[str] | None = None,
+) -> dict:
+    """The multi-PLD protocol (issue 11), the same volumes at one PLD for comparison, its 2D
+    readout and the realistic protocol of issue 16 (2D, background suppression): wall time,
+    CPU time, peak RSS and the pre-run memory estimate; ``keys`` chooses rows."""
     params = runner.folder()
     volumes = 1 + 2 * MULTI_PLD_PAIRS * len(MULTI_PLD_DELAYS)
-    shape = "x".join(map(str, MULTI_PLD_MATRIX))
     rows = []
     for key, one_delay, two_d, label in (
         (
@@ -580,9 +616,17 @@ def bench_multi_pld(config: Config, runner: Runner, ours: str, base: dict[str, A
         ),
         ("one_pld", True, False, f"the same {volumes} volumes at one PLD"),
         ("multi_pld_2d", False, True, "the multi-PLD series, 2D interleaved"),
+        ("realistic", False, True, "realistic: the 2D series with background suppression"),
     ):
+        if keys is not None and key not in keys:
+            continue
         path = write_json(
-            params / f"{key}.json", multi_pld_params(base, one_delay=one_delay, two_d=two_d)
+            params / f"{key}.json",
+            (
+                realistic_params(base)
+                if key == "realistic"
+                else multi_pld_params(base, one_delay=one_delay, two_d=two_d)
+            ),
         )
         series = Series(label, [])
         _repeat_case(
@@ -600,11 +644,12 @@ def bench_multi_pld(config: Config, runner: Runner, ours: str, base: dict[str, A
                 "matrix": list(MULTI_PLD_MATRIX),
                 "delays": 1 if one_delay else len(MULTI_PLD_DELAYS),
                 "readout": "2D" if two_d else "3D",
+                "background_suppression": key == "realistic",
                 "estimate_mib": _estimate_mib(path),
             }
         )
         rows.append(row)
-        log(f"multi-PLD {label} at {shape}: {row['wall_s']:.2f} s, {row['rss_mb']:.0f} MB")
+        log(f"multi-PLD {label}: {row['wall_s']:.2f} s, {row['rss_mb']:.0f} MB")
     return {"rows": rows}
 
 
@@ -641,11 +686,83 @@ def _participants_case(
     return row
 
 
-def bench_floors(dataset: Path | None) -> dict[str, Any]:
-    """What bounds the default run: gzip of the structural image, its noise draw, start-up."""
+def bench_cohort(config: Config, runner: Runner, ours: str, base: dict[str, Any]) -> dict:
+    """Cohorts of the default parameter file (issue 16): ``count`` participants on
+    ``--n-procs 2`` without validation, then one validation of the whole dataset; per
+    participant including that validation. ``config.cohort_mode`` ``participant`` writes them
+    as run.py participant jobs of :data:`COHORT_JOB` labels (each job's time is kept: it must not
+    grow with the participants already there) and validates with ``run.py group``."""
+    default_file = write_json(runner.folder() / "default.json", base)
+    rows = []
+    for count in config.cohorts:
+        folder = runner.folder()
+        row = _cohort_row(config.cohort_mode, ours, default_file, folder, count)
+        log(
+            f"cohort {count}: {row['generate_s']:.1f} s + validation {row['validate_s']:.1f} s"
+            f" = {row['s_per_participant']:.2f} s/participant"
+        )
+        rows.append(row)
+        shutil.rmtree(folder, ignore_errors=True)
+    return {"rows": rows}
+
+
+def _cohort_commands(
+    mode: str, ours: str, default_file: Path, out: Path, labels: list[str]
+) -> tuple[list[list[str]], list[str]]:
+    """The commands that write a cohort of ``labels`` into ``out`` and the one that validates
+    it, in ``mode`` (:data:`COHORT_MODES`)."""
+    if mode == "participant":
+        run_py = [sys.executable, str(REPO / "run.py"), str(out)]
+        jobs = [
+            run_py
+            + ["participant", "--params", str(default_file), "--n-procs", "2"]
+            + ["--skip-bids-validation", "--participant-label", *labels[i : i + COHORT_JOB]]
+            for i in range(0, len(labels), COHORT_JOB)
+        ]
+        return jobs, run_py + ["group"]
+    generate = [ours, "generate", "--params", str(default_file), str(out), "--skip-validation"]
+    generate += ["--n-procs", "2", "--participant-label", *labels]
+    return [generate], [ours, "validate", str(out)]
+
+
+def _cohort_row(
+    mode: str, ours: str, default_file: Path, folder: Path, count: int
+) -> dict[str, Any]:
+    """One cohort row: write ``count`` participants, then validate the dataset once."""
+    labels = [f"{i + 1:03d}" for i in range(count)]
+    jobs, validate = _cohort_commands(mode, ours, default_file, folder / "ds", labels)
+    samples = [asdict(run_once(argv, folder, tree=True)) for argv in jobs]
+    checked = asdict(run_once(validate, folder, tree=True))
+    generate_s = sum(sample["wall_s"] for sample in samples)
+    return {
+        "participants": count,
+        "mode": mode,
+        "generate_s": generate_s,
+        "validate_s": checked["wall_s"],
+        "wall_s": generate_s + checked["wall_s"],
+        "s_per_participant": (generate_s + checked["wall_s"]) / count,
+        "rss_mb": max(sample["rss_mb"] for sample in [*samples, checked]),
+        "tree_rss_mb": max(sample.get("tree_rss_mb") or 0.0 for sample in samples),
+        "cpu_s": sum(sample["cpu_s"] for sample in [*samples, checked]),
+        "load1": samples[0].get("load1"),
+        "jobs_s": [round(sample["wall_s"], 2) for sample in samples],
+        "command": [_short(a) for a in jobs[0][:9]] + ["..."],
+        "validate_command": [_short(a) for a in validate],
+    }
+
+
+def bench_floors(dataset: Path | None, repeats: int = 5) -> dict[str, Any]:
+    """What bounds the default run: gzip of the structural image, its noise draw, and the
+    interpreter with numpy, nibabel and scipy imported (a fresh process, median of
+    ``repeats``)."""
     import numpy as np
 
     out: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="asldro-floor-") as scratch:
+        argv = [sys.executable, "-c", "import numpy, nibabel, scipy.ndimage"]
+        run_once(argv, Path(scratch))  # warm the page cache
+        samples = [run_once(argv, Path(scratch)) for _ in range(repeats)]
+    out["import_s"] = statistics.median(sample.wall_s for sample in samples)
     if dataset is not None:
         structural = next(iter(sorted(dataset.glob("sub-*/anat/*T1w.nii.gz"))), None)
         if structural is not None:
@@ -654,6 +771,11 @@ def bench_floors(dataset: Path | None) -> dict[str, Any]:
             rng = np.random.default_rng(0)
             out["structural_noise_draw_s"] = _median_time(
                 lambda: rng.standard_normal((2,) + shape, dtype=np.float64)
+            )
+            out["default_run_floor_s"] = (
+                out["import_s"]
+                + out["structural_noise_draw_s"]
+                + out["structural_gzip"]["level1_rle_threads_s"]
             )
     return out
 
@@ -706,7 +828,9 @@ def evaluate_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
 
     def add(name: str, measured: float | None, limit: float, unit: str, higher: bool) -> None:
         if measured is None or (isinstance(measured, float) and math.isnan(measured)):
-            targets.append({"target": name, "limit": limit, "unit": unit, "measured": None})
+            targets.append(
+                {"target": name, "limit": limit, "unit": unit, "higher": higher, "measured": None}
+            )
             return
         met = measured >= limit if higher else measured <= limit
         targets.append(
@@ -714,6 +838,7 @@ def evaluate_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
                 "target": name,
                 "limit": limit,
                 "unit": unit,
+                "higher": higher,
                 "measured": measured,
                 "met": met,
                 "factor": (measured / limit) if higher else (limit / measured),
@@ -722,27 +847,64 @@ def evaluate_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
 
     comp = results.get("comparison", {})
     gen = comp.get("ours_generate", {})
-    add("default params, generation: wall", gen.get("wall_s"), 3.0, "s", False)
+    add("default params, generation: wall", gen.get("wall_s"), 1.5, "s", False)
     add("default params, generation: peak RSS", gen.get("rss_mb"), 600.0, "MB", False)
     ratios = comp.get("ratios")
     if ratios:
-        add("faster than ASLDRO 2.2.0 (wall ratio)", ratios["wall"], 15.0, "x", True)
-        add("less memory than ASLDRO 2.2.0 (RSS ratio)", ratios["rss"], 7.0, "x", True)
-    target = next(
-        (
-            r
-            for r in results.get("scaling", {}).get("asl", [])
-            if (r["volumes"], tuple(r["matrix"])) == TARGET_CASE
-        ),
-        None,
-    )
+        add("faster than ASLDRO 2.2.0 (wall ratio, same work)", ratios["wall"], 20.0, "x", True)
+        add("less memory than ASLDRO 2.2.0 (RSS ratio)", ratios["rss"], 10.0, "x", True)
+    floor = results.get("floors", {}).get("default_run_floor_s")
+    if floor and gen.get("wall_s"):
+        add("default params: wall / sum of its floors", gen["wall_s"] / floor, 1.5, "x", False)
+    asl_rows = results.get("scaling", {}).get("asl", [])
+
+    def case(wanted: tuple[int, tuple[int, int, int]]) -> dict[str, Any]:
+        found = (r for r in asl_rows if (r["volumes"], tuple(r["matrix"])) == wanted)
+        return next(found, {})
+
     add(
         "asl 100 volumes 96x96x24, motion + noise: wall",
-        target.get("wall_s") if target else None,
+        case(TARGET_CASE).get("wall_s"),
         10.0,
         "s",
         False,
     )
+    long_row = case(LONG_CASE)
+    add(
+        "asl 100 volumes 128x128x48, motion: peak RSS",
+        long_row.get("rss_mb"),
+        LONG_CASE_RSS_MB,
+        "MB",
+        False,
+    )
+    add(
+        "asl 100 volumes 128x128x48, motion: wall",
+        long_row.get("wall_s"),
+        LONG_CASE_WALL_S,
+        "s",
+        False,
+    )
+    realistic = next(
+        (r for r in results.get("multi_pld", {}).get("rows", []) if r.get("key") == "realistic"), {}
+    )
+    add("realistic multi-PLD protocol: wall", realistic.get("wall_s"), REALISTIC_WALL_S, "s", False)
+    add(
+        "realistic multi-PLD protocol: peak RSS",
+        realistic.get("rss_mb"),
+        REALISTIC_RSS_MB,
+        "MB",
+        False,
+    )
+    cohorts = results.get("cohort", {}).get("rows", [])
+    largest = max(cohorts, key=lambda r: r["participants"], default={})
+    if largest:
+        add(
+            f"cohort of {largest['participants']} incl. group validation: s/participant",
+            largest["s_per_participant"],
+            1.0,
+            "s",
+            False,
+        )
     startup = results.get("startup", {})
     add("run.py --version", startup.get("run_py_version", {}).get("wall_s"), 0.3, "s", False)
     add("asldro --help", startup.get("asldro_help", {}).get("wall_s"), 0.5, "s", False)
@@ -763,8 +925,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--only",
         nargs="+",
-        choices=["comparison", "startup", "scaling", "multipld"],
-        help="run only these sections",
+        choices=list(SECTIONS) + ["realistic"],
+        help="run only these sections (realistic: the realistic row of multipld alone)",
+    )
+    parser.add_argument(
+        "--cohort-mode",
+        choices=COHORT_MODES,
+        default="generate",
+        help="cohort rows: one asldro generate + asldro validate (default), or run.py "
+        "participant jobs + run.py group",
     )
     return parser
 
@@ -773,7 +942,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmarks, print the tables, write the JSON results."""
     args = build_parser().parse_args(argv)
     config = make_config(args)
-    sections = set(args.only or ["comparison", "startup", "scaling", "multipld"])
+    sections = set(args.only or SECTIONS)
     ours = our_asldro()
     started = time.perf_counter()
     asldro_venv = None if config.skip_asldro else ensure_asldro_venv()
@@ -796,9 +965,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             results["startup"] = bench_startup(config, runner, ours, asldro_venv)
         if "scaling" in sections:
             results["scaling"] = bench_scaling(config, runner, ours, base)
-        if "multipld" in sections:
-            results["multi_pld"] = bench_multi_pld(config, runner, ours, base)
-        results["floors"] = bench_floors(dataset)
+        if "multipld" in sections or "realistic" in sections:
+            keys = None if "multipld" in sections else ["realistic"]
+            results["multi_pld"] = bench_multi_pld(config, runner, ours, base, keys)
+        if "cohort" in sections:
+            results["cohort"] = bench_cohort(config, runner, ours, base)
+        results["floors"] = bench_floors(dataset, config.startup_repeats)
     results["targets"] = evaluate_targets(results)
     results["machine"]["load_at_end"] = [round(x, 2) for x in os.getloadavg()]
     results["elapsed_s"] = time.perf_counter() - started

@@ -27,6 +27,8 @@ doi 10.1145/964965.808600, §2.1 (the table and its corner sums); docs/physics.m
 
 from __future__ import annotations
 
+import functools
+
 import threading
 from typing import Callable, Iterator, cast
 
@@ -62,7 +64,16 @@ def subdivisions(linear: np.ndarray) -> tuple[int, int, int]:
 
 #: Summed-volume tables a :class:`TableCache` keeps, per kind: one-hot label tables (the same
 #: for every motion) and tables of lookup maps ``values[seg]`` (m0scan, control, label).
-TABLES_KEPT = {"one_hot": 2, "lookup": 4}
+TABLES_KEPT = {"one_hot": 2, "lookup": 4, "field_of_view": 1}
+
+
+@functools.lru_cache(maxsize=2)
+def _inside(shape: tuple[int, ...]) -> np.ndarray:
+    """A read-only all-true volume of ``shape``: the source's field of view (one object per
+    shape, so that its summed-volume table is cached by identity)."""
+    ones = np.ones(shape, dtype=np.bool_)
+    ones.setflags(write=False)
+    return ones
 
 
 class TableCache:
@@ -185,6 +196,16 @@ class BoxSampler:
             return build()
         key = (id(seg), seg.shape, tuple(int(label) for label in labels), self.integrate)
         return self.cache.table("one_hot", key, seg, build)
+
+    def field_of_view_table(self) -> np.ndarray:
+        """The summed-volume table of the source's field of view (all ones): :meth:`average`
+        of it is the part of each target voxel inside the source. It depends on neither the
+        motion nor the data, so a series with motion per volume builds it once (issue 16)."""
+        inside = _inside(self.src_shape)
+        if self.cache is None:
+            return self.table(inside)
+        key = (self.src_shape, self.integrate)
+        return self.cache.table("field_of_view", key, inside, lambda: self.table(inside))
 
     def fraction_table(self, fractions: np.ndarray, start: int, stop: int) -> np.ndarray:
         """One table holding components ``start:stop`` of continuous fractions (``(C, *grid)``,

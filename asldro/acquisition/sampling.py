@@ -271,7 +271,7 @@ class Resampler:
             for start in range(1, fractions.shape[0], LABELS_PER_TABLE):
                 stop = min(start + LABELS_PER_TABLE, fractions.shape[0])
                 out[start:stop] = sampler.average(sampler.fraction_table(fractions, start, stop))
-            inside = self._average(np.ones(self.src_shape, dtype=np.bool_))
+            inside = sampler.average(sampler.field_of_view_table())
         else:
             for index in range(1, fractions.shape[0]):
                 out[index] = self._average(fractions[index])

@@ -16,8 +16,8 @@ participant without sessions.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Sequence, Union, cast
@@ -47,7 +47,7 @@ from asldro.bids.naming import (
     groundtruth_suffix,
     raw_series_names,
 )
-from asldro.bids.nifti import nifti_gz_bytes
+from asldro.bids.nifti import NiftiGzStream, nifti_gz_bytes
 from asldro.bids.provenance import record_summary
 from asldro.bids.sidecars import (
     asl_sidecar,
@@ -61,6 +61,7 @@ from asldro.groundtruth.types import GroundTruth
 from asldro.image import Image
 from asldro.params.types import AslSeries, Series, StructuralSeries
 from asldro.pipelines.records import AslAcquisition, GroundTruthMap, StructuralAcquisition
+from asldro.pipelines.streamed import StreamedImage, image_layout, image_volumes
 from asldro.pipelines.types import SeriesResult
 from asldro.resources import thread_budget
 
@@ -99,6 +100,26 @@ class _Tree:
         :func:`nifti_gz_bytes`), compressed on this tree's threads."""
         self.put(relative, nifti_gz_bytes(data, affine, threads=self.threads, **header))
 
+    @contextmanager
+    def open_image(
+        self, relative: str, shape: tuple[int, ...], affine: np.ndarray, **header
+    ) -> Iterator[NiftiGzStream]:
+        """A ``.nii.gz`` at ``relative`` written volume by volume (:class:`NiftiGzStream`,
+        the bytes of :meth:`put_image`), compressed on this tree's threads; the caller
+        records it with :meth:`record` (the files are listed in the order of their kind)."""
+        path = self.root / relative
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(path, "wb") as handle:
+                with NiftiGzStream(handle, shape, affine, threads=self.threads, **header) as stream:
+                    yield stream
+        except OSError as err:
+            raise atomic.named(err, self.final_root / relative) from err
+
+    def record(self, relative: str) -> None:
+        """Count ``relative`` (written by :meth:`open_image`) among the files written."""
+        self.written.append(Path(relative))
+
 
 # --------------------------------------------------------------------------------------------
 # File names of each kind of series (used to write them and to plan them)
@@ -122,9 +143,9 @@ def _with_part(entities: Mapping[str, str], part: str | None) -> dict[str, str]:
     return {**entities, "part": part} if part is not None else dict(entities)
 
 
-def _is_complex(record: Any, image: Image) -> bool:
+def _is_complex(record: Any, image: Image | StreamedImage) -> bool:
     """Whether an image is written as part-mag and part-phase."""
-    return record.image_type == "complex" or np.iscomplexobj(image.data)
+    return record.image_type == "complex" or image_layout(image)[1].kind == "c"
 
 
 def _asl_files(label: str, name: SeriesName, part: str | None = None) -> tuple[str, str, str]:
@@ -195,8 +216,26 @@ def _first_label_control_tr(record: AslAcquisition) -> float:
     return float(first.repetition_time)
 
 
-def _image_4d(image: Image) -> np.ndarray:
-    return image.data if image.data.ndim == 4 else image.data[..., np.newaxis]
+def _put_volumes(
+    tree: _Tree,
+    image: Image | StreamedImage,
+    files: Mapping[str | None, str],
+    shape: tuple[int, ...],
+    repetition_time: float | None,
+) -> None:
+    """Write ``image`` (4-D, or 3-D: one volume) as the image file of each part of ``files``
+    with the header ``shape``, volume by volume: each is simulated (a streamed image), split
+    into its parts, cast and compressed as it comes (issue 16 item 1)."""
+    with ExitStack() as files_open:
+        streams = {
+            part: files_open.enter_context(
+                tree.open_image(relative, shape, image.affine, repetition_time=repetition_time)
+            )
+            for part, relative in files.items()
+        }
+        for volume in image_volumes(image):
+            for part, stream in streams.items():
+                stream.write(PART_VALUES[part](volume))
 
 
 def _write_asl(
@@ -205,21 +244,24 @@ def _write_asl(
     """Write an asl run (both parts of a complex one, sharing one aslcontext); returns the
     image file name of each part."""
     image, record = result.images["asl"], cast(AslAcquisition, result.records["asl"])
-    data = _image_4d(image)
+    shape = image_layout(image)[0]
+    shape = shape if len(shape) == 4 else (*shape, 1)
     context = asl_context(result)
-    if data.shape[3] != len(context):
+    if shape[3] != len(context):
         raise ValueError(
-            f"series {result.index}: the asl image has {data.shape[3]} volumes, its parameters "
+            f"series {result.index}: the asl image has {shape[3]} volumes, its parameters "
             f"give {len(context)} (the asl_context tokens of every phase)"
         )
     tr = _first_label_control_tr(record)
+    image_parts = parts(_is_complex(record, image))
+    files = {part: _asl_files(label, name, part)[0] for part in image_parts}
+    _put_volumes(tree, image, files, shape, tr)
     written: dict[str | None, str] = {}
-    for part in parts(_is_complex(record, image)):
-        image_file, sidecar_file, _ = _asl_files(label, name, part)
-        tree.put_image(image_file, PART_VALUES[part](data), image.affine, repetition_time=tr)
+    for part in image_parts:
+        tree.record(files[part])
         sidecar = asl_sidecar(record, has_separate_m0=has_separate_m0, part=part)
-        tree.put(sidecar_file, json_bytes(sidecar))
-        written[part] = Path(image_file).name
+        tree.put(_asl_files(label, name, part)[1], json_bytes(sidecar))
+        written[part] = Path(files[part]).name
     tree.put(_asl_files(label, name)[2], aslcontext_tsv(context).encode())
     return written
 
@@ -232,29 +274,32 @@ def _write_m0scan(
     asl_files: Mapping[str | None, str],
 ) -> None:
     """Write a separate m0scan (each part intended for the same part of its asl run: the
-    loader requires both to have the same output_image_type)."""
+    loader requires both to have the same output_image_type); a single volume is 3-D."""
     image, record = result.images["asl"], cast(AslAcquisition, result.records["asl"])
-    data = image.data
-    if data.ndim == 4 and data.shape[3] == 1:
-        data = data[..., 0]
+    shape = image_layout(image)[0]
+    if len(shape) == 4 and shape[3] == 1:
+        shape = shape[:3]
     tr = float(record.volumes[0].repetition_time)
-    for part in parts(_is_complex(record, image)):
-        image_file, sidecar_file = _m0scan_files(label, name, part)
-        tree.put_image(
-            image_file,
-            PART_VALUES[part](data),
-            image.affine,
-            repetition_time=tr if data.ndim == 4 else None,
-        )
+    image_parts = parts(_is_complex(record, image))
+    files = {part: _m0scan_files(label, name, part)[0] for part in image_parts}
+    _put_volumes(tree, image, files, shape, tr if len(shape) == 4 else None)
+    for part in image_parts:
+        tree.record(files[part])
         intended = f"bids::sub-{label}/{tree.prefix}perf/{asl_files[part]}"
         sidecar = m0scan_sidecar(record, intended_for=intended, part=part)
-        tree.put(sidecar_file, json_bytes(sidecar))
+        tree.put(_m0scan_files(label, name, part)[1], json_bytes(sidecar))
+
+
+def _in_memory(image: Image | StreamedImage) -> Image:
+    """An image that is never streamed (a structural image, a ground-truth map)."""
+    if not isinstance(image, Image):
+        raise TypeError("only asl series are streamed")
+    return image
 
 
 def _write_structural(tree: _Tree, label: str, result: SeriesResult, name: SeriesName) -> None:
-    image, record = result.images["structural"], cast(
-        StructuralAcquisition, result.records["structural"]
-    )
+    image = _in_memory(result.images["structural"])
+    record = cast(StructuralAcquisition, result.records["structural"])
     for part, image_file, sidecar_file in _structural_files(
         label, name, _is_complex(record, image)
     ):
@@ -282,7 +327,7 @@ def _write_groundtruth(
         any_record = result.records[key]
         if not isinstance(any_record, GroundTruthMap):
             continue
-        record = any_record
+        record, image = any_record, _in_memory(image)
         image_file, sidecar_file = _groundtruth_files(
             label, entities, record.quantity, record.segmentation
         )
@@ -325,10 +370,11 @@ def _series_provenance(
     reference, motion ..., under ``meta``) and filter history."""
     series = []
     for result in results:
+        layouts = {key: image_layout(image) for key, image in result.images.items()}
         images = {
             key: {
-                "shape": list(image.data.shape),
-                "dtype": str(image.data.dtype),
+                "shape": list(layouts[key][0]),
+                "dtype": str(layouts[key][1]),
                 "meta": to_jsonable(record_summary(result.records[key])),
                 "history": to_jsonable(image.history),
             }
@@ -407,13 +453,14 @@ class ParticipantBuild:
         results: Sequence[SeriesResult],
         *,
         m0_pairs: Mapping[int, int],
-        provenance: Mapping,
+        provenance: Mapping | Callable[[], Mapping],
         session: str | None = None,
         record: Mapping | None = None,
     ) -> None:
         """Write the series of ``session`` (None: a participant without sessions, which then
-        has no other) into the temp trees; ``provenance`` and ``record`` go into the
-        participant's provenance file."""
+        has no other) into the temp trees; ``provenance`` (or what it returns once the series
+        are written, when it is callable: a streamed series' history is complete only then)
+        and ``record`` go into the participant's provenance file."""
         if self.sessions and (session is None or self.sessions[0].session is None):
             raise ValueError(f"sub-{self.label}: sessions, or one set of series without one")
         names = raw_series_names(results, m0_pairs)  # naming errors before anything is written
@@ -430,6 +477,8 @@ class ParticipantBuild:
         files = _write_series(self.trees, results, names, m0_pairs, entities)
         self.trees.raw.prefix = self.trees.derivative.prefix = ""
         series = _series_provenance(results, files)
+        if callable(provenance):
+            provenance = provenance()
         self.sessions.append(_SessionRecord(session, series, provenance, record))
 
     def provenance_document(self, participant: Mapping | None = None) -> dict[str, Any]:
@@ -494,7 +543,7 @@ def _in_session(name: SeriesName, session: str) -> SeriesName:
     return dataclasses.replace(name, entities={"ses": session, **name.entities})
 
 
-@contextlib.contextmanager
+@contextmanager
 def participant_build(
     output_dir: Path, label: str, *, threads: int | None = None
 ) -> Iterator[ParticipantBuild]:
@@ -521,7 +570,7 @@ def write_participant(
     *,
     m0_pairs: Mapping[int, int],
     resolved_params: Mapping,
-    provenance: Mapping,
+    provenance: Mapping | Callable[[], Mapping],
     ground_truth_description: str,
     threads: int | None = None,
     participant: Mapping | None = None,
@@ -544,7 +593,9 @@ def write_participant(
     m0_pairs : Mapping[int, int]
         m0scan-only series index -> index of the asl series it calibrates (1-based).
     resolved_params, provenance : Mapping
-        Written to ``code/sub-<label>_dro_params.json`` and into the provenance file.
+        Written to ``code/sub-<label>_dro_params.json`` and into the provenance file;
+        ``provenance`` may be a function giving it, called once the images are written (the
+        history of a streamed series is known then).
     ground_truth_description : str
         Human description of the ground truth (dataset descriptions, README).
     threads : int, optional

@@ -554,14 +554,21 @@ def _is_integer(_checker: Any, instance: Any) -> bool:
 
 class DocumentValidator:
     """Validates documents against ``schema`` (built once; every keyword checked to have a
-    translator) and explains each error in the words of ``kind`` (the catalog's, or None)."""
+    translator) and explains each error in the words of ``kind`` (the catalog's, or None).
 
-    def __init__(self, schema: Mapping[str, Any], kind: Kind | None = None) -> None:
+    ``meta_check`` validates ``schema`` against the Draft 2020-12 meta-schema first; the
+    catalog's own schema skips it at run time (it is the largest fixed cost of a run's start,
+    issue 16 item 2) because its tests check it."""
+
+    def __init__(
+        self, schema: Mapping[str, Any], kind: Kind | None = None, *, meta_check: bool = True
+    ) -> None:
         import jsonschema  # lazy: importing asldro.params stays light
 
         check_keywords(schema)
         try:
-            jsonschema.Draft202012Validator.check_schema(schema)
+            if meta_check:
+                jsonschema.Draft202012Validator.check_schema(schema)
         except jsonschema.SchemaError as err:
             raise SchemaBuildError(f"not a valid Draft 2020-12 schema: {err.message}") from None
         checker = jsonschema.Draft202012Validator.TYPE_CHECKER.redefine_many(
@@ -586,12 +593,13 @@ class DocumentValidator:
         return ordered(self.problems(document), self.kind, document)
 
 
-def validator_for(kind: Kind) -> DocumentValidator:
+def validator_for(kind: Kind, *, meta_check: bool = True) -> DocumentValidator:
     """A validator of documents of ``kind`` against its generated schema."""
-    return DocumentValidator(document_schema(kind), kind)
+    return DocumentValidator(document_schema(kind), kind, meta_check=meta_check)
 
 
 @lru_cache(maxsize=None)
 def document_validator() -> DocumentValidator:
-    """The validator of parameter files (the catalog's schema, built once)."""
-    return validator_for(DOCUMENT)
+    """The validator of parameter files (the catalog's schema, built once; its meta-schema
+    check is left to the tests: ``tests/params/test_validate.py``)."""
+    return validator_for(DOCUMENT, meta_check=False)

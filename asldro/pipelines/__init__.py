@@ -8,7 +8,8 @@ volume (or ground-truth quantity) goes through.
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any, Iterator, Mapping, Sequence
 
 from asldro.groundtruth.types import GroundTruth
 from asldro.jsonable import to_jsonable
@@ -27,7 +28,13 @@ from asldro.pipelines.records import AslAcquisition, StructuralAcquisition
 from asldro.pipelines.structural import simulate_structural
 from asldro.pipelines.types import SeriesResult
 
-__all__ = ["generate_series", "provenance", "SeriesResult", "SimulationContext"]
+__all__ = [
+    "generate_series",
+    "streamed_series",
+    "provenance",
+    "SeriesResult",
+    "SimulationContext",
+]
 
 _STREAMS = (
     "numpy.random.Generator(PCG64(SeedSequence(entropy=seed, spawn_key=(label, series, "
@@ -61,6 +68,35 @@ def generate_series(
     simulation are released before returning. Raises
     :class:`~asldro.pipelines.finite.SimulationError` when a simulated value is not finite.
     """
+    with streamed_series(
+        params,
+        ground_truth,
+        participant_label=participant_label,
+        seed=seed,
+        threads=threads,
+        session=session,
+    ) as results:
+        return tuple(results)
+
+
+@contextmanager
+def streamed_series(
+    params: DroParams,
+    ground_truth: GroundTruth | None = None,
+    *,
+    participant_label: str = "01",
+    seed: int | None = None,
+    threads: int | None = None,
+    stream: bool = False,
+    session: str | None = None,
+) -> Iterator[tuple[SeriesResult, ...]]:
+    """:func:`generate_series` as a ``with`` block (``session``: as there); with ``stream``
+    the image of every asl series is a :class:`~asldro.pipelines.streamed.StreamedImage` whose volumes are simulated
+    (and checked finite) as the writer reads them inside the block, so that a series' peak
+    memory does not grow with its volumes (issue 16 item 1) — on a partial-volume ground
+    truth (the built-ins'); on a label-map ground truth the asl series stay in memory, as the
+    order of simulation may change the rounding there. The other series are simulated and
+    checked on entry. The caches are released when the block ends."""
     from asldro.resources import thread_budget
 
     if ground_truth is None:
@@ -73,10 +109,10 @@ def generate_series(
     ) as context:
         for position, series in enumerate(params.series, start=1):
             with quiet_float_errors():  # a non-finite result is refused by require_finite
-                result = _simulate(context, series, position, participant_label, seed)
+                result = _simulate(context, series, position, participant_label, seed, stream)
             require_finite(result)
             results.append(result)
-    return tuple(results)
+        yield tuple(results)
 
 
 def _simulate(
@@ -85,12 +121,23 @@ def _simulate(
     position: int,
     participant_label: str,
     seed: int | None,
+    stream: bool = False,
 ) -> SeriesResult:
     """One series of a participant, by its type; an asl or structural series with the
     ground-truth derivatives at its grid (issue 13 item 2)."""
     if isinstance(series, AslSeries):
         result = simulate_asl(
-            context, series, position, participant_label=participant_label, seed=seed
+            context,
+            series,
+            position,
+            participant_label=participant_label,
+            seed=seed,
+            # streamed only where the values cannot depend on when the volumes are simulated:
+            # on a partial-volume ground truth every lookup-table volume is acquired through
+            # its label fractions; on label maps a rotated volume is acquired from its lookup
+            # table unless the fractions of its motion are already cached (by an earlier
+            # series), so those series are simulated in their turn, as before
+            streamed=stream and context.partial_volume,
         )
         return series_grid_derivatives(context, result, series.acq_matrix, series.volumes[0].motion)
     if isinstance(series, StructuralSeries):

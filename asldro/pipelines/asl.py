@@ -10,7 +10,8 @@ image, complex64, when ``output_image_type`` is ``complex``). The volumes are th
 arterial component. A 2D series (``mr_acq_type`` 2D) acquires its label volumes slice by slice,
 each slice at ``signal_time + SliceTiming[k]`` (:class:`~asldro.pipelines.slices.SliceReadout`,
 docs/physics.md §6.8); its control and m0scan volumes are the same at every slice time and take
-the 3D filters. :func:`simulate_asl` runs the volumes and stacks them to 4-D.
+the 3D filters. :func:`simulate_asl` runs the volumes and stacks them to 4-D, or streams them
+to the writer.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import warnings
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
@@ -40,13 +40,11 @@ from asldro.pipelines.filters import (
     KineticModel,
     Kinetics,
     Magnitude,
-    noise_seed,
     output_filters,
-    stack_volumes,
 )
-from asldro.pipelines.finite import quiet_float_errors
-from asldro.pipelines.records import AslAcquisition, Noise, voxel_size
+from asldro.pipelines.records import AslAcquisition, Noise, grid_voxel_size
 from asldro.pipelines.slices import SliceReadout, slice_groups
+from asldro.pipelines.streamed import StreamedImage
 from asldro.pipelines.types import SeriesResult
 
 QUANTITIES = ("perfusion_rate", "transit_time", "t1", "t2", "t2_star", "m0")
@@ -418,31 +416,42 @@ def simulate_asl(
     *,
     participant_label: str,
     seed: int | None = None,
+    streamed: bool = False,
 ) -> SeriesResult:
-    """Simulate one asl series; ``index`` is its 1-based position in the parameter file."""
+    """Simulate one asl series; ``index`` is its 1-based position in the parameter file.
+
+    With ``streamed`` the image is a :class:`~asldro.pipelines.streamed.StreamedImage`: its
+    volumes are simulated as they are read (the writer's way, issue 16 item 1), while
+    ``context`` is alive; else the 4-D image in memory (the same values)."""
     pipeline = build_asl_pipeline(
         series, context, participant_label=participant_label, index=index, seed=seed
     )
 
-    def simulate_volume(volume: int) -> tuple[Image, dict | None]:
-        with quiet_float_errors():  # per thread; non-finite output is refused afterwards
-            filters = pipeline.filters(volume)
-            return apply_pipeline(pipeline.start, filters), noise_seed(filters)
+    def simulate_volume(volume: int) -> Image:
+        return apply_pipeline(pipeline.start, pipeline.filters(volume))
 
     # Volumes are independent (each has its own noise stream), so they run on a few threads;
     # the result does not depend on the number of threads.
     count = len(series.volumes)
-    threads = volume_threads(count, context.threads)
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        done = list(pool.map(simulate_volume, range(count)))
-    stacked = stack_volumes([image for image, _ in done], len(pipeline.shared_filters))
-    seed_records = [seed_record for _, seed_record in done]
-
+    gt = context.ground_truth
+    image = StreamedImage(
+        produce=simulate_volume,
+        shape=(*(int(n) for n in series.acq_matrix), count),  # type: ignore[arg-type]
+        dtype=stack_dtype(series, pipeline.sigma),
+        affine=acquisition_grid(gt.affine, gt.shape, tuple(series.acq_matrix)).affine,
+        shared_steps=len(pipeline.shared_filters),
+        threads=volume_threads(count, context.threads),
+        where=f"image_series[{index - 1}] (asl)",
+    )
+    seed_records = [
+        seeds.describe(pipeline.streams.volume(plan.index)) if pipeline.sigma > 0 else None
+        for plan in series.volumes
+    ]
     uniform_m0 = context.uniform_value(pipeline.maps["m0"])
     record = AslAcquisition(
         series=series,
-        magnetic_field_strength=context.ground_truth.parameters["magnetic_field_strength"],
-        voxel_size=voxel_size(stacked),
+        magnetic_field_strength=gt.parameters["magnetic_field_strength"],
+        voxel_size=grid_voxel_size(image.shape[:3], image.affine),
         noise=Noise.added(pipeline.sigma, pipeline.reference, pipeline.streams.seed, seed_records),
         lambda_blood_brain=pipeline.kinetics.lambda_blood_brain,
         t1_arterial_blood=pipeline.kinetics.t1_arterial_blood,
@@ -455,4 +464,17 @@ def simulate_asl(
         ),
         background_suppression=pipeline.suppression,
     )
-    return SeriesResult(index, "asl", series.description, series, {"asl": stacked}, {"asl": record})
+    kept: Image | StreamedImage = image if streamed else image.stacked()
+    return SeriesResult(index, "asl", series.description, series, {"asl": kept}, {"asl": record})
+
+
+def stack_dtype(series: AslSeries, sigma: float) -> np.dtype:
+    """The dtype of an asl series' 4-D image: complex64 when it is complex output with noise
+    and has a volume that is not subtracted (those are float32 magnitudes), else float32
+    (:func:`~asldro.pipelines.filters.output_filters`)."""
+    complex_volumes = series.output_image_type == "complex" and sigma > 0
+    if complex_volumes and any(
+        volume.token not in volume_types.SUBTRACTED for volume in series.volumes
+    ):
+        return np.dtype(np.complex64)
+    return np.dtype(np.float32)

@@ -509,12 +509,21 @@ def stack_volumes(volumes: Sequence[Image], series_steps: int) -> Image:
     by one ``stack_volumes`` entry holding each volume's own entries. The meta is left to the
     series.
     """
-    shared = volumes[0].history[:series_steps]
-    if any(volume.history[:series_steps] != shared for volume in volumes):
-        raise ValueError("the volumes do not share the series' first filters")
-    own = [[dict(entry) for entry in volume.history[series_steps:]] for volume in volumes]
     return Image(
         data=np.stack([volume.data for volume in volumes], axis=-1),
         affine=volumes[-1].affine,
-        history=(*shared, {"filter": "stack_volumes", "volumes": own}),
+        history=stacked_history([volume.history for volume in volumes], series_steps),
     )
+
+
+def stacked_history(
+    histories: Sequence[Sequence[Mapping[str, Any]]], series_steps: int
+) -> tuple[Mapping[str, Any], ...]:
+    """The history of the stack of volumes with ``histories`` (:func:`stack_volumes`): their
+    first ``series_steps`` entries once (``ValueError`` unless every volume has them), then
+    one ``stack_volumes`` entry holding each volume's own entries."""
+    shared = tuple(histories[0][:series_steps])
+    if any(tuple(history[:series_steps]) != shared for history in histories):
+        raise ValueError("the volumes do not share the series' first filters")
+    own = [[dict(entry) for entry in history[series_steps:]] for history in histories]
+    return (*shared, {"filter": "stack_volumes", "volumes": own})

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from asldro.image import Image
 from asldro.params.errors import ParamError
 from asldro.pipelines.types import SeriesResult
 
@@ -32,8 +33,11 @@ def _non_finite_counts(data: np.ndarray) -> list[int]:
 
 
 def require_finite(result: SeriesResult) -> None:
-    """Raise :class:`SimulationError` when an image of ``result`` holds NaN or Inf."""
+    """Raise :class:`SimulationError` when an image of ``result`` holds NaN or Inf (a streamed
+    image is checked volume by volume as it is read)."""
     for name, image in result.images.items():
+        if not isinstance(image, Image):
+            continue  # a StreamedImage: each volume is checked as it is simulated
         counts = _non_finite_counts(np.asarray(image.data))
         total = sum(counts)
         if not total:
@@ -43,9 +47,16 @@ def require_finite(result: SeriesResult) -> None:
             bad = [str(v) for v, count in enumerate(counts) if count]
             shown = ", ".join(bad[:5]) + (", ..." if len(bad) > 5 else "")
             where += f" in volume{'s' if len(bad) > 1 else ''} {shown}"
-        raise SimulationError(
-            f"image_series[{result.index - 1}] ({result.series_type}): the simulation produced "
-            f"{total} non-finite values (NaN or infinite){where}, beyond the float32 range of "
-            "the output; nothing was written (check desired_snr, m0 and the ground-truth "
-            "overrides)"
+        raise non_finite_error(
+            f"image_series[{result.index - 1}] ({result.series_type})", total, where
         )
+
+
+def non_finite_error(series: str, count: int, where: str) -> SimulationError:
+    """The error of ``count`` non-finite values of ``series`` (``image_series[i] (type)``),
+    ``where`` (`` in volume 3``) in it; one rule for a whole series and a streamed volume."""
+    return SimulationError(
+        f"{series}: the simulation produced {count} non-finite values (NaN or infinite){where}, "
+        "beyond the float32 range of the output; nothing was written (check desired_snr, m0 and "
+        "the ground-truth overrides)"
+    )

@@ -4,10 +4,12 @@ item 14), and the check that refuses a run the machine cannot hold.
 The estimate models one participant process: the interpreter and libraries, the ground truth
 (its label map, dense maps, and the transient of reading a file), then the series one after the
 other, each with its transient working set while it is simulated and written, while the results
-of every series are kept until the subject is written. Coefficients are bytes per voxel (of the
-acquisition grid, ``N``, or of the ground-truth grid, ``N_gt``), calibrated against the measured
-peak RSS by ``bench/memory_estimate.py`` (the table in its docstring: estimate / measured between
-1.00 and 1.19).
+of every series are kept until the subject is written; an asl series is streamed to disk as its
+volumes are simulated (issue 16 item 1), so it keeps nothing and its working set does not grow
+with its volumes (only their records, :data:`ASL_VOLUME_OBJECTS` each). Coefficients are bytes
+per voxel (of the acquisition grid, ``N``, or of the ground-truth grid, ``N_gt``), calibrated
+against the measured peak RSS by ``bench/memory_estimate.py`` (the table in its docstring:
+estimate / measured between 1.00 and 1.19).
 
 Refusing is a parameter problem (exit status 65): the same parameters fail on any output
 location, and smaller ``acq_matrix`` or fewer volumes fix it. ``--max-memory`` replaces the
@@ -47,16 +49,24 @@ FILE_READ_COPIES = 2
 #: A series with rotation: summed-volume tables on the ground-truth grid.
 ROTATION = 20
 
-#: asl series on a resampled grid: the larger of the simulation working set
-#: ``8 L + ASL_SIM + ASL_THREAD T + ASL_SIM_VOLUME V`` and the writing peak
-#: ``ASL_WRITE + ASL_VOLUME V`` (L labels, T threads, V volumes), per acquisition voxel.
-ASL_SIM, ASL_THREAD, ASL_SIM_VOLUME = 14.0, 21.5, 2.0
-ASL_WRITE, ASL_VOLUME = 36.0, 17.0
+#: asl series on a resampled grid, streamed to disk as its volumes are simulated (issue 16
+#: item 1): the simulation working set ``8 L + ASL_SIM + ASL_THREAD T`` per acquisition voxel
+#: (L labels, T volume threads), whatever the number of volumes.
+ASL_SIM, ASL_THREAD = 14.0, 21.5
 #: asl series on the ground-truth grid itself (no resampling).
 ASL_IDENTITY = 16.0
-#: Extra bytes per acquisition voxel and volume of a complex asl series (not measured: the
-#: complex64 stack holds 4 more than float32, and each part is a float32 copy while written).
-ASL_COMPLEX_VOLUME = 8.0
+#: Volumes simulated ahead of the writer: ``AHEAD_PER_THREAD`` per volume thread
+#: (``asldro.pipelines.streamed``), each a float32 volume (complex64 for a complex series).
+ASL_AHEAD, ASL_AHEAD_COMPLEX = 4.0, 8.0
+#: The compressor of a streamed image: the chunk being filled and two per thread in flight,
+#: for each part written (magnitude and phase of a complex series).
+GZIP_CHUNK = 4 * MIB
+#: The HTML report (issue 10) reads each asl run back after the participant is written: its
+#: float32 4-D image (``REPORT_VOLUME`` bytes per acquisition voxel and volume), its float64
+#: maps (``REPORT_MAPS`` per acquisition voxel) and the ground-truth images and figures it reads
+#: one at a time (``REPORT_FIXED``); 549 MB measured for 100 volumes at 128x128x48. Counted
+#: whether or not the report is wanted (the estimate errs high).
+REPORT_VOLUME, REPORT_MAPS, REPORT_FIXED = 4.0, 48.0, 64 * MIB
 #: Python objects per asl volume (history, seed records), whatever the grid.
 ASL_VOLUME_OBJECTS = 130 * KIB
 #: asl series with dense ground-truth maps: the signal is computed on the ground-truth grid.
@@ -169,14 +179,33 @@ def _timings(series: AslSeries) -> int:
     return len({volume.timing for volume in series.volumes})
 
 
-def _asl_per_voxel(series: AslSeries, identity: bool, n_labels: int, threads: int) -> float:
-    """Peak bytes per acquisition voxel of an asl series on ``threads`` volume threads."""
-    volumes = len(series.volumes)
-    per_volume = ASL_VOLUME + (ASL_COMPLEX_VOLUME if series.output_image_type == "complex" else 0)
+def _asl_streamed_bytes(series: AslSeries, n_acq: int, threads: int) -> float:
+    """Bytes of an asl series' volumes in flight between the simulation and the disk: the
+    volumes simulated ahead and the compressor's chunks (of each part written)."""
+    from asldro.pipelines.streamed import AHEAD_PER_THREAD
+
+    complex_output = series.output_image_type == "complex"
+    ahead = (
+        AHEAD_PER_THREAD * threads * n_acq * (ASL_AHEAD_COMPLEX if complex_output else ASL_AHEAD)
+    )
+    chunks = (1 + 2 * threads) * GZIP_CHUNK * (2 if complex_output else 1)
+    return ahead + chunks
+
+
+def _asl_stack(series: AslSeries, gt: GroundTruth, n_acq: int) -> float:
+    """Bytes of an asl series' image kept until the subject is written: none when it is
+    streamed (a partial-volume truth), else its float32 (complex64) stack."""
+    if gt.tissue is not None:
+        return 0.0
+    return n_acq * len(series.volumes) * (8.0 if series.output_image_type == "complex" else 4.0)
+
+
+def _asl_per_voxel(identity: bool, n_labels: int, threads: int) -> float:
+    """Peak bytes per acquisition voxel of simulating an asl series on ``threads`` volume
+    threads (not growing with its volumes: they are streamed to disk)."""
     if identity:
-        return ASL_IDENTITY + per_volume * volumes
-    simulate = 8 * n_labels + ASL_SIM + ASL_THREAD * threads + ASL_SIM_VOLUME * volumes
-    return max(simulate, ASL_WRITE + per_volume * volumes)
+        return ASL_IDENTITY
+    return 8 * n_labels + ASL_SIM + ASL_THREAD * threads
 
 
 def _series_bytes(series, gt: GroundTruth, n_labels: int, threads: int) -> tuple[float, float]:
@@ -192,9 +221,11 @@ def _series_bytes(series, gt: GroundTruth, n_labels: int, threads: int) -> tuple
             simulation = n_gt * (ASL_DENSE + ASL_DENSE_THREAD * threads)
             extra += max(simulation, _dispersion_bytes(series, gt))
             extra += n_gt * ASL_DENSE_TIMING * (_timings(series) - 1)
-        per_voxel = _asl_per_voxel(series, identity, n_labels, threads)
-        kept = 8.0 if series.output_image_type == "complex" else 4.0
-        return n_acq * per_voxel + volumes * ASL_VOLUME_OBJECTS + extra, kept * n_acq * volumes
+        peak = n_acq * _asl_per_voxel(identity, n_labels, threads)
+        peak += _asl_streamed_bytes(series, n_acq, threads) + volumes * ASL_VOLUME_OBJECTS
+        # streamed on a partial-volume truth: nothing of the image is kept; on label maps its
+        # float32 (complex64) stack is kept until the subject is written
+        return peak + extra + _asl_stack(series, gt, n_acq), _asl_stack(series, gt, n_acq)
     if isinstance(series, StructuralSeries):
         if _dense(gt, STRUCTURAL_QUANTITIES):
             extra += n_gt * STRUCTURAL_DENSE
@@ -245,6 +276,20 @@ def _ground_truth_bytes(params: DroParams, ground_truth: GroundTruth) -> tuple[f
     return SEG_BYTES * n_gt + dense_bytes + fractions, read_transient
 
 
+def _report_bytes(params: DroParams) -> list[tuple[int, AslSeries, float]]:
+    """(index, series, bytes) of the report's reading of each asl series."""
+    return [
+        (
+            index,
+            series,
+            REPORT_FIXED
+            + _voxels(series.acq_matrix) * (REPORT_VOLUME * len(series.volumes) + REPORT_MAPS),
+        )
+        for index, series in enumerate(params.series)
+        if isinstance(series, AslSeries)
+    ]
+
+
 def estimate_peak_memory(
     params: DroParams, ground_truth: GroundTruth, threads: int | None = None
 ) -> MemoryEstimate:
@@ -258,6 +303,10 @@ def estimate_peak_memory(
     parts = [("the ground truth", PROCESS_BASE + resident + read_transient)]
     for index, (series, (peak, result)) in enumerate(zip(params.series, costs)):
         parts.append((_describe(index, series), PROCESS_BASE + resident + peak - result + kept))
+    parts += [
+        (f"the report of {_describe(index, series)}", PROCESS_BASE + resident + report)
+        for index, series, report in _report_bytes(params)
+    ]
     largest, total = max(parts, key=lambda part: part[1])
     return MemoryEstimate(
         total=int(total), largest=largest, parts=tuple((n, int(b)) for n, b in parts)

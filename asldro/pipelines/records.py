@@ -21,7 +21,9 @@ import dataclasses
 from dataclasses import dataclass, field
 from functools import lru_cache
 from types import MappingProxyType
-from typing import Any, Iterable, Mapping, Union
+from typing import Any, Iterable, Mapping, Sequence, Union
+
+import numpy as np
 
 from asldro.acquisition.sampling import Grid
 from asldro.image import Image
@@ -34,7 +36,13 @@ from asldro.pipelines.contrast import excitation_flip_angle
 def voxel_size(image: Image) -> tuple[float, float, float]:
     """Voxel edge lengths (mm) of an image on its acquisition grid (the rule of
     :attr:`asldro.acquisition.sampling.Grid.voxel_size`)."""
-    size = Grid(image.data.shape[:3], image.affine).voxel_size
+    return grid_voxel_size(image.data.shape[:3], image.affine)
+
+
+def grid_voxel_size(shape: Sequence[int], affine: np.ndarray) -> tuple[float, float, float]:
+    """Voxel edge lengths (mm) of the grid ``shape`` / ``affine`` (:func:`voxel_size` of an
+    image on it)."""
+    size = Grid((int(shape[0]), int(shape[1]), int(shape[2])), affine).voxel_size
     return (float(size[0]), float(size[1]), float(size[2]))
 
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping, Union
 
 from asldro.image import Image
 from asldro.params.types import Series
 from asldro.pipelines.records import AcquisitionRecord
+
+if TYPE_CHECKING:  # a StreamedImage is made by the pipelines that make results
+    from asldro.pipelines.streamed import StreamedImage
 
 
 @dataclass(frozen=True)
@@ -21,14 +24,16 @@ class SeriesResult:
     ``records`` holds the acquisition record of each image under the same key
     (:class:`~asldro.pipelines.records.AslAcquisition`, ``StructuralAcquisition``,
     ``GroundTruthMap``). ``index`` is the 1-based position of the series in the parameter file;
-    ``params`` the series' typed parameters.
+    ``params`` the series' typed parameters. The image of an asl series made to be written
+    (``streamed_series(..., stream=True)``) is a
+    :class:`~asldro.pipelines.streamed.StreamedImage`, simulated as it is read.
     """
 
     index: int
     series_type: str
     description: str
     params: Series
-    images: Mapping[str, Image]
+    images: Mapping[str, Union[Image, "StreamedImage"]]
     records: Mapping[str, AcquisitionRecord]
 
     def __post_init__(self) -> None:

@@ -436,11 +436,6 @@ def noise_of(facts: Mapping[str, Any]) -> dict[str, Any]:
 # ASL runs
 
 
-def _mean(data: np.ndarray, indices: Iterable[int]) -> np.ndarray:
-    chosen = list(indices)
-    return np.mean(data[..., chosen].astype(np.float64), axis=-1)
-
-
 def read_asl_run(
     run: Any,
     root: Path,
@@ -458,8 +453,8 @@ def read_asl_run(
     view = AslSeriesView(rel, motion=motion_of(facts), noise=noise_of(facts))
     try:
         plan = reading.plan_run(run, root, strict=False)
-        data = reading.load_run(plan, root)
         raw = reading.image_data(reading.load_image(plan.image, root), plan.image, root)
+        data = reading.load_run(plan, root, data=raw)  # the 4-D image read once
     except (reading.QuantifyError, OSError) as err:
         view.notes.append(f"ΔM not shown: {err}")
         return view
@@ -476,6 +471,7 @@ def read_asl_run(
 def _asl_images(plan: Any, data: Any, raw: np.ndarray, notes: list[str]) -> list[Volume]:
     """M0 (when the run has an image of it), mean control, mean ΔM (the groups weighted by
     their inverse variance) and, for several PLDs, the ΔM of each."""
+    from asldro.quantify.reading import mean_volumes
 
     def volume(title: str, values: np.ndarray, cmap: str) -> Volume:
         return canonical_volume(values, plan.affine, title, cmap, "a.u.", plan.relative)
@@ -487,7 +483,7 @@ def _asl_images(plan: Any, data: Any, raw: np.ndarray, notes: list[str]) -> list
         notes.append(f"M0: {plan.m0.description}")
     controls = [i for group in plan.groups for i in group.controls]
     if controls:
-        images.append(volume("mean control", _mean(raw, controls), "gray"))
+        images.append(volume("mean control", mean_volumes(raw, controls), "gray"))
     weights = np.array([group.weight for group in plan.groups])
     images.append(
         volume("mean ΔM", (data.delta_m * weights).sum(axis=-1) / weights.sum(), "viridis")

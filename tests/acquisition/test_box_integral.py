@@ -171,3 +171,27 @@ def test_a_table_in_use_is_kept_over_older_ones():
         assert table("control") is control  # used again in every phase
         table(f"label {phase}")
     assert built.count("control") == 1
+
+
+def test_the_field_of_view_table_is_built_once_for_every_motion():
+    """A series with a rotation per volume builds the summed-volume table of the field of view
+    once (issue 16 item 2: it was rebuilt for every moved volume); it is the table of an
+    all-ones source, so the averages are those of that source."""
+    from asldro.acquisition.box_integral import TableCache
+    from asldro.acquisition.motion import motion_matrix
+    from asldro.acquisition.sampling import Grid, Resampler
+    from asldro.params.types import Motion
+
+    cache = TableCache()
+    source = np.eye(4)
+    target = Grid((6, 5, 4), np.diag([2.0, 2.0, 2.0, 1.0]))
+    tables = []
+    for angle in (3.0, 7.0):
+        resampler = Resampler(
+            source, (12, 10, 8), target, motion_matrix(Motion(rot_z=angle)), cache
+        )
+        sampler = resampler._box_sampler()  # pylint: disable=protected-access  # its tables
+        tables.append(sampler.field_of_view_table())
+        expected = sampler.average(sampler.table(np.ones((12, 10, 8), dtype=np.bool_)))
+        np.testing.assert_array_equal(sampler.average(tables[-1]), expected)
+    assert tables[0] is tables[1]

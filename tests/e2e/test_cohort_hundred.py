@@ -108,12 +108,15 @@ def test_the_group_difference_is_visible_in_participants_tsv(cohort: Path) -> No
         values = [float(row[column]) for row in rows if row["group"] == group]
         return sum(values) / len(values)
 
-    assert mean("control", "grey_matter_perfusion_rate") - mean(
-        "patient", "grey_matter_perfusion_rate"
-    ) > 15.0
-    assert mean("patient", "grey_matter_transit_time") - mean(
-        "control", "grey_matter_transit_time"
-    ) > 0.3
+    assert (
+        mean("control", "grey_matter_perfusion_rate")
+        - mean("patient", "grey_matter_perfusion_rate")
+        > 15.0
+    )
+    assert (
+        mean("patient", "grey_matter_transit_time") - mean("control", "grey_matter_transit_time")
+        > 0.3
+    )
 
 
 def test_one_process_writes_the_same_bytes_as_two(cohort: Path, tmp_path: Path) -> None:

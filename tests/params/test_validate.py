@@ -252,6 +252,14 @@ def test_the_generated_schema_builds() -> None:
     assert document_validator().schema == document_schema()
 
 
+def test_the_catalog_schema_is_a_valid_draft_2020_12_schema() -> None:
+    """The run-time validator skips the meta-schema check of the catalog's schema (issue 16
+    item 2): this is where it is made."""
+    import jsonschema
+
+    jsonschema.Draft202012Validator.check_schema(document_schema())
+
+
 def test_an_invalid_schema_fails_the_build() -> None:
     """A schema that is not Draft 2020-12 (a type that does not exist) is refused too."""
     with pytest.raises(SchemaBuildError, match="not a valid Draft 2020-12 schema"):
