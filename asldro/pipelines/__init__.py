@@ -92,11 +92,12 @@ def streamed_series(
 ) -> Iterator[tuple[SeriesResult, ...]]:
     """:func:`generate_series` as a ``with`` block (``session``: as there); with ``stream``
     the image of every asl series is a :class:`~asldro.pipelines.streamed.StreamedImage`
-    whose volumes are simulated (and checked finite) as the writer reads them inside the block, so that a series' peak
-    memory does not grow with its volumes (issue 16 item 1) — on a partial-volume ground
-    truth (the built-ins'); on a label-map ground truth the asl series stay in memory, as the
-    order of simulation may change the rounding there. The other series are simulated and
-    checked on entry. The caches are released when the block ends."""
+    whose volumes are simulated (and checked finite) as the writer reads them inside the
+    block, so that a series' peak memory does not grow with its volumes (issue 16 item 1) —
+    on a partial-volume ground truth (the built-ins'); on a label-map ground truth the asl
+    series stay in memory, as the order of simulation may change the rounding there. The
+    other series are simulated and checked on entry. The caches are released when the block
+    ends."""
     from asldro.resources import thread_budget
 
     if ground_truth is None:
