@@ -92,17 +92,23 @@ def settings(value: bool | Mapping[str, Any] | None) -> SuppressionSettings | No
 
 
 def _slice_span(resolved: Mapping[str, Any]) -> float:
-    """The last slice time of a 2D series (s; 0 for 3D or when it cannot be known here)."""
-    from asldro.params.slices import series_slice_timing  # pylint: disable=import-outside-toplevel
+    """The last slice time of a 2D series (s; 0 for 3D or when it cannot be known here): the
+    series' SliceTiming with the catalog's defaults for the keys not given."""
+    # pylint: disable-next=import-outside-toplevel  # slices imports the catalog, as this does
+    from asldro.params.slices import DEFAULT_SLICE_READOUT_TIME, SLICE_ORDERS, series_slice_timing
+
+    def given(key: str, default: Any) -> Any:
+        value = resolved.get(key)
+        return default if value is None else value
 
     try:
         timing = series_slice_timing(
-            resolved.get("mr_acq_type", "3D"),
+            given("mr_acq_type", "3D"),
             resolved["acq_matrix"][2],
             resolved.get("slice_timing"),
-            resolved.get("slice_readout_time", 0.0),
-            resolved.get("slice_order", "ascending"),
-            resolved.get("multiband_factor", 1),
+            given("slice_readout_time", DEFAULT_SLICE_READOUT_TIME),
+            given("slice_order", SLICE_ORDERS[0]),
+            given("multiband_factor", 1),
         )
     except (KeyError, TypeError, ValueError, IndexError):  # reported by the slice rules
         return 0.0
@@ -171,7 +177,7 @@ def suppression_problems(resolved: Mapping[str, Any], where: str) -> list[tuple[
         needed = found.latest_pulse + span
         for index, (token, tr) in enumerate(zip(tokens.split(" "), repetition)):
             if token in found.apply_to and isinstance(tr, (int, float)) and tr < needed:
-                slices = f" + the last slice time {show(span)}" if span else ""
+                slices = f" + the last slice time {show(span)} s" if span else ""
                 out.append(
                     (
                         "repetition_time",

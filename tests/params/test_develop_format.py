@@ -558,6 +558,19 @@ def test_given_inversion_times_are_kept_and_optimisation_keys_warned_about() -> 
             "its control volume (earliest pulse 4.0 s before the excitation)",
         ),
         (
+            # 2D: the last of 10 interleaved slices is excited 9 x 0.035 s (the default
+            # slice_readout_time) after the first, so 4.1 s does not hold the module
+            {
+                "repetition_time": 4.1,
+                "background_suppression": True,
+                "mr_acq_type": "2D",
+                "acq_matrix": [16, 16, 10],
+            },
+            "repetition_time[1]: 4.1 s is shorter than the background suppression module of "
+            "its control volume (earliest pulse 4.0 s before the excitation + the last slice "
+            "time 0.315 s)",
+        ),
+        (
             {"background_suppression": {"sat_pulse_time": 4.0, "sat_pulse_time_opt": 4.5}},
             "background_suppression.sat_pulse_time_opt: 4.5 must be <= sat_pulse_time (4.0)",
         ),
