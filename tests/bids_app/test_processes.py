@@ -4,6 +4,7 @@ that may write only into OUTPUT_DIR with HOME unset (docs/bids.md §11; docs/des
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -20,6 +21,7 @@ from tests.bids_app.conftest import (
     full_validation,
     participants,
     run_app,
+    small_document,
     tree,
 )
 from tests.processes import (
@@ -79,17 +81,34 @@ def start_participant_jobs(out: Path, labels: list[str], params: Path) -> list[s
     ]
 
 
+COHORT = {
+    "seed": 2,
+    "tissues": {
+        "grey_matter": {"perfusion_rate": {"distribution": "normal", "mean": 60.0, "sd": 5.0}}
+    },
+    "groups": [
+        {"name": "control", "participants": ["01", "03", "05", "07"]},
+        {"name": "patient", "participants": ["02", "04", "06", "08"]},
+    ],
+}
+
+
 @pytest.mark.slow
-def test_eight_participant_jobs_at_once_keep_every_row_and_column(tmp_path, small_params):
-    """Eight participant processes at once into one folder, then the group job (issue 14):
-    each job validates its own view, the dataset is valid, participants.tsv has the eight rows
-    and a column the user added before the run keeps its values."""
+def test_eight_participant_jobs_at_once_keep_every_row_and_column(tmp_path):
+    """Eight participant processes of a cohort at once into one folder, then the group job
+    (issue 14): each job validates its own view, the dataset is valid, participants.tsv has the
+    eight rows with every participant's drawn columns (as its provenance says), and a column
+    the user added before the run keeps its values."""
+    params = tmp_path / "cohort.json"
+    document = small_document()
+    document["global_configuration"]["cohort"] = COHORT
+    params.write_text(json.dumps(document))
     out = tmp_path / "out"
-    first = run_app(out, "participant", "--params", small_params, "--skip-bids-validation")
+    first = run_app(out, "participant", "--params", params, "--skip-bids-validation")
     assert first.returncode == 0, first.stderr
     (out / "participants.tsv").write_text("participant_id\tage\nsub-01\t33\n")
     labels = [f"{n:02d}" for n in range(1, 9)]  # sub-01 is written again, concurrently
-    jobs = start_participant_jobs(out, labels, small_params)
+    jobs = start_participant_jobs(out, labels, params)
     results = [(job.wait(), *job.communicate()) for job in jobs]
     for label, (rc, stdout, stderr) in zip(labels, results):
         assert rc == 0, stdout + stderr
@@ -99,9 +118,16 @@ def test_eight_participant_jobs_at_once_keep_every_row_and_column(tmp_path, smal
     assert done.returncode == 0, done.stderr
     assert f"8 participant(s): {' '.join(f'sub-{label}' for label in labels)}" in done.stdout
     rows = [line.split("\t") for line in (out / "participants.tsv").read_text().splitlines()]
-    assert rows == [["participant_id", "age"], ["sub-01", "33"]] + [
-        [f"sub-{label}", "n/a"] for label in labels[1:]
+    assert rows[0] == ["participant_id", "age", "group", "grey_matter_perfusion_rate"]
+    assert [row[:3] for row in rows[1:]] == [
+        [f"sub-{label}", "33" if label == "01" else "n/a", group]
+        for label, group in zip(labels, ["control", "patient"] * 4)
     ]
+    for label, row in zip(labels, rows[1:]):
+        provenance = json.loads((out / "code" / "provenance" / f"sub-{label}.json").read_text())
+        drawn = {c["name"]: c["value"] for c in provenance["participant"]["columns"]}
+        assert float(row[3]) == pytest.approx(drawn["grey_matter_perfusion_rate"], rel=1e-9)
+    assert len({row[3] for row in rows[1:]}) == 8  # each participant's own draw
     assert sorted(p.name for p in (out / "code").glob("sub-*_validation.json")) == [
         f"sub-{label}_validation.json" for label in labels
     ]
