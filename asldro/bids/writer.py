@@ -106,7 +106,9 @@ class _Tree:
     ) -> Iterator[NiftiGzStream]:
         """A ``.nii.gz`` at ``relative`` written volume by volume (:class:`NiftiGzStream`,
         the bytes of :meth:`put_image`), compressed on this tree's threads; the caller
-        records it with :meth:`record` (the files are listed in the order of their kind)."""
+        records it with :meth:`record` (the files are listed in the order of their kind).
+        ``prefix`` goes before ``relative``, as in :meth:`put`."""
+        relative = self.prefix + relative
         path = self.root / relative
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -117,8 +119,9 @@ class _Tree:
             raise atomic.named(err, self.final_root / relative) from err
 
     def record(self, relative: str) -> None:
-        """Count ``relative`` (written by :meth:`open_image`) among the files written."""
-        self.written.append(Path(relative))
+        """Count ``relative`` (written by :meth:`open_image`, ``prefix`` before it) among the
+        files written."""
+        self.written.append(Path(self.prefix + relative))
 
 
 # --------------------------------------------------------------------------------------------
