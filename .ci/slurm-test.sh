@@ -151,6 +151,23 @@ touch "$work/run/$image"  # the image file the recipe names (the stand-in does n
 
 cd "$work/run"
 "$ROOT/.venv/bin/asldro" output params params.json
+# the default parameters with a two-group cohort (docs/cohort.md), so that participants.tsv
+# carries each participant's drawn truth: a column missing from a row would show
+"$ROOT/.venv/bin/python" - params.json <<'PY'
+import json, sys
+path = sys.argv[1]
+document = json.load(open(path, encoding="utf-8"))
+normal = lambda mean, sd: {"distribution": "normal", "mean": mean, "sd": sd}
+document["global_configuration"]["cohort"] = {
+    "tissues": {"grey_matter": {"perfusion_rate": normal(60, 8)}},
+    "groups": [
+        {"name": "control", "share": 0.5},
+        {"name": "patient", "share": 0.5,
+         "tissues": {"grey_matter": {"perfusion_rate": normal(40, 8)}}},
+    ],
+}
+json.dump(document, open(path, "w", encoding="utf-8"), indent=2)
+PY
 export PATH=$work/bin:$PATH
 echo "slurm-test: submitting the README's recipe ($count participants, then the group job)"
 bash -euo pipefail submit.sh
@@ -175,9 +192,13 @@ rows=$(($(wc -l <"$out/participants.tsv") - 1))
 [ "$found" = "$count" ] || { echo "slurm-test: $found participant folders, expected $count" >&2; exit 1; }
 [ "$rows" = "$count" ] || { echo "slurm-test: participants.tsv has $rows rows, expected $count" >&2; exit 1; }
 for i in $(seq "$count"); do
-  grep -q "^sub-$(printf %02d "$i")\b" "$out/participants.tsv" || {
-    echo "slurm-test: participants.tsv lacks sub-$(printf %02d "$i")" >&2; exit 1; }
+  grep -qP "^sub-$(printf %02d "$i")\t(control|patient)\t[0-9.]+$" "$out/participants.tsv" || {
+    echo "slurm-test: participants.tsv lacks sub-$(printf %02d "$i") with its group and CBF" >&2
+    cat "$out/participants.tsv" >&2; exit 1; }
 done
+head -1 "$out/participants.tsv" | grep -qx "participant_id	group	grey_matter_perfusion_rate" || {
+  echo "slurm-test: participants.tsv columns: $(head -1 "$out/participants.tsv")" >&2; exit 1; }
+[ -s "$out/code/cohort_summary.tsv" ] || { echo "slurm-test: no cohort summary" >&2; exit 1; }
 "$ROOT/.venv/bin/asldro" validate "$out" >"$work/validate.log" 2>&1 || {
   echo "slurm-test: the dataset failed validation" >&2; cat "$work/validate.log" >&2; exit 1; }
 echo "slurm-test: $count participants and the group job ran under SLURM; the dataset is valid"
