@@ -409,6 +409,12 @@ def build_asl_pipeline(
     )
 
 
+def _series_shape(series: AslSeries, count: int) -> tuple[int, int, int, int]:
+    """The 4-D shape of an asl series of ``count`` volumes on its acquisition matrix."""
+    columns, rows, slices = (int(n) for n in series.acq_matrix[:3])
+    return columns, rows, slices, count
+
+
 def simulate_asl(
     context: SimulationContext,
     series: AslSeries,
@@ -436,7 +442,7 @@ def simulate_asl(
     gt = context.ground_truth
     image = StreamedImage(
         produce=simulate_volume,
-        shape=(*(int(n) for n in series.acq_matrix), count),  # type: ignore[arg-type]
+        shape=_series_shape(series, count),
         dtype=stack_dtype(series, pipeline.sigma),
         affine=acquisition_grid(gt.affine, gt.shape, tuple(series.acq_matrix)).affine,
         shared_steps=len(pipeline.shared_filters),
