@@ -32,7 +32,7 @@ from asldro.params.catalog import (
     LESION_DEFAULT_EDGE_WIDTH,
 )
 from asldro.params.lesions import LesionValue
-from asldro.params.validate import JsonPath, Problem, text_path
+from asldro.params.validate import JsonPath, Problem, first_name_problem, text_path
 
 COHORT_KEY = "cohort"
 SESSION_PREFIX = "ses-"
@@ -445,15 +445,9 @@ def _group_problems(
     for index, group in enumerate(groups):
         where = text_path((*path, index))
         name = str(group["name"])
-        if name.lower() in names:
-            problems.append(
-                Problem(
-                    (*path, index, "name"),
-                    f"{where}.name: {json.dumps(name)} is the name of groups[{names[name.lower()]}]"
-                    " too",
-                )
-            )
-        names.setdefault(name.lower(), index)
+        repeated = first_name_problem(names, name, index, path)
+        if repeated is not None:
+            problems.append(repeated)
         if "share" not in group and "participants" not in group:
             problems.append(
                 Problem((*path, index), f"{where}: give a 'share' or a 'participants' list")

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from asldro.params.catalog import LESION_DEFAULT_EDGE_WIDTH
-from asldro.params.validate import JsonPath, Problem, text_path
+from asldro.params.validate import JsonPath, Problem, first_name_problem, text_path
 
 LESIONS_KEY = "lesions"
 
@@ -90,16 +90,15 @@ def resolve_lesions(
         where = text_path((*path, index))
         resolved = dict(entry)
         name = str(entry.get("name", default_name(index)))
-        if name.lower() in names:
-            first = names[name.lower()]
-            problems.append(
-                Problem(
-                    (*path, index, "name"),
-                    f"{where}.name: {json.dumps(name)} is the name of lesions[{first}] too "
-                    "(names differ in more than case: each is a dseg label and a file name)",
-                )
-            )
-        names.setdefault(name.lower(), index)
+        repeated = first_name_problem(
+            names,
+            name,
+            index,
+            path,
+            " (names differ in more than case: each is a dseg label and a file name)",
+        )
+        if repeated is not None:
+            problems.append(repeated)
         if "label" in entry:
             label = int(entry["label"])
             if label in labels:

@@ -19,6 +19,7 @@ with :meth:`Kind.child`.
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 from functools import lru_cache
@@ -74,6 +75,24 @@ def text_path(path: Iterable[Any]) -> str:
     for key in path:
         out = join(out, key)
     return out
+
+
+def first_name_problem(
+    names: dict[str, int], name: str, index: int, path: JsonPath, why: str = ""
+) -> Problem | None:
+    """The rule "names of a list's entries differ in more than case": None (and ``name``
+    remembered in ``names``, lower case -> first index) for the first entry of that name, else
+    the problem at ``path[index].name`` naming the entry it repeats (``why``: a reason after
+    it)."""
+    first = names.setdefault(name.lower(), index)
+    if first == index:
+        return None
+    where = text_path((*path, index))
+    list_name = text_path(path).rsplit(".", 1)[-1]
+    return Problem(
+        (*path, index, "name"),
+        f"{where}.name: {json.dumps(name)} is the name of {list_name}[{first}] too{why}",
+    )
 
 
 # --------------------------------------------------------------------------------------------
