@@ -536,12 +536,16 @@ def _write_json_atomic(path: Path, content: Any) -> None:
 
 def write_validation_reports(report: ValidationReport) -> None:
     """Full report to ``<raw>/code/validation.json``; each derivative's own part to
-    ``<derivative>/code/validation.json`` (``code/`` is skipped by validators). No timings:
-    the same dataset gives the same bytes."""
+    ``<derivative>/code/validation.json`` (``code/`` is skipped by validators), except where a
+    file that is not an asldro report is in the way (a user's own derivative keeps its file:
+    asldro replaces only what it wrote). No timings: the same dataset gives the same bytes."""
     _write_json_atomic(report.dataset_dir / REPORT_PATH, report.to_dict())
     for dataset in report.datasets:
-        if dataset.name != RAW:
-            _write_json_atomic(dataset.root / REPORT_PATH, dataset.to_dict())
+        path = dataset.root / REPORT_PATH
+        if dataset.name == RAW:
+            continue
+        if not (path.exists() or path.is_symlink()) or is_validation_report(path):
+            _write_json_atomic(path, dataset.to_dict())
 
 
 def is_validation_report(path: Path) -> bool:
