@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """Profile one benchmark case with cProfile and print where the time goes.
 
-Usage: ``python bench/profile_case.py {default,asl} [--volumes N] [--matrix 96x96x24] [--top N]``
+Usage: ``python bench/profile_case.py {default,asl,realistic} [--volumes N] [--matrix 96x96x24]
+[--top N]``
 
 ``default`` is ``asldro generate`` on the default parameter file (no validation); ``asl`` is the
-scaling case (one asl series, motion and noise on). The profile is saved under
+scaling case (one asl series, motion and noise on); ``realistic`` is issue 16's realistic
+multi-PLD protocol (``bench/protocols.py``). The profile is saved under
 ``bench/results/`` (open it with ``python -m pstats`` or snakeviz).
 """
 
@@ -25,7 +27,8 @@ BENCH = Path(__file__).resolve().parent
 if str(BENCH) not in sys.path:
     sys.path.insert(0, str(BENCH))
 
-# bench/run.py (pylint may resolve the app's run.py instead)
+# bench/protocols.py and bench/run.py (pylint may resolve the app's run.py instead)
+from protocols import realistic_params  # noqa: E402  pylint: disable=wrong-import-position
 # pylint: disable-next=wrong-import-position,no-name-in-module
 from run import asl_params  # noqa: E402
 
@@ -35,14 +38,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="bench/profile_case.py", description=__doc__.splitlines()[0]
     )
-    parser.add_argument("case", choices=["default", "asl"])
+    parser.add_argument("case", choices=["default", "asl", "realistic"])
     parser.add_argument("--volumes", type=int, default=30)
     parser.add_argument("--matrix", default="96x96x24")
     parser.add_argument("--top", type=int, default=25)
     args = parser.parse_args(argv)
 
     profiler, status, wall = _profile(args.case, args.volumes, args.matrix)
-    name = args.case if args.case == "default" else f"asl-{args.volumes}-{args.matrix}"
+    name = args.case if args.case != "asl" else f"asl-{args.volumes}-{args.matrix}"
     out = BENCH / "results" / f"profile-{name}.prof"
     out.parent.mkdir(parents=True, exist_ok=True)
     profiler.dump_stats(str(out))
@@ -66,6 +69,8 @@ def _profile(case: str, volumes: int, matrix: str) -> tuple[cProfile.Profile, in
         base = json.loads(json.dumps(default_params()))
         if case == "asl":
             base = asl_params(base, volumes, [int(n) for n in matrix.split("x")])
+        elif case == "realistic":
+            base = realistic_params(base)
         params.write_text(json.dumps(base), encoding="utf-8")
         command = ["generate", "--params", str(params), str(Path(scratch) / "ds")]
         command.append("--skip-validation")

@@ -124,9 +124,11 @@ def mix(values: np.ndarray, fractions: np.ndarray) -> np.ndarray:
     if fractions.dtype == np.float64:
         return np.tensordot(values, fractions, axes=(0, 0))
     out = np.full(fractions.shape[1:], values[0], dtype=np.float64)
+    term = np.empty_like(out)  # one buffer for every component's term
     for value, fraction in zip(values[1:], fractions[1:]):
         if value != values[0]:
-            out += (value - values[0]) * fraction.astype(np.float64)
+            np.multiply(value - values[0], fraction, out=term, dtype=np.float64)
+            out += term
     return out
 
 
@@ -268,10 +270,17 @@ class Resampler:
             inside: np.ndarray | float = 1.0
         elif self._steps is None:
             sampler = self._box_sampler()
+            inside_fov: np.ndarray | None = None
             for start in range(1, fractions.shape[0], LABELS_PER_TABLE):
                 stop = min(start + LABELS_PER_TABLE, fractions.shape[0])
-                out[start:stop] = sampler.average(sampler.fraction_table(fractions, start, stop))
-            inside = sampler.average(sampler.field_of_view_table())
+                table = sampler.fraction_table(fractions, start, stop)
+                if inside_fov is None:  # the field of view read with the first table's nodes
+                    out[start:stop], inside_fov = sampler.average_and_inside(table)
+                else:
+                    out[start:stop] = sampler.average(table)
+            if inside_fov is None:  # no tissue components
+                inside_fov = sampler.average(sampler.field_of_view_table())
+            inside = inside_fov
         else:
             for index in range(1, fractions.shape[0]):
                 out[index] = self._average(fractions[index])

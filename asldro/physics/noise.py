@@ -88,11 +88,24 @@ def draw_complex_noise(
     out = np.empty(shape, dtype=dtype)
     real_dtype = np.finfo(out.dtype).dtype
     scale = real_dtype.type(sigma)
-    out.real = rng.standard_normal(shape, dtype=real_dtype) * scale
-    out.imag = rng.standard_normal(shape, dtype=real_dtype) * scale
+    draw = np.empty(shape, dtype=real_dtype)  # one buffer for both parts
+    for part in (out.real, out.imag):
+        rng.standard_normal(dtype=real_dtype, out=draw)
+        np.multiply(draw, scale, out=part)
     return out
 
 
 def add_noise(image: ArrayLike, noise: ArrayLike) -> np.ndarray:
-    """Apply drawn noise: ``I' = I + noise`` as complex128 (§7.1)."""
-    return np.asarray(image, dtype=np.float64) + np.asarray(noise, dtype=np.complex128)
+    """Apply drawn noise: ``I' = I + noise`` as complex128 (§7.1).
+
+    A real image is added part by part into the result (the real part ``I + Re(noise)``, the
+    imaginary part ``0 + Im(noise)``: what the complex sum computes, with no complex128 copy of
+    the noise)."""
+    image = np.asarray(image)
+    noise = np.asarray(noise)
+    if np.iscomplexobj(image) or not np.iscomplexobj(noise):
+        return np.asarray(image, dtype=np.float64) + np.asarray(noise, dtype=np.complex128)
+    out = np.empty(np.broadcast_shapes(image.shape, noise.shape), dtype=np.complex128)
+    np.add(image, noise.real, out=out.real, dtype=np.float64)
+    np.add(0.0, noise.imag, out=out.imag, dtype=np.float64)
+    return out

@@ -15,6 +15,7 @@ hundred MB for a full-resolution ground truth.
 from __future__ import annotations
 
 import threading
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Iterator, Mapping, Sequence
 
@@ -64,8 +65,10 @@ class SimulationContext:  # pylint: disable=too-many-instance-attributes  # 3 fa
     def cached_arrays(self) -> Iterator[np.ndarray]:
         """The arrays the caches hold now: label fractions and summed-volume tables."""
         with self._lock:
-            held = [*self._fractions.values(), *self._tables.arrays()]
-        yield from held
+            kept = [pending for pending in self._fractions.values() if pending.done()]
+            tables = self._tables.arrays()
+        held = [pending.result() for pending in kept if pending.exception() is None]
+        yield from [*held, *tables]
 
     @property
     def label_counts(self) -> np.ndarray:
@@ -160,29 +163,43 @@ class SimulationContext:  # pylint: disable=too-many-instance-attributes  # 3 fa
         components of a partial-volume ground truth; on its own grid its fractions themselves).
 
         The last few (grid, motion) results are kept: series without per-volume motion compute
-        them once, and a long series with motion per volume does not accumulate them.
+        them once, and a long series with motion per volume does not accumulate them. They are
+        computed outside the context's lock, so the volumes of a series with motion per volume
+        resample on all their threads at once; a thread that needs fractions another is
+        computing waits for them (issue 16).
         """
         key = (tuple(acq_matrix), motion)
         with self._lock:
-            return self._kept_fractions(key)
-
-    def _kept_fractions(self, key: tuple) -> np.ndarray:
-        acq_matrix, motion = key
-        if key in self._fractions:
-            self._fractions[key] = self._fractions.pop(key)  # most recently used last
-        else:
-            while len(self._fractions) >= FRACTIONS_KEPT:
-                self._fractions.pop(next(iter(self._fractions)))
-            gt, resampler = self.ground_truth, self.resampler(acq_matrix, motion)
-            if gt.tissue is not None and resampler.is_identity:
-                self._fractions[key] = gt.tissue.values  # float32, read-only, no copy
-            elif gt.tissue is not None:
-                self._fractions[key] = resampler.resample_fractions(gt.tissue.values)
+            kept: Future[np.ndarray] | None = self._fractions.get(key)
+            owner = kept is None
+            if kept is None:
+                while len(self._fractions) >= FRACTIONS_KEPT:
+                    self._fractions.pop(next(iter(self._fractions)))
+                pending: Future[np.ndarray] = Future()
+                self._fractions[key] = pending
             else:
-                fractions = resampler.label_fractions(gt.seg, list(range(self.n_labels)))
-                # a fraction is in [0, 1]; rounding in the rotation path can leave -1e-10
-                self._fractions[key] = np.clip(fractions, 0.0, 1.0, out=fractions)
-        return self._fractions[key]
+                pending = self._fractions[key] = self._fractions.pop(key)  # most recently used
+        if owner:
+            try:
+                pending.set_result(self._computed_fractions(key))
+            except BaseException as error:
+                with self._lock:
+                    if self._fractions.get(key) is pending:
+                        del self._fractions[key]
+                pending.set_exception(error)
+                raise
+        return pending.result()
+
+    def _computed_fractions(self, key: tuple) -> np.ndarray:
+        acq_matrix, motion = key
+        gt, resampler = self.ground_truth, self.resampler(acq_matrix, motion)
+        if gt.tissue is not None and resampler.is_identity:
+            return gt.tissue.values  # float32, read-only, no copy
+        if gt.tissue is not None:
+            return resampler.resample_fractions(gt.tissue.values)
+        fractions = resampler.label_fractions(gt.seg, list(range(self.n_labels)))
+        # a fraction is in [0, 1]; rounding in the rotation path can leave -1e-10
+        return np.clip(fractions, 0.0, 1.0, out=fractions)
 
     def acquire(self, acq_matrix: Sequence[int], motion: Motion, *, tables: bool) -> Acquire:
         """An :class:`Acquire` filter; label fractions are computed once when ``tables`` (always

@@ -195,3 +195,33 @@ def test_the_field_of_view_table_is_built_once_for_every_motion():
         expected = sampler.average(sampler.table(np.ones((12, 10, 8), dtype=np.bool_)))
         np.testing.assert_array_equal(sampler.average(tables[-1]), expected)
     assert tables[0] is tables[1]
+
+
+@pytest.mark.parametrize(
+    "zooms, angle",
+    [
+        ((2.0, 2.0, 2.0), 5.0),  # every axis integrated
+        ((1.0, 1.0, 3.0), 0.0),  # two unit-width axes (linear interpolation), one integrated
+        ((1.0, 1.0, 1.0), 9.0),  # the source resolution, rotated: every axis unit-width
+        ((3.0, 1.0, 2.0), 20.0),  # large rotation: three sub-boxes, x unit-width
+    ],
+)
+def test_average_and_inside_is_the_two_passes_bit_for_bit(zooms, angle):
+    """Issue 16: the field of view's box averages computed from the first table's lattice
+    nodes (its values derived, not read) are the same numbers as reading its own table."""
+    from asldro.acquisition.motion import motion_matrix
+    from asldro.acquisition.sampling import Grid
+    from asldro.params.types import Motion
+
+    rng = np.random.default_rng(16)
+    src_shape = (13, 11, 9)
+    dst_shape = tuple(max(1, int(n / z)) for n, z in zip(src_shape, zooms))
+    target = Grid(dst_shape, np.diag([*zooms, 1.0]))
+    voxel_map = motion_matrix(Motion(rot_z=angle, rot_x=angle / 3, transl_y=0.4)) @ target.affine
+    sampler = BoxSampler(voxel_map, src_shape, dst_shape)
+    channels = rng.random(src_shape + (3,))
+    table = sampler.table(channels)
+    averages, inside = sampler.average_and_inside(table)
+    assert averages.tobytes() == sampler.average(table).tobytes()
+    assert inside.tobytes() == sampler.average(sampler.field_of_view_table()).tobytes()
+    assert 0.0 < inside.max() <= 1.0 + 1e-12

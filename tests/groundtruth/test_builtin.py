@@ -183,9 +183,7 @@ def test_unknown_name_lists_the_available_ones():
 def test_missing_template_is_a_ground_truth_error(monkeypatch):
     builtin.cached_builtin_ground_truth.cache_clear()
     builtin.icbm_label_map.cache_clear()
-    builtin.icbm_fractions.cache_clear()
-    builtin.icbm_majority_labels.cache_clear()
-    builtin._template_codes.cache_clear()  # pylint: disable=protected-access  # its cache too
+    builtin._partial_volume.cache_clear()  # pylint: disable=protected-access  # its cache too
     monkeypatch.setattr(builtin, "TEMPLATE_PATTERN", "no_such_template_{}.nii.gz")
     try:
         with pytest.raises(GroundTruthError, match="ICBM 2009a template not found") as info:
@@ -194,9 +192,7 @@ def test_missing_template_is_a_ground_truth_error(monkeypatch):
     finally:
         builtin.cached_builtin_ground_truth.cache_clear()
         builtin.icbm_label_map.cache_clear()
-        builtin.icbm_fractions.cache_clear()
-        builtin.icbm_majority_labels.cache_clear()
-        builtin._template_codes.cache_clear()  # pylint: disable=protected-access  # its cache too
+        builtin._partial_volume.cache_clear()  # pylint: disable=protected-access  # its cache too
 
 
 def test_blood_t1_follows_the_field_strength():
