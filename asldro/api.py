@@ -236,13 +236,19 @@ def generate_participants(
     on_written: Callable[[str], None] | None = None,
     threads: int | None = None,
     sessions: Sequence[str] = (),
-) -> None:
+    pages: ReportPages | None = None,
+) -> dict[str, str]:
     """Write every participant of ``labels`` (each with every one of ``sessions``, none by
     default: :func:`generate_participant`) into ``dataset``: in this process, or in
     ``n_procs`` worker processes when there are several labels (fork: the loaded ground truth is
     shared). ``on_written(label)`` is called as each one is complete. ``threads`` is the CPUs
     the whole run may use (``asldro.resources.thread_budget``: default ``ASLDRO_THREADS``, else
     the CPUs available to the process), shared by the worker processes.
+
+    ``pages``: worker processes also compose the report page of each participant they wrote
+    (:func:`asldro.report.participant_pages`), so that the pages of a cohort are composed in
+    parallel (issue 16); returns them (path in the report -> HTML; empty in this process,
+    where :func:`asldro.report.write_reports` composes them with the images read ahead).
 
     On any failure, SIGTERM or SIGINT the workers are killed at once (no participant is
     finished after it) and what they left is removed; the error propagates. Each participant's
@@ -264,49 +270,75 @@ def generate_participants(
             )
             if on_written is not None:
                 on_written(label)
-        return
-    _generate_in_pool(
-        params, Path(dataset), labels, (seed, tuple(sessions)), (workers, each), on_written
+        return {}
+    from functools import partial
+
+    job = partial(
+        _participant_and_page,
+        params,
+        str(dataset),
+        seed=seed,
+        threads=each,
+        sessions=tuple(sessions),
+        pages=pages,
     )
+    return _generate_in_pool(job, labels, (workers, Path(dataset)), on_written)
+
+
+@dataclass(frozen=True)
+class ReportPages:
+    """Report pages composed where the participants are written (:func:`generate_participants`):
+    their validation section says the validation is to come (``validated``) or skipped."""
+
+    validated: bool
+
+
+def _participant_and_page(
+    params: DroParams,
+    dataset: str,
+    label: str,
+    *,
+    seed: int | None,
+    threads: int,
+    sessions: tuple[str, ...],
+    pages: ReportPages | None,
+) -> dict[str, str]:
+    """:func:`generate_participant`, then (with ``pages``) its report page (a worker's job)."""
+    generate_participant(params, dataset, label, seed=seed, threads=threads, sessions=sessions)
+    if pages is None:
+        return {}
+    from asldro.report import participant_pages
+
+    return participant_pages(dataset, [label], validated=pages.validated, threads=threads)
 
 
 def _generate_in_pool(
-    params: DroParams,
-    dataset: Path,
+    job: Callable[[str], dict[str, str]],
     labels: Sequence[str],
-    seed_sessions: tuple[int | None, tuple[str, ...]],
-    budget: tuple[int, int],
+    workers_dataset: tuple[int, Path],
     on_written: Callable[[str], None] | None,
-) -> None:
-    """The participants in ``budget[0]`` worker processes of ``budget[1]`` threads each, with
-    the seed and the sessions of ``seed_sessions``."""
+) -> dict[str, str]:
+    """``job(label)`` (:func:`_participant_and_page`) for every label in
+    ``workers_dataset[0]`` worker processes writing into the dataset ``workers_dataset[1]``;
+    ``on_written(label)`` as each is done. Returns the report pages the jobs composed."""
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    workers, threads = budget
-    seed, sessions = seed_sessions
+    workers, dataset = workers_dataset
+    composed: dict[str, str] = {}
     pool = ProcessPoolExecutor(max_workers=workers, initializer=worker_signals)
     try:
-        futures = {
-            pool.submit(
-                call_collecting_warnings,
-                generate_participant,
-                params,
-                str(dataset),
-                label,
-                seed=seed,
-                threads=threads,
-                sessions=sessions,
-            ): label
-            for label in labels
-        }
+        futures = {pool.submit(call_collecting_warnings, job, label): label for label in labels}
         for done in as_completed(futures):
-            reissue(done.result()[1])  # the workers' warnings, shown once by the parent
+            page, collected = done.result()
+            reissue(collected)  # the workers' warnings, shown once by the parent
+            composed.update(page)
             if on_written is not None:
                 on_written(futures[done])
     except BaseException:
         _stop_workers(pool, dataset)
         raise
     pool.shutdown()
+    return composed
 
 
 def _stop_workers(pool: Any, dataset: Path) -> None:
@@ -426,7 +458,7 @@ def generate(
         sessions=sessions,
     )
     with building(plan) as area, _errors_named_at(plan.target, area):
-        generate_participants(
+        composed = generate_participants(
             params,
             area.dataset,
             labels,
@@ -436,11 +468,14 @@ def generate(
             on_written=on_written,
             threads=threads,
             sessions=sessions,
+            pages=ReportPages(validated=validate) if report else None,
         )
         return GenerateResult(
             output=Path(output),
             participants=labels,
-            validation=_finish_dataset(plan, area, validate, labels if report else (), threads),
+            validation=_finish_dataset(
+                plan, area, validate, (labels if report else (), composed), threads
+            ),
         )
 
 
@@ -456,11 +491,16 @@ def _reports_wanted(report: bool | None, in_process: bool) -> bool:
 
 
 def _finish_dataset(
-    plan: Any, area: Any, validate: bool, report_labels: Sequence[str], threads: int
+    plan: Any,
+    area: Any,
+    validate: bool,
+    report: tuple[Sequence[str], Mapping[str, str]],
+    threads: int,
 ) -> Any:
     """``participants.tsv`` of the dataset built in ``area`` (every participant's columns from
     its provenance) and its cohort summary (``asldro.bids.summary``), the report pages of
-    ``report_labels`` and the dataset page (none when empty), then the validation of it all
+    ``report``'s labels (those its mapping holds were composed by the workers) and the dataset
+    page (none without labels), then the validation of it all
     (the report goes in ``code/`` without timings, deno's scratch in the build folder) unless
     ``validate`` is false, and the validation summary into the pages; then the dataset is put
     in place (``commit``). Returns the validation report (None when not validated)."""
@@ -470,11 +510,17 @@ def _finish_dataset(
     update_participants(area.dataset, touched=ALL_PARTICIPANTS)
     write_cohort_summary(area.dataset)
     pages = None
+    report_labels, composed = report
     if report_labels:
         from asldro.report import write_reports
 
         pages = write_reports(
-            area.dataset, report_labels, dataset_page=True, validated=validate, threads=threads
+            area.dataset,
+            report_labels,
+            dataset_page=True,
+            validated=validate,
+            threads=threads,
+            composed=composed,
         )
     result = None
     if validate:

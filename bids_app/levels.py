@@ -19,7 +19,7 @@ import os
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 from asldro.exit_codes import ExitCode, StatusError
 from asldro.progress import Progress
@@ -163,11 +163,12 @@ def finalise_participants(
     validate: bool,
     *,
     scratch: Path,
-    report_pages: bool = False,
+    report_pages: Mapping[str, str] | None = None,
 ) -> Any:
     """The end of a participant job: under the dataset lock, merge participants.tsv/json (the
     columns of ``labels`` from their provenance), write the report pages of ``labels`` (with
-    ``report_pages``; docs/report.md) and make the job's view in ``scratch``
+    ``report_pages``, which holds those the worker processes composed, docs/report.md; None
+    writes none) and make the job's view in ``scratch``
     (:func:`asldro.bids.view.participant_view`: the dataset-level files, the rows and the
     folders of ``labels``); then, without the lock, validate the view (every layer) and write
     the report to each participant's ``code/sub-<label>_validation.json`` and into its pages.
@@ -180,7 +181,9 @@ def finalise_participants(
 
     with dataset_lock(output_dir):
         update_participants(output_dir, touched=labels)
-        pages = _write_pages(output_dir, labels if report_pages else (), False, validate)
+        pages = _write_pages(
+            output_dir, labels if report_pages is not None else (), (False, validate), report_pages
+        )
         if not validate:
             return None
         from asldro.bids.view import participant_view
@@ -230,7 +233,7 @@ def finalise_dataset(
             update_participants(output_dir, touched=ALL_PARTICIPANTS)
             summary = write_cohort_summary(output_dir)
             if pages is None:
-                pages = _write_pages(output_dir, (), dataset_page, validate)
+                pages = _write_pages(output_dir, (), (dataset_page, validate))
             if not validate:
                 return None, summary
             from asldro.bids.validate import validate_dataset
@@ -269,15 +272,24 @@ def _reports_wanted(report: bool | None) -> bool:
 
 
 def _write_pages(
-    output_dir: Path, labels: Sequence[str], dataset_page: bool, validate: bool
+    output_dir: Path,
+    labels: Sequence[str],
+    dataset_page_validate: tuple[bool, bool],
+    composed: Mapping[str, str] | None = None,
 ) -> list[Path]:
-    """The report pages of ``labels`` and (``dataset_page``) the dataset page; none written
-    (an empty list) when neither is asked for or a file asldro did not write is in the way."""
+    """The report pages of ``labels`` (those ``composed`` holds already composed) and, with
+    ``dataset_page_validate[0]``, the dataset page, their validation section pending when
+    ``dataset_page_validate[1]``; none written (an empty list) when neither is asked for or a
+    file asldro did not write is in the way."""
+    dataset_page, validate = dataset_page_validate
     if not (labels or dataset_page):
         return []
     from asldro.report import write_reports
 
-    return write_reports(output_dir, labels, dataset_page=dataset_page, validated=validate) or []
+    written = write_reports(
+        output_dir, labels, dataset_page=dataset_page, validated=validate, composed=composed
+    )
+    return written or []
 
 
 def _finding_lines(report: Any) -> list[str]:
@@ -368,27 +380,45 @@ def _generate_and_finalise(
     sessions, ground truth and thread budget) with progress on stderr, then
     :func:`finalise_participants`, in the run's scratch folder. Returns the validation
     report."""
-    from asldro.api import generate_participants
-
-    params, labels, sessions, ground_truth, threads = checked
+    labels = checked[1]
     with scratch_environment(output_dir) as scratch:
         with Progress(len(labels), quiet=quiet) as progress:
-            # the engine's one participant path: workers are killed at once on SIGTERM/SIGINT
-            # or a failure
-            generate_participants(
-                params,
-                output_dir,
-                labels,
-                seed=seed,
-                n_procs=n_procs,
-                ground_truth=ground_truth,
-                on_written=progress.participant_done,
-                threads=threads,
-                sessions=sessions,
+            composed = _write_participants(
+                output_dir, checked, (seed, n_procs), validate if pages else None, progress
             )
         return finalise_participants(
-            output_dir, labels, validate, scratch=scratch, report_pages=pages
+            output_dir, labels, validate, scratch=scratch, report_pages=composed
         )
+
+
+def _write_participants(
+    output_dir: Path,
+    checked: tuple[Any, tuple[str, ...], tuple[str, ...], Any, int],
+    seed_procs: tuple[int | None, int],
+    pages_validated: bool | None,
+    progress: Any,
+) -> dict[str, str] | None:
+    """Write the participants of ``checked`` (:func:`_generate_and_finalise`) with
+    ``seed_procs``' seed and processes; with ``pages_validated`` not None their report pages
+    are composed by the worker processes (returned; None: no pages)."""
+    from asldro.api import ReportPages, generate_participants
+
+    params, labels, sessions, ground_truth, threads = checked
+    # the engine's one participant path: workers are killed at once on SIGTERM/SIGINT or a
+    # failure
+    composed = generate_participants(
+        params,
+        output_dir,
+        labels,
+        seed=seed_procs[0],
+        n_procs=seed_procs[1],
+        ground_truth=ground_truth,
+        on_written=progress.participant_done,
+        threads=threads,
+        sessions=sessions,
+        pages=None if pages_validated is None else ReportPages(validated=pages_validated),
+    )
+    return None if pages_validated is None else composed
 
 
 def _checked_run(

@@ -31,6 +31,7 @@ from asldro.report.derivative import (
 __all__ = [
     "DERIVATIVE_NAME",
     "import_plotting_in_background",
+    "participant_pages",
     "ReportUnavailableError",
     "ReportWarning",
     "plotting_available",
@@ -48,25 +49,68 @@ def write_reports(
     dataset_page: bool,
     validated: bool,
     threads: int | None = None,
+    composed: Mapping[str, str] | None = None,
 ) -> list[Path] | None:
     """Write the page of each participant of ``labels`` (and, with ``dataset_page``, the
     dataset page ``index.html``) into ``DATASET/derivatives/asldro-report``. Their validation
     section says the validation is still to come (``validated``) or was skipped. The images
-    are read on ``threads`` threads (``asldro.resources.thread_budget``).
+    are read on ``threads`` threads (``asldro.resources.thread_budget``). ``composed``: pages
+    already composed by :func:`participant_pages` (by the worker processes that wrote the
+    participants); the others are composed here.
 
     Returns the pages written, or None (with a :class:`ReportWarning`) when a file asldro did
     not write is in the way."""
     from asldro.report.pages import DATASET_PAGE, dataset_page as compose_dataset_page
-    from asldro.report.pages import validation_html
 
     root = Path(dataset)
-    section = validation_html(None, PENDING_NOTE if validated else SKIPPED_NOTE)
-    pages = _participant_pages(root, labels, section, threads)
+    pages = _pages_of(root, labels, composed or {}, validated, threads)
+    section = _pending_section(validated)
     if dataset_page:
         folder = report_dir(root)
         linked = {p.relative_to(folder).as_posix() for p in recorded_pages(root)} | set(pages)
         pages[DATASET_PAGE] = compose_dataset_page(root, linked, section)
     return write_files(root, pages)
+
+
+def _pages_of(
+    root: Path,
+    labels: Sequence[str],
+    composed: Mapping[str, str],
+    validated: bool,
+    threads: int | None,
+) -> dict[str, str]:
+    """The pages of ``labels``: those ``composed`` holds, the others composed here."""
+    from asldro.report.pages import participant_page_name
+
+    names = [participant_page_name(label) for label in labels]
+    pages = {name: composed[name] for name in names if name in composed}
+    missing = [label for label, name in zip(labels, names) if name not in pages]
+    pages.update(participant_pages(root, missing, validated=validated, threads=threads))
+    return pages
+
+
+def _pending_section(validated: bool) -> str:
+    """The validation section of a page written before the validation (or without one)."""
+    from asldro.report.pages import validation_html
+
+    return validation_html(None, PENDING_NOTE if validated else SKIPPED_NOTE)
+
+
+def participant_pages(
+    dataset: str | Path,
+    labels: Sequence[str],
+    *,
+    validated: bool,
+    threads: int | None = None,
+) -> dict[str, str]:
+    """The page of each participant of ``labels`` (path in the report -> HTML), composed from
+    the participants' files in ``dataset`` (each page reads its own participant only, so it can
+    be composed as soon as that participant is written: a worker process of a cohort composes
+    the page of the participant it wrote, issue 16), for :func:`write_reports`' ``composed``.
+    The images are read ahead on ``threads`` threads."""
+    if not labels:
+        return {}
+    return _participant_pages(Path(dataset), labels, _pending_section(validated), threads)
 
 
 def _participant_pages(

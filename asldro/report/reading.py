@@ -601,7 +601,7 @@ def read_participant(root: Path, label: str, loader: ImageLoader | None = None) 
     """Everything the report of participant ``label`` shows, read from the dataset (session by
     session, when it has sessions)."""
     provenance = read_provenance(root, label)
-    runs = find_asl_runs(root)
+    runs = find_asl_runs(root, [label])  # its own runs: the others are not read
     sessions = [
         (session, _session_view(root, label, (provenance, runs), loader, session))
         for session in sessions_of(root, label)

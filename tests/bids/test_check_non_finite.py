@@ -6,10 +6,12 @@ layer runs, so these tests are fast.
 
 from __future__ import annotations
 
+import gzip
 from pathlib import Path
 
 import nibabel as nib
 import numpy as np
+import pytest
 
 from asldro.bids.checks import check_non_finite_values
 from asldro.bids.validate import validate_dataset
@@ -83,3 +85,48 @@ def test_truncated_image_does_not_crash_the_check(dataset: Path) -> None:
     asl = asl_paths(dataset)["asl"]
     asl.write_bytes(asl.read_bytes()[:600])
     assert not check_non_finite_values(dataset)
+
+
+@pytest.mark.parametrize("chunk", [7, 1000, 1 << 22])
+@pytest.mark.parametrize("layout", ["plain", "gzip", "two_members", "trailing_zeros"])
+def test_streamed_counts_match_the_image_whatever_the_chunks(tmp_path, monkeypatch, chunk, layout):
+    """Issue 16: the image is inflated in large chunks by one zlib inflater; the counts per
+    volume are those of the image's data whatever the chunk size, over several gzip members
+    and with bytes after the last one. The last voxel of the last volume is read too (the
+    check used to start at the loaded header's vox_offset, 0, and missed the last 88 voxels).
+    """
+    from asldro.bids import checks
+
+    monkeypatch.setattr(checks, "STREAM_CHUNK", chunk)
+    data = np.random.default_rng(16).standard_normal((9, 8, 5, 4)).astype(np.float32)
+    data[1, 2, 3, 1] = np.nan
+    data[0, 0, 0, 3], data[8, 7, 4, 3] = np.inf, -np.inf
+    plain = tmp_path / "x.nii"
+    nib.save(nib.Nifti1Image(data, np.eye(4)), plain)
+    raw = plain.read_bytes()
+    path = tmp_path / ("x.nii" if layout == "plain" else "y.nii.gz")
+    if layout == "gzip":
+        path.write_bytes(gzip.compress(raw))
+    elif layout == "two_members":
+        path.write_bytes(gzip.compress(raw[:1234]) + gzip.compress(raw[1234:]))
+    elif layout == "trailing_zeros":
+        path.write_bytes(gzip.compress(raw) + b"\0" * 16)
+    expected = [int(np.count_nonzero(~np.isfinite(data[..., v]))) for v in range(4)]
+    assert checks._non_finite_per_volume(path) == expected  # pylint: disable=protected-access
+
+
+def test_a_truncated_image_counts_the_volumes_it_holds(tmp_path):
+    """A gzip stream cut short gives the counts of its complete volumes (the validators report
+    the truncation)."""
+    from asldro.bids import checks
+
+    data = np.zeros((16, 16, 8, 6), dtype=np.float32)
+    data[..., 0] = np.nan
+    plain = tmp_path / "x.nii"
+    nib.save(nib.Nifti1Image(data, np.eye(4)), plain)
+    raw = plain.read_bytes()
+    cut = tmp_path / "cut.nii.gz"
+    cut.write_bytes(gzip.compress(raw[: 352 + 3 * 16 * 16 * 8 * 4 + 100])[:-8])
+    counts = checks._non_finite_per_volume(cut)  # pylint: disable=protected-access
+    assert counts[0] == 16 * 16 * 8 and counts[1:] == [0] * (len(counts) - 1)
+    assert 1 <= len(counts) <= 3
