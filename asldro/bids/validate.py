@@ -366,11 +366,17 @@ def _validator_work_dir(scratch_dir: Path | None) -> Iterator[Path]:
 
 
 def _run_in_own_group(
-    command: list[str], *, env: dict[str, str], cwd: Path, timeout: float
+    command: list[str],
+    *,
+    env: dict[str, str],
+    cwd: Path,
+    timeout: float,
+    started: list[subprocess.Popen] | None = None,
 ) -> subprocess.CompletedProcess:
     """Run ``command`` in its own process group; when it times out or this process is
     interrupted (SIGTERM, SIGINT) the whole group (the validator and anything it started) is
-    killed before the error propagates: no validator outlives the run."""
+    killed before the error propagates: no validator outlives the run. The process is added
+    to ``started`` (so that a run on another thread can kill it: :func:`kill_group`)."""
     with subprocess.Popen(
         command,
         env=env,
@@ -380,14 +386,23 @@ def _run_in_own_group(
         text=True,
         start_new_session=True,
     ) as process:
+        if started is not None:
+            started.append(process)
         try:
             stdout, stderr = process.communicate(timeout=timeout)
         except BaseException:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(process.pid, signal.SIGKILL)  # not reaped yet: the group is its own
+            kill_group(process)
             process.wait()
             raise
     return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+
+
+def kill_group(process: subprocess.Popen) -> None:
+    """Kill the process group of ``process`` (started by :func:`_run_in_own_group`) unless it
+    has been reaped (then the group may be another's)."""
+    if process.returncode is None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)  # not reaped yet: the group is its own
 
 
 def _bv_finding(code: str, dataset: str, message: str, file: str = "") -> Finding:
@@ -441,7 +456,13 @@ def _crash_reason(returncode: int, stderr: str) -> str:
 
 
 def run_bids_validator(
-    dataset_root: Path, dataset: str, *, executable: Path, work_dir: Path, cache_dir: Path
+    dataset_root: Path,
+    dataset: str,
+    *,
+    executable: Path,
+    work_dir: Path,
+    cache_dir: Path,
+    started: list[subprocess.Popen] | None = None,
 ) -> list[Finding]:
     """Run ``bids-validator-deno -c bv-config.json --format json -o <file> <dataset>``.
 
@@ -462,7 +483,9 @@ def run_bids_validator(
         str(dataset_root),
     ]
     try:
-        done = _run_in_own_group(command, env=env, cwd=work_dir, timeout=BV_TIMEOUT_SECONDS)
+        done = _run_in_own_group(
+            command, env=env, cwd=work_dir, timeout=BV_TIMEOUT_SECONDS, started=started
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         return [_bv_finding("BIDS_VALIDATOR_CRASHED", dataset, f"{BV_EXECUTABLE}: {exc}")]
     if done.returncode not in (BV_EXIT_OK, BV_EXIT_ERRORS):
@@ -498,14 +521,20 @@ def derivative_datasets(root: Path) -> dict[str, Path]:
 
 
 def _run_bids_validator_layer(
-    reports: dict[str, DatasetReport], scratch_dir: Path | None
-) -> Iterable[tuple[str, list[Finding]]]:
+    reports: dict[str, DatasetReport],
+    scratch_dir: Path | None,
+    started: list[subprocess.Popen] | None = None,
+) -> tuple[str | None, list[tuple[str, list[Finding]]]]:
+    """bids-validator-deno on every dataset of ``reports``: the layer's label (None when it
+    could not start: not found, no temporary folder) and each dataset's findings. The
+    reports are not changed (the caller records the layer: it may run on another thread);
+    the validator processes are added to ``started``."""
     try:
         executable = find_bids_validator()
     except ValidatorNotFoundError as exc:
-        for name in reports:
-            yield name, [_bv_finding("BIDS_VALIDATOR_NOT_FOUND", name, str(exc))]
-        return
+        return None, [
+            (name, [_bv_finding("BIDS_VALIDATOR_NOT_FOUND", name, str(exc))]) for name in reports
+        ]
     beside_python = executable.parent == Path(sys.executable).parent
     version = bids_validator_version() if beside_python else ""
     label = f"bids-validator-deno {version}".strip()
@@ -515,16 +544,68 @@ def _run_bids_validator_layer(
         except OSError as exc:
             where = scratch_dir or tempfile.gettempdir()
             reason = f"cannot create a temporary folder in {where}: {exc.strerror or exc}"
-            for name in reports:
-                yield name, [_bv_finding("BIDS_VALIDATOR_CRASHED", name, reason)]
-            return
+            return None, [
+                (name, [_bv_finding("BIDS_VALIDATOR_CRASHED", name, reason)]) for name in reports
+            ]
         env_cache = os.environ.get("DENO_DIR")
         cache_dir = Path(env_cache).absolute() if env_cache else work_dir / "deno-cache"
-        for name, report in reports.items():
-            report.layers.append(label)
-            yield name, run_bids_validator(
-                report.root, name, executable=executable, work_dir=work_dir, cache_dir=cache_dir
+        results = [
+            (
+                name,
+                run_bids_validator(
+                    report.root,
+                    name,
+                    executable=executable,
+                    work_dir=work_dir,
+                    cache_dir=cache_dir,
+                    started=started,
+                ),
             )
+            for name, report in reports.items()
+        ]
+    return label, results
+
+
+class _ValidatorInBackground:
+    """The bids-validator layer on a thread of its own, started before the other layers: the
+    validator is a process of its own, so it runs while this one runs the own and pybids
+    layers (issue 16); :meth:`result` waits for it. Its findings are then recorded in layer
+    order, so the report does not depend on which finished first."""
+
+    def __init__(self, reports: dict[str, DatasetReport], scratch_dir: Path | None) -> None:
+        import threading
+
+        self._outcome: list[Any] = []
+        self._seconds = 0.0
+        self._started: list[subprocess.Popen] = []
+
+        def run() -> None:
+            start = time.perf_counter()
+            try:
+                outcome = _run_bids_validator_layer(reports, scratch_dir, self._started)
+                self._outcome.append(outcome)
+            except BaseException as error:  # pylint: disable=broad-except  # re-raised by result
+                self._outcome.append(error)
+            self._seconds = time.perf_counter() - start
+
+        self._thread = threading.Thread(target=run, name="asldro-bids-validator", daemon=True)
+        self._thread.start()
+
+    def cancel(self) -> None:
+        """Kill the validator (the run failed or was interrupted): no validator outlives it
+        (one started meanwhile, for the next dataset, is killed in turn until the thread ends)."""
+        while self._thread.is_alive():
+            for process in list(self._started):
+                kill_group(process)
+            self._thread.join(timeout=0.05)
+
+    def result(self) -> tuple[tuple[str | None, list[tuple[str, list[Finding]]]], float]:
+        """The layer's (label, findings per dataset) and the seconds it ran."""
+        self._thread.join()
+        outcome = self._outcome[0]
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome, self._seconds
 
 
 def _write_json_atomic(path: Path, content: Any) -> None:
@@ -578,6 +659,18 @@ def write_report_file(report: ValidationReport, path: Path) -> None:
     _write_json_atomic(path, report.to_dict())
 
 
+def _validator_findings(
+    reports: dict[str, DatasetReport],
+    outcome: tuple[str | None, list[tuple[str, list[Finding]]]],
+) -> Iterator[Finding]:
+    """The bids-validator layer's findings; each report records its label when it ran."""
+    label, results = outcome
+    for name, findings in results:
+        if label is not None:
+            reports[name].layers.append(label)
+        yield from findings
+
+
 def _layer_findings(
     layer: str,
     root: Path,
@@ -588,8 +681,7 @@ def _layer_findings(
     """The findings of one validation ``layer`` over the raw dataset at ``root`` and its
     ``derivatives``; each of their ``reports`` records that the layer ran."""
     if layer == "bids-validator":
-        for _, findings in _run_bids_validator_layer(reports, scratch_dir):
-            yield from findings
+        yield from _validator_findings(reports, _run_bids_validator_layer(reports, scratch_dir))
         return
     if layer == "own":
         yield from check_raw_dataset(root)
@@ -646,17 +738,47 @@ def validate_dataset(
     derivatives = derivative_datasets(root)
     reports = {RAW: DatasetReport(RAW, root)}
     reports.update({name: DatasetReport(name, path) for name, path in derivatives.items()})
-    timings: dict[str, float] = {}
-    for layer in LAYERS:  # always in this order
-        if layer in chosen:
-            start = time.perf_counter()
-            for finding in _layer_findings(layer, root, derivatives, reports, scratch_dir):
-                reports[finding.dataset].findings.append(finding)
-            timings[layer] = time.perf_counter() - start
+    timings = _run_layers(chosen, (root, derivatives), reports, scratch_dir)
     result = ValidationReport(root, list(reports.values()), timings)
     if write_report:
         write_validation_reports(result)
     return result
+
+
+def _run_layers(
+    chosen: set[str],
+    root_derivatives: tuple[Path, dict[str, Path]],
+    reports: dict[str, DatasetReport],
+    scratch_dir: Path | None,
+) -> dict[str, float]:
+    """Run the ``chosen`` layers over the raw dataset and its derivatives
+    (``root_derivatives``), recording their findings in ``reports`` in layer order; the
+    bids-validator runs alongside the others when there are others. Returns the seconds of
+    each layer."""
+    root, derivatives = root_derivatives
+    timings: dict[str, float] = {}
+    background = None
+    if "bids-validator" in chosen and len(chosen) > 1:
+        background = _ValidatorInBackground(reports, scratch_dir)
+    try:
+        for layer in LAYERS:  # recorded in this order (the validator may run alongside)
+            if layer not in chosen:
+                continue
+            start = time.perf_counter()
+            if layer == "bids-validator" and background is not None:
+                outcome, timings[layer] = background.result()
+                found: Iterable[Finding] = _validator_findings(reports, outcome)
+            else:
+                found = _layer_findings(layer, root, derivatives, reports, scratch_dir)
+            for finding in found:
+                reports[finding.dataset].findings.append(finding)
+            if layer != "bids-validator" or background is None:
+                timings[layer] = time.perf_counter() - start
+    except BaseException:
+        if background is not None:
+            background.cancel()
+        raise
+    return timings
 
 
 def run_pybids_derivative(root: Path, name: str) -> list[Finding]:
@@ -710,11 +832,8 @@ def _derivative_layer(layer: str, report: DatasetReport, scratch_dir: Path | Non
     """The findings of one validation ``layer`` over the derivative dataset of ``report``,
     which records that the layer ran."""
     if layer == "bids-validator":
-        return [
-            finding
-            for _, findings in _run_bids_validator_layer({report.name: report}, scratch_dir)
-            for finding in findings
-        ]
+        reports = {report.name: report}
+        return list(_validator_findings(reports, _run_bids_validator_layer(reports, scratch_dir)))
     if layer == "own":
         found = check_derivative_dataset(report.root, report.name)
     else:

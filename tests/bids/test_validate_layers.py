@@ -307,3 +307,34 @@ def test_two_participants_validate(tmp_path: Path) -> None:
     report = validate_dataset(root, write_report=False)
     assert report.ok, report.findings
     assert not report.findings
+
+
+def test_an_interrupted_validation_leaves_no_validator_running(
+    dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 16: bids-validator runs alongside the own and pybids layers; when the run is
+    interrupted during them, the validator (here a stand-in that would run for a minute) is
+    killed before the error propagates."""
+    import time
+
+    from asldro.bids import validate as validate_module
+
+    pid_file = tmp_path / "validator.pid"
+    fake = tmp_path / "bin" / "bids-validator-deno"
+    fake.parent.mkdir()
+    fake.write_text(f"#!/bin/sh\necho $$ > {pid_file}\nexec sleep 60\n", encoding="utf-8")
+    fake.chmod(0o755)
+    monkeypatch.setattr(validate_module, "find_bids_validator", lambda: fake)
+
+    def interrupted_pybids(*_args: object) -> list:
+        deadline = time.monotonic() + 30
+        while not pid_file.is_file() and time.monotonic() < deadline:
+            time.sleep(0.02)  # the validator has started
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(validate_module, "run_pybids", interrupted_pybids)
+    with pytest.raises(KeyboardInterrupt):
+        validate_dataset(dataset)
+    pid = int(pid_file.read_text(encoding="utf-8"))
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)  # killed and reaped
