@@ -234,44 +234,57 @@ class BoxSampler:
             for offset in self.sub_offsets:
                 yield part, centres + offset[:, None]
 
-    def average(self, table: np.ndarray) -> np.ndarray:
+    def average(self, table: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """Box-average the source whose :meth:`table` is ``table``.
 
         Returns
         -------
         numpy.ndarray
             float64, shape ``dst_shape`` (3-D table) or ``(C, *dst_shape)`` (table with ``C``
-            channels on a last axis).
+            channels on a last axis): ``out`` when given (a C-contiguous float64 array of that
+            shape, filled in place: no copy of the averages is made).
         """
-        return self._averages(table, with_inside=False)[0]
+        return self._averages(table, out, with_inside=False)[0]
 
-    def average_and_inside(self, table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`average` of ``table`` and of :meth:`field_of_view_table` (the part of each
-        target voxel inside the source), in one pass: the field of view's table is all-ones
-        summed, a product of one count per axis, so its values at the lattice nodes are
-        computed from the nodes instead of read (the same numbers, bit for bit, issue 16)."""
-        averages, inside = self._averages(table, with_inside=True)
+    def average_and_inside(
+        self, table: np.ndarray, out: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`average` of ``table`` (into ``out``) and of :meth:`field_of_view_table` (the
+        part of each target voxel inside the source), in one pass: the field of view's table is
+        all-ones summed, a product of one count per axis, so its values at the lattice nodes
+        are computed from the nodes instead of read (the same numbers, bit for bit, issue 16)."""
+        averages, inside = self._averages(table, out, with_inside=True)
         return averages, cast(np.ndarray, inside)
 
     def _averages(
-        self, table: np.ndarray, *, with_inside: bool
+        self, table: np.ndarray, out: np.ndarray | None, *, with_inside: bool
     ) -> tuple[np.ndarray, np.ndarray | None]:
         channels = table.shape[3:]
         n_voxels = int(np.prod(self.dst_shape))
-        total = np.zeros((n_voxels,) + channels, dtype=np.float64)
+        if out is None:
+            out = np.empty(channels + self.dst_shape, dtype=np.float64)
+        elif out.shape != channels + self.dst_shape or out.dtype != np.float64:
+            raise ValueError(f"out must be float64 {channels + self.dst_shape}, got {out.shape}")
+        elif not out.flags.c_contiguous:
+            raise ValueError("out must be C-contiguous")
+        total = out.reshape(channels + (n_voxels,))  # a view: each channel's voxels in a row
+        total[...] = 0.0
         inside = np.zeros(n_voxels, dtype=np.float64) if with_inside else None
         for part, centres in self._sub_box_centres():
             nodes = _lattice_nodes(table, centres, self.widths, self.integrate)
-            total[part] += _summed(table, nodes.index, nodes.weight)
+            sums = _summed(table, nodes.index, nodes.weight)
+            if channels:
+                total[:, part] += sums.T
+            else:
+                total[part] += sums
             if inside is not None:
                 inside[part] += np.einsum("abcn,abcn->n", nodes.weight, nodes.inside_counts())
         scale = 1.0 / (np.prod(np.where(self.integrate, self.widths, 1.0)) * len(self.sub_offsets))
         total *= scale
-        averages = np.moveaxis(total, 0, -1).reshape(channels + self.dst_shape)
         if inside is None:
-            return averages, None
+            return out, None
         inside *= scale
-        return averages, inside.reshape(self.dst_shape)
+        return out, inside.reshape(self.dst_shape)
 
 
 def _integral_nodes(

@@ -275,9 +275,9 @@ class Resampler:
                 stop = min(start + LABELS_PER_TABLE, fractions.shape[0])
                 table = sampler.fraction_table(fractions, start, stop)
                 if inside_fov is None:  # the field of view read with the first table's nodes
-                    out[start:stop], inside_fov = sampler.average_and_inside(table)
+                    inside_fov = sampler.average_and_inside(table, out[start:stop])[1]
                 else:
-                    out[start:stop] = sampler.average(table)
+                    sampler.average(table, out[start:stop])
             if inside_fov is None:  # no tissue components
                 inside_fov = sampler.average(sampler.field_of_view_table())
             inside = inside_fov

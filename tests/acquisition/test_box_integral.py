@@ -225,3 +225,18 @@ def test_average_and_inside_is_the_two_passes_bit_for_bit(zooms, angle):
     assert averages.tobytes() == sampler.average(table).tobytes()
     assert inside.tobytes() == sampler.average(sampler.field_of_view_table()).tobytes()
     assert 0.0 < inside.max() <= 1.0 + 1e-12
+
+
+def test_average_fills_a_given_array_in_place():
+    """Issue 16: ``average(table, out)`` writes the averages into ``out`` (no copy) with the
+    same numbers as a new array; an array of another shape or dtype is refused."""
+    rng = np.random.default_rng(7)
+    sampler = BoxSampler(np.diag([2.0, 2.0, 2.0, 1.0]), (8, 6, 4), (4, 3, 2))
+    table = sampler.table(rng.random((8, 6, 4, 2)))
+    out = np.full((2, 4, 3, 2), np.nan)
+    assert sampler.average(table, out) is out
+    assert out.tobytes() == sampler.average(table).tobytes()
+    with pytest.raises(ValueError, match="out must be float64"):
+        sampler.average(table, np.empty((2, 4, 3, 2), dtype=np.float32))
+    with pytest.raises(ValueError, match="C-contiguous"):
+        sampler.average(table, np.empty((2, 4, 3, 2), order="F"))
