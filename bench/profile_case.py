@@ -29,6 +29,7 @@ if str(BENCH) not in sys.path:
 
 # bench/protocols.py and bench/run.py (pylint may resolve the app's run.py instead)
 from protocols import realistic_params  # noqa: E402  pylint: disable=wrong-import-position
+
 # pylint: disable-next=wrong-import-position,no-name-in-module
 from run import asl_params  # noqa: E402
 
