@@ -16,6 +16,8 @@ SOURCES = [
     for folder in ("asldro", "bids_app", "bench", "tests")
     for path in sorted((ROOT / folder).rglob("*"))
     if path.suffix in (".py", ".json") and path.is_file()
+    # not hidden folders: bench/run.py installs ASLDRO 2.2.0 into bench/.asldro-2.2.0-venv
+    and not any(part.startswith(".") for part in path.relative_to(ROOT).parts)
 ] + [ROOT / "run.py"]
 REFERENCE = re.compile(r"docs/([a-z-]+\.md)(?: ?(§|D)([0-9]+(?:\.[0-9]+)*))?")
 OLD_NAMES = re.compile(r"(?<![/\w])(physics\.md|bids-asl\.md|DESIGN\.md|kinetics-readouts\.md)")
