@@ -271,7 +271,7 @@ class BoxSampler:
         total[...] = 0.0
         inside = np.zeros(n_voxels, dtype=np.float64) if with_inside else None
         for part, centres in self._sub_box_centres():
-            nodes = _lattice_nodes(table, centres, self.widths, self.integrate)
+            nodes = LatticeNodes(table, centres, self.widths, self.integrate)
             sums = _summed(table, nodes.index, nodes.weight)
             if channels:
                 total[:, part] += sums.T
@@ -371,13 +371,6 @@ def _outer(rows: list[np.ndarray], combine: np.ufunc) -> np.ndarray:
     return combine(combine(x, y), z)
 
 
-def _lattice_nodes(
-    table: np.ndarray, centres: np.ndarray, widths: np.ndarray, integrate: tuple[bool, ...]
-) -> LatticeNodes:
-    """The :class:`LatticeNodes` of boxes at ``centres`` of ``widths`` in ``table``."""
-    return LatticeNodes(table, centres, widths, integrate)
-
-
 def _summed(table: np.ndarray, index: np.ndarray, weight: np.ndarray) -> np.ndarray:
     """``sum_nodes weight * table[index]`` per box (and channel): see :func:`box_sums`."""
     if table.ndim == 3:
@@ -411,5 +404,5 @@ def box_sums(
         ``(n,)`` or ``(n, C)`` float64: integral over the integrated axes, average over the
         unit-width ones.
     """
-    nodes = _lattice_nodes(table, centres, widths, integrate)
+    nodes = LatticeNodes(table, centres, widths, integrate)
     return _summed(table, nodes.index, nodes.weight)

@@ -942,8 +942,6 @@ def check_derivative_description(root: Path) -> list[Finding]:
 
 #: Bytes read (and at most inflated) at a time when a file's data are streamed.
 STREAM_CHUNK = 1 << 22
-#: ``zlib`` window bits of a gzip member (header and trailer checked).
-GZIP_WBITS = 16 + zlib.MAX_WBITS
 
 
 def _stream_bytes(path: Path) -> Iterator[bytes]:
@@ -951,6 +949,8 @@ def _stream_bytes(path: Path) -> Iterator[bytes]:
     chunks of at most :data:`STREAM_CHUNK`: one ``zlib`` inflater on large reads (the
     ``gzip`` module's 8 KiB reads cost a third of the time). A truncated stream just ends;
     a corrupt one raises ``zlib.error``."""
+    from asldro.bids.nifti import GZIP_WBITS  # (numpy is imported only when images are read)
+
     with open(path, "rb") as handle:
         if not path.name.endswith(".gz"):
             while chunk := handle.read(STREAM_CHUNK):

@@ -23,6 +23,8 @@ from asldro.resources import check_thread_count
 MIN_GZ_BYTES = 348
 _VOX_OFFSET = 352
 _CHUNK = 4 << 20  # bytes per independently deflated chunk
+#: ``zlib`` window bits of a gzip member, for reading one (header and trailer checked).
+GZIP_WBITS = 16 + zlib.MAX_WBITS
 _GZIP_HEADER = b"\x1f\x8b\x08\x00" + b"\x00\x00\x00\x00" + b"\x00\xff"  # mtime 0, OS unknown
 
 

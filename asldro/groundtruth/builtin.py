@@ -53,7 +53,6 @@ TISSUES_FILE = Path(__file__).with_name("tissues.json")
 TEMPLATE_PATTERN = "mni_icbm152_{}_tal_nlin_sym_09a_converted.nii.gz"
 CSF_MIN_PROBABILITY = 0.65
 TEMPLATE_MAX = 255  # the templates store probabilities as uint8 0..255
-GZIP_WBITS = 16 + zlib.MAX_WBITS  # zlib.decompress of a gzip member (header and trailer checked)
 
 
 @functools.lru_cache(maxsize=1)
@@ -76,6 +75,8 @@ def _load_template(kind: str) -> tuple[np.ndarray, np.ndarray]:
     8.7 MB each; nibabel's streamed gzip reader takes several times longer) and read from
     memory."""
     import nibabel as nib
+
+    from asldro.bids.nifti import GZIP_WBITS
 
     path = template_dir() / TEMPLATE_PATTERN.format(kind)
     if not path.is_file():
