@@ -315,3 +315,52 @@ def test_generate_series_releases_the_caches_of_the_participant(gt3t, monkeypatc
     assert refs  # the caches were used, and released
     assert all(ref() is None for ref in refs)
     assert results[0].images["asl"].data.shape == (24, 28, 20, 3)
+
+
+def test_fractions_are_computed_outside_the_lock_once_per_motion(gt3t, monkeypatch):
+    """Issue 16: a moved volume's fractions are computed without holding the context's lock
+    (the volume threads of a series resample at once), and a thread asking for fractions
+    another is computing waits for those instead of computing them again; a failure reaches
+    every thread that waited and is not kept."""
+    import threading
+
+    from asldro.params.types import Motion
+    from asldro.pipelines.context import SimulationContext
+
+    context = SimulationContext(gt3t)
+    first_started, release = threading.Event(), threading.Event()
+    calls: list[tuple] = []
+
+    def computed(key):
+        calls.append(key)
+        if key[1].transl_x == 1.0:
+            first_started.set()
+            assert release.wait(30)  # held until the other motion was computed meanwhile
+        if key[1].transl_x == 3.0:
+            raise RuntimeError("resampling failed")
+        return np.full(3, key[1].transl_x)
+
+    monkeypatch.setattr(context, "_computed_fractions", computed)
+    grid = (8, 8, 4)
+    results: dict[str, np.ndarray] = {}
+    slow = threading.Thread(
+        target=lambda: results.update(a=context.fractions(grid, Motion(transl_x=1.0)))
+    )
+    slow.start()
+    assert first_started.wait(30)
+    waiting = threading.Thread(
+        target=lambda: results.update(b=context.fractions(grid, Motion(transl_x=1.0)))
+    )
+    waiting.start()
+    # the lock is free while motion 1 is computed: another motion is computed now
+    assert context.fractions(grid, Motion(transl_x=2.0))[0] == 2.0
+    release.set()
+    slow.join(30)
+    waiting.join(30)
+    assert results["a"] is results["b"]
+    assert [key[1].transl_x for key in calls].count(1.0) == 1
+    with pytest.raises(RuntimeError, match="resampling failed"):
+        context.fractions(grid, Motion(transl_x=3.0))
+    with pytest.raises(RuntimeError, match="resampling failed"):
+        context.fractions(grid, Motion(transl_x=3.0))  # not kept: computed (and failing) again
+    assert [key[1].transl_x for key in calls].count(3.0) == 2

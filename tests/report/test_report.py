@@ -252,3 +252,19 @@ def test_overwrite_replaces_the_report_with_the_dataset(tmp_path):
     assert (out / REPORT / "sub-01" / "sub-01.html").is_file()
     section = _section(out / REPORT / "sub-01" / "sub-01.html")
     assert "not validated (validation was skipped)" in section
+
+
+def test_pages_composed_by_the_worker_processes_are_those_composed_here(tmp_path):
+    """Issue 16: with several processes each worker composes the page of the participant it
+    wrote; the pages (and the dataset page) are byte for byte those of a run in one process."""
+    params = _small_params(tmp_path)
+    outputs = {}
+    for procs in ("1", "2"):
+        out = tmp_path / f"procs-{procs}"
+        argv = ["generate", "--skip-validation", "--quiet", "--params", str(params), str(out)]
+        assert main(argv + ["--n-procs", procs, "--participant-label", "01", "02", "03"]) == 0
+        outputs[procs] = out
+    pages = sorted(p.relative_to(outputs["1"]) for p in (outputs["1"] / REPORT).rglob("*.html"))
+    assert len(pages) == 4  # three participants and the dataset page
+    for page in pages:
+        assert (outputs["2"] / page).read_bytes() == (outputs["1"] / page).read_bytes()
